@@ -1,0 +1,160 @@
+"""The small interface every channel implements.
+
+Error hierarchy::
+
+    ChannelError              a provider said no, or could not be reached
+    ├── TransientError        try again later (5xx, timeout, throttling, busy)
+    └── PermanentError        do not retry (bad number, not following, refused)
+
+A channel never decides about retries; it reports per recipient what happened
+and the worker layer decides. ``send`` returns one :class:`Outcome` per message,
+in the order given, and does not raise for provider errors: a failure of the
+whole call (timeout, 5xx, bad signature) becomes the same error for every
+message of the batch.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+
+class ChannelKind(StrEnum):
+    """The ways out a resident or a group chat can be reached by."""
+
+    WECHAT = "wechat"
+    WECOM = "wecom"
+    SMS = "sms"
+
+
+class ChannelError(Exception):
+    """A provider refused a message or could not be reached."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
+class TransientError(ChannelError):
+    """Worth another try later: the provider was busy, slow or throttling."""
+
+    transient = True
+
+
+class PermanentError(ChannelError):
+    """Will fail again: the recipient or the content is not acceptable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a provider accepts, declared as data so pacing and summaries can use it.
+
+    ``rate`` is messages (or calls, see ``rate_unit``) per ``per_seconds``.
+    ``max_chars``/``max_bytes`` bound one message's content.
+    """
+
+    batch_size: int
+    rate: int
+    per_seconds: float = 1.0
+    rate_unit: str = "call"
+    max_chars: int | None = None
+    max_bytes: int | None = None
+    rate_scope: str = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message to one recipient.
+
+    ``key`` is our delivery id as text: it goes out as the provider's
+    de-duplication or correlation field (client_msg_id, OutId, SessionContext)
+    and comes back in outcomes. ``text`` is what the recipient reads;
+    ``params`` fills the provider's template fields where it has templates.
+    """
+
+    key: str
+    recipient: str
+    text: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The provider took the message; ``provider_id`` correlates its receipt."""
+
+    key: str
+    provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The provider refused the message, or could not be reached."""
+
+    key: str
+    error: ChannelError
+
+
+Outcome = Accepted | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A provider's word on a message after it was accepted."""
+
+    provider_id: str
+    delivered: bool
+    code: str
+    at: datetime | None = None
+    recipient: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """A recipient asked to stop receiving messages over this channel."""
+
+    recipient: str
+    reason: str
+
+
+class Channel(abc.ABC):
+    """Base of every channel: send a batch, parse receipts, close."""
+
+    kind: ClassVar[ChannelKind]
+    provider: ClassVar[str]
+    limits: ClassVar[Limits]
+
+    @abc.abstractmethod
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send ``messages`` (at most ``limits.batch_size``); one outcome each, in order."""
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        """Ask the provider whether messages of unknown outcome were accepted.
+
+        ``None`` means the provider has no record (safe to send again). The
+        default knows nothing, which is right only for channels whose provider
+        de-duplicates by ``Message.key`` itself.
+        """
+        return [None for _ in messages]
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release sessions and other resources."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackBatch:
+    """What one provider callback carried, and what to answer the provider."""
+
+    receipts: list[Receipt] = field(default_factory=list)
+    opt_outs: list[OptOut] = field(default_factory=list)
+    reply: bytes = b""
+    content_type: str = "application/json"

@@ -1,0 +1,1 @@
+"""Local emulators of the providers' real wire protocols, for tests and demos."""

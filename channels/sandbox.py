@@ -1,0 +1,51 @@
+"""The sandbox channel: keeps every message instead of sending it.
+
+Used in embedded mode and the demo, it stands in for any kind of channel and
+hands each batch to a sink (the pipeline stores it in the database) so the
+console can show what each resident's phone would have shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from channels.base import Accepted, Channel, ChannelKind, Limits, Message, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxMessage:
+    """A message as the sandbox kept it."""
+
+    kind: ChannelKind
+    key: str
+    recipient: str
+    text: str
+    provider_id: str
+    at: datetime
+
+
+SandboxSink = Callable[[Sequence[SandboxMessage]], Awaitable[None]]
+
+
+class SandboxChannel(Channel):
+    """Accepts everything and hands it to ``sink``."""
+
+    provider: ClassVar[str] = "sandbox"
+    limits: ClassVar[Limits] = Limits(batch_size=500, rate=1000, max_chars=2000)
+
+    def __init__(self, kind: ChannelKind, *, sink: SandboxSink) -> None:
+        self.kind = kind  # type: ignore[misc]  # the sandbox poses as the kind it replaces
+        self._kind = kind
+        self._sink = sink
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        now = datetime.now(UTC)
+        kept = [
+            SandboxMessage(self._kind, m.key, m.recipient, m.text, f"sbx-{self._kind}-{m.key}", now)
+            for m in messages
+        ]
+        await self._sink(kept)
+        return [Accepted(k.key, k.provider_id) for k in kept]
