@@ -1,0 +1,347 @@
+"""Aliyun SMS (Dysmsapi 2017-05-25): SendSms, SendBatchSms, QuerySendDetails, receipts.
+
+Messages whose template parameters are identical go out together in SendSms
+calls (≤1000 numbers each); the rest go in SendBatchSms calls (≤100). A number
+appears at most once per call, so ``OutId:phone`` names one message: ``OutId``
+is ours (a hash of the call's keys), comes back in SmsReport receipts and in
+QuerySendDetails, and is therefore the provider id we hand out (``BizId`` is
+missing from QuerySendDetails records). The template's variables come from
+``Message.params``; a message without params fills ``settings.text_param``
+with its text (for a ``${content}`` template).
+
+Errors (business errors arrive as HTTP 200 with ``Code != "OK"``)::
+
+    isv.BUSINESS_LIMIT_CONTROL, isv.DAY/MONTH_LIMIT_CONTROL, isp.SYSTEM_ERROR,
+    Throttling*, SignatureNonceUsed, balance codes, HTTP 5xx, timeouts -> TransientError
+    every other code (bad number, blacklist, template, signature ...)   -> PermanentError
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlencode
+
+import aiohttp
+from pydantic import BaseModel, SecretStr
+from yarl import URL
+
+from channels import signing
+from channels.base import (
+    Accepted,
+    CallbackBatch,
+    Channel,
+    ChannelError,
+    ChannelKind,
+    Limits,
+    Message,
+    OptOut,
+    Outcome,
+    PermanentError,
+    Receipt,
+    Rejected,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+VERSION = "2017-05-25"
+BEIJING = timezone(timedelta(hours=8))
+OPT_OUT_WORDS = frozenset({"td", "退订", "t", "r", "n"})
+TRANSIENT_CODES = frozenset(
+    {
+        "isv.BUSINESS_LIMIT_CONTROL",
+        "isv.DAY_LIMIT_CONTROL",
+        "isv.MONTH_LIMIT_CONTROL",
+        "isv.AMOUNT_NOT_ENOUGH",
+        "isv.OUT_OF_SERVICE",
+        "isp.SYSTEM_ERROR",
+        "SignatureNonceUsed",
+        "ServiceUnavailable",
+    }
+)
+CALLBACK_REPLY = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=False).encode()
+
+
+class AliyunSmsSettings(BaseModel):
+    """Credentials, the approved signature and template, and where to send."""
+
+    access_key_id: str = ""
+    access_key_secret: SecretStr = SecretStr("")
+    sign_name: str = ""
+    template_code: str = ""
+    base_url: str = "https://dysmsapi.aliyuncs.com/"
+    region_id: str = "cn-hangzhou"
+    timeout_seconds: float = 10
+    signature_version: Literal["v1", "v3"] = "v1"
+    text_param: str = "content"
+
+    @property
+    def configured(self) -> bool:
+        """True when every value a real send needs is set."""
+        secret = self.access_key_secret.get_secret_value()
+        return bool(self.access_key_id and secret and self.sign_name and self.template_code)
+
+
+def national(phone: str) -> str:
+    """A mainland number without ``+86``/``0086``/``86`` and spaces; others unchanged."""
+    digits = phone.replace(" ", "").replace("-", "")
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    return digits
+
+
+def is_opt_out(text: str) -> bool:
+    """Whether an uplink reply asks to unsubscribe (TD, 退订, T, R, N)."""
+    return text.strip().lower() in OPT_OUT_WORDS
+
+
+def classify(code: str, message: str = "") -> ChannelError:
+    """The typed error for a provider code."""
+    if code in TRANSIENT_CODES or code.startswith("Throttling"):
+        return TransientError(code, message)
+    return PermanentError(code, message)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One planned API call: its action and the indices of its messages."""
+
+    action: Literal["SendSms", "SendBatchSms"]
+    indices: list[int]
+
+
+def _chunk_unique(indices: list[int], phones: list[str], size: int) -> list[list[int]]:
+    chunks: list[tuple[list[int], set[str]]] = []
+    for i in indices:
+        home = next((c for c in chunks if len(c[0]) < size and phones[i] not in c[1]), None)
+        if home is None:
+            home = ([], set())
+            chunks.append(home)
+        home[0].append(i)
+        home[1].add(phones[i])
+    return [c[0] for c in chunks]
+
+
+def plan_calls(params: list[dict[str, str]], phones: list[str]) -> list[Call]:
+    """Group equal params into SendSms calls, the rest into SendBatchSms calls."""
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(params):
+        groups.setdefault(json.dumps(p, sort_keys=True), []).append(i)
+    singles = [g[0] for g in groups.values() if len(g) == 1]
+    calls = [
+        Call("SendSms", chunk)
+        for group in groups.values()
+        if len(group) > 1
+        for chunk in _chunk_unique(group, phones, AliyunSmsChannel.send_sms_max)
+    ]
+    for chunk in _chunk_unique(singles, phones, AliyunSmsChannel.batch_sms_max):
+        calls.append(Call("SendBatchSms" if len(chunk) > 1 else "SendSms", chunk))
+    return calls
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class AliyunSmsChannel(Channel):
+    """Sends SMS through Aliyun Dysmsapi with RPC V1 or V3 signatures."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.SMS
+    provider: ClassVar[str] = "aliyun"
+    limits: ClassVar[Limits] = Limits(batch_size=1000, rate=5000, max_chars=500)
+    send_sms_max: ClassVar[int] = 1000
+    batch_sms_max: ClassVar[int] = 100
+
+    def __init__(self, settings: AliyunSmsSettings, *, session: aiohttp.ClientSession) -> None:
+        self._settings = settings
+        self._session = session
+        self._url = URL(settings.base_url)
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send in as few calls as the limits allow; one outcome per message, in order."""
+        params = [self._params(m) for m in messages]
+        phones = [national(m.recipient) for m in messages]
+        calls = plan_calls(params, phones)
+        parts = await asyncio.gather(*(self._send_call(c, messages, params) for c in calls))
+        outcomes = {i: o for part in parts for i, o in part.items()}
+        return [outcomes[i] for i in range(len(messages))]
+
+    def _params(self, message: Message) -> dict[str, str]:
+        return dict(message.params) or {self._settings.text_param: message.text}
+
+    async def _send_call(
+        self, call: Call, messages: Sequence[Message], params: list[dict[str, str]]
+    ) -> dict[int, Outcome]:
+        keys = [messages[i].key for i in call.indices]
+        out_id = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+        phones = [national(messages[i].recipient) for i in call.indices]
+        s = self._settings
+        body: dict[str, str] = {"TemplateCode": s.template_code, "OutId": out_id}
+        if call.action == "SendSms":
+            body |= {
+                "PhoneNumbers": ",".join(phones),
+                "SignName": s.sign_name,
+                "TemplateParam": _json(params[call.indices[0]]),
+            }
+        else:
+            body |= {
+                "PhoneNumberJson": _json(phones),
+                "SignNameJson": _json([s.sign_name] * len(phones)),
+                "TemplateParamJson": _json([params[i] for i in call.indices]),
+            }
+        try:
+            await self.call(call.action, body)
+        except ChannelError as exc:
+            log.warning("aliyun %s of %d numbers refused: %s", call.action, len(keys), exc)
+            return {i: Rejected(k, exc) for i, k in zip(call.indices, keys, strict=True)}
+        return {
+            i: Accepted(k, f"{out_id}:{p}")
+            for i, k, p in zip(call.indices, keys, phones, strict=True)
+        }
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        """Find each message in QuerySendDetails (today and yesterday, Beijing time).
+
+        A record for the number with our template whose content holds every
+        parameter value counts as this message. Raises ``ChannelError`` when the
+        provider cannot be asked.
+        """
+        sem = asyncio.Semaphore(10)
+
+        async def one(message: Message) -> Outcome | None:
+            async with sem:
+                return await self._lookup_one(message)
+
+        return list(await asyncio.gather(*(one(m) for m in messages)))
+
+    async def _lookup_one(self, message: Message) -> Outcome | None:
+        phone = national(message.recipient)
+        values = self._params(message).values()
+        today = datetime.now(BEIJING)
+        for day in (today, today - timedelta(days=1)):
+            data = await self.call(
+                "QuerySendDetails",
+                {
+                    "PhoneNumber": phone,
+                    "SendDate": day.strftime("%Y%m%d"),
+                    "PageSize": "50",
+                    "CurrentPage": "1",
+                },
+            )
+            for record in data.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", []):
+                content = str(record.get("Content", ""))
+                if record.get("TemplateCode") not in (None, self._settings.template_code):
+                    continue
+                if all(v in content for v in values):
+                    return _record_outcome(message.key, phone, record)
+        return None
+
+    async def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """POST one signed RPC call; the JSON body on ``Code == "OK"``, else a typed error."""
+        data, headers = self._sign(action, params)
+        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
+        try:
+            async with self._session.post(
+                self._url, data=data, headers=headers, timeout=timeout
+            ) as resp:
+                text = await resp.text()
+                status = resp.status
+        except TimeoutError as exc:
+            raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError("NetworkError", str(exc)) from exc
+        return _read_body(status, text)
+
+    def _sign(self, action: str, params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        s = self._settings
+        keys = {"access_key_id": s.access_key_id, "secret": s.access_key_secret.get_secret_value()}
+        nonce = uuid.uuid4().hex
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ctype = "application/x-www-form-urlencoded"
+        if s.signature_version == "v1":
+            common = {"Action": action, "Version": VERSION, "RegionId": s.region_id}
+            full = signing.aliyun_v1_signed_params(
+                {**params, **common}, nonce=nonce, timestamp=now, **keys
+            )
+            return urlencode(full), {"Content-Type": ctype, "Accept": "application/json"}
+        body = urlencode({**params, "RegionId": s.region_id})
+        headers = {
+            "host": self._url.host_port_subcomponent or "",
+            "content-type": ctype,
+            "x-acs-action": action,
+            "x-acs-version": VERSION,
+            "x-acs-date": now,
+            "x-acs-signature-nonce": nonce,
+        }
+        return body, signing.aliyun_v3_signed_headers(headers, body, **keys)
+
+
+def _read_body(status: int, text: str) -> dict[str, Any]:
+    if status >= 500:
+        raise TransientError(f"HTTP{status}", text[:200])
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        error = TransientError if status < 400 else PermanentError
+        raise error(f"HTTP{status}", f"unreadable answer: {text[:200]}")
+    code = str(data.get("Code", ""))
+    if code != "OK":
+        raise classify(code or f"HTTP{status}", str(data.get("Message", "")))
+    return data
+
+
+def _record_outcome(key: str, phone: str, record: Mapping[str, Any]) -> Outcome:
+    if str(record.get("SendStatus")) == "2":
+        return Rejected(key, PermanentError(str(record.get("ErrCode") or "SEND_FAILED")))
+    return Accepted(key, f"{record.get('OutId', '')}:{phone}")
+
+
+def beijing_time(value: Any) -> datetime | None:
+    """A ``yyyy-MM-dd HH:mm:ss`` Beijing time from a callback, or None."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+
+
+def callback_items(body: bytes) -> list[Mapping[str, Any]]:
+    """A callback body as a list of objects (a lone object counts as one)."""
+    data = json.loads(body)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(i, dict) for i in items):
+        raise ValueError("callback items must be JSON objects")
+    return items
+
+
+def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBatch:
+    """Parse an SmsReport (``report``) or SmsUp (``up``) push; ``ValueError`` if malformed."""
+    items = callback_items(body)
+    if kind == "up":
+        opt_outs = [
+            OptOut(recipient=national(str(i.get("phone_number", ""))), reason=str(i["content"]))
+            for i in items
+            if is_opt_out(str(i.get("content", "")))
+        ]
+        return CallbackBatch(opt_outs=opt_outs, reply=CALLBACK_REPLY)
+    receipts = [
+        Receipt(
+            provider_id=f"{i.get('out_id', '')}:{national(str(i.get('phone_number', '')))}",
+            delivered=i.get("success") in (True, "true"),
+            code=str(i.get("err_code", "")),
+            at=beijing_time(i.get("report_time")),
+            recipient=national(str(i.get("phone_number", ""))),
+        )
+        for i in items
+    ]
+    return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)

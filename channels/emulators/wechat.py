@@ -1,0 +1,314 @@
+"""A local WeChat official-account API that speaks the real wire protocol.
+
+It issues access tokens (``cgi-bin/token``), checks the token on every call
+(unknown → 40001, expired → 42001), sends template messages and subscription
+notices to its followers (43004 for others, 43101 for those who refused),
+de-duplicates template messages by ``client_msg_id``, and after a short delay
+POSTs signed ``TEMPLATESENDJOBFINISH`` / ``subscribe_msg_sent_event`` XML to the
+callback URL. Its state (inbox, tokens, calls) is under :data:`STATE` for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from channels.emulators.common import Faults, Inbox, fault_middleware
+
+FAILURES = ("failed:user block", "failed: system failed")
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass
+class TokenInfo:
+    """One issued access token and how much it has been used."""
+
+    issued_at: float
+    expires_at: float
+    calls: int = 0
+    expired: bool = False
+
+
+@dataclass
+class Sent:
+    """One message the emulator accepted."""
+
+    msgid: int
+    openid: str
+    template_id: str
+    text: str
+    at: float
+
+
+@dataclass
+class WeChatEmulatorState:
+    """Everything tests read: who got what, which tokens and calls were seen."""
+
+    app_id: str
+    app_secret: str
+    faults: Faults
+    callback_url: str | None
+    callback_token: str
+    followers: set[str] | None
+    refused: set[str]
+    token_ttl: int = 7200
+    dedup_seconds: float = 600.0
+    callback_delay: float = 0.05
+    reject_all_tokens: bool = False
+    inbox: Inbox = field(default_factory=Inbox)
+    tokens: dict[str, TokenInfo] = field(default_factory=dict)
+    token_calls: int = 0
+    calls: Counter[str] = field(default_factory=Counter)
+    sent: dict[int, Sent] = field(default_factory=dict)
+    dedup: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    callbacks: list[tuple[int, str]] = field(default_factory=list)
+    callback_errors: int = 0
+    msgids: itertools.count[int] = field(default_factory=lambda: itertools.count(200_000_001))
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    http: aiohttp.ClientSession | None = None
+
+
+STATE = web.AppKey("wechat_emulator_state", WeChatEmulatorState)
+Render = Callable[[WeChatEmulatorState, Sent], str]
+
+
+def _errcode(code: int, msg: str) -> web.Response:
+    rid = secrets.token_hex(4)
+    return web.json_response({"errcode": code, "errmsg": f"{msg} rid: {rid}"})
+
+
+def sign(token: str, timestamp: str, nonce: str) -> str:
+    """The ``signature`` query value WeChat puts on callbacks."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    """GET cgi-bin/token?grant_type=client_credential&appid=…&secret=…"""
+    state = request.app[STATE]
+    state.token_calls += 1
+    query = request.query
+    if query.get("grant_type") != "client_credential":
+        return _errcode(40002, "invalid grant_type")
+    if query.get("appid") != state.app_id:
+        return _errcode(40013, "invalid appid")
+    if query.get("secret") != state.app_secret:
+        return _errcode(40125, "invalid appsecret")
+    token = secrets.token_urlsafe(48)
+    now = time.time()
+    state.tokens[token] = TokenInfo(now, now + state.token_ttl)
+    return web.json_response({"access_token": token, "expires_in": state.token_ttl})
+
+
+def _token_error(state: WeChatEmulatorState, token: str) -> web.Response | None:
+    info = state.tokens.get(token)
+    if state.reject_all_tokens or info is None:
+        return _errcode(40001, "invalid credential, access_token is invalid or not latest")
+    limit = state.faults.token_expiry_after
+    if info.expired or info.expires_at <= time.time():
+        return _errcode(42001, "access_token expired")
+    info.calls += 1
+    if limit is not None and info.calls >= limit:
+        info.expired = True
+    return None
+
+
+async def _read_json(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _recipient_error(state: WeChatEmulatorState, body: dict[str, Any]) -> web.Response | None:
+    openid = body.get("touser")
+    if not isinstance(openid, str) or not _OPENID.match(openid):
+        return _errcode(40003, "invalid openid")
+    if not body.get("template_id"):
+        return _errcode(40037, "invalid template_id")
+    if not isinstance(body.get("data"), dict):
+        return _errcode(47001, "data format error")
+    if state.followers is not None and openid not in state.followers:
+        return _errcode(43004, "require subscribe")
+    if openid in state.refused:
+        return _errcode(43101, "user refuse to accept the msg")
+    return None
+
+
+async def _checked(request: web.Request) -> tuple[dict[str, Any] | None, web.Response | None]:
+    """The request body if token, quota and recipient pass; else the error answer."""
+    state = request.app[STATE]
+    state.calls[request.path] += 1
+    error = _token_error(state, request.query.get("access_token", ""))
+    if error is not None:
+        return None, error
+    if state.faults.roll(state.faults.throttle):
+        return None, _errcode(45009, "reach max api daily quota limit")
+    body = await _read_json(request)
+    if body is None:
+        return None, _errcode(47001, "data format error")
+    return body, _recipient_error(state, body)
+
+
+def _text(body: dict[str, Any]) -> str:
+    data = body.get("data") or {}
+    return " ".join(str(v.get("value", "")) for v in data.values() if isinstance(v, dict))
+
+
+def _accept(state: WeChatEmulatorState, body: dict[str, Any]) -> int:
+    msgid = next(state.msgids)
+    sent = Sent(msgid, body["touser"], body["template_id"], _text(body), time.time())
+    state.sent[msgid] = sent
+    state.inbox.add(sent.openid, sent.text)
+    return msgid
+
+
+async def send_template(request: web.Request) -> web.Response:
+    """POST cgi-bin/message/template/send?access_token=…"""
+    state = request.app[STATE]
+    body, error = await _checked(request)
+    if error is not None or body is None:
+        return error or _errcode(47001, "data format error")
+    client_msg_id = body.get("client_msg_id")
+    dedup_key = (body["touser"], str(client_msg_id))
+    seen = state.dedup.get(dedup_key) if client_msg_id else None
+    if seen is not None and time.time() - seen[1] < state.dedup_seconds:
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": seen[0]})
+    msgid = _accept(state, body)
+    if client_msg_id:
+        state.dedup[dedup_key] = (msgid, time.time())
+    _schedule(state, msgid, _template_event)
+    return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+
+async def send_subscribe(request: web.Request) -> web.Response:
+    """POST cgi-bin/message/subscribe/bizsend?access_token=… (answers without msgid)."""
+    state = request.app[STATE]
+    body, error = await _checked(request)
+    if error is not None or body is None:
+        return error or _errcode(47001, "data format error")
+    msgid = _accept(state, body)
+    _schedule(state, msgid, _subscribe_event)
+    return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def _status(state: WeChatEmulatorState) -> str:
+    if state.faults.roll(state.faults.receipt_failure):
+        return state.faults.rng.choice(FAILURES)
+    return "success"
+
+
+def _template_event(state: WeChatEmulatorState, sent: Sent) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_{state.app_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{sent.openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{sent.msgid}</MsgID>"
+        f"<Status><![CDATA[{_status(state)}]]></Status></xml>"
+    )
+
+
+def _subscribe_event(state: WeChatEmulatorState, sent: Sent) -> str:
+    status = _status(state)
+    code = "0" if status == "success" else "43101"
+    return (
+        f"<xml><ToUserName><![CDATA[gh_{state.app_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{sent.openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent><List>"
+        f"<TemplateId><![CDATA[{sent.template_id}]]></TemplateId><MsgID>{sent.msgid}</MsgID>"
+        f"<ErrorCode>{code}</ErrorCode><ErrorStatus><![CDATA[{status}]]></ErrorStatus>"
+        f"</List></SubscribeMsgSentEvent></xml>"
+    )
+
+
+def _schedule(state: WeChatEmulatorState, msgid: int, render: Render) -> None:
+    if not state.callback_url or state.http is None:
+        return
+    task = asyncio.create_task(_post_event(state, msgid, render))
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
+
+
+async def _post_event(state: WeChatEmulatorState, msgid: int, render: Render) -> None:
+    await asyncio.sleep(state.callback_delay)
+    assert state.http is not None and state.callback_url is not None
+    xml = render(state, state.sent[msgid])
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    query = {
+        "signature": sign(state.callback_token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "openid": state.sent[msgid].openid,
+    }
+    try:
+        async with state.http.post(state.callback_url, params=query, data=xml.encode()) as resp:
+            reply = await resp.text()
+        state.callbacks.append((msgid, reply))
+    except aiohttp.ClientError:
+        state.callback_errors += 1
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    state.http = aiohttp.ClientSession()
+    yield
+    for task in list(state.tasks):
+        task.cancel()
+    await asyncio.gather(*state.tasks, return_exceptions=True)
+    await state.http.close()
+
+
+def build_app(
+    *,
+    app_id: str = "wx-emulator",
+    app_secret: str = "emulator-secret",
+    faults: Faults | None = None,
+    callback_url: str | None = None,
+    callback_token: str = "",
+    followers: set[str] | None = None,
+    refused: set[str] | None = None,
+    token_ttl: int = 7200,
+    dedup_seconds: float = 600.0,
+    callback_delay: float = 0.05,
+    reject_all_tokens: bool = False,
+) -> web.Application:
+    """The emulator app; ``followers=None`` means everyone follows the account.
+
+    ``dedup_seconds`` is how long a ``client_msg_id`` is remembered (10 minutes
+    per the API doc). ``reject_all_tokens`` answers 40001 to every call, as
+    when some other system keeps taking the account's token away.
+    """
+    faults = faults or Faults()
+    # common.Middleware is narrower than aiohttp 3.14's protocol; the callable fits.
+    app = web.Application(middlewares=[fault_middleware(faults)])  # type: ignore[list-item]
+    app[STATE] = WeChatEmulatorState(
+        app_id=app_id,
+        app_secret=app_secret,
+        faults=faults,
+        callback_url=callback_url,
+        callback_token=callback_token,
+        followers=followers,
+        refused=refused or set(),
+        token_ttl=token_ttl,
+        dedup_seconds=dedup_seconds,
+        callback_delay=callback_delay,
+        reject_all_tokens=reject_all_tokens,
+    )
+    app.cleanup_ctx.append(_http_ctx)
+    app.router.add_get("/cgi-bin/token", issue_token)
+    app.router.add_post("/cgi-bin/message/template/send", send_template)
+    app.router.add_post("/cgi-bin/message/subscribe/bizsend", send_subscribe)
+    return app

@@ -1,0 +1,290 @@
+"""Tencent Cloud SMS (API 3.0, SendSms 2021-01-11) with TC3-HMAC-SHA256 signatures.
+
+Messages with the same template parameters go out together, ≤200 numbers per
+call, each number at most once per call. ``TemplateParamSet`` is an ordered
+list: ``settings.template_param_names`` gives the order, else the keys of
+``Message.params`` sorted; a message without params sends ``[text]``.
+``SessionContext`` carries the call's message keys comma-joined (calls are cut
+so it stays under 512 bytes), which lets ``lookup`` find a message by its key.
+The provider id is ``SerialNo``, which status callbacks carry as ``sid``.
+
+Errors::
+
+    Response.Error (whole request)   -> the same error for every message of the call
+    SendStatusSet[i].Code != "Ok"    -> that number's error only
+    LimitExceeded.* (not PhoneNumberCountLimit), RequestLimitExceeded, InternalError*,
+    InsufficientBalance, HTTP 5xx, timeouts                           -> TransientError
+    everything else (bad number, blacklist, signature, template ...)  -> PermanentError
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import aiohttp
+from pydantic import BaseModel, SecretStr
+from yarl import URL
+
+from channels import signing
+from channels.aliyun_sms import beijing_time, callback_items, is_opt_out, national
+from channels.base import (
+    Accepted,
+    CallbackBatch,
+    Channel,
+    ChannelError,
+    ChannelKind,
+    Limits,
+    Message,
+    OptOut,
+    Outcome,
+    PermanentError,
+    Receipt,
+    Rejected,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+VERSION = "2021-01-11"
+SERVICE = "sms"
+MAX_CONTEXT_BYTES = 500
+CALLBACK_REPLY = b'{"result":0,"errmsg":"OK"}'
+TRANSIENT_PREFIXES = (
+    "LimitExceeded.",
+    "RequestLimitExceeded",
+    "InternalError",
+    "ResourceUnavailable",
+)
+PERMANENT_LIMITS = frozenset({"LimitExceeded.PhoneNumberCountLimit"})
+
+
+class TencentSmsSettings(BaseModel):
+    """Credentials, the SMS app, the approved signature and template, and where to send."""
+
+    secret_id: str = ""
+    secret_key: SecretStr = SecretStr("")
+    sdk_app_id: str = ""
+    sign_name: str = ""
+    template_id: str = ""
+    template_param_names: list[str] = []
+    region: str = "ap-guangzhou"
+    base_url: str = "https://sms.tencentcloudapi.com/"
+    timeout_seconds: float = 10
+
+    @property
+    def configured(self) -> bool:
+        """True when every value a real send needs is set."""
+        key = self.secret_key.get_secret_value()
+        return bool(
+            self.secret_id and key and self.sdk_app_id and self.sign_name and self.template_id
+        )
+
+
+def classify(code: str, message: str = "") -> ChannelError:
+    """The typed error for a provider code."""
+    transient = code.startswith(TRANSIENT_PREFIXES) and code not in PERMANENT_LIMITS
+    if transient or code == "FailedOperation.InsufficientBalanceInSmsPackage":
+        return TransientError(code, message)
+    return PermanentError(code, message)
+
+
+def _chunks(indices: list[int], phones: list[str], keys: list[str]) -> list[list[int]]:
+    """Cut into calls of ≤200 distinct numbers whose joined keys fit SessionContext."""
+    chunks: list[tuple[list[int], set[str], list[int]]] = []
+    for i in indices:
+        size = len(keys[i].encode()) + 1
+        home = next(
+            (
+                c
+                for c in chunks
+                if len(c[0]) < TencentSmsChannel.send_max
+                and phones[i] not in c[1]
+                and c[2][0] + size <= MAX_CONTEXT_BYTES
+            ),
+            None,
+        )
+        if home is None:
+            home = ([], set(), [0])
+            chunks.append(home)
+        home[0].append(i)
+        home[1].add(phones[i])
+        home[2][0] += size
+    return [c[0] for c in chunks]
+
+
+class TencentSmsChannel(Channel):
+    """Sends SMS through Tencent Cloud SendSms and reads per-number statuses."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.SMS
+    provider: ClassVar[str] = "tencent"
+    limits: ClassVar[Limits] = Limits(batch_size=200, rate=3000, max_chars=500)
+    send_max: ClassVar[int] = 200
+
+    def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:
+        self._settings = settings
+        self._session = session
+        self._url = URL(settings.base_url)
+        self._sem = asyncio.Semaphore(20)
+
+    def param_set(self, message: Message) -> list[str]:
+        """The ordered ``TemplateParamSet`` for ``message``."""
+        if not message.params:
+            return [message.text]
+        names = self._settings.template_param_names or sorted(message.params)
+        return [message.params.get(n, "") for n in names]
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send grouped by parameters; one outcome per message, in order."""
+        phones = [national(m.recipient) for m in messages]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, m in enumerate(messages):
+            groups.setdefault(tuple(self.param_set(m)), []).append(i)
+        keys = [m.key for m in messages]
+        calls = [c for g in groups.values() for c in _chunks(g, phones, keys)]
+        results = await asyncio.gather(*(self._send_call(c, messages, phones) for c in calls))
+        outcomes = {i: o for part in results for i, o in part.items()}
+        return [outcomes[i] for i in range(len(messages))]
+
+    async def _send_call(
+        self, indices: list[int], messages: Sequence[Message], phones: list[str]
+    ) -> dict[int, Outcome]:
+        s = self._settings
+        payload = {
+            "PhoneNumberSet": [
+                f"+86{phones[i]}" if len(phones[i]) == 11 else phones[i] for i in indices
+            ],
+            "SmsSdkAppId": s.sdk_app_id,
+            "TemplateId": s.template_id,
+            "SignName": s.sign_name,
+            "TemplateParamSet": self.param_set(messages[indices[0]]),
+            "SessionContext": ",".join(messages[i].key for i in indices),
+        }
+        try:
+            async with self._sem:
+                data = await self.call("SendSms", payload)
+        except ChannelError as exc:
+            log.warning("tencent SendSms of %d numbers refused: %s", len(indices), exc)
+            return {i: Rejected(messages[i].key, exc) for i in indices}
+        statuses = {
+            national(str(st.get("PhoneNumber", ""))): st for st in data.get("SendStatusSet", [])
+        }
+        return {i: _status_outcome(messages[i].key, statuses.get(phones[i])) for i in indices}
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        """Find each message by number and key with PullSmsSendStatusByPhoneNumber (7 days).
+
+        Tencent lists a message there once its carrier status is known, so a
+        message still in flight reads as ``None``. Raises ``ChannelError`` when
+        the provider cannot be asked.
+        """
+        return list(await asyncio.gather(*(self._lookup_one(m) for m in messages)))
+
+    async def _lookup_one(self, message: Message) -> Outcome | None:
+        now = int(time.time())
+        payload = {
+            "PhoneNumber": f"+86{national(message.recipient)}",
+            "SmsSdkAppId": self._settings.sdk_app_id,
+            "BeginTime": now - 7 * 86400,
+            "EndTime": now,
+            "Offset": 0,
+            "Limit": 100,
+        }
+        async with self._sem:
+            data = await self.call("PullSmsSendStatusByPhoneNumber", payload)
+        for record in data.get("PullSmsSendStatusSet", []):
+            if message.key in str(record.get("SessionContext", "")).split(","):
+                if record.get("ReportStatus") == "FAIL":
+                    code = str(record.get("Description") or "FAIL")
+                    return Rejected(message.key, PermanentError(code))
+                return Accepted(message.key, str(record.get("SerialNo", "")))
+        return None
+
+    async def call(self, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one signed API call; ``Response`` on success, else a typed error."""
+        body = json.dumps(payload).encode()
+        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
+        try:
+            async with self._session.post(
+                self._url, data=body, headers=self._headers(action, body), timeout=timeout
+            ) as resp:
+                text = await resp.text()
+                status = resp.status
+        except TimeoutError as exc:
+            raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError("NetworkError", str(exc)) from exc
+        return _read_body(status, text)
+
+    def _headers(self, action: str, body: bytes) -> dict[str, str]:
+        s = self._settings
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "host": self._url.host_port_subcomponent or "",
+        }
+        signed = signing.tc3_signed_headers(
+            headers,
+            body,
+            secret_id=s.secret_id,
+            secret_key=s.secret_key.get_secret_value(),
+            timestamp=timestamp,
+            service=SERVICE,
+        )
+        return signed | {
+            "x-tc-action": action,
+            "x-tc-version": VERSION,
+            "x-tc-region": s.region,
+            "x-tc-timestamp": str(timestamp),
+        }
+
+
+def _read_body(status: int, text: str) -> dict[str, Any]:
+    if status >= 500:
+        raise TransientError(f"HTTP{status}", text[:200])
+    try:
+        response = json.loads(text)["Response"]
+    except (ValueError, KeyError, TypeError):
+        response = None
+    if not isinstance(response, dict):
+        error = TransientError if status < 400 else PermanentError
+        raise error(f"HTTP{status}", f"unreadable answer: {text[:200]}")
+    if isinstance(response.get("Error"), dict):
+        err = response["Error"]
+        raise classify(str(err.get("Code", "")), str(err.get("Message", "")))
+    return response
+
+
+def _status_outcome(key: str, status: Mapping[str, Any] | None) -> Outcome:
+    if status is None:
+        return Rejected(key, TransientError("NoStatus", "number missing from SendStatusSet"))
+    if status.get("Code") == "Ok":
+        return Accepted(key, str(status.get("SerialNo", "")))
+    return Rejected(key, classify(str(status.get("Code", "")), str(status.get("Message", ""))))
+
+
+def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBatch:
+    """Parse a status (``report``) or reply (``up``) callback; ``ValueError`` if malformed."""
+    items = callback_items(body)
+    if kind == "up":
+        opt_outs = [
+            OptOut(recipient=national(str(i.get("mobile", ""))), reason=str(i["text"]))
+            for i in items
+            if is_opt_out(str(i.get("text", "")))
+        ]
+        return CallbackBatch(opt_outs=opt_outs, reply=CALLBACK_REPLY)
+    receipts = [
+        Receipt(
+            provider_id=str(i.get("sid", "")),
+            delivered=i.get("report_status") == "SUCCESS",
+            code=str(i.get("errmsg", "")),
+            at=beijing_time(i.get("user_receive_time")),
+            recipient=national(str(i.get("mobile", ""))),
+        )
+        for i in items
+    ]
+    return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)

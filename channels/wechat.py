@@ -1,0 +1,308 @@
+"""WeChat official account: template messages or subscription notices to followers.
+
+HTTP goes through the ``aiohttp`` session passed in; wechatpy (whose client is
+synchronous) is used only for what needs no network: callback signatures,
+``WeChatCrypto`` for safe mode and ``parse_message``. Sending is one call per
+recipient, so a batch is sent concurrently, at most ``max_concurrency`` calls
+at a time. Provider answers map to errors as follows::
+
+    43004 require subscribe, 43101 refused, 40003 bad openid,
+    40037/47003 bad template or data, other codes      -> PermanentError
+    -1 system busy, 45009 quota, HTTP 5xx, timeouts    -> TransientError
+    40001/40014/42001 token refused -> one shared refresh, one retry of that call
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from xml.parsers.expat import ExpatError
+
+import aiohttp
+import pydantic
+from pydantic import SecretStr
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import (
+    SubscribeMsgSentEvent,
+    TemplateSendJobFinishEvent,
+    UnsubscribeEvent,
+)
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from channels.base import (
+    Accepted,
+    CallbackBatch,
+    Channel,
+    ChannelError,
+    ChannelKind,
+    Limits,
+    Message,
+    OptOut,
+    Outcome,
+    PermanentError,
+    Receipt,
+    Rejected,
+    TransientError,
+)
+from channels.wechat_token import TokenStore
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+TRANSIENT_ERRORS = frozenset({-1, 45009})
+
+
+class WeChatSettings(pydantic.BaseModel):
+    """Credentials and endpoints of one official account."""
+
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr | None = None
+    base_url: str = "https://api.weixin.qq.com/"
+    template_id: str = ""
+    subscribe_template_id: str = ""
+    mode: Literal["template", "subscribe"] = "template"
+    timeout_seconds: float = 10
+    max_concurrency: int = 8
+
+    @property
+    def configured(self) -> bool:
+        """Whether the account can send (app id and secret are set)."""
+        return bool(self.app_id and self.app_secret.get_secret_value())
+
+    def url(self, path: str) -> str:
+        """``path`` under ``base_url``."""
+        return f"{self.base_url.rstrip('/')}/{path}"
+
+
+async def fetch_token(session: aiohttp.ClientSession, settings: WeChatSettings) -> tuple[str, int]:
+    """Ask ``cgi-bin/token`` for a new access_token; ``(token, expires_in)``."""
+    params = {
+        "grant_type": "client_credential",
+        "appid": settings.app_id,
+        "secret": settings.app_secret.get_secret_value(),
+    }
+    body = await _call(session, "GET", settings.url("cgi-bin/token"), settings, params=params)
+    if "access_token" not in body:
+        raise _error(body, prefix="token ")
+    return str(body["access_token"]), int(body.get("expires_in", 7200))
+
+
+async def _call(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    settings: WeChatSettings,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
+    try:
+        async with session.request(method, url, timeout=timeout, **kwargs) as resp:
+            if resp.status >= 500:
+                raise TransientError(f"http_{resp.status}", "provider server error")
+            if resp.status >= 400:
+                raise PermanentError(f"http_{resp.status}", "provider refused the request")
+            body = json.loads(await resp.read())
+    except TimeoutError as exc:
+        raise TransientError("timeout", "no answer in time") from exc
+    except aiohttp.ClientError as exc:
+        raise TransientError("network", str(exc)) from exc
+    except ValueError as exc:
+        raise TransientError("bad_response", "answer is not JSON") from exc
+    if not isinstance(body, dict):
+        raise TransientError("bad_response", "answer is not a JSON object")
+    return body
+
+
+def _code(body: Mapping[str, Any], default: int = 0) -> int:
+    try:
+        return int(body.get("errcode", default))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _error(body: Mapping[str, Any], *, prefix: str = "") -> ChannelError:
+    code = _code(body, -1)
+    message = prefix + str(body.get("errmsg", ""))
+    if code in TRANSIENT_ERRORS:
+        return TransientError(str(code), message)
+    return PermanentError(str(code), message)
+
+
+class WeChatChannel(Channel):
+    """Sends template messages (or subscription notices) to followers by openid."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.WECHAT
+    provider: ClassVar[str] = "wechat"
+    # One call per recipient, sent concurrently; the default template quota is
+    # 100 000 calls a day. ``max_chars`` is the limit of a ``thing`` field.
+    limits: ClassVar[Limits] = Limits(
+        batch_size=50,
+        rate=100_000,
+        per_seconds=86_400,
+        rate_unit="message",
+        max_chars=20,
+        rate_scope="account",
+    )
+
+    def __init__(
+        self,
+        settings: WeChatSettings,
+        *,
+        session: aiohttp.ClientSession,
+        tokens: TokenStore,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._tokens = tokens
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._refreshing: dict[str, asyncio.Future[str]] = {}
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send each message; one outcome per message, in order."""
+        try:
+            # One token fetch per batch, so a refused secret costs one call, not one each.
+            await self._tokens.get(self._settings.app_id, self._fetch)
+        except ChannelError as exc:
+            return [Rejected(m.key, exc) for m in messages]
+        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+
+    async def _send_one(self, message: Message) -> Outcome:
+        async with self._slots:
+            try:
+                return Accepted(message.key, await self._deliver(message))
+            except ChannelError as exc:
+                return Rejected(message.key, exc)
+
+    async def _deliver(self, message: Message) -> str:
+        path, payload = self._request(message)
+        token = await self._tokens.get(self._settings.app_id, self._fetch)
+        body = await self._post(path, token, payload)
+        if _code(body) in TOKEN_ERRORS:
+            body = await self._post(path, await self._refreshed(token), payload)
+            if _code(body) in TOKEN_ERRORS:
+                raise TransientError(str(_code(body)), str(body.get("errmsg", "")))
+        if _code(body) != 0:
+            raise _error(body)
+        # bizsend answers without a msgid; its receipt event carries one.
+        return str(body.get("msgid", f"bizsend:{message.key}"))
+
+    async def _refreshed(self, bad: str) -> str:
+        """A token other than ``bad``; messages refused together share one refresh."""
+        task = self._refreshing.get(bad)
+        if task is None:
+            task = asyncio.ensure_future(
+                self._tokens.refresh(self._settings.app_id, bad, self._fetch)
+            )
+            self._refreshing[bad] = task
+            task.add_done_callback(lambda _: self._refreshing.pop(bad, None))
+        return await asyncio.shield(task)
+
+    def _request(self, message: Message) -> tuple[str, dict[str, Any]]:
+        data = {k: {"value": v} for k, v in (message.params or {"content": message.text}).items()}
+        if self._settings.mode == "subscribe":
+            payload: dict[str, Any] = {
+                "touser": message.recipient,
+                "template_id": self._settings.subscribe_template_id,
+                "data": data,
+            }
+            if message.url:
+                payload["page"] = message.url
+            return "cgi-bin/message/subscribe/bizsend", payload
+        payload = {
+            "touser": message.recipient,
+            "template_id": self._settings.template_id,
+            "data": data,
+            "client_msg_id": message.key,
+        }
+        if message.url:
+            payload["url"] = message.url
+        return "cgi-bin/message/template/send", payload
+
+    async def _post(self, path: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        return await _call(
+            self._session,
+            "POST",
+            self._settings.url(path),
+            self._settings,
+            params={"access_token": token},
+            data=data,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+
+    async def _fetch(self) -> tuple[str, int]:
+        return await fetch_token(self._session, self._settings)
+
+
+def _check(query: Mapping[str, str], settings: WeChatSettings) -> None:
+    try:
+        check_signature(
+            settings.token.get_secret_value(),
+            query["signature"],
+            query["timestamp"],
+            query["nonce"],
+        )
+    except (KeyError, InvalidSignatureException) as exc:
+        raise PermanentError("invalid_signature", "callback signature does not match") from exc
+
+
+def verify_handshake(query: Mapping[str, str], settings: WeChatSettings) -> str:
+    """Check the server-URL GET handshake; the ``echostr`` to answer verbatim."""
+    _check(query, settings)
+    if "echostr" not in query:
+        raise PermanentError("missing_echostr", "handshake without echostr")
+    return query["echostr"]
+
+
+def _decrypt(body: bytes, query: Mapping[str, str], settings: WeChatSettings) -> bytes | str:
+    aes_key = settings.encoding_aes_key
+    if aes_key is None or query.get("encrypt_type") != "aes":
+        return body
+    crypto = WeChatCrypto(
+        settings.token.get_secret_value(), aes_key.get_secret_value(), settings.app_id
+    )
+    try:
+        xml: str = crypto.decrypt_message(
+            body, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
+        )
+    except (InvalidSignatureException, InvalidAppIdException) as exc:
+        raise PermanentError("invalid_signature", "encrypted callback refused") from exc
+    return xml
+
+
+def parse_callback(
+    body: bytes, *, query: Mapping[str, str], settings: WeChatSettings
+) -> CallbackBatch:
+    """Check and parse one POSTed event: receipts, opt-outs and the ``success`` reply."""
+    _check(query, settings)
+    try:
+        event = parse_message(_decrypt(body, query, settings))
+    except (ValueError, KeyError, ExpatError) as exc:
+        raise PermanentError("bad_callback", "callback body is not a WeChat event") from exc
+    batch = CallbackBatch(reply=b"success", content_type="text/plain")
+    at = datetime.fromtimestamp(int(event.time), UTC) if event is not None else None
+    if isinstance(event, TemplateSendJobFinishEvent):
+        status = str(event.status)
+        batch.receipts.append(
+            Receipt(str(event.id), status == "success", status, at=at, recipient=event.source)
+        )
+    elif isinstance(event, SubscribeMsgSentEvent):
+        for item in event.subscribes:
+            status = str(item.get("ErrorStatus", ""))
+            code = str(item.get("ErrorCode", ""))
+            delivered = status == "success" and code in ("", "0")
+            receipt = Receipt(
+                str(item.get("MsgID", "")), delivered, status, at=at, recipient=event.source
+            )
+            batch.receipts.append(receipt)
+    elif isinstance(event, UnsubscribeEvent):
+        batch.opt_outs.append(OptOut(recipient=str(event.source), reason="unsubscribe"))
+    return batch

@@ -1,0 +1,81 @@
+"""``pusher bench``: run the benchmarks under ``bench/``, print tables, write JSON.
+
+Each benchmark is a file ``bench/bench_NAME.py`` with ``run(*, quick: bool)``
+returning rows (dicts) of figures. They are listed here explicitly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCHMARKS = ("pipeline", "match", "summary", "ratelimit", "wechat_executor")
+
+Rows = list[dict[str, Any]]
+
+
+def bench_dir() -> Path:
+    """``bench/`` of the working tree (the current directory or the source checkout)."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (root / "bench").is_dir():
+            return root / "bench"
+    raise FileNotFoundError("bench/ not found: run pusher bench from the repository root")
+
+
+def _load(name: str) -> Callable[..., Rows]:
+    path = bench_dir() / f"bench_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    if spec is None or spec.loader is None or not path.exists():
+        raise FileNotFoundError(f"no benchmark {name!r} ({path})")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run: Callable[..., Rows] = module.run
+    return run
+
+
+def table(rows: Rows) -> str:
+    """Rows as an aligned text table."""
+    if not rows:
+        return "(no rows)"
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def run_benchmarks(names: Sequence[str], *, quick: bool) -> int:
+    """Run ``names`` (all when empty); returns the exit code."""
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    results = bench_dir() / "results"
+    results.mkdir(exist_ok=True)
+    for name in names or BENCHMARKS:
+        started = time.perf_counter()
+        rows = _load(name)(quick=quick)
+        elapsed = time.perf_counter() - started
+        print(f"\n== {name} ({elapsed:.1f} s) ==\n{table(rows)}")
+        record = {
+            "benchmark": name, "quick": quick, "at": datetime.now(UTC).isoformat(),
+            "python": platform.python_version(), "machine": platform.machine(),
+            "seconds": round(elapsed, 2), "rows": rows,
+        }
+        (results / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False, indent=2))
+    return 0

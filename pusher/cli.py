@@ -1,0 +1,76 @@
+"""The ``pusher`` command: serve, worker, db upgrade, demo, match, emulate, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pusher.settings import Settings
+
+log = logging.getLogger("pusher")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pusher", description="政务信息精准推送服务")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web app (and, in embedded mode, the jobs)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    worker = sub.add_parser("worker", help="run an arq worker (production mode)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    db = sub.add_parser("db", help="database commands")
+    db.add_argument("action", choices=["upgrade"])
+    demo = sub.add_parser("demo", help="build a demo town, run the pipeline, serve the console")
+    demo.add_argument("--check", action="store_true", help="headless: exit 0 only if all is right")
+    demo.add_argument("--port", type=int)
+    match = sub.add_parser("match", help="offline matching: rules + items in, JSON lines out")
+    match.add_argument("--rules", type=Path, required=True)
+    match.add_argument("--items", type=Path, required=True)
+    emulate = sub.add_parser("emulate", help="run a provider emulator on localhost")
+    emulate.add_argument("provider", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
+    emulate.add_argument("--port", type=int, default=9000)
+    bench = sub.add_parser("bench", help="run benchmarks; figures to stdout and bench/results/")
+    bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    bench.add_argument("--quick", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"配置有误（PUSHER_ 环境变量或 .env）：{exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from pusher import commands
+
+    if args.command == "serve":
+        return commands.serve(settings, host=args.host, port=args.port)
+    if args.command == "worker":
+        return commands.worker(settings, burst=args.burst)
+    if args.command == "db":
+        return commands.db_upgrade(settings)
+    if args.command == "demo":
+        return commands.demo(settings, check=args.check, port=args.port)
+    if args.command == "match":
+        return commands.match(args.rules, args.items)
+    if args.command == "emulate":
+        return commands.emulate(args.provider, port=args.port)
+    return commands.bench(args.names, quick=args.quick)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

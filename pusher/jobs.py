@@ -1,0 +1,82 @@
+"""Jobs: thin wrappers that call the pipeline steps (arq and the in-process runner).
+
+Every job may run more than once, or in two workers at once: each is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from channels.base import ChannelKind
+from pusher.db import transaction
+from pusher.models import Item
+from pusher.pipeline.dispatch import dispatch as dispatch_step
+from pusher.pipeline.dispatch import due_work
+from pusher.pipeline.match import match_item
+from pusher.pipeline.plan import plan_push
+from pusher.pipeline.review import pushable
+from pusher.resources import Resources
+from pusher.texts import texts_for
+
+log = logging.getLogger(__name__)
+
+
+def _res(ctx: dict[str, Any]) -> Resources:
+    resources: Resources = ctx["resources"]
+    return resources
+
+
+async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
+    """Match an approved item to its groups and plan its push; returns the push id."""
+    r = _res(ctx)
+    async with transaction(r.db) as session:
+        item = await session.get_one(Item, item_id)
+        if not pushable(item):
+            return None
+        matcher = await r.rulebook.current(session)
+        await match_item(session, item, matcher=matcher, tokenizer=r.rulebook.tokenizer)
+    settings = r.settings
+
+    async def on_chunk(push_id: int, number: int) -> None:
+        for kind in ChannelKind:
+            await r.queue.enqueue(
+                "dispatch", push_id, kind.value, job_id=_job(push_id, kind, number)
+            )
+
+    return await plan_push(
+        r.db,
+        item_id,
+        chunk=settings.dispatch.plan_chunk,
+        on_chunk=on_chunk,
+        texts_for=lambda i: texts_for(
+            i, public_url=settings.public_url, signature=settings.dispatch.sms_signature
+        ),
+    )
+
+
+async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, Any]:
+    """Send what is due for one push over one channel."""
+    tally = await dispatch_step(_res(ctx).dispatcher(), push_id, ChannelKind(kind))
+    return vars(tally)
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Enqueue dispatch for retries that came due and leases that ran out."""
+    r = _res(ctx)
+    now = r.dispatcher().clock()
+    slot = int(time.time() // 15)
+    work = await due_work(r.db, now)
+    for push_id, kind in work:
+        if kind in ChannelKind._value2member_map_:
+            job_id = f"dispatch:{push_id}:{kind}:sweep:{slot}"
+            await r.queue.enqueue("dispatch", push_id, kind, job_id=job_id)
+    return len(work)
+
+
+def _job(push_id: int, kind: ChannelKind, number: int) -> str:
+    return f"dispatch:{push_id}:{kind.value}:chunk:{number}"
+
+
+FUNCTIONS = [process_item, dispatch, sweep]

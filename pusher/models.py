@@ -1,0 +1,284 @@
+"""The record of truth: tables of regions, residents, items, pushes and deliveries.
+
+Enumerations are stored as their string values so SQLite and PostgreSQL hold
+the same text and migrations stay plain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC (SQLModel stores aware datetimes, in UTC)."""
+    return datetime.now(UTC)
+
+
+class RegionKind(StrEnum):
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+    GRID = "grid"
+
+
+class Disclosure(StrEnum):
+    PROACTIVE = "主动公开"
+    ON_REQUEST = "依申请公开"
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class ItemStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHECKED = "checked"  # staff check passed, waiting for the leader
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUSHED = "pushed"
+
+
+class GroupKind(StrEnum):
+    REGION = "region"
+    TOPIC = "topic"
+    TAG = "tag"
+    LIST = "list"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a worker; outcome unknown until written
+    SENT = "sent"  # accepted by the provider
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"  # no channel the resident can be reached on
+    CONFIRMED = "confirmed"  # a grid worker confirmed in person
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PUBLISHER = "publisher"
+    REVIEWER = "reviewer"
+    GRID_WORKER = "grid_worker"
+
+
+class Region(SQLModel, table=True):
+    """County → town → village/community → grid; ``path`` holds the codes root→leaf."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    path: str = Field(max_length=400, index=True)  # "/3601/360123/360123101/"
+
+
+class Resident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    openid: str | None = Field(default=None, max_length=64, index=True)
+    wechat_follows: bool = False
+    sms_consent: bool = False
+    wechat_opt_out: bool = False
+    sms_opt_out: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ResidentTag(SQLModel, table=True):
+    __tablename__ = "resident_tag"
+    resident_id: int = Field(foreign_key="resident.id", primary_key=True)
+    tag: str = Field(max_length=32, primary_key=True, index=True)
+
+
+class Topic(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    builtin: bool = False
+
+
+class Subscription(SQLModel, table=True):
+    """A resident follows a topic (``opted_out`` = unsubscribed from it)."""
+
+    resident_id: int = Field(foreign_key="resident.id", primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", primary_key=True, index=True)
+    opted_out: bool = False
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "push_group"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=16)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    tag: str | None = Field(default=None, max_length=32)
+
+
+class GroupMember(SQLModel, table=True):
+    """Members of a hand-kept list group."""
+
+    __tablename__ = "group_member"
+    group_id: int = Field(foreign_key="push_group.id", primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", primary_key=True)
+
+
+class Rule(SQLModel, table=True):
+    """A keyword rule in the compact text form, sending matching items to a group."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="push_group.id", index=True)
+    expression: str = Field(max_length=2000)
+    enabled: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class GroupChat(SQLModel, table=True):
+    """A village or grid WeChat/WeCom group chat reached through its robot."""
+
+    __tablename__ = "group_chat"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    robot_key: str = Field(max_length=128)
+
+
+class Item(SQLModel, table=True):
+    """A piece of government information, with the standard catalogue fields."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True, max_length=128)
+    title: str = Field(max_length=200)
+    body: str
+    publisher: str = Field(max_length=100)
+    domain: str | None = Field(default=None, max_length=64)
+    region_id: int = Field(foreign_key="region.id")
+    disclosure: str = Field(default=Disclosure.PROACTIVE, max_length=16)
+    urgency: str = Field(default=Urgency.NORMAL, max_length=16)
+    source_url: str | None = Field(default=None, max_length=500)
+    formed_at: datetime | None = None
+    published_at: datetime | None = None
+    status: str = Field(default=ItemStatus.DRAFT, max_length=16, index=True)
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """One step of the confidentiality review (保密审查)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    step: str = Field(max_length=16)  # staff | leader | urgent | submit
+    decision: str = Field(max_length=16)  # approve | reject | submit
+    opinion: str = Field(default="", max_length=1000)
+    publish_form: str = Field(default="", max_length=100)
+    reviewer: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ItemMatch(SQLModel, table=True):
+    """A group an item was matched to, and why."""
+
+    __tablename__ = "item_match"
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    group_id: int = Field(foreign_key="push_group.id", primary_key=True)
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class Push(SQLModel, table=True):
+    """One item going out to its matched groups."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", unique=True)
+    status: str = Field(default="planning", max_length=16)  # planning | dispatching | done
+    texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    planned: int = 0
+    planned_upto: int = 0  # last resident id planned (progress of chunked planning)
+    created_at: datetime = Field(default_factory=utcnow)
+    planned_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one resident (or one group chat) over one channel."""
+
+    __table_args__ = (
+        UniqueConstraint("push_id", "resident_id", name="uq_delivery_push_resident"),
+        UniqueConstraint("push_id", "group_chat_id", name="uq_delivery_push_chat"),
+        Index("ix_delivery_claim", "push_id", "channel", "status", "next_attempt_at"),
+        Index("ix_delivery_provider", "provider_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    push_id: int = Field(foreign_key="push.id")
+    resident_id: int | None = Field(default=None, foreign_key="resident.id")
+    group_chat_id: int | None = Field(default=None, foreign_key="group_chat.id")
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    channel: str = Field(max_length=16)
+    provider: str | None = Field(default=None, max_length=16)
+    recipient: str | None = Field(default=None, max_length=128)
+    status: str = Field(default=DeliveryStatus.QUEUED, max_length=16)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    provider_id: str | None = Field(default=None, max_length=128)
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    done_at: datetime | None = None
+
+
+class SandboxMessage(SQLModel, table=True):
+    """What the sandbox channel kept: a resident's or group chat's would-be inbox."""
+
+    __tablename__ = "sandbox_message"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    recipient: str = Field(max_length=128, index=True)
+    key: str = Field(max_length=64)
+    text: str
+    provider_id: str = Field(max_length=128)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = Field(default="", max_length=64)
+    password_hash: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    active: bool = True
+    api_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserRegion(SQLModel, table=True):
+    """Regions a grid worker is assigned to."""
+
+    __tablename__ = "user_region"
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

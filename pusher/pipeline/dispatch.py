@@ -1,0 +1,180 @@
+"""Dispatch: claim due deliveries of one push and channel, send them, record outcomes.
+
+Safe to run any number of times, in any number of workers at once: rows are
+claimed before sending (see :mod:`pusher.pipeline.claims`), and a row whose
+outcome is unknown after a crash is checked with the provider before it is
+sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+
+from channels.base import Channel, ChannelKind, Message, Outcome
+from pusher.db import SessionFactory, transaction
+from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
+from pusher.pipeline.claims import Claimed, claim
+from pusher.pipeline.outcomes import RetryPolicy, Tally, record
+from pusher.settings import DispatchSettings, QuietHours
+
+log = logging.getLogger(__name__)
+D = Delivery.__table__.c
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """Everything a dispatch pass needs, passed in."""
+
+    db: SessionFactory
+    channels: Mapping[ChannelKind, Channel]
+    settings: DispatchSettings
+    quiet: QuietHours
+    worker: str
+    clock: Callable[[], datetime]
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(self.settings.retry_delays, self.settings.retry_jitter)
+
+
+def quiet_until(now: datetime, quiet: QuietHours) -> datetime | None:
+    """The end of the quiet hours ``now`` falls in, or None outside them."""
+    local = now.astimezone(ZoneInfo(quiet.timezone))
+    start, end = quiet.start, quiet.end
+    inside = (start <= local.hour or local.hour < end) if start > end else start <= local.hour < end
+    if not inside or start == end:
+        return None
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += timedelta(days=1)
+    return morning
+
+
+async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
+    """Send every due delivery of ``push_id`` over ``kind``; returns what happened."""
+    channel = d.channels[kind]
+    tally = Tally()
+    async with d.db() as session:
+        push = await session.get_one(Push, push_id)
+        item = await session.get_one(Item, push.item_id)
+    if item.urgency != Urgency.URGENT and await _defer_for_quiet_hours(d, push_id, kind):
+        return tally
+    content = push.texts.get(kind.value, {})
+    while True:
+        now = d.clock()
+        async with transaction(d.db) as session:
+            batch = await claim(
+                session,
+                push_id=push_id,
+                channel=kind.value,
+                worker=d.worker,
+                limit=channel.limits.batch_size,
+                lease=timedelta(seconds=d.settings.lease_seconds),
+                now=now,
+            )
+        if not batch:
+            break
+        tally.add(await _send_batch(d, channel, batch, content))
+    await _close_if_done(d, push_id)
+    log.info("dispatched", extra={"push_id": push_id, "channel": kind.value, **vars(tally)})
+    return tally
+
+
+async def _send_batch(
+    d: Dispatcher, channel: Channel, batch: Sequence[Claimed], content: Mapping[str, Any]
+) -> Tally:
+    messages = [_message(c, content) for c in batch]
+    outcomes: list[Outcome | None] = [None] * len(batch)
+    unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
+    if unknown:
+        found = await channel.lookup([messages[i] for i in unknown])
+        for i, outcome in zip(unknown, found, strict=True):
+            outcomes[i] = outcome
+    to_send = [i for i, o in enumerate(outcomes) if o is None]
+    if to_send:
+        sent = await channel.send([messages[i] for i in to_send])
+        for i, outcome in zip(to_send, sent, strict=True):
+            outcomes[i] = outcome
+    async with transaction(d.db) as session:
+        tally = await record(
+            session,
+            batch,
+            [o for o in outcomes if o is not None],
+            kind=channel.kind,
+            provider=channel.provider,
+            worker=d.worker,
+            policy=d.policy,
+            now=d.clock(),
+        )
+    tally.already_accepted = len(unknown) - sum(1 for i in unknown if i in to_send)
+    return tally
+
+
+def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
+    return Message(
+        key=str(c.id),
+        recipient=c.recipient,
+        text=str(content.get("text", "")),
+        params={str(k): str(v) for k, v in content.get("params", {}).items()},
+        url=content.get("url"),
+        title=str(content.get("title", "")),
+    )
+
+
+async def _defer_for_quiet_hours(d: Dispatcher, push_id: int, kind: ChannelKind) -> bool:
+    """Move due deliveries to the morning during quiet hours; True if deferred."""
+    morning = quiet_until(d.clock(), d.quiet)
+    if morning is None:
+        return False
+    async with transaction(d.db) as session:
+        await session.execute(
+            update(Delivery)
+            .where(
+                D.push_id == push_id,
+                D.channel == kind.value,
+                D.status == DeliveryStatus.QUEUED.value,
+                D.next_attempt_at < morning,
+            )
+            .values(next_attempt_at=morning)
+        )
+    log.info("deferred for quiet hours", extra={"push_id": push_id, "until": morning.isoformat()})
+    return True
+
+
+async def _close_if_done(d: Dispatcher, push_id: int) -> None:
+    async with transaction(d.db) as session:
+        open_rows = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                D.push_id == push_id,
+                D.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]),
+            )
+        )
+        if not open_rows:
+            await session.execute(
+                update(Push)
+                .where(Push.id == push_id, Push.status == "dispatching")
+                .values(status="done")
+            )
+
+
+async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
+    """(push, channel) pairs with deliveries due now or leases run out: for the sweeper."""
+    async with db() as session:
+        rows = await session.execute(
+            select(D.push_id, D.channel)
+            .where(
+                ((D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now))
+                | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now))
+            )
+            .group_by(D.push_id, D.channel)
+        )
+        return [(int(p), str(c)) for p, c in rows]

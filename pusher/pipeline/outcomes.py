@@ -1,0 +1,175 @@
+"""Writing what a provider answered back onto the claimed delivery rows.
+
+Every write is guarded by ``claimed_by`` and ``status = 'sending'``, so a
+worker whose lease ran out cannot overwrite what another worker recorded.
+Transient errors are retried on the schedule in settings (with jitter); after
+the last try, or on a permanent error, the delivery fails with its reason. A
+permanent WeChat failure falls back to SMS when the resident consented.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.base import Accepted, ChannelKind, Outcome, Rejected
+from pusher.models import Delivery, DeliveryStatus, Resident
+from pusher.pipeline.claims import Claimed
+from subscriptions.channel import sms_ok
+
+DT = Delivery.__table__
+D = DT.c
+
+
+@dataclass
+class Tally:
+    """What one dispatch pass did, for logs and tests."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    fell_back: int = 0
+    already_accepted: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Tally) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.fell_back += other.fell_back
+        self.already_accepted += other.already_accepted
+        for code, count in other.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + count
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    delays: Sequence[int]
+    jitter: float
+
+    def next_at(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try again after ``attempts`` tries, or None when out of tries."""
+        if attempts > len(self.delays):
+            return None
+        base = self.delays[attempts - 1]
+        return now + timedelta(seconds=base * (1 + random.uniform(-self.jitter, self.jitter)))
+
+
+def _mine(worker: str) -> object:
+    return and_(
+        D.id == bindparam("b_id"), D.claimed_by == worker, D.status == DeliveryStatus.SENDING.value
+    )
+
+
+async def record(
+    session: AsyncSession,
+    claimed: Sequence[Claimed],
+    outcomes: Sequence[Outcome],
+    *,
+    kind: ChannelKind,
+    provider: str,
+    worker: str,
+    policy: RetryPolicy,
+    now: datetime,
+) -> Tally:
+    """Write ``outcomes`` (one per claimed row, same order) back to the database."""
+    tally = Tally()
+    attempts = {str(c.id): c.attempts for c in claimed}
+    accepted = [o for o in outcomes if isinstance(o, Accepted)]
+    rejected = [o for o in outcomes if isinstance(o, Rejected)]
+    if accepted:
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(
+                status=DeliveryStatus.SENT.value,
+                provider=provider,
+                provider_id=bindparam("b_pid"),
+                sent_at=now,
+                error_code=None,
+                error_message=None,
+            ),
+            [{"b_id": int(o.key), "b_pid": o.provider_id} for o in accepted],
+        )
+        tally.sent = len(accepted)
+    retry: list[tuple[Rejected, datetime]] = []
+    final: list[tuple[Rejected, None]] = []
+    for o in rejected:
+        tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
+        when = policy.next_at(attempts[o.key], now) if o.error.transient else None
+        if when is not None:
+            retry.append((o, when))
+        else:
+            final.append((o, None))
+    if retry:
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(
+                status=DeliveryStatus.QUEUED.value,
+                next_attempt_at=bindparam("b_at"),
+                claimed_by=None,
+                lease_until=None,
+                provider=provider,
+                error_code=bindparam("b_code"),
+                error_message=bindparam("b_msg"),
+            ),
+            [_err(o) | {"b_at": when} for o, when in retry],
+        )
+        tally.retried = len(retry)
+    if final:
+        finals = [o for o, _ in final]
+        if kind is ChannelKind.WECHAT:
+            tally.fell_back = await _fall_back(session, finals, worker=worker, now=now)
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                provider=provider,
+                done_at=now,
+                error_code=bindparam("b_code"),
+                error_message=bindparam("b_msg"),
+            ),
+            [_err(o) for o in finals],
+        )
+        tally.failed = len(finals) - tally.fell_back
+    return tally
+
+
+def _err(outcome: Rejected) -> dict[str, object]:
+    return {
+        "b_id": int(outcome.key),
+        "b_code": outcome.error.code[:64],
+        "b_msg": outcome.error.message[:500],
+    }
+
+
+async def _fall_back(
+    session: AsyncSession, rejected: Sequence[Rejected], *, worker: str, now: datetime
+) -> int:
+    """Re-queue permanently failed WeChat deliveries as SMS where the resident consented."""
+    ids = [int(o.key) for o in rejected if not o.error.transient]
+    if not ids:
+        return 0
+    phone = select(Resident.phone).where(Resident.id == D.resident_id, sms_ok()).scalar_subquery()
+    result = await session.execute(
+        update(DT)
+        .where(D.id.in_(ids), D.claimed_by == worker, phone.is_not(None))
+        .values(
+            channel=ChannelKind.SMS.value,
+            recipient=phone,
+            status=DeliveryStatus.QUEUED.value,
+            attempts=0,
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=now,
+            error_code=D.error_code,
+        )
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,121 @@
+"""Building what a process needs: one builder for the web process and the worker.
+
+``open_resources(settings)`` is an async context manager: the web app enters it
+in a ``cleanup_ctx`` and the arq worker in ``on_startup`` (leaving it in
+``on_shutdown``), so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+import aiohttp
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from channels.base import Channel, ChannelKind
+from channels.registry import build_channels
+from pusher.db import SessionFactory, create_engine, session_factory
+from pusher.pipeline.dispatch import Dispatcher
+from pusher.queue import ArqQueue, JobQueue, LocalQueue
+from pusher.rulebook import Rulebook
+from pusher.sandbox_store import database_sink
+from pusher.settings import Settings
+
+
+@dataclass
+class Resources:
+    """Long-lived collaborators of one process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    db: SessionFactory
+    http: aiohttp.ClientSession
+    channels: dict[ChannelKind, Channel]
+    rulebook: Rulebook
+    queue: JobQueue
+    redis: ArqRedis | None
+    worker_id: str
+
+    def dispatcher(self) -> Dispatcher:
+        s = self.settings
+        return Dispatcher(
+            db=self.db,
+            channels=self.channels,
+            settings=s.dispatch,
+            quiet=s.quiet_hours,
+            worker=self.worker_id,
+            clock=lambda: datetime.now(UTC),
+        )
+
+
+class WorkerContext(TypedDict, total=False):
+    """What every job gets as ``ctx`` (arq adds its own keys beside these)."""
+
+    resources: Resources
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    assert settings.redis_url is not None
+    return RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: Settings, *, queue: JobQueue | None = None
+) -> AsyncIterator[Resources]:
+    """Open the database, HTTP session, Redis, channels and queue; close them on exit."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(
+            settings.database_url.get_secret_value(),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        stack.push_async_callback(engine.dispose)
+        db = session_factory(engine)
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        redis: ArqRedis | None = None
+        if settings.redis_url is not None:
+            redis = await create_pool(redis_settings(settings))
+            stack.push_async_callback(redis.aclose)
+        channels = build_channels(sandbox_sink=database_sink(db))
+        for channel in channels.values():
+            stack.push_async_callback(channel.close)
+        if queue is None:
+            queue = (
+                ArqQueue(redis, queue_name=settings.queue_name)
+                if redis is not None
+                else _local_queue(stack)
+            )
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            db=db,
+            http=http,
+            channels=channels,
+            rulebook=Rulebook(cache_dir=settings.jieba_cache_dir),
+            queue=queue,
+            redis=redis,
+            worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(stack):x}",
+        )
+
+
+def _local_queue(stack: AsyncExitStack) -> LocalQueue:
+    from pusher.jobs import FUNCTIONS
+
+    queue = LocalQueue({f.__name__: f for f in FUNCTIONS})  # type: ignore[misc]
+    stack.push_async_callback(queue.close)
+    return queue
+
+
+def bind_local(resources: Resources) -> None:
+    """Give an in-process queue its job context."""
+    if isinstance(resources.queue, LocalQueue):
+        ctx: dict[str, Any] = {"resources": resources}
+        resources.queue.bind(ctx)

@@ -1,0 +1,1 @@
+"""The web process: JSON API, provider callbacks, console, health."""

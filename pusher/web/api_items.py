@@ -1,0 +1,122 @@
+"""JSON API for items: create, list, get, edit, submit for review, review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from pusher.db import transaction
+from pusher.errors import InvalidInput, NotFound
+from pusher.models import Item, ItemMatch, ItemStatus, Push, Review, Role
+from pusher.pipeline import ingest, review
+from pusher.web.auth import require
+from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.params import int_param, json_object, page
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: review.Step
+    decision: review.Decision
+    opinion: str = Field(default="", max_length=1000)
+    publish_form: str = Field(default="", max_length=100)
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return item.model_dump(mode="json")
+
+
+async def create_item(request: web.Request) -> web.Response:
+    user = await require(request, Role.PUBLISHER)
+    data = ingest.ItemIn.model_validate(await json_object(request))
+    async with transaction(request.app[RESOURCES].db) as session:
+        item, new = await ingest.create_item(
+            session, data, max_body_chars=request.app[SETTINGS].max_body_chars, created_by=user.id
+        )
+    return web.json_response(item_json(item), status=201 if new else 200)
+
+
+async def list_items(request: web.Request) -> web.Response:
+    await require(request)
+    limit, offset = page(request)
+    query = select(Item).order_by(Item.id.desc())
+    status = request.query.get("status")
+    if status:
+        if status not in ItemStatus._value2member_map_:
+            raise InvalidInput(f"未知的状态：{status}", field="status")
+        query = query.where(Item.status == status)
+    async with request.app[RESOURCES].db() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        items = (await session.scalars(query.limit(limit).offset(offset))).all()
+    return web.json_response({"total": total, "items": [item_json(i) for i in items]})
+
+
+async def get_item(request: web.Request) -> web.Response:
+    await require(request)
+    item_id = int_param(request, "item_id")
+    async with request.app[RESOURCES].db() as session:
+        item = await _item(session, item_id)
+        reviews = (await session.scalars(select(Review).where(Review.item_id == item_id))).all()
+        matches = (
+            await session.scalars(select(ItemMatch).where(ItemMatch.item_id == item_id))
+        ).all()
+        push = await session.scalar(select(Push).where(Push.item_id == item_id))
+    return web.json_response(
+        item_json(item)
+        | {
+            "reviews": [r.model_dump(mode="json") for r in reviews],
+            "matches": [m.model_dump(mode="json") for m in matches],
+            "push_id": push.id if push else None,
+        }
+    )
+
+
+async def update_item(request: web.Request) -> web.Response:
+    await require(request, Role.PUBLISHER)
+    data = ingest.ItemIn.model_validate(await json_object(request))
+    async with transaction(request.app[RESOURCES].db) as session:
+        item = await _item(session, int_param(request, "item_id"))
+        await ingest.update_item(
+            session, item, data, max_body_chars=request.app[SETTINGS].max_body_chars
+        )
+    return web.json_response(item_json(item))
+
+
+async def submit_item(request: web.Request) -> web.Response:
+    user = await require(request, Role.PUBLISHER)
+    async with transaction(request.app[RESOURCES].db) as session:
+        item = await _item(session, int_param(request, "item_id"))
+        await review.submit(session, item, actor=user.username)
+    return web.json_response(item_json(item))
+
+
+async def review_item(request: web.Request) -> web.Response:
+    user = await require(request, Role.REVIEWER)
+    data = ReviewIn.model_validate(await json_object(request))
+    resources = request.app[RESOURCES]
+    async with transaction(resources.db) as session:
+        item = await _item(session, int_param(request, "item_id"))
+        approved = await review.decide(
+            session,
+            item,
+            step=data.step,
+            decision=data.decision,
+            actor=user.username,
+            opinion=data.opinion,
+            publish_form=data.publish_form,
+        )
+    if approved and review.pushable(item):
+        await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    return web.json_response(item_json(item))
+
+
+async def _item(session: Any, item_id: int) -> Item:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"信息 {item_id} 不存在")
+    assert isinstance(item, Item)
+    return item

@@ -1,0 +1,82 @@
+"""The aiohttp application: ``create_app(settings)`` and its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from pusher.queue import LocalQueue
+from pusher.resources import Resources, bind_local, open_resources
+from pusher.settings import Settings
+from pusher.web import api_items, api_pushes, openapi
+from pusher.web.errors import errors_middleware
+from pusher.web.keys import RESOURCES, SETTINGS
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 15.0
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/healthz", healthz)
+    r.add_get("/api/v1/openapi.json", openapi.openapi_view)
+    r.add_post("/api/v1/items", api_items.create_item)
+    r.add_get("/api/v1/items", api_items.list_items)
+    r.add_get("/api/v1/items/{item_id}", api_items.get_item)
+    r.add_put("/api/v1/items/{item_id}", api_items.update_item)
+    r.add_post("/api/v1/items/{item_id}/submit", api_items.submit_item)
+    r.add_post("/api/v1/items/{item_id}/review", api_items.review_item)
+    r.add_get("/api/v1/pushes", api_pushes.list_pushes)
+    r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
+    r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:
+    """The web app; in embedded mode it also runs the pipeline's jobs in process.
+
+    ``resources`` lets a caller (the demo, tests) share resources it already opened.
+    """
+    app = web.Application(middlewares=[errors_middleware], client_max_size=2 * 1024 * 1024)
+    app[SETTINGS] = settings
+    if resources is not None:
+        app[RESOURCES] = resources
+    else:
+        app.cleanup_ctx.append(_resources_ctx)
+    app.cleanup_ctx.append(_sweeper_ctx)
+    setup_routes(app)
+    return app
+
+
+async def _resources_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with open_resources(app[SETTINGS]) as resources:
+        bind_local(resources)
+        app[RESOURCES] = resources
+        yield
+
+
+async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Embedded mode: sweep for due retries and expired leases now and then."""
+    resources = app[RESOURCES]
+    task = None
+    if isinstance(resources.queue, LocalQueue):
+        task = asyncio.create_task(_sweep_forever(resources, resources.queue))
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _sweep_forever(resources: Resources, queue: LocalQueue) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        queue.forget("sweep")
+        await queue.enqueue("sweep", job_id="sweep")

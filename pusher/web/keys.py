@@ -1,0 +1,11 @@
+"""Typed application state keys (no string keys on the app)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pusher.resources import Resources
+from pusher.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+RESOURCES = web.AppKey("resources", Resources)

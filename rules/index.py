@@ -1,0 +1,137 @@
+"""One Aho-Corasick automaton over every keyword, with jieba used only to veto cuts.
+
+A keyword is found wherever it occurs as a substring of the normalised field text. A hit
+of a short keyword (1–2 characters) is vetoed only when jieba's segmentation shows it cuts
+a longer word: it starts or ends inside a word it does not cover whole (``和服`` in
+``他和服务员`` → 他/和/服务员), or it lies inside a word listed as a false friend
+(``保险`` in ``保险柜``). A short keyword inside an ordinary word still matches (``低保``
+in ``低保户`` and ``农村低保``, ``养老`` in ``养老金``). Keywords of three characters or
+more always match as substrings.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rules.ahocorasick import Automaton
+from rules.resources import read_lines
+from rules.synonyms import SynonymTable
+from rules.text import NormalText, normalize, normalize_with_offsets
+from rules.tokenizer import Tokenizer, word_spans
+
+SHORT_KEYWORD = 2
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The first place a term was found in one field (offsets into the original text)."""
+
+    term: int
+    field: str
+    offset: int
+    matched_text: str
+
+
+# jieba segments each run of these characters on its own (its ``re_han_default``), so
+# segmenting only the run that holds a hit gives the same words as the whole text.
+_JIEBA_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&._%\\-]+")
+
+
+class _Boundaries:
+    """jieba's words around short hits of one normalised text, segmented run by run."""
+
+    def __init__(self, tokenizer: Tokenizer, text: str) -> None:
+        self._tokenizer = tokenizer
+        self.text = text
+        self._blocks = [(m.start(), m.end()) for m in _JIEBA_BLOCK.finditer(text)]
+        self._starts = [b[0] for b in self._blocks]
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+
+    def _words_around(self, start: int, end: int) -> list[tuple[int, int]]:
+        i = bisect_right(self._starts, start) - 1
+        if i < 0 or end > self._blocks[i][1]:
+            i = -1  # the hit leaves the run (punctuation in a keyword): use the whole text
+        if i not in self._spans:
+            b_start, b_end = self._blocks[i] if i >= 0 else (0, len(self.text))
+            words = word_spans(self._tokenizer, self.text[b_start:b_end])
+            self._spans[i] = [(b_start + s, b_start + e) for s, e in words]
+        return self._spans[i]
+
+    def allows(self, start: int, end: int, false_friends: frozenset[str]) -> bool:
+        """Whether a short hit at ``[start, end)`` cuts no longer word."""
+        cut = [(s, e) for s, e in self._words_around(start, end) if s < end and e > start]
+        first, last = cut[0], cut[-1]
+        if first == last and first != (start, end):
+            return self.text[first[0] : first[1]] not in false_friends
+        return first[0] == start and last[1] == end
+
+
+class KeywordIndex:
+    """Every keyword of a rule set compiled into one automaton; terms are synonym-merged."""
+
+    def __init__(
+        self, keywords: Iterable[str], *, synonyms: SynonymTable, tokenizer: Tokenizer
+    ) -> None:
+        self._synonyms = synonyms
+        self._tokenizer = tokenizer
+        self._ids: dict[str, int] = {}
+        for keyword in keywords:
+            self._ids.setdefault(self._canonical(keyword), len(self._ids))
+        patterns = [
+            (form, tid) for canon, tid in self._ids.items() for form in synonyms.forms(canon)
+        ]
+        self._automaton = Automaton(patterns)
+        self._false_friends = frozenset(normalize(w) for w in read_lines("false_friends.txt"))
+
+    def _canonical(self, keyword: str) -> str:
+        return self._synonyms.canonical(normalize(keyword.strip()))
+
+    def term_id(self, keyword: str) -> int:
+        """The term a keyword (given when the index was built) was compiled into."""
+        return self._ids[self._canonical(keyword)]
+
+    def _accepted(self, norm: str) -> Iterator[tuple[int, int, int]]:
+        bounds: _Boundaries | None = None
+        for start, end, term in self._automaton.iter(norm):
+            if end - start <= SHORT_KEYWORD:
+                bounds = bounds or _Boundaries(self._tokenizer, norm)
+                if not bounds.allows(start, end, self._false_friends):
+                    continue
+            yield start, end, term
+
+    def scan(self, field: str, text: str, *, longest: bool = False) -> dict[int, Hit]:
+        """The first accepted hit of each term in one field's text.
+
+        With ``longest``, a hit lying inside a longer hit of another term is dropped
+        (``养老`` inside ``养老保险``), as the domain classifier wants.
+        """
+        norm = normalize_with_offsets(text)
+        found = list(self._accepted(norm.text))
+        if longest:
+            found = _longest(found)
+        hits: dict[int, Hit] = {}
+        for start, end, term in found:
+            if term not in hits:
+                hits[term] = _hit(term, field, text, norm, start, end)
+        return hits
+
+
+def _longest(found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    # Sorted by start, longest first: a hit ending within an earlier kept hit is inside it.
+    spans = sorted(found, key=lambda h: (h[0], -h[1]))
+    kept: list[tuple[int, int, int]] = []
+    reach = -1
+    for start, end, term in spans:
+        if end <= reach:
+            continue
+        kept.append((start, end, term))
+        reach = max(reach, end)
+    return kept
+
+
+def _hit(term: int, field: str, text: str, norm: NormalText, start: int, end: int) -> Hit:
+    o_start, o_end = norm.span(start, end)
+    return Hit(term, field, o_start, text[o_start:o_end])

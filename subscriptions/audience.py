@@ -1,0 +1,148 @@
+"""The audience of a push as SQL: residents of matched groups, within the item's region.
+
+A resident is in the audience when they live inside the item's region and
+belong to at least one matched group (region subtree, topic subscriber, tag,
+hand-kept list). Residents who opted out of one of the item's topics are left
+out unless the item is urgent. Everything is one ``SELECT`` per chunk of
+resident ids, so planning never loads residents into Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.models import (
+    Group,
+    GroupChat,
+    GroupKind,
+    GroupMember,
+    Item,
+    Region,
+    Resident,
+    ResidentTag,
+    Subscription,
+    Topic,
+    Urgency,
+)
+from subscriptions.channel import channel_columns
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The matched groups of one item, reduced to what the audience query needs."""
+
+    within_path: str
+    urgent: bool
+    region_paths: list[str] = field(default_factory=list)
+    topic_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    list_group_ids: list[int] = field(default_factory=list)
+    item_topic_ids: list[int] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.region_paths or self.topic_ids or self.tags or self.list_group_ids)
+
+
+async def load_audience(session: AsyncSession, item: Item, group_ids: list[int]) -> Audience:
+    """Read the matched groups of ``item`` into an :class:`Audience`."""
+    region = await session.get_one(Region, item.region_id)
+    rows = (
+        await session.execute(
+            select(Group.kind, Group.id, Group.topic_id, Group.tag, Region.path)
+            .outerjoin(Region, Region.id == Group.region_id)
+            .where(Group.id.in_(group_ids))
+        )
+    ).all()
+    item_topics = await session.scalars(
+        select(Topic.id).where(Topic.name.in_(item.domains or [])),
+    )
+    return Audience(
+        within_path=region.path,
+        urgent=item.urgency == Urgency.URGENT,
+        region_paths=[p for kind, _, _, _, p in rows if kind == GroupKind.REGION and p],
+        topic_ids=[t for kind, _, t, _, _ in rows if kind == GroupKind.TOPIC and t is not None],
+        tags=[tag for kind, _, _, tag, _ in rows if kind == GroupKind.TAG and tag],
+        list_group_ids=[g for kind, g, _, _, _ in rows if kind == GroupKind.LIST],
+        item_topic_ids=list(item_topics.all()),
+    )
+
+
+def _membership(audience: Audience) -> ColumnElement[bool]:
+    """True for residents in at least one matched group."""
+    clauses: list[ColumnElement[bool]] = [
+        Region.path.startswith(path)
+        for path in audience.region_paths
+    ]
+    if audience.topic_ids:
+        clauses.append(
+            exists().where(
+                Subscription.resident_id == Resident.id,
+                Subscription.topic_id.in_(audience.topic_ids),
+                Subscription.opted_out.is_(False),
+            )
+        )
+    if audience.tags:
+        clauses.append(
+            exists().where(
+                ResidentTag.resident_id == Resident.id,
+                ResidentTag.tag.in_(audience.tags),
+            )
+        )
+    if audience.list_group_ids:
+        clauses.append(
+            exists().where(
+                GroupMember.resident_id == Resident.id,
+                GroupMember.group_id.in_(audience.list_group_ids),
+            )
+        )
+    return or_(false(), *clauses)
+
+
+def _not_opted_out(audience: Audience) -> ColumnElement[bool]:
+    if audience.urgent or not audience.item_topic_ids:
+        return true()
+    return ~exists().where(
+        Subscription.resident_id == Resident.id,
+        Subscription.topic_id.in_(audience.item_topic_ids),
+        Subscription.opted_out.is_(True),
+    )
+
+
+def residents_chunk(
+    audience: Audience, *, after_id: int, upto_id: int
+) -> Select[tuple[object, ...]]:
+    """Residents with ``after_id < id <= upto_id`` in the audience, with channel columns."""
+    channel, recipient, status = channel_columns()
+    return (
+        select(Resident.id, Resident.region_id, channel, recipient, status)
+        .join(Region, Region.id == Resident.region_id)
+        .where(
+            and_(
+                Resident.id > after_id,  # type: ignore[operator]
+                Resident.id <= upto_id,  # type: ignore[operator]
+                Region.path.startswith(audience.within_path),
+                _membership(audience),
+                _not_opted_out(audience),
+            )
+        )
+    )
+
+
+def group_chats(audience: Audience) -> Select[tuple[object, ...]]:
+    """Group chats of matched region groups that lie inside the item's region."""
+    inside = [
+        Region.path.startswith(path)
+        for path in audience.region_paths
+    ]
+    return (
+        select(GroupChat.id, GroupChat.region_id, GroupChat.robot_key)
+        .join(Region, Region.id == GroupChat.region_id)
+        .where(
+            Region.path.startswith(audience.within_path),
+            or_(false(), *inside),
+        )
+    )

@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: settings, real databases, a small town."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from pusher.settings import Settings
+
+PG_ADMIN = os.environ.get("PUSHER_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("PUSHER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def jieba_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jieba")
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, jieba_cache: Path) -> Settings:
+    """Embedded mode: a fresh SQLite file, no Redis."""
+    return Settings(
+        database_url=SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'pusher.db'}"),
+        redis_url=None,
+        jieba_cache_dir=jieba_cache,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    dsn = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on the machine's server, dropped afterwards."""
+    name = f"pusher_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def production_settings(pg_url: str, jieba_cache: Path) -> Settings:
+    """Production mode: real PostgreSQL and Redis, a queue of this test's own."""
+    return Settings(
+        database_url=SecretStr(pg_url),
+        redis_url=SecretStr(REDIS),
+        queue_name=f"pusher:test:{uuid.uuid4().hex[:8]}",
+        jieba_cache_dir=jieba_cache,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[object]:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _jieba_compiled() -> None:
+    """Import jieba once in the main thread: its sources warn when compiled."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba  # noqa: F401

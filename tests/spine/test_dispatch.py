@@ -1,0 +1,91 @@
+"""Dispatch claims before sending: running it twice, or twice at once, sends once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from channels.base import ChannelKind
+from pusher.db import transaction
+from pusher.models import Delivery, DeliveryStatus, Push
+from pusher.pipeline.dispatch import dispatch, quiet_until
+from pusher.queue import LocalQueue
+from pusher.settings import QuietHours
+from tests.spine.conftest import Service
+from tests.spine.flow import deliveries, inbox_counts, publish
+
+
+async def _planned_but_unsent(service: Service) -> int:
+    """An item whose deliveries are planned and reset to queued, as if never dispatched."""
+    r = service.resources
+    item_id = await publish(r, region_code=service.town.town_code, title="暴雨红色预警",
+                            body="请立即转移。", urgency="urgent")  # type: ignore[arg-type]
+    assert isinstance(r.queue, LocalQueue)
+    await r.queue.join()
+    async with transaction(r.db) as session:
+        await session.execute(
+            update(Delivery).where(Delivery.status == DeliveryStatus.SENT)
+            .values(status=DeliveryStatus.QUEUED, provider_id=None, attempts=0)
+        )
+        await session.execute(update(Push).values(status="dispatching"))
+        from sqlalchemy import delete
+
+        from pusher.models import SandboxMessage
+
+        await session.execute(delete(SandboxMessage))
+    return item_id
+
+
+async def test_dispatch_run_twice_sends_each_message_once(service: Service) -> None:
+    r = service.resources
+    item_id = await _planned_but_unsent(service)
+    push_id = (await deliveries(r, item_id))[0].push_id
+    first = await dispatch(r.dispatcher(), push_id, ChannelKind.SMS)
+    second = await dispatch(r.dispatcher(), push_id, ChannelKind.SMS)
+    assert first.sent > 0 and second.sent == 0
+    counts = await inbox_counts(r)
+    assert sum(counts.values()) == first.sent and max(counts.values()) == 1
+
+
+async def test_two_workers_at_once_send_each_message_once(service: Service) -> None:
+    r = service.resources
+    item_id = await _planned_but_unsent(service)
+    push_id = (await deliveries(r, item_id))[0].push_id
+    workers = [replace(r.dispatcher(), worker=name) for name in ("w1", "w2")]
+    tallies = await asyncio.gather(
+        *(dispatch(w, push_id, kind) for w in workers for kind in ChannelKind)
+    )
+    rows = await deliveries(r, item_id)
+    sent = [d for d in rows if d.status == DeliveryStatus.SENT]
+    counts = await inbox_counts(r)
+    assert sum(t.sent for t in tallies) == len(sent) == sum(counts.values())
+    assert max(counts.values()) == 1
+
+
+async def test_expired_lease_is_taken_over_and_sent_once(service: Service) -> None:
+    """A worker died after claiming: its rows are taken over once the lease runs out."""
+    r = service.resources
+    item_id = await _planned_but_unsent(service)
+    push_id = (await deliveries(r, item_id))[0].push_id
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    async with transaction(r.db) as session:
+        await session.execute(
+            update(Delivery).where(Delivery.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.SENDING, claimed_by="dead", lease_until=past, attempts=1)
+        )
+    tally = await dispatch(r.dispatcher(), push_id, ChannelKind.WECHAT)
+    rows = [d for d in await deliveries(r, item_id) if d.channel == "wechat"]
+    assert tally.sent == len(rows) > 0
+    assert all(d.status == DeliveryStatus.SENT and d.attempts == 2 for d in rows)
+
+
+def test_quiet_hours_hold_normal_items_until_morning() -> None:
+    quiet = QuietHours()
+    late = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
+    morning = quiet_until(late, quiet)
+    assert morning is not None
+    assert morning.hour == 8 and morning.day == 23
+    assert quiet_until(datetime(2026, 11, 22, 2, 0, tzinfo=UTC), quiet) is None  # 10:00
