@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from pusher.console import setup_console
 from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.settings import Settings
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
         app.cleanup_ctx.append(_resources_ctx)
     app.cleanup_ctx.append(_sweeper_ctx)
     setup_routes(app)
+    setup_console(app)
     return app
 
 
