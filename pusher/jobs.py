@@ -36,8 +36,10 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         if not pushable(item):
             return None
         matcher = await r.rulebook.current(session)
-        await match_item(session, item, matcher=matcher, tokenizer=r.rulebook.tokenizer)
+        tokenizer = r.rulebook.tokenizer
+        await match_item(session, item, matcher=matcher, tokenizer=tokenizer)
     settings = r.settings
+    d = settings.dispatch
 
     async def on_chunk(push_id: int, number: int) -> None:
         for kind in ChannelKind:
@@ -51,15 +53,34 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         chunk=settings.dispatch.plan_chunk,
         on_chunk=on_chunk,
         texts_for=lambda i: texts_for(
-            i, public_url=settings.public_url, signature=settings.dispatch.sms_signature
+            i,
+            tokenizer=tokenizer,
+            public_url=settings.public_url,
+            signature=settings.sms_signature,
+            max_segments=d.sms_max_segments_urgent if i.urgency == "urgent" else d.sms_max_segments,
+            wechat_fields=d.wechat_template_fields,
         ),
     )
 
 
 async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, Any]:
     """Send what is due for one push over one channel."""
-    tally = await dispatch_step(_res(ctx).dispatcher(), push_id, ChannelKind(kind))
-    return vars(tally)
+    r = _res(ctx)
+    tally = await dispatch_step(r.dispatcher(), push_id, ChannelKind(kind))
+    if tally.fell_back or tally.fallback_pushes:
+        for target in (
+            {push_id} | tally.fallback_pushes if tally.fell_back else tally.fallback_pushes
+        ):
+            job_id = f"dispatch:{target}:sms:fallback:{time.time_ns()}"
+            await r.queue.enqueue("dispatch", target, ChannelKind.SMS.value, job_id=job_id)
+    return {
+        "sent": tally.sent,
+        "retried": tally.retried,
+        "failed": tally.failed,
+        "fell_back": tally.fell_back,
+        "deferred": tally.deferred,
+        "codes": tally.codes,
+    }
 
 
 async def sweep(ctx: dict[str, Any]) -> int:

@@ -282,3 +282,16 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str = Field(default="", max_length=200)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PendingReceipt(SQLModel, table=True):
+    """A receipt that arrived before its delivery's provider id was written; applied later."""
+
+    __tablename__ = "pending_receipt"
+    __table_args__ = (Index("ix_pending_receipt_provider", "provider", "provider_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    provider_id: str = Field(max_length=128)
+    delivered: bool
+    code: str = Field(default="", max_length=64)
+    received_at: datetime = Field(default_factory=utcnow)

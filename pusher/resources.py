@@ -20,7 +20,8 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.base import Channel, ChannelKind
-from channels.registry import build_channels
+from channels.ratelimit import RateLimiter
+from channels.registry import build_channels, build_limiter
 from pusher.db import SessionFactory, create_engine, session_factory
 from pusher.pipeline.dispatch import Dispatcher
 from pusher.queue import ArqQueue, JobQueue, LocalQueue
@@ -39,6 +40,7 @@ class Resources:
     http: aiohttp.ClientSession
     channels: dict[ChannelKind, Channel]
     rulebook: Rulebook
+    limiter: RateLimiter
     queue: JobQueue
     redis: ArqRedis | None
     worker_id: str
@@ -48,6 +50,7 @@ class Resources:
         return Dispatcher(
             db=self.db,
             channels=self.channels,
+            limiter=self.limiter,
             settings=s.dispatch,
             quiet=s.quiet_hours,
             worker=self.worker_id,
@@ -84,7 +87,10 @@ async def open_resources(
         if settings.redis_url is not None:
             redis = await create_pool(redis_settings(settings))
             stack.push_async_callback(redis.aclose)
-        channels = build_channels(sandbox_sink=database_sink(db))
+        limiter = build_limiter(redis)
+        channels = build_channels(
+            settings, http=http, sandbox_sink=database_sink(db), redis=redis, limiter=limiter
+        )
         for channel in channels.values():
             stack.push_async_callback(channel.close)
         if queue is None:
@@ -100,6 +106,7 @@ async def open_resources(
             http=http,
             channels=channels,
             rulebook=Rulebook(cache_dir=settings.jieba_cache_dir),
+            limiter=limiter,
             queue=queue,
             redis=redis,
             worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(stack):x}",

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from channels.aliyun_sms import AliyunSmsSettings
+from channels.tencent_sms import TencentSmsSettings
+from channels.wechat import WeChatSettings
+from channels.wecom import WeComSettings
 
 
 class QuietHours(BaseModel):
@@ -26,6 +32,9 @@ class DispatchSettings(BaseModel):
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)
     sms_signature: str = "政务公开"
+    wechat_template_fields: dict[str, str] = Field(
+        default_factory=lambda: {"thing1": "thing", "time2": "time", "thing3": "thing"}
+    )
 
 
 class Settings(BaseSettings):
@@ -49,8 +58,23 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
     jieba_cache_dir: Path = Path("./var/cache")
+    callback_secret: SecretStr = SecretStr("change-me-callback-secret")
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    wechat: WeChatSettings = Field(default_factory=WeChatSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
+    wecom_enabled: bool = False
+    aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
+    tencent_sms: TencentSmsSettings = Field(default_factory=TencentSmsSettings)
+    sms_provider: Literal["aliyun", "tencent"] = "aliyun"
+
+    @property
+    def sms_signature(self) -> str:
+        """The 【signature】 the SMS provider adds (it counts toward the length)."""
+        for provider in (self.aliyun_sms, self.tencent_sms):
+            if provider.configured and provider.sign_name:
+                return provider.sign_name
+        return self.dispatch.sms_signature
 
     @property
     def embedded(self) -> bool:

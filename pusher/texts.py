@@ -1,25 +1,75 @@
-"""What each channel says about an item: computed once per push, stored on the push."""
+"""What each channel says about an item: computed once per push, stored on the push.
+
+``push.texts`` holds, per channel kind, the text the recipient reads (``text``),
+the provider's template parameters (``params``) and the link, plus the SMS
+segment count for previews and cost estimates.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from pusher.models import Item
+from pusher.models import Item, Urgency
+from pusher.summary import Notice, render_all
+
+_SIGNATURE = re.compile(r"^【[^】]*】")
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def short_code(number: int) -> str:
+    """Base-36 code of ``number`` (short links stay short)."""
+    code = ""
+    while True:
+        number, rest = divmod(number, 36)
+        code = _DIGITS[rest] + code
+        if number == 0:
+            return code
 
 
 def item_link(public_url: str, item: Item) -> str:
-    return f"{public_url.rstrip('/')}/p/{item.id}"
+    """The short link residents follow: ``/s/<code>`` served by pusher itself."""
+    assert item.id is not None
+    return f"{public_url.rstrip('/')}/s/{short_code(item.id)}"
 
 
-def texts_for(item: Item, *, public_url: str, signature: str) -> dict[str, Any]:
-    """Per-channel text: {"sms": {...}, "wechat": {...}, "wecom": {...}}."""
+def texts_for(
+    item: Item,
+    *,
+    tokenizer: Any,
+    public_url: str,
+    signature: str,
+    max_segments: int,
+    wechat_fields: Mapping[str, str],
+) -> dict[str, Any]:
+    """Per-channel texts: {"sms": {...}, "wechat": {...}, "wecom": {...}, "link": ...}."""
     link = item_link(public_url, item)
-    title = item.title
+    notice = Notice(
+        title=item.title,
+        body=item.body,
+        publisher=item.publisher,
+        urgency=item.urgency,
+        url=link,
+        published_at=item.published_at.date() if item.published_at else None,
+    )
+    texts = render_all(
+        notice,
+        tokenizer=tokenizer,
+        sms_signature=signature,
+        link=link,
+        sms_max_segments=max_segments,
+        wechat_fields=wechat_fields,
+    )
+    wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link])
     return {
+        "link": link,
         "sms": {
-            "text": f"【{signature}】{title} 详见 {link}",
-            "params": {"title": title, "url": link},
+            "text": texts.sms,
+            "segments": texts.sms_segments,
+            "params": {"content": _SIGNATURE.sub("", texts.sms, count=1)},
         },
-        "wechat": {"text": title, "params": {"thing1": title[:20]}, "url": link, "title": title},
-        "wecom": {"text": f"**{title}**\n[查看全文]({link})", "title": title},
+        "wechat": {"text": wechat_text, "params": texts.wechat, "url": link, "title": item.title},
+        "wecom": {"text": texts.wecom, "title": item.title},
+        "urgent": item.urgency == Urgency.URGENT,
     }

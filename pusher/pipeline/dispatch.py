@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from channels.base import Channel, ChannelKind, Message, Outcome
+from channels.base import Accepted, Channel, ChannelKind, Message, Outcome
+from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim
 from pusher.pipeline.outcomes import RetryPolicy, Tally, record
+from pusher.pipeline.receipts import apply_parked
 from pusher.settings import DispatchSettings, QuietHours
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class Dispatcher:
 
     db: SessionFactory
     channels: Mapping[ChannelKind, Channel]
+    limiter: RateLimiter
     settings: DispatchSettings
     quiet: QuietHours
     worker: str
@@ -83,7 +86,17 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
             break
         tally.add(await _send_batch(d, channel, batch, content))
     await _close_if_done(d, push_id)
-    log.info("dispatched", extra={"push_id": push_id, "channel": kind.value, **vars(tally)})
+    log.info(
+        "dispatched",
+        extra={
+            "push_id": push_id,
+            "channel": kind.value,
+            "sent": tally.sent,
+            "retried": tally.retried,
+            "failed": tally.failed,
+            "deferred": tally.deferred,
+        },
+    )
     return tally
 
 
@@ -99,22 +112,37 @@ async def _send_batch(
             outcomes[i] = outcome
     to_send = [i for i, o in enumerate(outcomes) if o is None]
     if to_send:
+        await _pace(d, channel, len(to_send))
         sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
+    done = [o for o in outcomes if o is not None]
     async with transaction(d.db) as session:
         tally = await record(
             session,
             batch,
-            [o for o in outcomes if o is not None],
+            done,
             kind=channel.kind,
             provider=channel.provider,
             worker=d.worker,
             policy=d.policy,
             now=d.clock(),
         )
+        accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
+        tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
     tally.already_accepted = len(unknown) - sum(1 for i in unknown if i in to_send)
     return tally
+
+
+async def _pace(d: Dispatcher, channel: Channel, count: int) -> None:
+    """Wait for the provider account's rate (shared by every worker through Redis)."""
+    limits = channel.limits
+    if channel.provider == "sandbox" or limits.rate_scope != "account":
+        return
+    cost = min(count if limits.rate_unit == "message" else 1, limits.rate)
+    await d.limiter.acquire(
+        f"{channel.provider}:account", rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
+    )
 
 
 def _message(c: Claimed, content: Mapping[str, Any]) -> Message:

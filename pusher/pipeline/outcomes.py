@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Accepted, ChannelKind, Outcome, Rejected
+from channels.quota import quota_retry_at
 from pusher.models import Delivery, DeliveryStatus, Resident
 from pusher.pipeline.claims import Claimed
 from subscriptions.channel import sms_ok
@@ -35,7 +36,9 @@ class Tally:
     failed: int = 0
     fell_back: int = 0
     already_accepted: int = 0
+    deferred: int = 0
     codes: dict[str, int] = field(default_factory=dict)
+    fallback_pushes: set[int] = field(default_factory=set)
 
     def add(self, other: Tally) -> None:
         self.sent += other.sent
@@ -43,6 +46,8 @@ class Tally:
         self.failed += other.failed
         self.fell_back += other.fell_back
         self.already_accepted += other.already_accepted
+        self.deferred += other.deferred
+        self.fallback_pushes |= other.fallback_pushes
         for code, count in other.codes.items():
             self.codes[code] = self.codes.get(code, 0) + count
 
@@ -99,13 +104,36 @@ async def record(
         tally.sent = len(accepted)
     retry: list[tuple[Rejected, datetime]] = []
     final: list[tuple[Rejected, None]] = []
+    deferred: list[tuple[Rejected, datetime]] = []
     for o in rejected:
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
+        later = quota_retry_at(o.error.code, now)
+        if later is not None:
+            deferred.append((o, later))
+            continue
         when = policy.next_at(attempts[o.key], now) if o.error.transient else None
         if when is not None:
             retry.append((o, when))
         else:
             final.append((o, None))
+    if deferred:
+        # a provider quota: wait without spending one of the delivery's tries
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(
+                status=DeliveryStatus.QUEUED.value,
+                next_attempt_at=bindparam("b_at"),
+                claimed_by=None,
+                lease_until=None,
+                provider=provider,
+                attempts=D.attempts - 1,
+                error_code=bindparam("b_code"),
+                error_message=bindparam("b_msg"),
+            ),
+            [_err(o) | {"b_at": when} for o, when in deferred],
+        )
+        tally.deferred = len(deferred)
     if retry:
         await session.execute(
             update(DT)
@@ -155,12 +183,23 @@ async def _fall_back(
 ) -> int:
     """Re-queue permanently failed WeChat deliveries as SMS where the resident consented."""
     ids = [int(o.key) for o in rejected if not o.error.transient]
+    return len(await fall_back_to_sms(session, ids, now=now, worker=worker))
+
+
+async def fall_back_to_sms(
+    session: AsyncSession, ids: Sequence[int], *, now: datetime, worker: str | None = None
+) -> set[int]:
+    """Turn WeChat deliveries ``ids`` into queued SMS deliveries where the resident can get
+    SMS; returns the pushes concerned (their SMS dispatch needs a nudge)."""
     if not ids:
-        return 0
+        return set()
     phone = select(Resident.phone).where(Resident.id == D.resident_id, sms_ok()).scalar_subquery()
+    condition = D.id.in_(list(ids)) & phone.is_not(None) & (D.channel == ChannelKind.WECHAT.value)
+    if worker is not None:
+        condition = condition & (D.claimed_by == worker)
     result = await session.execute(
         update(DT)
-        .where(D.id.in_(ids), D.claimed_by == worker, phone.is_not(None))
+        .where(condition)
         .values(
             channel=ChannelKind.SMS.value,
             recipient=phone,
@@ -169,7 +208,9 @@ async def _fall_back(
             claimed_by=None,
             lease_until=None,
             next_attempt_at=now,
-            error_code=D.error_code,
+            provider=None,
+            provider_id=None,
         )
+        .returning(D.push_id)
     )
-    return int(result.rowcount or 0)
+    return {int(p) for p in result.scalars()}

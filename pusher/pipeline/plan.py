@@ -111,9 +111,7 @@ async def _plan_chunk(
     async with transaction(db) as session:
         insert = _upsert(session, Delivery).from_select(columns, source).on_conflict_do_nothing()
         await session.execute(insert)
-        await session.execute(
-            update(Push).where(Push.id == push_id).values(planned_upto=upto_id)
-        )
+        await session.execute(update(Push).where(Push.id == push_id).values(planned_upto=upto_id))
 
 
 def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> Insert:

@@ -1,66 +1,136 @@
 """Receipts: providers' delivery reports and residents' opt-outs, applied to the record.
 
 Applying the same receipt twice changes nothing (a delivered row stays
-delivered; a confirmed-in-person row is never overwritten). Opt-outs take
-effect at once: no later planning picks that channel for that resident.
+delivered; a confirmed-in-person row is never overwritten). A receipt that
+arrives before the worker wrote the provider id is parked and applied when the
+id is written. A failed WeChat receipt falls back to SMS where the resident
+consented. Opt-outs take effect at once: queued messages on that channel are
+cancelled and no later planning picks the channel for that resident.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind, OptOut, Receipt
-from pusher.models import Delivery, DeliveryStatus, Resident, utcnow
+from pusher.models import Delivery, DeliveryStatus, PendingReceipt, Resident, utcnow
+from pusher.pipeline.outcomes import fall_back_to_sms
 
 DT = Delivery.__table__
 D = DT.c
 _OPEN = [DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value, DeliveryStatus.QUEUED.value]
 
 
-async def apply_receipts(session: AsyncSession, provider: str, receipts: Sequence[Receipt]) -> int:
-    """Move sent deliveries to delivered/failed; returns how many rows changed."""
-    if not receipts:
-        return 0
+async def apply_receipts(
+    session: AsyncSession, provider: str, receipts: Sequence[Receipt]
+) -> set[int]:
+    """Move deliveries to delivered/failed; returns pushes with rows re-queued as SMS."""
+    known = set(
+        await session.scalars(
+            select(D.provider_id).where(
+                D.provider == provider, D.provider_id.in_([r.provider_id for r in receipts])
+            )
+        )
+    )
+    early = [r for r in receipts if r.provider_id not in known]
+    if early:
+        await session.execute(
+            insert(PendingReceipt),
+            [
+                {
+                    "provider": provider,
+                    "provider_id": r.provider_id[:128],
+                    "delivered": r.delivered,
+                    "code": r.code[:64],
+                }
+                for r in early
+            ],
+        )
+    return await _apply(session, provider, [r for r in receipts if r.provider_id in known])
+
+
+async def _apply(session: AsyncSession, provider: str, receipts: Sequence[Receipt]) -> set[int]:
     now = utcnow()
-    changed = 0
+    failed = [r for r in receipts if not r.delivered]
+    pushes: set[int] = set()
+    if provider == "wechat" and failed:
+        ids = list(
+            await session.scalars(
+                select(D.id).where(
+                    D.provider == provider,
+                    D.provider_id.in_([r.provider_id for r in failed]),
+                    D.status.in_(_OPEN),
+                )
+            )
+        )
+        pushes = await fall_back_to_sms(session, ids, now=now)
     for delivered in (True, False):
         batch = [r for r in receipts if r.delivered is delivered]
         if not batch:
             continue
         status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.FAILED
-        values: dict[str, object] = {"status": status.value, "done_at": now}
-        if not delivered:
-            values["error_code"] = bindparam("b_code")
-        result = await session.execute(
+        await session.execute(
             update(DT)
-            .where(
-                D.provider == provider,
-                D.provider_id == bindparam("b_pid"),
-                D.status.in_(_OPEN),
-            )
-            .values(**values),
-            [{"b_pid": r.provider_id, "b_code": r.code[:64]} for r in batch],
+            .where(D.provider == provider, D.provider_id == bindparam("b_pid"), D.status.in_(_OPEN))
+            .values(status=status.value, done_at=now, error_code=bindparam("b_code")),
+            [{"b_pid": r.provider_id, "b_code": None if delivered else r.code[:64]} for r in batch],
         )
-        changed += int(result.rowcount or 0)
-    return changed
+    return pushes
+
+
+async def apply_parked(
+    session: AsyncSession, provider: str, provider_ids: Sequence[str]
+) -> set[int]:
+    """Apply receipts that arrived before these provider ids were recorded."""
+    if not provider_ids:
+        return set()
+    parked = list(
+        await session.scalars(
+            select(PendingReceipt).where(
+                PendingReceipt.provider == provider,
+                PendingReceipt.provider_id.in_(list(provider_ids)),
+            )
+        )
+    )
+    if not parked:
+        return set()
+    await session.execute(
+        delete(PendingReceipt).where(PendingReceipt.id.in_([p.id for p in parked]))
+    )
+    receipts = [Receipt(p.provider_id, p.delivered, p.code) for p in parked]
+    return await _apply(session, provider, receipts)
 
 
 async def apply_opt_outs(
     session: AsyncSession, kind: ChannelKind, opt_outs: Sequence[OptOut]
 ) -> int:
     """Record opt-outs by phone (SMS) or openid (WeChat); returns residents changed."""
-    recipients = [o.recipient for o in opt_outs]
+    recipients = {o.recipient for o in opt_outs if o.recipient}
     if not recipients:
         return 0
     if kind is ChannelKind.SMS:
-        phones = {r.removeprefix("+86").removeprefix("86") for r in recipients if r}
-        condition = or_(Resident.phone.in_(phones))
+        recipients = {_national(r) for r in recipients}
+        condition = Resident.phone.in_(recipients)
         values = {"sms_opt_out": True}
     else:
-        condition = or_(Resident.openid.in_(recipients))
+        condition = Resident.openid.in_(recipients)
         values = {"wechat_opt_out": True, "wechat_follows": False}
     result = await session.execute(update(Resident).where(condition).values(**values))
+    await session.execute(
+        update(DT)
+        .where(
+            D.channel == kind.value,
+            D.recipient.in_(recipients),
+            D.status == DeliveryStatus.QUEUED.value,
+        )
+        .values(status=DeliveryStatus.FAILED.value, error_code="opted_out", done_at=utcnow())
+    )
     return int(result.rowcount or 0)
+
+
+def _national(phone: str) -> str:
+    digits = phone.strip().removeprefix("+")
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits

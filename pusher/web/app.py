@@ -14,6 +14,7 @@ from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web import api_items, api_pushes, openapi
+from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
 from pusher.web.keys import RESOURCES, SETTINGS
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
         app.cleanup_ctx.append(_resources_ctx)
     app.cleanup_ctx.append(_sweeper_ctx)
     setup_routes(app)
+    setup_callbacks(app)
     setup_console(app)
     return app
 

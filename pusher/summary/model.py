@@ -1,0 +1,64 @@
+"""Value types of the summary package: what goes in, what comes out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A published item as the summariser sees it: plain text in, nothing else."""
+
+    title: str
+    body: str
+    publisher: str = ""
+    urgency: str = "normal"
+    url: str | None = None
+    published_at: dt.date | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """True for urgent warnings (weather, emergencies)."""
+        return self.urgency == "urgent"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Key facts found in a notice body; every entry is an exact substring of the body."""
+
+    deadlines: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    eligible: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A notice reduced to what a resident needs: title, facts and a one-sentence gist.
+
+    ``title_units`` and ``lead_units`` are the unbreakable pieces (jieba words, whole
+    numbers, dates, amounts, phone numbers) of ``title`` and ``lead``; renderers cut only
+    between them.
+    """
+
+    title: str
+    facts: Facts
+    lead: str
+    urgent: bool = False
+    warning: str = ""
+    publisher: str = ""
+    published_at: dt.date | None = None
+    title_units: tuple[str, ...] = field(default=(), repr=False)
+    lead_units: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ChannelTexts:
+    """The text each channel would carry, for the preview before sending."""
+
+    sms: str
+    sms_segments: int
+    wechat: dict[str, str]
+    wecom: str
