@@ -62,8 +62,10 @@ def run_benchmarks(names: Sequence[str], *, quick: bool) -> int:
     """Run ``names`` (all when empty); returns the exit code."""
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
+            file=sys.stderr,
+        )
         return 2
     results = bench_dir() / "results"
     results.mkdir(exist_ok=True)
@@ -73,9 +75,13 @@ def run_benchmarks(names: Sequence[str], *, quick: bool) -> int:
         elapsed = time.perf_counter() - started
         print(f"\n== {name} ({elapsed:.1f} s) ==\n{table(rows)}")
         record = {
-            "benchmark": name, "quick": quick, "at": datetime.now(UTC).isoformat(),
-            "python": platform.python_version(), "machine": platform.machine(),
-            "seconds": round(elapsed, 2), "rows": rows,
+            "benchmark": name,
+            "quick": quick,
+            "at": datetime.now(UTC).isoformat(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "seconds": round(elapsed, 2),
+            "rows": rows,
         }
         (results / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False, indent=2))
     return 0

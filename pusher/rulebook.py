@@ -66,8 +66,6 @@ async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
 async def load_specs(session: AsyncSession) -> list[RuleSpec]:
     """Every enabled rule as a spec named by its group's id."""
     rows = await session.execute(
-        select(Rule.expression, Rule.group_id)
-        .where(Rule.enabled.is_(True))
-        .order_by(Rule.id)
+        select(Rule.expression, Rule.group_id).where(Rule.enabled.is_(True)).order_by(Rule.id)
     )
     return [parse_rule(expression, group=str(group_id)) for expression, group_id in rows]

@@ -44,7 +44,9 @@ Matching semantics
   cover whole (``和服`` in 他/和/服务员), or lies inside a false friend
   (``rules/data/false_friends.txt``: ``保险`` in ``保险柜``). ``低保`` still matches
   ``低保户`` and ``农村低保``; ``养老`` matches ``养老金`` and ``养老服务``. Policy terms
-  are in the tokenizer's dictionary so jieba keeps them whole.
+  are in the tokenizer's dictionary so jieba keeps them whole, and a short keyword that
+  is such a term is trusted over jieba's guess (``中标`` in 关于/中/标的/通知 matches);
+  only false friends veto it.
 * Field scope: a rule looks in ``fields`` (title and body by default); a ``title:`` or
   ``body:`` prefix overrides that for one keyword. A none-of keyword vetoes the rule when
   found in any of its fields. Title hits weigh double in ``GroupMatch.score``.

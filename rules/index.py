@@ -5,8 +5,10 @@ of a short keyword (1–2 characters) is vetoed only when jieba's segmentation s
 a longer word: it starts or ends inside a word it does not cover whole (``和服`` in
 ``他和服务员`` → 他/和/服务员), or it lies inside a word listed as a false friend
 (``保险`` in ``保险柜``). A short keyword inside an ordinary word still matches (``低保``
-in ``低保户`` and ``农村低保``, ``养老`` in ``养老金``). Keywords of three characters or
-more always match as substrings.
+in ``低保户`` and ``农村低保``, ``养老`` in ``养老金``). A short keyword that is a policy
+term of our dictionary (``rules/data``) is trusted over jieba's guess and may cross its
+boundaries (``中标`` in 关于/中/标的/通知); only false friends veto it. Keywords of three
+characters or more always match as substrings.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rules.ahocorasick import Automaton
-from rules.resources import read_lines
+from rules.resources import dictionary_words, read_lines
 from rules.synonyms import SynonymTable
 from rules.text import NormalText, normalize, normalize_with_offsets
 from rules.tokenizer import Tokenizer, word_spans
@@ -60,13 +62,16 @@ class _Boundaries:
             self._spans[i] = [(b_start + s, b_start + e) for s, e in words]
         return self._spans[i]
 
-    def allows(self, start: int, end: int, false_friends: frozenset[str]) -> bool:
-        """Whether a short hit at ``[start, end)`` cuts no longer word."""
+    def allows(self, start: int, end: int, false_friends: frozenset[str], *, trusted: bool) -> bool:
+        """Whether a short hit at ``[start, end)`` cuts no longer word.
+
+        A ``trusted`` hit (a policy term of our dictionary) may cross jieba's boundaries.
+        """
         cut = [(s, e) for s, e in self._words_around(start, end) if s < end and e > start]
         first, last = cut[0], cut[-1]
         if first == last and first != (start, end):
             return self.text[first[0] : first[1]] not in false_friends
-        return first[0] == start and last[1] == end
+        return trusted or (first[0] == start and last[1] == end)
 
 
 class KeywordIndex:
@@ -85,6 +90,7 @@ class KeywordIndex:
         ]
         self._automaton = Automaton(patterns)
         self._false_friends = frozenset(normalize(w) for w in read_lines("false_friends.txt"))
+        self._trusted = frozenset(normalize(w) for w in dictionary_words())
 
     def _canonical(self, keyword: str) -> str:
         return self._synonyms.canonical(normalize(keyword.strip()))
@@ -98,7 +104,8 @@ class KeywordIndex:
         for start, end, term in self._automaton.iter(norm):
             if end - start <= SHORT_KEYWORD:
                 bounds = bounds or _Boundaries(self._tokenizer, norm)
-                if not bounds.allows(start, end, self._false_friends):
+                trusted = norm[start:end] in self._trusted
+                if not bounds.allows(start, end, self._false_friends, trusted=trusted):
                     continue
             yield start, end, term
 

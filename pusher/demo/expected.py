@@ -70,9 +70,7 @@ async def _members(
 
 
 async def _opted_out(session: AsyncSession, item: Item) -> set[int]:
-    topics = set(
-        await session.scalars(select(Topic.id).where(Topic.name.in_(item.domains)))
-    )
+    topics = set(await session.scalars(select(Topic.id).where(Topic.name.in_(item.domains))))
     rows = await session.execute(
         select(Subscription.resident_id, Subscription.topic_id, Subscription.opted_out)
     )

@@ -61,9 +61,7 @@ def _filtered(request: web.Request) -> Select[Any]:
         query = query.where(D.channel == request.query["channel"])
     region = request.query.get("region")
     if region:
-        inside = select(Region.id).where(
-            Region.path.contains(f"/{region}/")
-        )
+        inside = select(Region.id).where(Region.path.contains(f"/{region}/"))
         query = query.where(D.region_id.in_(inside.scalar_subquery()))
     return query
 

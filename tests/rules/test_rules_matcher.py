@@ -45,6 +45,8 @@ def test_synonyms_match_both_ways(groups_of: Groups, keyword: str, text: str) ->
         ("低保", "低保真音响", False),
         ("老人", "老人的故事", True),
         ("护理补贴", "重度残疾人护理补贴发放", True),
+        ("中标", "关于中标的通知", True),
+        ("标的", "关于中标的通知", True),
     ],
 )
 def test_short_keywords_and_word_boundaries(

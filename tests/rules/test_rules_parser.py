@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules import DOMAINS, RuleSpec, RuleSyntaxError, canonical, format_rule, parse_rule
-from rules.parser import check_spec, validate_rule
+from rules.parser import check_spec, split_scope, validate_rule
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,11 @@ def test_check_spec_rejects_bad_data() -> None:
 _chunks = st.sampled_from(
     ["养老", "低", "保", " ", '"', "“", "”", "|", "&", "!", "！", ":", "：", "\\", "title:", "in:"]
 )
-_keyword = st.lists(_chunks, min_size=1, max_size=4).map("".join).filter(lambda s: s.strip() != "")
+_keyword = (
+    st.lists(_chunks, min_size=1, max_size=4)
+    .map("".join)
+    .filter(lambda s: split_scope(s, ())[1].strip() != "")
+)
 
 
 @given(
