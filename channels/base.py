@@ -132,6 +132,8 @@ class Channel(abc.ABC):
     kind: ClassVar[ChannelKind]
     provider: ClassVar[str]
     limits: ClassVar[Limits]
+    #: False when the provider never sends delivery receipts: acceptance is final.
+    receipts: ClassVar[bool] = True
 
     @abc.abstractmethod
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:

@@ -34,6 +34,7 @@ class SandboxChannel(Channel):
     """Accepts everything and hands it to ``sink``."""
 
     provider: ClassVar[str] = "sandbox"
+    receipts: ClassVar[bool] = False
     limits: ClassVar[Limits] = Limits(batch_size=500, rate=1000, max_chars=2000)
 
     def __init__(self, kind: ChannelKind, *, sink: SandboxSink) -> None:

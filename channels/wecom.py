@@ -95,6 +95,7 @@ class WeComRobotChannel(Channel):
 
     kind: ClassVar[ChannelKind] = ChannelKind.WECOM
     provider: ClassVar[str] = "wecom"
+    receipts: ClassVar[bool] = False  # a robot's "ok" is the message in the group chat
     limits: ClassVar[Limits] = Limits(
         batch_size=100,
         rate=20,

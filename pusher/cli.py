@@ -28,6 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build a demo town, run the pipeline, serve the console")
     demo.add_argument("--check", action="store_true", help="headless: exit 0 only if all is right")
     demo.add_argument("--port", type=int)
+    imp = sub.add_parser("import", help="import data")
+    imp.add_argument("what", choices=["residents"])
+    imp.add_argument(
+        "file", type=Path, help=".xlsx or .csv with 姓名, 手机号, 所属网格, 微信, 标签"
+    )
+    user = sub.add_parser("user", help="create a user or reset their password and role")
+    user.add_argument("action", choices=["set"])
+    user.add_argument("username")
+    user.add_argument(
+        "--role", required=True, choices=["admin", "publisher", "reviewer", "grid_worker"]
+    )
+    user.add_argument("--password", help="default: read from PUSHER_USER_PASSWORD or prompt")
+    user.add_argument("--name", default="", help="display name")
+    user.add_argument("--region", action="append", default=[], help="region code (grid workers)")
     match = sub.add_parser("match", help="offline matching: rules + items in, JSON lines out")
     match.add_argument("--rules", type=Path, required=True)
     match.add_argument("--items", type=Path, required=True)
@@ -65,6 +79,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return commands.db_upgrade(settings)
     if args.command == "demo":
         return commands.demo(settings, check=args.check, port=args.port)
+    if args.command == "import":
+        return commands.import_residents(settings, args.file)
+    if args.command == "user":
+        return commands.set_user(
+            settings,
+            args.username,
+            role=args.role,
+            password=args.password,
+            name=args.name,
+            regions=args.region,
+        )
     if args.command == "match":
         return commands.match(args.rules, args.items)
     if args.command == "emulate":

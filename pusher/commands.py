@@ -56,7 +56,11 @@ def demo(settings: Settings, *, check: bool, port: int | None) -> int:
     if check:
         print("演示检查通过：每条应达投递均已记录" if ok else "演示检查失败", file=sys.stderr)
         return 0 if ok else 1
-    print("\nAPI 令牌（Authorization: Bearer …）：")
+    from pusher.demo.run import DEMO_PASSWORD
+
+    url = settings.public_url if port is None else f"http://{settings.host}:{port}"
+    print(f"\n控制台：{url}/  用户 admin / publisher / reviewer / grid，密码 {DEMO_PASSWORD}")
+    print("API 令牌（Authorization: Bearer …）：")
     for name, token in tokens.items():
         print(f"  {name}: {token}")
     return serve(settings, host=None, port=port)
@@ -79,3 +83,78 @@ def bench(names: list[str], *, quick: bool) -> int:
     from pusher.benchmarks import run_benchmarks
 
     return run_benchmarks(names, quick=quick)
+
+
+def import_residents(settings: Settings, path: Path) -> int:
+    """Import residents from a spreadsheet; nothing is written when any row is bad."""
+    from pusher.db import create_engine, session_factory, transaction
+    from subscriptions.importer import import_residents as run_import
+
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return 2
+
+    async def go() -> int:
+        engine = create_engine(settings.database_url.get_secret_value())
+        try:
+            async with transaction(session_factory(engine)) as session:
+                report = await run_import(session, path, actor="cli")
+        finally:
+            await engine.dispose()
+        for error in report.errors:
+            print(f"第 {error.row} 行（{error.name}）：{error.reason}", file=sys.stderr)
+        if report.errors:
+            print(f"文件有 {len(report.errors)} 行有误，未导入任何居民", file=sys.stderr)
+            return 1
+        print(f"已导入 {report.imported} 名居民（共 {report.total} 行）")
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except ValueError as exc:
+        print(f"无法读取文件：{exc}", file=sys.stderr)
+        return 2
+
+
+def set_user(
+    settings: Settings,
+    username: str,
+    *,
+    role: str,
+    password: str | None,
+    name: str,
+    regions: list[str],
+) -> int:
+    """Create a console user or reset their role, password and regions."""
+    import getpass
+    import os
+
+    from pusher.console.accounts import set_user as save_user
+    from pusher.db import create_engine, session_factory, transaction
+    from pusher.errors import UserError
+    from pusher.models import Role
+
+    password = password or os.environ.get("PUSHER_USER_PASSWORD") or getpass.getpass("密码：")
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url.get_secret_value())
+        try:
+            async with transaction(session_factory(engine)) as session:
+                await save_user(
+                    session,
+                    username=username,
+                    role=Role(role),
+                    password=password,
+                    display_name=name,
+                    region_codes=regions,
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(go())
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    print(f"用户 {username} 已保存（角色 {role}）")
+    return 0

@@ -16,6 +16,7 @@ from pusher.pipeline.dispatch import dispatch as dispatch_step
 from pusher.pipeline.dispatch import due_work
 from pusher.pipeline.match import match_item
 from pusher.pipeline.plan import plan_push
+from pusher.pipeline.receipts import apply_all_parked
 from pusher.pipeline.review import pushable
 from pusher.resources import Resources
 from pusher.texts import texts_for
@@ -88,7 +89,9 @@ async def sweep(ctx: dict[str, Any]) -> int:
     r = _res(ctx)
     now = r.dispatcher().clock()
     slot = int(time.time() // 15)
-    work = await due_work(r.db, now)
+    async with transaction(r.db) as session:
+        fallback = await apply_all_parked(session)
+    work = await due_work(r.db, now) + [(p, ChannelKind.SMS.value) for p in fallback]
     for push_id, kind in work:
         if kind in ChannelKind._value2member_map_:
             job_id = f"dispatch:{push_id}:{kind}:sweep:{slot}"

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from pusher.settings import Settings
+from pusher.settings import QuietHours, Settings
+
+# Tests must not depend on the hour they run at: quiet hours off unless a test sets them.
+NO_QUIET = QuietHours(start=0, end=0)
 
 PG_ADMIN = os.environ.get("PUSHER_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("PUSHER_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -29,6 +32,7 @@ def sqlite_settings(tmp_path: Path, jieba_cache: Path) -> Settings:
         database_url=SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'pusher.db'}"),
         redis_url=None,
         jieba_cache_dir=jieba_cache,
+        quiet_hours=NO_QUIET,
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -62,6 +66,7 @@ def production_settings(pg_url: str, jieba_cache: Path) -> Settings:
         redis_url=SecretStr(REDIS),
         queue_name=f"pusher:test:{uuid.uuid4().hex[:8]}",
         jieba_cache_dir=jieba_cache,
+        quiet_hours=NO_QUIET,
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pusher.console.accounts import set_user
 from pusher.db import transaction
 from pusher.demo.expected import expected_audience
 from pusher.demo.items import SAMPLES, Sample
 from pusher.demo.town import Town, build_town
 from pusher.migrate import upgrade
-from pusher.models import Delivery, Item, Push, Region, Role, SandboxMessage, User
+from pusher.models import Delivery, Item, Push, Region, Role, SandboxMessage
 from pusher.pipeline import ingest, review
 from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
@@ -50,21 +51,31 @@ def reset_database(settings: Settings) -> None:
     upgrade(url)
 
 
-async def _users(r: Resources) -> dict[str, str]:
+DEMO_PASSWORD = "demo-password"  # printed with the tokens; the demo is not for real data
+
+
+async def _users(r: Resources, town: Town) -> dict[str, str]:
+    """Demo users (password ``DEMO_PASSWORD``) and their API tokens."""
     tokens = {}
     async with transaction(r.db) as session:
-        for name, role, display in (
-            ("admin", Role.ADMIN, "管理员"),
-            ("publisher", Role.PUBLISHER, "党政办 小王"),
-            ("reviewer", Role.REVIEWER, "分管领导 李主任"),
+        for name, role, display, regions in (
+            ("admin", Role.ADMIN, "管理员", ()),
+            ("publisher", Role.PUBLISHER, "党政办 小王", ()),
+            ("reviewer", Role.REVIEWER, "分管领导 李主任", ()),
+            ("grid", Role.GRID_WORKER, "东山村网格员 小张", tuple(town.grid_codes[:4])),
         ):
-            token = new_token()
-            tokens[name] = token
-            session.add(
-                User(
-                    username=name, display_name=display, role=role, api_token_hash=hash_token(token)
-                )
+            user = await set_user(
+                session,
+                username=name,
+                role=role,
+                password=DEMO_PASSWORD,
+                display_name=display,
+                region_codes=regions,
+                actor="demo",
             )
+            token = new_token()
+            user.api_token_hash = hash_token(token)
+            tokens[name] = token
     return tokens
 
 
@@ -134,9 +145,9 @@ async def run_demo(settings: Settings, *, out: TextIO = sys.stdout) -> tuple[boo
     await asyncio.to_thread(reset_database, settings)
     async with open_resources(settings) as r:
         bind_local(r)
-        tokens = await _users(r)
         async with transaction(r.db) as session:
             town = await build_town(session)
+        tokens = await _users(r, town)
         ids = [await _publish(r, town, sample) for sample in SAMPLES]
         assert isinstance(r.queue, LocalQueue)
         await r.queue.join()

@@ -23,7 +23,7 @@ from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim
 from pusher.pipeline.outcomes import RetryPolicy, Tally, record
-from pusher.pipeline.receipts import apply_parked
+from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.settings import DispatchSettings, QuietHours
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
         if not batch:
             break
         tally.add(await _send_batch(d, channel, batch, content))
+    async with transaction(d.db) as session:  # receipts that raced our status writes
+        tally.fallback_pushes |= await apply_all_parked(session)
     await _close_if_done(d, push_id)
     log.info(
         "dispatched",
@@ -127,6 +129,7 @@ async def _send_batch(
             worker=d.worker,
             policy=d.policy,
             now=d.clock(),
+            final_on_accept=not channel.receipts,
         )
         accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
         tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)

@@ -13,8 +13,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Accepted, ChannelKind, Outcome, Rejected
@@ -25,6 +26,7 @@ from subscriptions.channel import sms_ok
 
 DT = Delivery.__table__
 D = DT.c
+FALLBACK_CODE = "wechat_fallback"
 
 
 @dataclass
@@ -81,6 +83,7 @@ async def record(
     worker: str,
     policy: RetryPolicy,
     now: datetime,
+    final_on_accept: bool = False,
 ) -> Tally:
     """Write ``outcomes`` (one per claimed row, same order) back to the database."""
     tally = Tally()
@@ -92,12 +95,13 @@ async def record(
             update(DT)
             .where(_mine(worker))
             .values(
-                status=DeliveryStatus.SENT.value,
+                status=(DeliveryStatus.DELIVERED if final_on_accept else DeliveryStatus.SENT).value,
                 provider=provider,
                 provider_id=bindparam("b_pid"),
                 sent_at=now,
-                error_code=None,
-                error_message=None,
+                done_at=now if final_on_accept else None,
+                error_code=_keep_fallback(D.error_code),
+                error_message=_keep_fallback(D.error_message),
             ),
             [{"b_id": int(o.key), "b_pid": o.provider_id} for o in accepted],
         )
@@ -170,6 +174,11 @@ async def record(
     return tally
 
 
+def _keep_fallback(column: Any) -> Any:
+    """Clear the last error on success, but keep the note that SMS replaced WeChat."""
+    return case((D.error_code == FALLBACK_CODE, column), else_=null())
+
+
 def _err(outcome: Rejected) -> dict[str, object]:
     return {
         "b_id": int(outcome.key),
@@ -210,6 +219,8 @@ async def fall_back_to_sms(
             next_attempt_at=now,
             provider=None,
             provider_id=None,
+            error_code=FALLBACK_CODE,
+            error_message="微信未送达，改发短信",
         )
         .returning(D.push_id)
     )

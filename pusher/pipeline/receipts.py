@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind, OptOut, Receipt
@@ -74,11 +74,21 @@ async def _apply(session: AsyncSession, provider: str, receipts: Sequence[Receip
         status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.FAILED
         await session.execute(
             update(DT)
-            .where(D.provider == provider, D.provider_id == bindparam("b_pid"), D.status.in_(_OPEN))
-            .values(status=status.value, done_at=now, error_code=bindparam("b_code")),
-            [{"b_pid": r.provider_id, "b_code": None if delivered else r.code[:64]} for r in batch],
+            .where(D.provider == provider, D.provider_id == bindparam("b_pid"), _open())
+            .values(
+                status=status.value,
+                done_at=now,
+                # keep a delivered row's note (e.g. the WeChat → SMS fallback)
+                error_code=D.error_code if delivered else bindparam("b_code"),
+            ),
+            [{"b_pid": r.provider_id, "b_code": r.code[:64]} for r in batch],
         )
     return pushes
+
+
+def _open() -> ColumnElement[bool]:
+    """Rows a receipt may still change (written out: IN lists cannot be used in executemany)."""
+    return or_(*(D.status == status for status in _OPEN))
 
 
 async def apply_parked(
@@ -134,3 +144,21 @@ async def apply_opt_outs(
 def _national(phone: str) -> str:
     digits = phone.strip().removeprefix("+")
     return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+async def apply_all_parked(session: AsyncSession) -> set[int]:
+    """Apply every parked receipt whose delivery is now recorded (run by the sweeper)."""
+    rows = (
+        await session.execute(
+            select(PendingReceipt.provider, PendingReceipt.provider_id).join(
+                DT,
+                (D.provider == PendingReceipt.provider)
+                & (D.provider_id == PendingReceipt.provider_id),
+            )
+        )
+    ).all()
+    pushes: set[int] = set()
+    for provider in {p for p, _ in rows}:
+        ids = [pid for p, pid in rows if p == provider]
+        pushes |= await apply_parked(session, provider, ids)
+    return pushes

@@ -21,13 +21,19 @@ from tests.spine.flow import deliveries, inbox_counts, publish
 async def _planned_but_unsent(service: Service) -> int:
     """An item whose deliveries are planned and reset to queued, as if never dispatched."""
     r = service.resources
-    item_id = await publish(r, region_code=service.town.town_code, title="暴雨红色预警",
-                            body="请立即转移。", urgency="urgent")  # type: ignore[arg-type]
+    item_id = await publish(
+        r,
+        region_code=service.town.town_code,
+        title="暴雨红色预警",
+        body="请立即转移。",
+        urgency="urgent",
+    )  # type: ignore[arg-type]
     assert isinstance(r.queue, LocalQueue)
     await r.queue.join()
     async with transaction(r.db) as session:
         await session.execute(
-            update(Delivery).where(Delivery.status == DeliveryStatus.SENT)
+            update(Delivery)
+            .where(Delivery.status == DeliveryStatus.DELIVERED)
             .values(status=DeliveryStatus.QUEUED, provider_id=None, attempts=0)
         )
         await session.execute(update(Push).values(status="dispatching"))
@@ -59,7 +65,7 @@ async def test_two_workers_at_once_send_each_message_once(service: Service) -> N
         *(dispatch(w, push_id, kind) for w in workers for kind in ChannelKind)
     )
     rows = await deliveries(r, item_id)
-    sent = [d for d in rows if d.status == DeliveryStatus.SENT]
+    sent = [d for d in rows if d.status == DeliveryStatus.DELIVERED]
     counts = await inbox_counts(r)
     assert sum(t.sent for t in tallies) == len(sent) == sum(counts.values())
     assert max(counts.values()) == 1
@@ -73,13 +79,14 @@ async def test_expired_lease_is_taken_over_and_sent_once(service: Service) -> No
     past = datetime.now(UTC) - timedelta(minutes=5)
     async with transaction(r.db) as session:
         await session.execute(
-            update(Delivery).where(Delivery.status == DeliveryStatus.QUEUED)
+            update(Delivery)
+            .where(Delivery.status == DeliveryStatus.QUEUED)
             .values(status=DeliveryStatus.SENDING, claimed_by="dead", lease_until=past, attempts=1)
         )
     tally = await dispatch(r.dispatcher(), push_id, ChannelKind.WECHAT)
     rows = [d for d in await deliveries(r, item_id) if d.channel == "wechat"]
     assert tally.sent == len(rows) > 0
-    assert all(d.status == DeliveryStatus.SENT and d.attempts == 2 for d in rows)
+    assert all(d.status == DeliveryStatus.DELIVERED and d.attempts == 2 for d in rows)
 
 
 def test_quiet_hours_hold_normal_items_until_morning() -> None:

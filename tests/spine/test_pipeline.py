@@ -35,7 +35,7 @@ async def test_item_reaches_exactly_its_audience_once(service: Service) -> None:
     assert expected, "the demo town has elderly residents"
     assert {d.resident_id for d in rows if d.resident_id} == expected
     assert any(reason["kind"] == "rule" for m in matched for reason in m.reasons)
-    sent = [d for d in rows if d.status == DeliveryStatus.SENT]
+    sent = [d for d in rows if d.status == DeliveryStatus.DELIVERED]
     unreachable = [d for d in rows if d.status == DeliveryStatus.UNREACHABLE]
     assert len(sent) + len(unreachable) == len(rows)
     counts = await inbox_counts(r)
@@ -58,7 +58,7 @@ async def test_urgent_warning_reaches_everyone_and_every_group_chat(service: Ser
     chats = [d for d in rows if d.group_chat_id]
     assert len(residents) == service.town.residents
     assert len(chats) == len(service.town.village_codes)
-    assert all(d.status == DeliveryStatus.SENT for d in chats)
+    assert all(d.status == DeliveryStatus.DELIVERED for d in chats)
 
 
 async def test_village_notice_stays_in_its_village(service: Service) -> None:

@@ -21,11 +21,16 @@ async def test_production_mode_delivers_each_expected_message_once(
     town, _ = await start(production_settings, residents=400)
     async with open_resources(production_settings) as r:
         normal = await publish(
-            r, region_code=town.town_code, title="2025年度城乡居民医保缴费通知",
+            r,
+            region_code=town.town_code,
+            title="2025年度城乡居民医保缴费通知",
             body="城乡居民医保个人缴费每人每年380元，低保户由财政代缴，请于12月31日前缴费。",
         )
         urgent = await publish(
-            r, region_code=town.village_codes[2], title="南岭村山洪预警", urgency=Urgency.URGENT,
+            r,
+            region_code=town.village_codes[2],
+            title="南岭村山洪预警",
+            urgency=Urgency.URGENT,
             body="南岭村上游水库泄洪，请沿河群众立即转移。",
         )
         worker = build_worker(production_settings, burst=True)
@@ -42,6 +47,6 @@ async def test_production_mode_delivers_each_expected_message_once(
                 expected = await expected_audience(session, item)
             assert item.status == "pushed"
             assert {d.resident_id for d in rows if d.resident_id} == expected
-            sent = [d for d in rows if d.status == DeliveryStatus.SENT]
+            sent = [d for d in rows if d.status == DeliveryStatus.DELIVERED]
             assert sent and all(counts[str(d.id)] == 1 for d in sent)
         assert max(counts.values()) == 1

@@ -1,0 +1,53 @@
+"""Creating console users outside the web (the first administrator, the demo's users)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.audit import record
+from pusher.console.passwords import hash_password, password_problem
+from pusher.errors import InvalidInput
+from pusher.models import Region, Role, User, UserRegion
+
+
+async def set_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str = "",
+    region_codes: Iterable[str] = (),
+    actor: str = "cli",
+) -> User:
+    """Create ``username`` or reset their role, password and regions (idempotent).
+
+    Raises :class:`InvalidInput` for a weak password or an unknown region code.
+    """
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(problem, field="password")
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, role=role)
+        session.add(user)
+    user.role, user.password_hash, user.active = role, hash_password(password), True
+    user.display_name = display_name or user.display_name
+    await session.flush()
+    codes = list(region_codes)
+    ids = (await session.scalars(select(Region.id).where(Region.code.in_(codes)))).all()
+    if len(ids) != len(set(codes)):
+        raise InvalidInput("有未知的地区代码", field="regions")
+    await session.execute(delete(UserRegion).where(UserRegion.user_id == user.id))
+    session.add_all(UserRegion(user_id=user.id or 0, region_id=rid) for rid in ids)
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        target=f"user:{username}",
+        detail={"role": role.value},
+    )
+    return user

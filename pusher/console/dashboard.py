@@ -1,0 +1,81 @@
+"""The front page: today's pushes, delivery rate per village, waiting reviews, failures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import case, func, select
+
+from pusher.console.base import LOCAL, STAFF, render, viewer
+from pusher.models import Delivery, DeliveryStatus, Item, ItemStatus, Push, Region, Role
+from pusher.web.keys import RESOURCES
+
+REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.CONFIRMED)
+MISSED = (DeliveryStatus.FAILED, DeliveryStatus.UNREACHABLE)
+
+
+def _today_start() -> datetime:
+    now = datetime.now(LOCAL)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _villages(db: Any, since: datetime, scope: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Delivery rate per village over the last week (reached / all deliveries)."""
+    village = select(Region.id, Region.name, Region.path).where(Region.kind == "village").subquery()
+    grid = select(Region.id, Region.path).subquery()
+    query = (
+        select(
+            village.c.name,
+            func.count(Delivery.id),
+            func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)),
+            func.sum(case((Delivery.status.in_(MISSED), 1), else_=0)),
+        )
+        .join(grid, grid.c.path.startswith(village.c.path))
+        .join(Delivery, Delivery.region_id == grid.c.id)
+        .where(Delivery.created_at >= since)
+        .group_by(village.c.name, village.c.path)
+        .order_by(village.c.path)
+    )
+    if scope is not None:
+        query = query.where(Delivery.region_id.in_(scope or {-1}))
+    out = []
+    for name, total, reached, missed in await db.execute(query):
+        rate = round(100 * (reached or 0) / total) if total else 0
+        out.append({"name": name, "total": total, "rate": rate, "missed": missed or 0})
+    return out
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF, Role.GRID_WORKER)
+    today = _today_start()
+    async with request.app[RESOURCES].db() as db:
+        pushes = (
+            await db.execute(
+                select(Push, Item.title)
+                .join(Item, Item.id == Push.item_id)
+                .where(Push.created_at >= today)
+                .order_by(Push.id.desc())
+                .limit(20)
+            )
+        ).all()
+        waiting = (
+            await db.scalars(
+                select(Item)
+                .where(Item.status.in_((ItemStatus.SUBMITTED, ItemStatus.CHECKED)))
+                .order_by(Item.id)
+                .limit(20)
+            )
+        ).all()
+        villages = await _villages(db, today - timedelta(days=7), me.scope)
+    failures = sum(v["missed"] for v in villages)
+    return await render(
+        request,
+        "dashboard.html",
+        me,
+        pushes=pushes,
+        waiting=waiting,
+        villages=villages,
+        failures=failures,
+    )

@@ -1,0 +1,190 @@
+"""Delivery logs: filter, page, export (audited) and send failed ones again."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import aliased
+
+from pusher.audit import record
+from pusher.console.base import STAFF, Viewer, audit, localtime, page_number, render, viewer
+from pusher.console.item_page import DELIVERY_NAMES
+from pusher.console.tabular import download
+from pusher.db import transaction
+from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
+from pusher.web.keys import RESOURCES
+
+PAGE = 100
+EXPORT_LIMIT = 100_000
+CHANNELS = {"wechat": "公众号", "wecom": "微信群", "sms": "短信", "sandbox": "模拟"}
+HEADER = (
+    "编号",
+    "推送",
+    "居民",
+    "收件人",
+    "地区",
+    "渠道",
+    "服务商",
+    "状态",
+    "服务商编号",
+    "错误码",
+    "创建时间",
+    "发送时间",
+    "完成时间",
+)
+Grid = aliased(Region)
+
+
+def _region_filter(query: Select[Any], code: str) -> Select[Any]:
+    inside = select(Region.id).where(Region.path.contains(f"/{code}/"))
+    return query.where(Delivery.region_id.in_(inside.scalar_subquery()))
+
+
+def filtered(request: web.Request, me: Viewer) -> Select[Any]:
+    """Deliveries matching the page's filters, inside the viewer's scope."""
+    q = request.query
+    query = (
+        select(Delivery, Resident.name, Grid.name)
+        .outerjoin(Resident, Resident.id == Delivery.resident_id)
+        .outerjoin(Grid, Grid.id == Delivery.region_id)
+        .order_by(Delivery.id)
+    )
+    if q.get("push", "").isdigit():
+        query = query.where(Delivery.push_id == int(q["push"]))
+    for key in ("village", "grid"):
+        if q.get(key):
+            query = _region_filter(query, q[key])
+    if q.get("channel"):
+        query = query.where(Delivery.channel == q["channel"])
+    if q.get("status") in DeliveryStatus._value2member_map_:
+        query = query.where(Delivery.status == q["status"])
+    if q.get("date"):
+        try:
+            day = datetime.combine(date.fromisoformat(q["date"]), datetime.min.time())
+            start = day.replace(tzinfo=utcnow().tzinfo) - timedelta(hours=8)
+            query = query.where(
+                Delivery.created_at >= start, Delivery.created_at < start + timedelta(days=1)
+            )
+        except ValueError:
+            pass
+    if me.scope is not None:
+        query = query.where(Delivery.region_id.in_(me.scope or {-1}))
+    return query
+
+
+def _row(me: Viewer, d: Delivery, name: str | None, grid: str | None) -> list[Any]:
+    recipient = me.phone(d.recipient) if d.channel == "sms" else (d.recipient or "")
+    return [
+        d.id,
+        d.push_id,
+        name or "",
+        recipient,
+        grid or "",
+        CHANNELS.get(d.channel, d.channel),
+        d.provider or "",
+        DELIVERY_NAMES.get(DeliveryStatus(d.status), d.status),
+        d.provider_id or "",
+        d.error_code or "",
+        localtime(d.created_at),
+        localtime(d.sent_at),
+        localtime(d.done_at),
+    ]
+
+
+async def _places(request: web.Request) -> tuple[list[Any], list[Any]]:
+    async with request.app[RESOURCES].db() as db:
+        rows = (
+            await db.execute(select(Region.code, Region.name, Region.kind).order_by(Region.path))
+        ).all()
+    return (
+        [(c, n) for c, n, k in rows if k == "village"],
+        [(c, n) for c, n, k in rows if k == "grid"],
+    )
+
+
+async def deliveries_page(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF, Role.GRID_WORKER)
+    page = page_number(request)
+    query = filtered(request, me)
+    async with request.app[RESOURCES].db() as db:
+        total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = (await db.execute(query.limit(PAGE).offset((page - 1) * PAGE))).all()
+    villages, grids = await _places(request)
+    return await render(
+        request,
+        "deliveries.html",
+        me,
+        header=HEADER,
+        rows=[_row(me, *r) for r in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        q=request.query,
+        villages=villages,
+        grids=grids,
+        channels=CHANNELS,
+        statuses=DELIVERY_NAMES,
+        qs=request.query_string,
+        retried=request.query.get("retried"),
+    )
+
+
+async def export(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF, Role.GRID_WORKER)
+    fmt = request.match_info["fmt"]
+    async with transaction(request.app[RESOURCES].db) as db:
+        rows = (await db.execute(filtered(request, me).limit(EXPORT_LIMIT))).all()
+        await audit(db, me, "deliveries.export", request.path_qs, rows=len(rows), format=fmt)
+    return download(fmt, "推送记录", HEADER, [_row(me, *r) for r in rows])
+
+
+async def retry(request: web.Request) -> web.Response:
+    """Put failed deliveries of the filter back in the queue and dispatch them again."""
+    me = await viewer(request, Role.PUBLISHER, Role.REVIEWER)
+    form = await request.post()
+    resources = request.app[RESOURCES]
+    scoped = filtered(request, me).where(Delivery.status == DeliveryStatus.FAILED)
+    ids = select(scoped.subquery().c.id)
+    async with transaction(resources.db) as db:
+        work = (
+            await db.execute(
+                select(Delivery.push_id, Delivery.channel).where(Delivery.id.in_(ids)).distinct()
+            )
+        ).all()
+        result = await db.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(
+                status=DeliveryStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=utcnow(),
+                claimed_by=None,
+                lease_until=None,
+                error_code=None,
+                error_message=None,
+                done_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = getattr(result, "rowcount", 0)
+        row = await audit_row(db, me, request, count)
+    for push_id, channel in work:
+        job = f"dispatch:{push_id}:{channel}:retry:{row}"
+        await resources.queue.enqueue("dispatch", push_id, channel, job_id=job)
+    back = str(form.get("back", "")) or request.query_string
+    raise web.HTTPFound(f"/deliveries?{back}&retried={count}")
+
+
+async def audit_row(db: Any, me: Viewer, request: web.Request, count: int) -> int:
+    row = record(
+        db,
+        actor=me.name,
+        action="deliveries.retry",
+        target=request.path_qs,
+        detail={"count": count},
+    )
+    await db.flush()
+    return int(row.id or 0)

@@ -1,0 +1,158 @@
+"""One item: its fields, review history and forms, matched groups with reasons, progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.console.base import STAFF, audit, render, viewer
+from pusher.console.items import STATUS_NAMES, load_item
+from pusher.db import transaction
+from pusher.errors import UserError
+from pusher.models import Delivery, DeliveryStatus, Group, ItemMatch, Push, Region, Review, Role
+from pusher.pipeline import review
+from pusher.web.keys import RESOURCES
+
+FIELD_NAMES = {"title": "标题", "body": "正文"}
+STEP_NAMES = {
+    "submit": "提交审查",
+    "staff": "经办人/保密审查",
+    "leader": "领导审批",
+    "urgent": "紧急一步审批",
+}
+DECISION_NAMES = {"submit": "已提交", "approve": "同意", "reject": "退回"}
+DELIVERY_NAMES = {
+    DeliveryStatus.QUEUED: "排队中",
+    DeliveryStatus.SENDING: "发送中",
+    DeliveryStatus.SENT: "已发出",
+    DeliveryStatus.DELIVERED: "已送达",
+    DeliveryStatus.FAILED: "失败",
+    DeliveryStatus.UNREACHABLE: "无法联系",
+    DeliveryStatus.CONFIRMED: "已当面告知",
+}
+PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+PUBLISH_FORMS = ("政府网站", "公众号", "村(居)民微信群", "短信", "政务公开栏")
+
+
+def describe(group: str, reason: dict[str, Any]) -> str:
+    """One reason in plain words, e.g. 匹配「标签：老年人」：标题中出现「高龄津贴」."""
+    kind = reason.get("kind")
+    if kind == "rule":
+        where = FIELD_NAMES.get(str(reason.get("field")), "正文")
+        return f"匹配「{group}」：{where}中出现「{reason.get('matched_text')}」"
+    if kind == "domain":
+        how = "自动归类" if reason.get("source") == "classified" else "发布时选择"
+        return f"匹配「{group}」：属于领域「{reason.get('domain')}」（{how}）"
+    if kind == "region":
+        return f"匹配「{group}」：信息涉及「{reason.get('region')}」"
+    return f"匹配「{group}」"
+
+
+async def progress(db: AsyncSession, item_id: int) -> dict[str, Any]:
+    """The push of an item: planned count and deliveries by status (for the progress bar)."""
+    push = await db.scalar(select(Push).where(Push.item_id == item_id))
+    if push is None:
+        return {"push_id": None, "total": 0, "done": 0, "percent": 0, "counts": {}}
+    rows = await db.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.push_id == push.id)
+        .group_by(Delivery.status)
+    )
+    counts = {str(status): int(n) for status, n in rows}
+    total = max(sum(counts.values()), push.planned)
+    done = sum(n for s, n in counts.items() if s not in PENDING)
+    return {
+        "push_id": push.id,
+        "status": push.status,
+        "total": total,
+        "done": done,
+        "percent": round(100 * done / total) if total else 100,
+        "counts": {DELIVERY_NAMES[DeliveryStatus(s)]: n for s, n in sorted(counts.items())},
+    }
+
+
+async def item_page(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF)
+    async with request.app[RESOURCES].db() as db:
+        item = await load_item(db, request.match_info["item_id"])
+        region = await db.get(Region, item.region_id)
+        reviews = (
+            await db.scalars(select(Review).where(Review.item_id == item.id).order_by(Review.id))
+        ).all()
+        matches = await db.execute(
+            select(Group.name, ItemMatch.reasons)
+            .join(Group, Group.id == ItemMatch.group_id)
+            .where(ItemMatch.item_id == item.id)
+            .order_by(Group.name)
+        )
+        matched = [
+            (name, list(dict.fromkeys(describe(name, r) for r in reasons)))
+            for name, reasons in matches
+        ]
+        push = await db.scalar(select(Push).where(Push.item_id == item.id))
+        state = await progress(db, item.id or 0)
+    return await render(
+        request,
+        "item.html",
+        me,
+        item=item,
+        region=region,
+        reviews=reviews,
+        matched=matched,
+        push=push,
+        progress=state,
+        names=STATUS_NAMES,
+        steps=STEP_NAMES,
+        decisions=DECISION_NAMES,
+        forms=PUBLISH_FORMS,
+        error=request.query.get("error", ""),
+    )
+
+
+async def item_review(request: web.Request) -> web.Response:
+    me = await viewer(request, Role.REVIEWER)
+    form = await request.post()
+    resources = request.app[RESOURCES]
+    try:
+        step = review.Step(str(form.get("step", "")))
+        decision = review.Decision(str(form.get("decision", "")))
+    except ValueError:
+        raise UserError("请选择审查步骤和结论。") from None
+    opinion = str(form.get("opinion", "")).strip()
+    try:
+        async with transaction(resources.db) as db:
+            item = await load_item(db, request.match_info["item_id"])
+            approved = await review.decide(
+                db,
+                item,
+                step=step,
+                decision=decision,
+                actor=me.name,
+                opinion=opinion,
+                publish_form=str(form.get("publish_form", "")).strip(),
+            )
+            await audit(
+                db,
+                me,
+                f"item.review.{step.value}",
+                f"item:{item.id}",
+                decision=decision.value,
+                opinion=opinion,
+            )
+    except UserError as exc:
+        if exc.field != "opinion":
+            raise
+        raise web.HTTPFound(f"/items/{request.match_info['item_id']}?error=opinion") from None
+    if approved and review.pushable(item):
+        await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    raise web.HTTPFound(f"/items/{item.id}")
+
+
+async def item_progress(request: web.Request) -> web.Response:
+    await viewer(request, *STAFF)
+    async with request.app[RESOURCES].db() as db:
+        item = await load_item(db, request.match_info["item_id"])
+        return web.json_response(await progress(db, item.id or 0) | {"status": item.status})

@@ -1,0 +1,64 @@
+"""Every console route in one place (names start with ``console.``: CSRF and HTML errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from pusher.console import (
+    audit_page,
+    auth,
+    dashboard,
+    deliveries,
+    followup,
+    item_page,
+    items,
+    residents,
+    rules_page,
+    sandbox,
+    users,
+)
+
+
+def setup_routes(app: web.Application, *, static: Path) -> None:
+    """Register the console's pages, forms, small JSON endpoints and static files."""
+    r = app.router
+    get, post = r.add_get, r.add_post
+    get("/", dashboard.dashboard, name="console.dashboard")
+    get("/login", auth.login_page, name="console.login_page")
+    post("/login", auth.login, name="console.login")
+    post("/logout", auth.logout, name="console.logout")
+    get("/items", items.items_list, name="console.items")
+    get("/items/new", items.item_new, name="console.item_new")
+    post("/items/new", items.item_create, name="console.item_create")
+    get("/items/{item_id:\\d+}", item_page.item_page, name="console.item")
+    get("/items/{item_id:\\d+}/edit", items.item_edit, name="console.item_edit")
+    post("/items/{item_id:\\d+}/edit", items.item_update, name="console.item_update")
+    post("/items/{item_id:\\d+}/submit", items.item_submit, name="console.item_submit")
+    post("/items/{item_id:\\d+}/review", item_page.item_review, name="console.item_review")
+    get("/items/{item_id:\\d+}/progress.json", item_page.item_progress, name="console.progress")
+    get("/deliveries", deliveries.deliveries_page, name="console.deliveries")
+    get("/deliveries/export.{fmt:xlsx|csv}", deliveries.export, name="console.export")
+    post("/deliveries/retry", deliveries.retry, name="console.retry")
+    get("/followup", followup.followup_page, name="console.followup")
+    post("/followup/{delivery_id:\\d+}/confirm", followup.confirm, name="console.confirm")
+    get("/residents", residents.residents_page, name="console.residents")
+    get("/residents/new", residents.resident_new, name="console.resident_new")
+    post("/residents/new", residents.resident_create, name="console.resident_create")
+    get("/residents/{resident_id:\\d+}", residents.resident_edit, name="console.resident")
+    post("/residents/{resident_id:\\d+}", residents.resident_update, name="console.resident_save")
+    get("/residents/import", residents.import_page, name="console.import_page")
+    post("/residents/import", residents.import_upload, name="console.import_upload")
+    get("/residents/export.{fmt:xlsx|csv}", residents.export, name="console.resident_export")
+    get("/rules", rules_page.rules_list, name="console.rules")
+    get("/rules/validate", rules_page.validate, name="console.rule_validate")
+    get("/rules/{group_id:\\d+}", rules_page.group_page, name="console.group")
+    post("/rules/{group_id:\\d+}", rules_page.group_save, name="console.group_save")
+    post("/rules/{group_id:\\d+}/test", rules_page.group_test, name="console.group_test")
+    get("/sandbox", sandbox.inbox, name="console.sandbox")
+    get("/audit", audit_page.audit_list, name="console.audit")
+    get("/users", users.users_page, name="console.users")
+    post("/users", users.user_create, name="console.user_create")
+    post("/users/{user_id:\\d+}", users.user_update, name="console.user_update")
+    r.add_static("/static/", static, name="console.static")

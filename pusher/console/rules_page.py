@@ -1,0 +1,172 @@
+"""Keyword rules per group: edit with immediate validation, and test on sample text."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.console.base import STAFF, Viewer, audit, render, viewer
+from pusher.console.item_page import describe
+from pusher.db import transaction
+from pusher.errors import NotFound
+from pusher.models import Group, Role, Rule, utcnow
+from pusher.web.keys import RESOURCES
+from rules import ItemText, RuleSyntaxError, compile_rules, parse_rule
+
+KIND_NAMES = {"region": "地区", "topic": "订阅领域", "tag": "标签", "list": "名单"}
+_ZH = (
+    (r"^unclosed quote", "引号没有闭合"),
+    (r"^expected a value after '(.+):'", r"「\1:」后面缺少内容"),
+    (r"^expected a keyword before '(.+)'", r"「\1」前面缺少关键词"),
+    (r"^expected a keyword after '\|'", "「|」后面缺少关键词"),
+    (r"^'!' must be followed by a keyword", "「!」后面要跟关键词"),
+    (r"^missing '\|' or '&' between keywords", "关键词之间缺少「|」或「&」"),
+    (r"^empty keyword", "关键词为空"),
+    (r"^unknown domain '(.+)'", r"没有「\1」这个领域"),
+    (r"^region: takes", "region: 后面应是一个地区代码（数字）"),
+    (r"^urgency: takes", "urgency: 后面应是 normal 或 urgent"),
+    (r"^in: takes", "in: 后面应是 title、body 或 title,body"),
+    (r"^a rule needs", "规则至少要有一个不带「!」的关键词或一个条件"),
+)
+
+
+def explain(exc: RuleSyntaxError) -> str:
+    """The error in Chinese with where it is, e.g. 第 5 个字处：「|」后面缺少关键词."""
+    message = exc.message
+    for pattern, zh in _ZH:
+        if re.search(pattern, message):
+            message = re.sub(pattern + ".*", zh, message)
+            break
+    return f"第 {exc.position + 1} 个字处：{message}"
+
+
+def check(text: str) -> dict[str, Any]:
+    try:
+        parse_rule(text, group="check")
+    except RuleSyntaxError as exc:
+        return {"ok": False, "message": explain(exc), "position": exc.position}
+    return {"ok": True, "message": "", "position": None}
+
+
+async def validate(request: web.Request) -> web.Response:
+    await viewer(request, *STAFF)
+    return web.json_response(check(request.query.get("text", "")))
+
+
+async def rules_list(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF)
+    async with request.app[RESOURCES].db() as db:
+        groups = (await db.scalars(select(Group).order_by(Group.kind, Group.name))).all()
+        rules = (await db.scalars(select(Rule).order_by(Rule.id))).all()
+    by_group: dict[int, list[Rule]] = {}
+    for rule in rules:
+        by_group.setdefault(rule.group_id, []).append(rule)
+    return await render(
+        request, "rules.html", me, groups=groups, by_group=by_group, kinds=KIND_NAMES
+    )
+
+
+async def _group(db: AsyncSession, raw: str) -> tuple[Group, list[Rule]]:
+    group = await db.get(Group, int(raw))
+    if group is None:
+        raise NotFound("这个推送对象不存在。")
+    rules = (
+        await db.scalars(select(Rule).where(Rule.group_id == group.id).order_by(Rule.id))
+    ).all()
+    return group, list(rules)
+
+
+async def _page(request: web.Request, me: Viewer, status: int = 200, **extra: Any) -> web.Response:
+    async with request.app[RESOURCES].db() as db:
+        group, rules = await _group(db, request.match_info["group_id"])
+    extra.setdefault("errors", {})
+    extra.setdefault(
+        "sample", {"title": "", "body": "", "expressions": "\n".join(r.expression for r in rules)}
+    )
+    return await render(
+        request,
+        "group.html",
+        me,
+        group=group,
+        rules=rules,
+        kinds=KIND_NAMES,
+        status=status,
+        **extra,
+    )
+
+
+async def group_page(request: web.Request) -> web.Response:
+    me = await viewer(request, *STAFF)
+    return await _page(request, me, saved=request.query.get("saved"))
+
+
+async def group_save(request: web.Request) -> web.Response:
+    """Save every rule of the group; an empty text deletes that rule."""
+    me = await viewer(request, Role.PUBLISHER, Role.REVIEWER)
+    form = await request.post()
+    async with transaction(request.app[RESOURCES].db) as db:
+        group, rules = await _group(db, request.match_info["group_id"])
+        texts = {str(r.id): str(form.get(f"rule_{r.id}", r.expression)).strip() for r in rules}
+        texts["new"] = str(form.get("rule_new", "")).strip()
+        errors = {k: check(t)["message"] for k, t in texts.items() if t and not check(t)["ok"]}
+        if errors:
+            return await _page(request, me, status=422, errors=errors, texts=texts)
+        changes = _apply(db, group, rules, texts)
+        if changes:
+            await audit(
+                db, me, "rules.change", f"group:{group.id}", group=group.name, changes=changes
+            )
+    raise web.HTTPFound(f"/rules/{group.id}?saved=1")
+
+
+def _apply(db: AsyncSession, group: Group, rules: list[Rule], texts: dict[str, str]) -> list[Any]:
+    changes: list[Any] = []
+    for rule in rules:
+        text = texts[str(rule.id)]
+        if text == rule.expression:
+            continue
+        changes.append({"rule": rule.id, "before": rule.expression, "after": text})
+        if text:
+            rule.expression, rule.updated_at = text, utcnow()
+        else:
+            rule.enabled = False
+            rule.updated_at = utcnow()
+    if texts["new"]:
+        assert group.id is not None
+        db.add(Rule(group_id=group.id, expression=texts["new"]))
+        changes.append({"rule": None, "before": "", "after": texts["new"]})
+    return changes
+
+
+async def group_test(request: web.Request) -> web.Response:
+    """What the given rules would match in a sample title and body, and why."""
+    me = await viewer(request, *STAFF)
+    form = await request.post()
+    sample = {k: str(form.get(k, "")) for k in ("title", "body", "expressions")}
+    lines = [line.strip() for line in sample["expressions"].splitlines() if line.strip()]
+    problems = {line: check(line)["message"] for line in lines if not check(line)["ok"]}
+    results: list[str] = []
+    if not problems:
+        results = await _run(request, lines, sample)
+    return await _page(request, me, sample=sample, results=results, tested=True, problems=problems)
+
+
+async def _run(request: web.Request, lines: list[str], sample: dict[str, str]) -> list[str]:
+    resources = request.app[RESOURCES]
+    async with resources.db() as db:
+        group, _ = await _group(db, request.match_info["group_id"])
+        await resources.rulebook.current(db)
+    specs = [parse_rule(line, group=str(group.id)) for line in lines]
+    matcher = await asyncio.to_thread(compile_rules, specs, tokenizer=resources.rulebook.tokenizer)
+    text = ItemText(id="sample", title=sample["title"], body=sample["body"])
+    return [
+        describe(group.name, {"kind": "rule", **asdict(reason)})
+        for found in matcher.match(text)
+        for reason in found.reasons
+    ] or [f"匹配「{group.name}」（规则中的条件满足）" for _ in matcher.match(text)]

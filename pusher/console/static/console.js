@@ -1,0 +1,74 @@
+/* A little progressive enhancement; every page works without it. */
+(function () {
+  "use strict";
+  function csrf() {
+    var f = document.querySelector("input[name=csrf]");
+    return f ? f.value : "";
+  }
+  // Item page: poll the push progress every few seconds until nothing is pending.
+  var box = document.getElementById("progress");
+  if (box) {
+    var poll = function () {
+      fetch(box.dataset.url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (p) {
+          document.getElementById("bar").style.width = p.percent + "%";
+          document.getElementById("done").textContent = p.done;
+          document.getElementById("total").textContent = p.total;
+          document.getElementById("percent").textContent = p.percent;
+          var counts = document.getElementById("counts");
+          counts.textContent = "";
+          Object.keys(p.counts).forEach(function (k) {
+            var d = document.createElement("div");
+            d.textContent = k;
+            var b = document.createElement("b");
+            b.textContent = p.counts[k];
+            d.appendChild(b);
+            counts.appendChild(d);
+          });
+          if (!box.dataset.push && p.push_id && p.done >= p.total) {
+            window.location.reload(); // the push now exists: show its groups and texts
+          } else if (p.push_id === null || p.done < p.total) {
+            setTimeout(poll, 3000);
+          }
+        })
+        .catch(function () { setTimeout(poll, 6000); });
+    };
+    setTimeout(poll, 1500);
+  }
+  // Rule editor: validate as the user types.
+  document.querySelectorAll("textarea[data-validate]").forEach(function (area) {
+    var out = document.getElementById(area.dataset.validate);
+    var timer = null;
+    area.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        fetch("/rules/validate?text=" + encodeURIComponent(area.value), { headers: { Accept: "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (v) {
+            out.textContent = v.ok ? "✓ 规则格式正确" : "✗ " + v.message;
+            out.className = "rule-status " + (v.ok ? "ok" : "alert");
+          });
+      }, 300);
+    });
+  });
+  // Resident import: show upload progress for large files.
+  var upload = document.getElementById("import-form");
+  if (upload && window.XMLHttpRequest) {
+    upload.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var bar = document.getElementById("import-bar");
+      var note = document.getElementById("import-note");
+      bar.parentNode.hidden = false;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", upload.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.upload.onprogress = function (ev) {
+        if (ev.lengthComputable) { bar.style.width = Math.round(100 * ev.loaded / ev.total) + "%"; }
+      };
+      xhr.upload.onload = function () { note.textContent = "上传完成，正在逐行检查…"; };
+      xhr.onload = function () { document.open(); document.write(xhr.responseText); document.close(); };
+      xhr.send(new FormData(upload));
+    });
+  }
+})();
