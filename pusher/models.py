@@ -295,3 +295,13 @@ class PendingReceipt(SQLModel, table=True):
     delivered: bool
     code: str = Field(default="", max_length=64)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkOpen(SQLModel, table=True):
+    """One open of an item's short link (``/s/<code>``), counted per item and village."""
+
+    __tablename__ = "link_open"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    region_code: str | None = Field(default=None, max_length=32)
+    at: datetime = Field(default_factory=utcnow)

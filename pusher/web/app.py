@@ -17,6 +17,7 @@ from pusher.web import api_items, api_pushes, openapi
 from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
 from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.public import setup_public
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
@@ -55,6 +56,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
     app.cleanup_ctx.append(_sweeper_ctx)
     setup_routes(app)
     setup_callbacks(app)
+    setup_public(app)
     setup_console(app)
     return app
 
