@@ -4,7 +4,10 @@ Error hierarchy::
 
     ChannelError              a provider said no, or could not be reached
     ├── TransientError        try again later (5xx, timeout, throttling, busy)
-    └── PermanentError        do not retry (bad number, not following, refused)
+    └── PermanentError        do not retry for this recipient (bad number, not following,
+        │                     refused): the resident's next channel is tried
+        └── FatalError        the channel itself is broken (bad credentials, unapproved
+                              template): stop sending on it, keep the messages, alert
 
 A channel never decides about retries; it reports per recipient what happened
 and the worker layer decides. ``send`` returns one :class:`Outcome` per message,
@@ -50,6 +53,10 @@ class TransientError(ChannelError):
 
 class PermanentError(ChannelError):
     """Will fail again: the recipient or the content is not acceptable."""
+
+
+class FatalError(PermanentError):
+    """The channel's configuration is wrong; every message would fail until it is fixed."""
 
 
 @dataclass(frozen=True, slots=True)

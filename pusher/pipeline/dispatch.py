@@ -84,7 +84,14 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
             )
         if not batch:
             break
-        tally.add(await _send_batch(d, channel, batch, content))
+        result = await _send_batch(d, channel, batch, content)
+        tally.add(result)
+        if result.fatal:
+            log.error(
+                "channel misconfigured: sending stopped, messages held",
+                extra={"provider": channel.provider, "code": result.fatal, "push_id": push_id},
+            )
+            break
     async with transaction(d.db) as session:  # receipts that raced our status writes
         tally.fallback_pushes |= await apply_all_parked(session)
     await _close_if_done(d, push_id)

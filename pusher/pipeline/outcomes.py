@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.base import Accepted, ChannelKind, Outcome, Rejected
+from channels.base import Accepted, ChannelKind, FatalError, Outcome, Rejected
 from channels.quota import quota_retry_at
 from pusher.models import Delivery, DeliveryStatus, Resident
 from pusher.pipeline.claims import Claimed
@@ -27,6 +27,7 @@ from subscriptions.channel import sms_ok
 DT = Delivery.__table__
 D = DT.c
 FALLBACK_CODE = "wechat_fallback"
+FATAL_HOLD = timedelta(minutes=10)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Tally:
     fell_back: int = 0
     already_accepted: int = 0
     deferred: int = 0
+    fatal: str | None = None
     codes: dict[str, int] = field(default_factory=dict)
     fallback_pushes: set[int] = field(default_factory=set)
 
@@ -49,6 +51,7 @@ class Tally:
         self.fell_back += other.fell_back
         self.already_accepted += other.already_accepted
         self.deferred += other.deferred
+        self.fatal = other.fatal or self.fatal
         self.fallback_pushes |= other.fallback_pushes
         for code, count in other.codes.items():
             self.codes[code] = self.codes.get(code, 0) + count
@@ -111,6 +114,11 @@ async def record(
     deferred: list[tuple[Rejected, datetime]] = []
     for o in rejected:
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
+        if isinstance(o.error, FatalError):
+            # the channel is misconfigured: keep the message and hold it until fixed
+            tally.fatal = o.error.code
+            deferred.append((o, now + FATAL_HOLD))
+            continue
         later = quota_retry_at(o.error.code, now)
         if later is not None:
             deferred.append((o, later))
