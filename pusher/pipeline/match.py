@@ -30,6 +30,18 @@ async def match_item(
     session: AsyncSession, item: Item, *, matcher: Matcher, tokenizer: Any
 ) -> list[ItemMatch]:
     """Classify ``item``, record its matched groups with reasons, and return them."""
+    domains, reasons = await find_matches(session, item, matcher=matcher, tokenizer=tokenizer)
+    item.domains = domains
+    await session.execute(delete(ItemMatch).where(ItemMatch.item_id == item.id))
+    rows = [ItemMatch(item_id=item.id, group_id=g, reasons=r) for g, r in sorted(reasons.items())]
+    session.add_all(rows)
+    return rows
+
+
+async def find_matches(
+    session: AsyncSession, item: Item, *, matcher: Matcher, tokenizer: Any
+) -> tuple[list[str], Reasons]:
+    """The item's domains and its matched groups with reasons, without writing anything."""
     region = await session.get_one(Region, item.region_id)
     text = ItemText(
         id=str(item.id),
@@ -41,17 +53,15 @@ async def match_item(
     )
     hits = classify_domains(text, tokenizer=tokenizer)
     domains = sorted({*text.domains, *(hit.domain for hit in hits)})
-    item.domains = domains
     text = replace(text, domains=tuple(domains))
     reasons: Reasons = defaultdict(list)
     for found in matcher.match(text):
-        reasons[int(found.group)].extend({"kind": "rule", **asdict(r)} for r in found.reasons)
+        why = [{"kind": "rule", **asdict(r)} for r in found.reasons]
+        # a rule with filters only (region, domain) fires without keywords: say which rule
+        reasons[int(found.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(found.rules)}])
     await _topic_groups(session, domains, hits, reasons)
     await _region_groups(session, item, region, reasons)
-    await session.execute(delete(ItemMatch).where(ItemMatch.item_id == item.id))
-    rows = [ItemMatch(item_id=item.id, group_id=g, reasons=r) for g, r in sorted(reasons.items())]
-    session.add_all(rows)
-    return rows
+    return domains, dict(reasons)
 
 
 async def _topic_groups(

@@ -12,6 +12,7 @@ from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
 from pusher.models import Item, ItemMatch, ItemStatus, Push, Review, Role
 from pusher.pipeline import ingest, review
+from pusher.preview import preview
 from pusher.web.auth import require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
@@ -120,3 +121,14 @@ async def _item(session: Any, item_id: int) -> Item:
         raise NotFound(f"信息 {item_id} 不存在")
     assert isinstance(item, Item)
     return item
+
+
+async def preview_item(request: web.Request) -> web.Response:
+    """What the push would say and cost, before approval (nothing is written)."""
+    await require(request)
+    resources = request.app[RESOURCES]
+    async with resources.db() as session:
+        item = await _item(session, int_param(request, "item_id"))
+        result = await preview(session, item, resources=resources)
+        await session.rollback()
+    return web.json_response(result)

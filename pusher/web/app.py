@@ -33,6 +33,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_put("/api/v1/items/{item_id}", api_items.update_item)
     r.add_post("/api/v1/items/{item_id}/submit", api_items.submit_item)
     r.add_post("/api/v1/items/{item_id}/review", api_items.review_item)
+    r.add_get("/api/v1/items/{item_id}/preview", api_items.preview_item)
     r.add_get("/api/v1/pushes", api_pushes.list_pushes)
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)

@@ -94,6 +94,9 @@ def document() -> dict[str, Any]:
                     params=["{item_id}"],
                 ),
             },
+            "/api/v1/items/{item_id}/preview": {
+                "get": _op("推送预览：各渠道文字、长度、短信条数与受众估算", params=["{item_id}"]),
+            },
             "/api/v1/pushes": {"get": _op("推送列表", params=["item_id", *page])},
             "/api/v1/pushes/{push_id}": {"get": _op("推送详情与各状态计数", params=["{push_id}"])},
             "/api/v1/deliveries": {

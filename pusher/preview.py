@@ -1,0 +1,74 @@
+"""Preview of a push before anyone approves it: texts, audience by channel, SMS cost.
+
+Nothing is written: matching runs as in the pipeline but its result is only
+counted, and the audience is the same SQL planning uses, grouped by channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.models import Item, Resident, Urgency
+from pusher.pipeline.match import find_matches
+from pusher.resources import Resources
+from pusher.texts import texts_for
+from subscriptions.audience import group_chats, load_audience, residents_chunk
+
+
+async def preview(session: AsyncSession, item: Item, *, resources: Resources) -> dict[str, Any]:
+    """Each channel's exact text and length, the audience per channel, estimated segments."""
+    matcher = await resources.rulebook.current(session)
+    tokenizer = resources.rulebook.tokenizer
+    domains, reasons = await find_matches(session, item, matcher=matcher, tokenizer=tokenizer)
+    item.domains = domains  # only for the audience's topic opt-outs; the session is not committed
+    settings = resources.settings
+    d = settings.dispatch
+    urgent = item.urgency == Urgency.URGENT
+    texts = texts_for(
+        item,
+        tokenizer=tokenizer,
+        public_url=settings.public_url,
+        signature=settings.sms_signature,
+        max_segments=d.sms_max_segments_urgent if urgent else d.sms_max_segments,
+        wechat_fields=d.wechat_template_fields,
+    )
+    audience = await load_audience(session, item, list(reasons))
+    per_channel: dict[str, int] = {}
+    chats = 0
+    if not audience.empty:
+        last = await session.scalar(select(func.max(Resident.id))) or 0
+        rows = residents_chunk(audience, after_id=0, upto_id=last).subquery()
+        counted = await session.execute(
+            select(rows.c.channel, func.count()).group_by(rows.c.channel)
+        )
+        per_channel = {str(channel): int(n) for channel, n in counted}
+        chats = int(
+            await session.scalar(select(func.count()).select_from(group_chats(audience).subquery()))
+            or 0
+        )
+    sms = texts["sms"]
+    return {
+        "item_id": item.id,
+        "domains": domains,
+        "groups": [{"group_id": g, "reasons": r} for g, r in sorted(reasons.items())],
+        "texts": {
+            "sms": {"text": sms["text"], "chars": len(sms["text"]), "segments": sms["segments"]},
+            "wechat": {"fields": texts["wechat"]["params"], "url": texts["link"]},
+            "wecom": {
+                "markdown": texts["wecom"]["text"],
+                "bytes": len(texts["wecom"]["text"].encode()),
+            },
+        },
+        "audience": {
+            "residents": sum(per_channel.values()),
+            "wechat": per_channel.get("wechat", 0),
+            "sms": per_channel.get("sms", 0),
+            "unreachable": per_channel.get("none", 0),
+            "group_chats": chats,
+        },
+        "sms_segments_per_resident": sms["segments"],
+        "sms_segments_total": sms["segments"] * per_channel.get("sms", 0),
+    }
