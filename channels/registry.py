@@ -15,7 +15,7 @@ import aiohttp
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings
 from channels.base import Channel, ChannelKind
 from channels.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from channels.sandbox import SandboxChannel, SandboxSink
+from channels.sandbox import SandboxChannel, SandboxLookup, SandboxSink
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.wechat import WeChatChannel, WeChatSettings
 from channels.wechat_token import MemoryTokenStore, RedisTokenStore, TokenStore
@@ -57,6 +57,7 @@ def build_channels(
     *,
     http: aiohttp.ClientSession,
     sandbox_sink: SandboxSink,
+    sandbox_lookup: SandboxLookup | None = None,
     redis: Any | None = None,
     limiter: RateLimiter | None = None,
 ) -> dict[ChannelKind, Channel]:
@@ -76,6 +77,6 @@ def build_channels(
         ),
     }
     return {
-        kind: channel or SandboxChannel(kind, sink=sandbox_sink)
+        kind: channel or SandboxChannel(kind, sink=sandbox_sink, lookup=sandbox_lookup)
         for kind, channel in channels.items()
     }

@@ -28,6 +28,8 @@ class SandboxMessage:
 
 
 SandboxSink = Callable[[Sequence[SandboxMessage]], Awaitable[None]]
+#: Given keys, the provider ids of those already kept (a crash may leave kept-but-unrecorded).
+SandboxLookup = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
 
 
 class SandboxChannel(Channel):
@@ -37,10 +39,20 @@ class SandboxChannel(Channel):
     receipts: ClassVar[bool] = False
     limits: ClassVar[Limits] = Limits(batch_size=500, rate=1000, max_chars=2000)
 
-    def __init__(self, kind: ChannelKind, *, sink: SandboxSink) -> None:
+    def __init__(
+        self, kind: ChannelKind, *, sink: SandboxSink, lookup: SandboxLookup | None = None
+    ) -> None:
         self.kind = kind  # type: ignore[misc]  # the sandbox poses as the kind it replaces
         self._kind = kind
         self._sink = sink
+        self._lookup = lookup
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        """Messages the sandbox already kept count as accepted, like a provider's record."""
+        if self._lookup is None:
+            return [None for _ in messages]
+        kept = await self._lookup([m.key for m in messages])
+        return [Accepted(m.key, kept[m.key]) if m.key in kept else None for m in messages]
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
         now = datetime.now(UTC)

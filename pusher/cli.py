@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from pusher.logs import configure_logging
 from pusher.settings import Settings
 
 log = logging.getLogger("pusher")
@@ -56,12 +57,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings()
     except ValidationError as exc:
         print(f"配置有误（PUSHER_ 环境变量或 .env）：{exc}", file=sys.stderr)
         return 2
+    configure_logging(json=settings.log_json, level=settings.log_level)
     try:
         return _run(args, settings)
     except KeyboardInterrupt:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.base import ChannelKind
 from pusher.db import transaction
+from pusher.lifecycle import purge
 from pusher.models import Item
 from pusher.pipeline.dispatch import dispatch as dispatch_step
 from pusher.pipeline.dispatch import due_work
@@ -67,7 +70,8 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
 async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, Any]:
     """Send what is due for one push over one channel."""
     r = _res(ctx)
-    tally = await dispatch_step(r.dispatcher(), push_id, ChannelKind(kind))
+    dispatcher = replace(r.dispatcher(), stopping=ctx.get("stopping"))
+    tally = await dispatch_step(dispatcher, push_id, ChannelKind(kind))
     if tally.fell_back or tally.fallback_pushes:
         for target in (
             {push_id} | tally.fallback_pushes if tally.fell_back else tally.fallback_pushes
@@ -103,4 +107,16 @@ def _job(push_id: int, kind: ChannelKind, number: int) -> str:
     return f"dispatch:{push_id}:{kind.value}:chunk:{number}"
 
 
-FUNCTIONS = [process_item, dispatch, sweep]
+async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Delete deliveries and sandbox messages past their retention (daily cron)."""
+    r = _res(ctx)
+    report = await purge(
+        r.db,
+        now=datetime.now(UTC),
+        delivery_days=r.settings.delivery_retention_days,
+        sandbox_days=r.settings.sandbox_retention_days,
+    )
+    return asdict(report)
+
+
+FUNCTIONS = [process_item, dispatch, sweep, purge_old]

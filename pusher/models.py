@@ -248,7 +248,7 @@ class SandboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
     recipient: str = Field(max_length=128, index=True)
-    key: str = Field(max_length=64)
+    key: str = Field(max_length=64, index=True)
     text: str
     provider_id: str = Field(max_length=128)
     at: datetime = Field(default_factory=utcnow)

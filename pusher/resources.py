@@ -23,10 +23,11 @@ from channels.base import Channel, ChannelKind
 from channels.ratelimit import RateLimiter
 from channels.registry import build_channels, build_limiter
 from pusher.db import SessionFactory, create_engine, session_factory
+from pusher.metrics import Metrics
 from pusher.pipeline.dispatch import Dispatcher
 from pusher.queue import ArqQueue, JobQueue, LocalQueue
 from pusher.rulebook import Rulebook
-from pusher.sandbox_store import database_sink
+from pusher.sandbox_store import database_lookup, database_sink
 from pusher.settings import Settings
 
 
@@ -41,6 +42,7 @@ class Resources:
     channels: dict[ChannelKind, Channel]
     rulebook: Rulebook
     limiter: RateLimiter
+    metrics: Metrics
     queue: JobQueue
     redis: ArqRedis | None
     worker_id: str
@@ -51,6 +53,7 @@ class Resources:
             db=self.db,
             channels=self.channels,
             limiter=self.limiter,
+            metrics=self.metrics,
             settings=s.dispatch,
             quiet=s.quiet_hours,
             worker=self.worker_id,
@@ -71,7 +74,7 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 @asynccontextmanager
 async def open_resources(
-    settings: Settings, *, queue: JobQueue | None = None
+    settings: Settings, *, queue: JobQueue | None = None, metrics: Metrics | None = None
 ) -> AsyncIterator[Resources]:
     """Open the database, HTTP session, Redis, channels and queue; close them on exit."""
     async with AsyncExitStack() as stack:
@@ -89,7 +92,12 @@ async def open_resources(
             stack.push_async_callback(redis.aclose)
         limiter = build_limiter(redis)
         channels = build_channels(
-            settings, http=http, sandbox_sink=database_sink(db), redis=redis, limiter=limiter
+            settings,
+            http=http,
+            sandbox_sink=database_sink(db),
+            sandbox_lookup=database_lookup(db),
+            redis=redis,
+            limiter=limiter,
         )
         for channel in channels.values():
             stack.push_async_callback(channel.close)
@@ -107,6 +115,7 @@ async def open_resources(
             channels=channels,
             rulebook=Rulebook(cache_dir=settings.jieba_cache_dir),
             limiter=limiter,
+            metrics=metrics or Metrics(),
             queue=queue,
             redis=redis,
             worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(stack):x}",

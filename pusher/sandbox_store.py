@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
+
+from channels.sandbox import SandboxLookup, SandboxSink
 from channels.sandbox import SandboxMessage as Kept
-from channels.sandbox import SandboxSink
 from pusher.db import SessionFactory, transaction
 from pusher.models import SandboxMessage
 
@@ -28,3 +30,18 @@ def database_sink(db: SessionFactory) -> SandboxSink:
             )
 
     return sink
+
+
+def database_lookup(db: SessionFactory) -> SandboxLookup:
+    """Keys the sandbox already kept, with their provider ids."""
+
+    async def lookup(keys: Sequence[str]) -> dict[str, str]:
+        async with db() as session:
+            rows = await session.execute(
+                select(SandboxMessage.key, SandboxMessage.provider_id).where(
+                    SandboxMessage.key.in_(list(keys))
+                )
+            )
+            return {key: provider_id for key, provider_id in rows}
+
+    return lookup

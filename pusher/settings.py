@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0)
     jieba_cache_dir: Path = Path("./var/cache")
     callback_secret: SecretStr = SecretStr("change-me-callback-secret")
+    log_json: bool = False
+    log_level: str = "INFO"
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = Field(0, ge=0, le=65535)
+    delivery_retention_days: int = Field(400, ge=0)
+    sandbox_retention_days: int = Field(30, ge=0)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)

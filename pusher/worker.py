@@ -2,31 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from contextlib import AsyncExitStack
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker
 
-from pusher.jobs import FUNCTIONS, sweep
+from pusher.jobs import FUNCTIONS, purge_old, sweep
+from pusher.metrics import start_metrics_server
 from pusher.resources import open_resources, redis_settings
 from pusher.settings import Settings
+
+#: Seconds a stopping worker lets running jobs finish (compose's stop_grace_period is above).
+COMPLETION_WAIT = 20
+
+
+class PusherWorker(Worker):
+    """arq's worker, with a shutdown that always runs ``on_shutdown``.
+
+    arq gathers the jobs it cancelled on SIGTERM without ``return_exceptions``;
+    their ``CancelledError`` would skip ``on_shutdown`` and exit with code 1.
+    Rows those jobs had claimed keep their lease and are taken over when it
+    runs out, so stopping never loses a message.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Set on SIGTERM/SIGINT: running dispatch jobs stop between batches.
+        self.stopping = asyncio.Event()
+
+    def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
+        self.stopping.set()
+        super().handle_sig_wait_for_completion(signum)
+
+    async def close(self) -> None:
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        await super().close()
 
 
 def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10) -> Worker:
     """An arq worker for ``settings`` (``burst`` stops when the queue is empty)."""
 
     async def startup(ctx: dict[str, Any]) -> None:
+        ctx["stopping"] = worker.stopping
         stack = AsyncExitStack()
         ctx["stack"] = stack
-        ctx["resources"] = await stack.enter_async_context(open_resources(settings))
+        resources = await stack.enter_async_context(open_resources(settings))
+        ctx["resources"] = resources
+        if settings.metrics_port:
+            server = await start_metrics_server(
+                resources.metrics,
+                resources.db,
+                host=settings.metrics_host,
+                port=settings.metrics_port,
+            )
+            stack.push_async_callback(server)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["stack"].aclose()
 
-    return Worker(
-        functions=FUNCTIONS,  # type: ignore[arg-type]
-        cron_jobs=[cron(sweep, second={0, 15, 30, 45}, unique=True, run_at_startup=True)],
+    worker = PusherWorker(
+        functions=FUNCTIONS,
+        cron_jobs=[
+            cron(sweep, second={0, 15, 30, 45}, unique=True, run_at_startup=True),
+            cron(purge_old, hour={3}, minute={17}, unique=True),
+        ],
         on_startup=startup,
         on_shutdown=shutdown,
         redis_settings=redis_settings(settings),
@@ -35,6 +80,9 @@ def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10)
         max_jobs=max_jobs,
         handle_signals=not burst,
         job_timeout=600,
-        keep_result=60,
+        job_completion_wait=COMPLETION_WAIT,
+        # job ids de-duplicate only work that is queued or running; every job is idempotent
+        keep_result=0,
         poll_delay=0.2,
     )
+    return worker

@@ -8,6 +8,7 @@ sent again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from channels.base import Accepted, Channel, ChannelKind, Message, Outcome
+from channels.base import Accepted, Channel, ChannelKind, Message, Outcome, Rejected
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, transaction
+from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim
 from pusher.pipeline.outcomes import RetryPolicy, Tally, record
@@ -37,10 +39,13 @@ class Dispatcher:
     db: SessionFactory
     channels: Mapping[ChannelKind, Channel]
     limiter: RateLimiter
+    metrics: Metrics
     settings: DispatchSettings
     quiet: QuietHours
     worker: str
     clock: Callable[[], datetime]
+    #: When set (the worker is stopping), dispatch ends after the batch in hand.
+    stopping: asyncio.Event | None = None
 
     @property
     def policy(self) -> RetryPolicy:
@@ -70,7 +75,7 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
     if item.urgency != Urgency.URGENT and await _defer_for_quiet_hours(d, push_id, kind):
         return tally
     content = push.texts.get(kind.value, {})
-    while True:
+    while d.stopping is None or not d.stopping.is_set():
         now = d.clock()
         async with transaction(d.db) as session:
             batch = await claim(
@@ -116,16 +121,21 @@ async def _send_batch(
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
     if unknown:
-        found = await channel.lookup([messages[i] for i in unknown])
+        with d.metrics.time_call(channel.provider):
+            found = await channel.lookup([messages[i] for i in unknown])
         for i, outcome in zip(unknown, found, strict=True):
             outcomes[i] = outcome
     to_send = [i for i, o in enumerate(outcomes) if o is None]
     if to_send:
         await _pace(d, channel, len(to_send))
-        sent = await channel.send([messages[i] for i in to_send])
+        with d.metrics.time_call(channel.provider):
+            sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
     done = [o for o in outcomes if o is not None]
+    for outcome in done:
+        if isinstance(outcome, Rejected):
+            d.metrics.count_error(channel.provider, outcome.error.code)
     async with transaction(d.db) as session:
         tally = await record(
             session,
@@ -150,9 +160,10 @@ async def _pace(d: Dispatcher, channel: Channel, count: int) -> None:
     if channel.provider == "sandbox" or limits.rate_scope != "account":
         return
     cost = min(count if limits.rate_unit == "message" else 1, limits.rate)
-    await d.limiter.acquire(
+    waited = await d.limiter.acquire(
         f"{channel.provider}:account", rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
     )
+    d.metrics.observe_rate_wait(channel.provider, waited)
 
 
 def _message(c: Claimed, content: Mapping[str, Any]) -> Message:

@@ -6,10 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import cast
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from pusher.console import setup_console
+from pusher.health import setup_health
+from pusher.logs import request_id_middleware
+from pusher.metrics import METRICS, setup_metrics
 from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.settings import Settings
@@ -25,7 +30,6 @@ SWEEP_SECONDS = 15.0
 
 def setup_routes(app: web.Application) -> None:
     r = app.router
-    r.add_get("/healthz", healthz)
     r.add_get("/api/v1/openapi.json", openapi.openapi_view)
     r.add_post("/api/v1/items", api_items.create_item)
     r.add_get("/api/v1/items", api_items.list_items)
@@ -39,16 +43,17 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:
     """The web app; in embedded mode it also runs the pipeline's jobs in process.
 
     ``resources`` lets a caller (the demo, tests) share resources it already opened.
     """
-    app = web.Application(middlewares=[errors_middleware], client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[cast(Middleware, request_id_middleware()), errors_middleware],
+        client_max_size=2 * 1024 * 1024,
+    )
+    setup_metrics(app, resources.metrics if resources is not None else None)
+    setup_health(app)
     app[SETTINGS] = settings
     if resources is not None:
         app[RESOURCES] = resources
@@ -63,7 +68,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
 
 
 async def _resources_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with open_resources(app[SETTINGS]) as resources:
+    async with open_resources(app[SETTINGS], metrics=app[METRICS]) as resources:
         bind_local(resources)
         app[RESOURCES] = resources
         yield

@@ -65,6 +65,7 @@ async def _apply(
     request: web.Request, provider: str, kind: ChannelKind, batch: CallbackBatch
 ) -> web.Response:
     resources = request.app[RESOURCES]
+    resources.metrics.count_receipts(provider, len(batch.receipts))
     async with transaction(resources.db) as session:
         fallback = (
             await apply_receipts(session, provider, batch.receipts) if batch.receipts else set()
