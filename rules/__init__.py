@@ -71,6 +71,18 @@ for the longer one only (``养老`` inside ``养老保险``). Every hit carries 
 :mod:`rules.evaluate` scores it against labelled notices; ``bench/bench_match.py``
 reports the figures.
 
+Urgency
+-------
+:func:`classify_urgency` reads an item's title: a colour-graded warning signal
+(蓝/黄/橙/红色预警, 预警信号), an emergency response started, or an emergency order
+(紧急通知, 紧急转移, 立即撤离 …) is ``"urgent"``, unless the title lifts it (解除, 终止).
+
+Speed
+-----
+The keyword automaton is pyahocorasick's C one when that package is installed, else a
+pure-Python one with the same hits. jieba runs only when a word of its dictionary could
+cross a short hit's edge. ``bench/bench_match.py`` measures 1k–100k rules.
+
 Offline tool: :func:`rules.offline.run_match` (``pusher match --rules R --items I``).
 """
 
@@ -88,6 +100,7 @@ from rules.parser import (
     validate_rule,
 )
 from rules.tokenizer import Tokenizer, build_tokenizer
+from rules.urgency import classify_urgency
 
 __all__ = [
     "DOMAINS",
@@ -104,6 +117,7 @@ __all__ = [
     "canonical",
     "check_spec",
     "classify_domains",
+    "classify_urgency",
     "compile_rules",
     "format_rule",
     "parse_rule",

@@ -1,13 +1,66 @@
-"""A small pure-Python Aho-Corasick automaton (no C extension needed).
+"""Aho-Corasick automata: pyahocorasick's C automaton when installed, else pure Python.
 
 Matching costs time proportional to the text length plus the number of hits, whatever
-the number of patterns.
+the number of patterns. Both give the same hits; the C one is about ten times faster.
+:func:`build_automaton` picks one.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+Hits = list[tuple[int, int, int]]
+
+
+class Scanner(Protocol):
+    """Finds every occurrence of many patterns in one pass."""
+
+    def iter(self, text: str) -> Hits:
+        """``(start, end, value)`` for every occurrence of every pattern, by end."""
+
+
+def _native_module() -> Any | None:
+    try:
+        return importlib.import_module("ahocorasick")
+    except ImportError:
+        return None
+
+
+def build_automaton(patterns: Iterable[tuple[str, int]], *, native: bool = True) -> Scanner:
+    """An automaton over ``(pattern, value)`` pairs; C if ``native`` and installed."""
+    module = _native_module() if native else None
+    if module is None:
+        return Automaton(patterns)
+    return NativeAutomaton(patterns, module)
+
+
+class NativeAutomaton:
+    """pyahocorasick's automaton behind the same interface (optional dependency)."""
+
+    def __init__(self, patterns: Iterable[tuple[str, int]], module: Any) -> None:
+        values: dict[str, list[int]] = {}
+        for pattern, value in patterns:
+            if pattern:
+                values.setdefault(pattern, []).append(value)
+        self._automaton: Any = None
+        if values:
+            self._automaton = module.Automaton()
+            for pattern, found in values.items():
+                self._automaton.add_word(pattern, (len(pattern), tuple(found)))
+            self._automaton.make_automaton()
+
+    def iter(self, text: str) -> Hits:
+        """``(start, end, value)`` for every occurrence of every pattern, by end."""
+        if self._automaton is None:
+            return []
+        return [
+            (last + 1 - length, last + 1, value)
+            for last, (length, found) in self._automaton.iter(text)
+            for value in found
+        ]
 
 
 class Automaton:
@@ -53,13 +106,19 @@ class Automaton:
         self._out = merged
         return fail
 
-    def iter(self, text: str) -> Iterator[tuple[int, int, int]]:
-        """Yield ``(start, end, value)`` for every occurrence of every pattern."""
+    def iter(self, text: str) -> Hits:
+        """``(start, end, value)`` for every occurrence of every pattern, by end."""
         goto, fail, out = self._goto, self._fail, self._out
-        node = 0
+        found: Hits = []
+        node, edges = 0, goto[0]
         for i, c in enumerate(text):
-            while node and c not in goto[node]:
+            nxt = edges.get(c)
+            while nxt is None and node:
                 node = fail[node]
-            node = goto[node].get(c, 0)
-            for length, value in out[node]:
-                yield i + 1 - length, i + 1, value
+                nxt = goto[node].get(c)
+            node = nxt or 0
+            edges = goto[node]
+            if out[node]:
+                end = i + 1
+                found.extend((end - length, end, value) for length, value in out[node])
+        return found

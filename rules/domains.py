@@ -24,7 +24,7 @@ TITLE_FACTOR = 2.0
 class DomainClassifier:
     """The built-in domain keyword lists compiled into one automaton."""
 
-    def __init__(self, *, tokenizer: Tokenizer) -> None:
+    def __init__(self, *, tokenizer: Tokenizer | None) -> None:
         lists = domain_keywords()
         unknown = set(lists) - set(DOMAINS)
         if unknown:

@@ -14,11 +14,12 @@ characters or more always match as substrings.
 from __future__ import annotations
 
 import re
+import weakref
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rules.ahocorasick import Automaton
+from rules.ahocorasick import build_automaton
 from rules.resources import dictionary_words, read_lines
 from rules.synonyms import SynonymTable
 from rules.text import NormalText, normalize, normalize_with_offsets
@@ -42,15 +43,60 @@ class Hit:
 _JIEBA_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&._%\\-]+")
 
 
+_longest_words: weakref.WeakKeyDictionary[Tokenizer, int] = weakref.WeakKeyDictionary()
+
+
+def _longest_word(tokenizer: Tokenizer) -> int:
+    """The length of the longest word in the tokenizer's dictionary (computed once)."""
+    if tokenizer not in _longest_words:
+        _longest_words[tokenizer] = max(map(len, tokenizer.FREQ), default=1)
+    return _longest_words[tokenizer]
+
+
+def _alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
 class _Boundaries:
     """jieba's words around short hits of one normalised text, segmented run by run."""
 
     def __init__(self, tokenizer: Tokenizer, text: str) -> None:
         self._tokenizer = tokenizer
+        self._freq: dict[str, int] = tokenizer.FREQ
+        self._longest = _longest_word(tokenizer)
         self.text = text
         self._blocks = [(m.start(), m.end()) for m in _JIEBA_BLOCK.finditer(text)]
         self._starts = [b[0] for b in self._blocks]
         self._spans: dict[int, list[tuple[int, int]]] = {}
+
+    def clear(self, start: int, end: int) -> bool:
+        """Whether no word jieba could form crosses an edge of ``[start, end)``.
+
+        Without the HMM, jieba's words longer than one character come from its dictionary
+        (``FREQ``, which also lists every prefix with frequency 0) or are runs of ASCII
+        letters and digits. When no such word crosses either edge, every word lies
+        outside or inside the hit, which :meth:`allows` accepts, so jieba need not run.
+        """
+        i = bisect_right(self._starts, start) - 1
+        if i < 0 or end > self._blocks[i][1]:
+            return False
+        b_start, b_end = self._blocks[i]
+        for edge in (start, end):
+            if b_start < edge < b_end and self._crossed(edge, b_start, b_end):
+                return False
+        return True
+
+    def _crossed(self, edge: int, b_start: int, b_end: int) -> bool:
+        text, freq = self.text, self._freq
+        if _alnum(text[edge - 1]) and _alnum(text[edge]):
+            return True
+        for k in range(max(b_start, edge - self._longest + 1), edge):
+            j = edge + 1
+            while j <= b_end and (frag := text[k:j]) in freq:
+                if freq[frag]:
+                    return True
+                j += 1
+        return False
 
     def _words_around(self, start: int, end: int) -> list[tuple[int, int]]:
         i = bisect_right(self._starts, start) - 1
@@ -75,10 +121,14 @@ class _Boundaries:
 
 
 class KeywordIndex:
-    """Every keyword of a rule set compiled into one automaton; terms are synonym-merged."""
+    """Every keyword of a rule set compiled into one automaton; terms are synonym-merged.
+
+    Without a ``tokenizer`` every substring hit counts (no jieba veto): the benchmark's
+    "without segmentation" figure and its naive-loop reference use that.
+    """
 
     def __init__(
-        self, keywords: Iterable[str], *, synonyms: SynonymTable, tokenizer: Tokenizer
+        self, keywords: Iterable[str], *, synonyms: SynonymTable, tokenizer: Tokenizer | None
     ) -> None:
         self._synonyms = synonyms
         self._tokenizer = tokenizer
@@ -88,9 +138,12 @@ class KeywordIndex:
         patterns = [
             (form, tid) for canon, tid in self._ids.items() for form in synonyms.forms(canon)
         ]
-        self._automaton = Automaton(patterns)
+        self._automaton = build_automaton(patterns)
         self._false_friends = frozenset(normalize(w) for w in read_lines("false_friends.txt"))
         self._trusted = frozenset(normalize(w) for w in dictionary_words())
+        self._friends_of = _friends_of(
+            (f for canon in self._ids for f in synonyms.forms(canon)), self._false_friends
+        )
 
     def _canonical(self, keyword: str) -> str:
         return self._synonyms.canonical(normalize(keyword.strip()))
@@ -100,11 +153,24 @@ class KeywordIndex:
         return self._ids[self._canonical(keyword)]
 
     def _accepted(self, norm: str) -> Iterator[tuple[int, int, int]]:
+        hits = self._automaton.iter(norm)
+        if self._tokenizer is None:
+            yield from hits
+            return
         bounds: _Boundaries | None = None
-        for start, end, term in self._automaton.iter(norm):
+        for start, end, term in hits:
             if end - start <= SHORT_KEYWORD:
+                word = norm[start:end]
+                trusted = word in self._trusted
+                # A trusted hit can only be vetoed by a false friend written over it, so
+                # jieba is asked only when one is there.
+                if trusted and not _covered(norm, start, end, self._friends_of.get(word, ())):
+                    yield start, end, term
+                    continue
                 bounds = bounds or _Boundaries(self._tokenizer, norm)
-                trusted = norm[start:end] in self._trusted
+                if bounds.clear(start, end):
+                    yield start, end, term
+                    continue
                 if not bounds.allows(start, end, self._false_friends, trusted=trusted):
                     continue
             yield start, end, term
@@ -124,6 +190,23 @@ class KeywordIndex:
             if term not in hits:
                 hits[term] = _hit(term, field, text, norm, start, end)
         return hits
+
+
+def _friends_of(forms: Iterable[str], friends: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    short = {f for f in forms if len(f) <= SHORT_KEYWORD}
+    return {w: tuple(ff for ff in friends if w in ff) for w in short}
+
+
+def _covered(norm: str, start: int, end: int, friends: tuple[str, ...]) -> bool:
+    """Whether one of ``friends`` is written over ``norm[start:end]``."""
+    word = norm[start:end]
+    for friend in friends:
+        at = friend.find(word)
+        while at >= 0:
+            if start >= at and norm.startswith(friend, start - at):
+                return True
+            at = friend.find(word, at + 1)
+    return False
 
 
 def _longest(found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from rules.model import FIELDS, ItemText, RuleSpec
+from rules.model import FIELDS, URGENCIES, ItemText, RuleSpec
 from rules.parser import RuleSyntaxError, check_spec, parse_rule
 
 _LIST_KEYS = ("any", "all", "none", "fields", "domains")
@@ -71,35 +71,69 @@ def load_rules(path: Path) -> list[RuleSpec]:
     return specs
 
 
+def _region_path(record: dict[str, Any], where: str) -> tuple[str, ...]:
+    path = record.get("region_path")
+    if path:
+        if not isinstance(path, list):
+            raise InputError(f"{where}: 'region_path' must be a list")
+        return tuple(str(r) for r in path)
+    region = record.get("region")
+    if region is None or region == "":
+        return ()
+    if not isinstance(region, str | int):
+        raise InputError(f"{where}: 'region' must be a region code")
+    return (str(region),)
+
+
 def item_from_record(record: object, where: str) -> ItemText:
-    """One JSON object as an :class:`ItemText`; fields other than ours are ignored."""
+    """One JSON object as an :class:`ItemText`; fields other than ours are ignored.
+
+    ``region`` (one region code) stands for the region path ``(region,)`` unless a
+    ``region_path`` list is given.
+    """
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected a JSON object")
     for key in ("id", "title", "body"):
         if not isinstance(record.get(key), str | int):
             raise InputError(f"{where}: '{key}' is missing or not a string")
     domains = record.get("domains") or []
-    region = record.get("region_path") or []
-    if not isinstance(domains, list) or not isinstance(region, list):
-        raise InputError(f"{where}: 'domains' and 'region_path' must be lists")
+    if not isinstance(domains, list):
+        raise InputError(f"{where}: 'domains' must be a list")
+    urgency = str(record.get("urgency") or "normal")
+    if urgency not in URGENCIES:
+        raise InputError(f"{where}: 'urgency' takes {' or '.join(URGENCIES)}")
     return ItemText(
         id=str(record["id"]),
         title=str(record["title"]),
         body=str(record["body"]),
-        region_path=tuple(str(r) for r in region),
+        region_path=_region_path(record, where),
         domains=tuple(str(d) for d in domains),
-        urgency=str(record.get("urgency") or "normal"),
+        urgency=urgency,
     )
 
 
-def iter_items(path: Path) -> Iterator[ItemText]:
-    """Items from a JSON-lines file; blank lines are skipped."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
+def parse_item_line(raw: bytes, where: str) -> ItemText:
+    """One line of an items file as an item; :class:`InputError` says what is wrong."""
+    try:
+        record = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: invalid JSON ({exc.msg})") from None
+    return item_from_record(record, where)
+
+
+def iter_items(path: Path) -> Iterator[ItemText | InputError]:
+    """Items from a JSON-lines file, or the error of each malformed line, in file order.
+
+    Blank lines are skipped. A bad line does not stop the reading: its error (naming
+    ``path:line``) is yielded in its place, for the caller to report.
+    """
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-            yield item_from_record(record, f"{path}:{number}")
+                yield parse_item_line(raw, f"{path}:{number}")
+            except InputError as exc:
+                yield exc

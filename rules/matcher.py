@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -49,6 +50,12 @@ class _Rule:
             return False
         return not self.domains or bool(self.domains & domains())
 
+    def could_fire(self, terms: set[int]) -> bool:
+        """A quick test on the terms found in any field; :meth:`reasons` decides."""
+        return all(c.term in terms for c in self.all) and (
+            not self.any or any(c.term in terms for c in self.any)
+        )
+
     def reasons(self, hits: HitMap) -> list[Reason] | None:
         if any(c.found(hits) for c in self.none):
             return None
@@ -82,15 +89,19 @@ class Matcher:
         self._rules = tuple(rules)
         self._index = index
         self._classifier = classifier
-        postings: dict[int, set[int]] = {}
-        self._unkeyed: list[int] = []
+        # Rules are posted under each of their terms and their region (None: any region),
+        # so an item only meets the region-scoped rules of its own regions.
+        postings: dict[tuple[int, str | None], set[int]] = {}
+        unkeyed: dict[str | None, list[int]] = {}
+        usage = Counter(c.term for rule in self._rules for c in (*rule.any, *rule.all))
         for i, rule in enumerate(self._rules):
-            terms = {c.term for c in (*rule.any, *rule.all)}
+            terms = _posting_terms(rule, usage)
             for term in terms:
-                postings.setdefault(term, set()).add(i)
+                postings.setdefault((term, rule.region), set()).add(i)
             if not terms:
-                self._unkeyed.append(i)
-        self._postings = {t: tuple(sorted(r)) for t, r in postings.items()}
+                unkeyed.setdefault(rule.region, []).append(i)
+        self._postings = {k: tuple(sorted(r)) for k, r in postings.items()}
+        self._unkeyed = {k: tuple(r) for k, r in unkeyed.items()}
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -102,10 +113,14 @@ class Matcher:
                 hits[(term, field)] = hit
         return hits
 
-    def _candidates(self, hits: HitMap) -> list[int]:
-        found: set[int] = set(self._unkeyed)
-        for term in {t for t, _ in hits}:
-            found.update(self._postings.get(term, ()))
+    def _candidates(self, terms: set[int], item: ItemText) -> list[int]:
+        regions = (None, *item.region_path)
+        found: set[int] = set()
+        for region in regions:
+            found.update(self._unkeyed.get(region, ()))
+        for term in terms:
+            for region in regions:
+                found.update(self._postings.get((term, region), ()))
         return sorted(found)
 
     def _domain_source(self, item: ItemText) -> Callable[[], frozenset[str]]:
@@ -124,8 +139,11 @@ class Matcher:
         hits = self._scan(item)
         domains = self._domain_source(item)
         by_group: dict[str, tuple[list[Reason], list[str]]] = {}
-        for i in self._candidates(hits):
+        terms = {t for t, _ in hits}
+        for i in self._candidates(terms, item):
             rule = self._rules[i]
+            if not rule.could_fire(terms):
+                continue
             reasons = rule.reasons(hits)
             if reasons is not None and rule.passes_filters(item, domains):
                 found, fired = by_group.setdefault(rule.group, ([], []))
@@ -135,6 +153,16 @@ class Matcher:
             GroupMatch(g, tuple(found), _score(found), tuple(fired))
             for g, (found, fired) in by_group.items()
         ]
+
+
+def _posting_terms(rule: _Rule, usage: Counter[int]) -> set[int]:
+    # A rule fires only if each all-term is found, and one any-term; so posting it under
+    # any one all-term, or under every any-term, finds it. Take the option whose terms
+    # the fewest rules share: a hit then brings the fewest candidates to check.
+    options = [{c.term} for c in rule.all]
+    if rule.any:
+        options.append({c.term for c in rule.any})
+    return min(options, key=lambda terms: sum(usage[t] for t in terms), default=set())
 
 
 def _score(reasons: list[Reason]) -> float:
@@ -155,8 +183,11 @@ def spec_version(specs: Sequence[RuleSpec]) -> str:
     return hashlib.sha256((payload + data_hash()).encode("utf-8")).hexdigest()[:16]
 
 
-def compile_rules(specs: Sequence[RuleSpec], *, tokenizer: Tokenizer) -> Matcher:
-    """Validate and compile every spec into one :class:`Matcher` (deterministic)."""
+def compile_rules(specs: Sequence[RuleSpec], *, tokenizer: Tokenizer | None) -> Matcher:
+    """Validate and compile every spec into one :class:`Matcher` (deterministic).
+
+    ``tokenizer=None`` skips jieba: every substring hit counts, short keywords too.
+    """
     for spec in specs:
         check_spec(spec)
     words = [split_scope(k, FIELDS)[1] for s in specs for k in (*s.any, *s.all, *s.none)]

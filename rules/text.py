@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class NormalText:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+@cache
 def normalize_char(c: str) -> str:
     """Full-width → half-width (NFKC), then case-folded; may give 0, 1 or more characters."""
     if c.isascii():
@@ -30,8 +32,31 @@ def normalize(text: str) -> str:
     return "".join(normalize_char(c) for c in text)
 
 
+class _Table(dict[int, str]):
+    """``str.translate`` table filled on first sight of each character."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.odd: set[str] = set()  # characters that do not normalise to one character
+
+    def __missing__(self, key: int) -> str:
+        value = self[key] = normalize_char(chr(key))
+        if len(value) != 1:
+            self.odd.add(chr(key))
+        return value
+
+
+@cache
+def _table() -> _Table:
+    return _Table()
+
+
 def normalize_with_offsets(text: str) -> NormalText:
     """Normalise ``text`` character by character, keeping a map back to the original."""
+    table = _table()
+    norm = text.translate(table)
+    if table.odd.isdisjoint(text):  # the common case: one character for one
+        return NormalText(norm, tuple(range(len(text))))
     out: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(text):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.errors import InvalidInput, TooLarge
 from pusher.models import Disclosure, Item, ItemStatus, Region, Urgency, utcnow
 from pusher.pipeline.review import ensure_editable
+from rules import ItemText, classify_urgency
 
 
 class ItemIn(BaseModel):
@@ -24,11 +25,19 @@ class ItemIn(BaseModel):
     region_code: str = Field(min_length=1, max_length=32)
     domain: str | None = Field(default=None, max_length=64)
     disclosure: Disclosure = Disclosure.PROACTIVE
-    urgency: Urgency = Urgency.NORMAL
+    #: None: decided from the title (预警信号, 紧急转移 … → urgent), see ``rules.classify_urgency``
+    urgency: Urgency | None = None
     source_url: HttpUrl | None = None
     formed_at: datetime | None = None
     published_at: datetime | None = None
     external_id: str | None = Field(default=None, max_length=128)
+
+
+def urgency_of(data: ItemIn) -> Urgency:
+    """The publisher's urgency, or the one the title implies when none was given."""
+    if data.urgency is not None:
+        return data.urgency
+    return Urgency(classify_urgency(ItemText(id="", title=data.title, body=data.body)))
 
 
 async def create_item(
@@ -49,7 +58,8 @@ async def create_item(
     if region_id is None:
         raise InvalidInput(f"未知的地区代码：{data.region_code}", field="region_code")
     item = Item(
-        **data.model_dump(exclude={"region_code", "source_url"}),
+        **data.model_dump(exclude={"region_code", "source_url", "urgency"}),
+        urgency=urgency_of(data),
         source_url=str(data.source_url) if data.source_url else None,
         region_id=region_id,
         status=ItemStatus.DRAFT,
@@ -70,8 +80,9 @@ async def update_item(
     region_id = await session.scalar(select(Region.id).where(Region.code == data.region_code))
     if region_id is None:
         raise InvalidInput(f"未知的地区代码：{data.region_code}", field="region_code")
-    for key, value in data.model_dump(exclude={"region_code", "source_url"}).items():
+    for key, value in data.model_dump(exclude={"region_code", "source_url", "urgency"}).items():
         setattr(item, key, value)
+    item.urgency = urgency_of(data)
     item.source_url = str(data.source_url) if data.source_url else None
     item.region_id = region_id
     item.status = ItemStatus.DRAFT

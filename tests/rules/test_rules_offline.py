@@ -86,8 +86,7 @@ def test_one_json_line_per_item_with_reasons(tmp_path: Path, cache: Path) -> Non
             "urgency: takes normal or urgent",
         ),
         ("groups:\n  - name: x\n    anything: [养老]\n", "", "unknown keys ['anything']"),
-        ("groups:\n  - name: x\n    any: [养老]\n", '{"id": "a", "title": ""}\n', "items.jsonl:1"),
-        ("groups:\n  - name: x\n    any: [养老]\n", '{"id": "a",\n', "invalid JSON"),
+        ("groups:\n  - name: x\n    any: 养老\n", "", "groups[0].any must be a list"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(
@@ -106,3 +105,102 @@ def test_missing_file_is_reported(tmp_path: Path, cache: Path) -> None:
     code, _, err = run(rules_path, tmp_path / "nope.jsonl", cache)
     assert code == 2
     assert "nope.jsonl: no such file" in err
+
+
+def test_a_missing_rules_file_is_fatal(tmp_path: Path, cache: Path) -> None:
+    _, items_path = write(tmp_path, RULES, '{"id": "a", "title": "", "body": ""}\n')
+    code, out, err = run(tmp_path / "none.yaml", items_path, cache)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "none.yaml: no such file" in err
+
+
+BAD_LINES = [
+    '{"id": "a", "title": "高龄津贴发放", "body": "请老年人领取。"}',
+    '{"id": "b",',  # line 2: cut short
+    "",  # line 3: blank, ignored
+    '{"id": "c", "title": "只有标题"}',  # line 4: no body
+    '["not", "an", "object"]',  # line 5
+    '{"id": "d", "title": "养老", "body": "", "urgency": "soon"}',  # line 6
+    '{"id": "e", "title": "低保户名单公示", "body": ""}',
+]
+
+
+def test_malformed_item_lines_are_reported_and_skipped(tmp_path: Path, cache: Path) -> None:
+    rules_path, items_path = write(tmp_path, RULES, "\n".join(BAD_LINES) + "\n")
+    with items_path.open("ab") as f:
+        f.write(b'{"id": "f", "title": "\xff\xfe", "body": ""}\n')  # line 8: not UTF-8
+    code, out, err = run(rules_path, items_path, cache)
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "e"]
+    problems = err.splitlines()
+    assert [p.split(": ")[1].rsplit(":", 1)[1] for p in problems] == ["2", "4", "5", "6", "8"]
+    assert all(p.startswith("pusher match: ") and p.endswith("(skipped)") for p in problems)
+    assert "invalid JSON" in problems[0] and "'body' is missing" in problems[1]
+    assert "expected a JSON object" in problems[2] and "'urgency'" in problems[3]
+    assert "not UTF-8" in problems[4]
+
+
+def test_region_code_scopes_an_item(tmp_path: Path, cache: Path) -> None:
+    items = [
+        {"id": "in", "title": "停水通知", "body": "", "region": "360123101"},
+        {"id": "num", "title": "停水通知", "body": "", "region": 360123101},
+        {"id": "out", "title": "停水通知", "body": "", "region": "360123102"},
+        {"id": "none", "title": "停水通知", "body": ""},
+        {
+            "id": "path-wins",
+            "title": "停水通知",
+            "body": "",
+            "region": "360123102",
+            "region_path": ["3601", "360123101"],
+        },
+    ]
+    lines = "\n".join(json.dumps(i, ensure_ascii=False) for i in items)
+    code, out, err = run(*write(tmp_path, RULES, lines), cache)
+    assert (code, err) == (0, "")
+    groups = {r["id"]: [g["name"] for g in r["groups"]] for r in map(json.loads, out.splitlines())}
+    assert groups == {
+        "in": ["南塘村停水"],
+        "num": ["南塘村停水"],
+        "out": [],
+        "none": [],
+        "path-wins": ["南塘村停水"],
+    }
+
+
+ALL_FORMS = """\
+groups:
+  - name: 耕地补贴
+    all: [耕地, 补贴]
+    fields: [title]
+  - name: 医保缴费
+    rule: "title:医保 & 缴费 & !招聘"
+  - name: 救灾
+    any: [暴雨, 台风]
+    none: [演练]
+"""
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ({"title": "耕地地力保护补贴发放公示", "body": ""}, ["耕地补贴"]),
+        ({"title": "补贴发放公示", "body": "耕地面积以确权为准"}, []),  # all-of in titles only
+        ({"title": "城乡居民医保开始缴费", "body": ""}, ["医保缴费"]),
+        ({"title": "缴费通知", "body": "城乡居民医保"}, []),  # title: scope
+        ({"title": "医保缴费窗口招聘", "body": ""}, []),  # none-of
+        ({"title": "暴雨防御", "body": "请转移"}, ["救灾"]),
+        ({"title": "暴雨防御演练", "body": ""}, []),
+    ],
+)
+def test_rules_file_forms_match_as_written(
+    tmp_path: Path, cache: Path, item: dict[str, str], expected: list[str]
+) -> None:
+    line = json.dumps({"id": "x", **item}, ensure_ascii=False)
+    code, out, _ = run(*write(tmp_path, ALL_FORMS, line), cache)
+    assert code == 0
+    [record] = [json.loads(x) for x in out.splitlines()]
+    assert [g["name"] for g in record["groups"]] == expected
+    for group in record["groups"]:
+        for reason in group["reasons"]:
+            text = item[reason["field"]]
+            assert text[reason["offset"] :].startswith(reason["matched_text"])
