@@ -1,4 +1,7 @@
-"""JSON API for items: create, list, get, edit, submit for review, review."""
+"""JSON API for items: create, list, get, edit, submit for review, review.
+
+Roles per route are in :mod:`pusher.web.auth`; grid workers do not read or write items.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,10 @@ from sqlalchemy import func, select
 
 from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
-from pusher.models import Item, ItemMatch, ItemStatus, Push, Review, Role
+from pusher.models import Item, ItemMatch, ItemStatus, Push, Review
 from pusher.pipeline import ingest, review
 from pusher.preview import preview
-from pusher.web.auth import require
+from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
 
@@ -32,7 +35,7 @@ def item_json(item: Item) -> dict[str, Any]:
 
 
 async def create_item(request: web.Request) -> web.Response:
-    user = await require(request, Role.PUBLISHER)
+    user = await require(request, *WRITE_ITEMS)
     data = ingest.ItemIn.model_validate(await json_object(request))
     async with transaction(request.app[RESOURCES].db) as session:
         item, new = await ingest.create_item(
@@ -42,7 +45,7 @@ async def create_item(request: web.Request) -> web.Response:
 
 
 async def list_items(request: web.Request) -> web.Response:
-    await require(request)
+    await require(request, *READ_ITEMS)
     limit, offset = page(request)
     query = select(Item).order_by(Item.id.desc())
     status = request.query.get("status")
@@ -57,7 +60,7 @@ async def list_items(request: web.Request) -> web.Response:
 
 
 async def get_item(request: web.Request) -> web.Response:
-    await require(request)
+    await require(request, *READ_ITEMS)
     item_id = int_param(request, "item_id")
     async with request.app[RESOURCES].db() as session:
         item = await _item(session, item_id)
@@ -77,7 +80,7 @@ async def get_item(request: web.Request) -> web.Response:
 
 
 async def update_item(request: web.Request) -> web.Response:
-    await require(request, Role.PUBLISHER)
+    await require(request, *WRITE_ITEMS)
     data = ingest.ItemIn.model_validate(await json_object(request))
     async with transaction(request.app[RESOURCES].db) as session:
         item = await _item(session, int_param(request, "item_id"))
@@ -88,7 +91,7 @@ async def update_item(request: web.Request) -> web.Response:
 
 
 async def submit_item(request: web.Request) -> web.Response:
-    user = await require(request, Role.PUBLISHER)
+    user = await require(request, *WRITE_ITEMS)
     async with transaction(request.app[RESOURCES].db) as session:
         item = await _item(session, int_param(request, "item_id"))
         await review.submit(session, item, actor=user.username)
@@ -96,7 +99,7 @@ async def submit_item(request: web.Request) -> web.Response:
 
 
 async def review_item(request: web.Request) -> web.Response:
-    user = await require(request, Role.REVIEWER)
+    user = await require(request, *REVIEW_ITEMS)
     data = ReviewIn.model_validate(await json_object(request))
     resources = request.app[RESOURCES]
     async with transaction(resources.db) as session:
@@ -125,7 +128,7 @@ async def _item(session: Any, item_id: int) -> Item:
 
 async def preview_item(request: web.Request) -> web.Response:
     """What the push would say and cost, before approval (nothing is written)."""
-    await require(request)
+    await require(request, *READ_ITEMS)
     resources = request.app[RESOURCES]
     async with resources.db() as session:
         item = await _item(session, int_param(request, "item_id"))

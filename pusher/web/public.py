@@ -70,4 +70,3 @@ async def item_page(request: web.Request) -> web.Response:
 def setup_public(app: web.Application) -> None:
     app.router.add_get("/s/{code}", short_link)
     app.router.add_get("/p/{item_id}", item_page)
-

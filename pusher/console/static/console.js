@@ -59,7 +59,7 @@
       e.preventDefault();
       var bar = document.getElementById("import-bar");
       var note = document.getElementById("import-note");
-      bar.parentNode.hidden = false;
+      bar.closest("[hidden]").hidden = false; // the box around bar and note
       var xhr = new XMLHttpRequest();
       xhr.open("POST", upload.action);
       xhr.setRequestHeader("X-CSRF-Token", csrf());

@@ -1,0 +1,388 @@
+"""Who may call what: every route of the app × every role, and grid workers' API scope.
+
+The matrix below is the authority. A route registered on the app without an entry here
+fails ``test_every_route_is_in_the_matrix``, so a new route must say who may use it.
+Allowed means a 2xx/3xx answer that is not a bounce to the login page; denied means 401
+(API without a token), a redirect to ``/login`` (console without a session) or 403.
+Console POSTs carry a valid CSRF token, so what is checked is authorization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from pusher.models import AuditLog, Delivery
+from pusher.texts import short_code
+from pusher.web.keys import RESOURCES
+from tests.console.test_console import ITEM, PASSWORD, xlsx
+from tests.console.world import (
+    ROLES,
+    World,
+    client_for,
+    copy_of,
+    csrf,
+    login,
+    multipart,
+    settle,
+    template,
+)
+
+Client = TestClient[object, object]
+PUBLIC = frozenset(ROLES)
+STAFF = frozenset({"admin", "publisher", "reviewer"})
+READERS = STAFF | {"grid_worker"}
+GRID = frozenset({"admin", "grid_worker"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call a route: the path and, for writes, a valid body."""
+
+    path: Callable[[World], str]
+    json: object = None
+    form: Callable[[World, str], dict[str, Any]] | None = None
+    optional: bool = False  # registered by another part of the service when present
+
+
+@dataclass(frozen=True)
+class Entry:
+    allowed: frozenset[str]
+    call: Call = field(default_factory=lambda: Call(lambda w: "/"))
+
+
+def at(path: str) -> Callable[[World], str]:
+    return lambda w: path.format(w=w)
+
+
+def _item_json(title: str) -> dict[str, Any]:
+    keep = ("title", "body", "publisher", "region_code")
+    return {k: ITEM[k] for k in keep} | {"title": title}
+
+
+WECHAT_QUERY = "signature=da39a3ee5e6b4b0d3255bfef95601890afd80709&timestamp=&nonce="
+SECRET = "change-me-callback-secret"
+UNFOLLOW = (
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o-nobody</FromUserName>"
+    "<CreateTime>1700000000</CreateTime><MsgType>event</MsgType>"
+    "<Event>unsubscribe</Event></xml>"
+)
+
+
+def _none(_w: World, _role: str) -> dict[str, Any]:
+    return {}
+
+
+MATRIX: dict[tuple[str, str], Entry] = {
+    # public: no login, same answer for everyone
+    ("GET", "/healthz"): Entry(PUBLIC, Call(at("/healthz"))),
+    ("GET", "/readyz"): Entry(PUBLIC, Call(at("/readyz"), optional=True)),
+    ("GET", "/metrics"): Entry(PUBLIC, Call(at("/metrics"), optional=True)),
+    ("GET", "/api/v1/openapi.json"): Entry(PUBLIC, Call(at("/api/v1/openapi.json"))),
+    ("GET", "/callbacks/wechat"): Entry(
+        PUBLIC, Call(at(f"/callbacks/wechat?{WECHAT_QUERY}&echostr=hi"))
+    ),
+    ("POST", "/callbacks/wechat"): Entry(
+        PUBLIC, Call(at(f"/callbacks/wechat?{WECHAT_QUERY}"), form=lambda w, r: {"xml": UNFOLLOW})
+    ),
+    **{
+        ("POST", f"/callbacks/{p}/{k}/{{secret}}"): Entry(
+            PUBLIC, Call(at(f"/callbacks/{p}/{k}/{SECRET}"), json=[])
+        )
+        for p in ("aliyun", "tencent")
+        for k in ("report", "reply")
+    },
+    ("GET", "/s/{code}"): Entry(PUBLIC, Call(lambda w: f"/s/{short_code(w.pushed)}")),
+    ("GET", "/p/{item_id}"): Entry(PUBLIC, Call(at("/p/{w.pushed}"))),
+    ("GET", "/static"): Entry(PUBLIC, Call(at("/static/console.css"))),
+    ("GET", "/login"): Entry(PUBLIC, Call(at("/login"))),
+    ("POST", "/login"): Entry(
+        PUBLIC,
+        Call(
+            at("/login"),
+            form=lambda w, r: {
+                "username": "publisher" if r == "anonymous" else r,
+                "password": PASSWORD,
+            },
+        ),
+    ),
+    ("POST", "/logout"): Entry(PUBLIC, Call(at("/logout"), form=_none)),
+    # JSON API
+    ("POST", "/api/v1/items"): Entry(
+        frozenset({"admin", "publisher"}), Call(at("/api/v1/items"), json=_item_json("新通知"))
+    ),
+    ("GET", "/api/v1/items"): Entry(STAFF, Call(at("/api/v1/items"))),
+    ("GET", "/api/v1/items/{item_id}"): Entry(STAFF, Call(at("/api/v1/items/{w.pushed}"))),
+    ("PUT", "/api/v1/items/{item_id}"): Entry(
+        frozenset({"admin", "publisher"}),
+        Call(at("/api/v1/items/{w.draft}"), json=_item_json("改过的草稿")),
+    ),
+    ("POST", "/api/v1/items/{item_id}/submit"): Entry(
+        frozenset({"admin", "publisher"}), Call(at("/api/v1/items/{w.draft}/submit"))
+    ),
+    ("POST", "/api/v1/items/{item_id}/review"): Entry(
+        frozenset({"admin", "reviewer"}),
+        Call(
+            at("/api/v1/items/{w.submitted}/review"), json={"step": "staff", "decision": "approve"}
+        ),
+    ),
+    ("GET", "/api/v1/items/{item_id}/preview"): Entry(
+        STAFF, Call(at("/api/v1/items/{w.draft}/preview"))
+    ),
+    ("GET", "/api/v1/pushes"): Entry(READERS, Call(at("/api/v1/pushes"))),
+    ("GET", "/api/v1/pushes/{push_id}"): Entry(READERS, Call(at("/api/v1/pushes/{w.push}"))),
+    ("GET", "/api/v1/deliveries"): Entry(READERS, Call(at("/api/v1/deliveries"))),
+    # console
+    ("GET", "/"): Entry(READERS, Call(at("/"))),
+    ("GET", "/items"): Entry(STAFF, Call(at("/items"))),
+    ("GET", "/items/new"): Entry(frozenset({"admin", "publisher"}), Call(at("/items/new"))),
+    ("POST", "/items/new"): Entry(
+        frozenset({"admin", "publisher"}), Call(at("/items/new"), form=lambda w, r: dict(ITEM))
+    ),
+    ("GET", "/items/{item_id}"): Entry(STAFF, Call(at("/items/{w.pushed}"))),
+    ("GET", "/items/{item_id}/edit"): Entry(
+        frozenset({"admin", "publisher"}), Call(at("/items/{w.draft}/edit"))
+    ),
+    ("POST", "/items/{item_id}/edit"): Entry(
+        frozenset({"admin", "publisher"}),
+        Call(at("/items/{w.draft}/edit"), form=lambda w, r: dict(ITEM)),
+    ),
+    ("POST", "/items/{item_id}/submit"): Entry(
+        frozenset({"admin", "publisher"}), Call(at("/items/{w.draft}/submit"), form=_none)
+    ),
+    ("POST", "/items/{item_id}/review"): Entry(
+        frozenset({"admin", "reviewer"}),
+        Call(
+            at("/items/{w.submitted}/review"),
+            form=lambda w, r: {"step": "staff", "decision": "approve", "opinion": "不涉密"},
+        ),
+    ),
+    ("GET", "/items/{item_id}/progress.json"): Entry(
+        STAFF, Call(at("/items/{w.pushed}/progress.json"))
+    ),
+    ("GET", "/deliveries"): Entry(READERS, Call(at("/deliveries"))),
+    ("GET", "/deliveries/export.{fmt}"): Entry(READERS, Call(at("/deliveries/export.csv"))),
+    ("POST", "/deliveries/retry"): Entry(STAFF, Call(at("/deliveries/retry"), form=_none)),
+    ("GET", "/followup"): Entry(GRID, Call(at("/followup"))),
+    ("POST", "/followup/{delivery_id}/confirm"): Entry(
+        GRID, Call(at("/followup/{w.unreachable}/confirm"), form=_none)
+    ),
+    ("GET", "/residents"): Entry(GRID, Call(at("/residents"))),
+    ("GET", "/residents/new"): Entry(GRID, Call(at("/residents/new"))),
+    ("POST", "/residents/new"): Entry(
+        GRID,
+        Call(
+            at("/residents/new"),
+            form=lambda w, r: {"name": "周大爷", "phone": "13698765432", "region_id": w.grids[0]},
+        ),
+    ),
+    ("GET", "/residents/{resident_id}"): Entry(GRID, Call(at("/residents/{w.own_resident}"))),
+    ("POST", "/residents/{resident_id}"): Entry(
+        GRID,
+        Call(
+            at("/residents/{w.own_resident}"),
+            form=lambda w, r: {"name": "改名", "region_id": w.grids[0], "sms_consent": "on"},
+        ),
+    ),
+    ("GET", "/residents/import"): Entry(GRID, Call(at("/residents/import"))),
+    ("POST", "/residents/import"): Entry(
+        GRID,
+        Call(
+            at("/residents/import"),
+            form=lambda w, r: {"file": xlsx([["张三", "13912345678", w.grid_codes[0], "", ""]])},
+        ),
+    ),
+    ("GET", "/residents/export.{fmt}"): Entry(GRID, Call(at("/residents/export.csv"))),
+    ("GET", "/rules"): Entry(STAFF, Call(at("/rules"))),
+    ("GET", "/rules/validate"): Entry(STAFF, Call(at("/rules/validate?text=低保"))),
+    ("GET", "/rules/{group_id}"): Entry(STAFF, Call(at("/rules/{w.group}"))),
+    ("POST", "/rules/{group_id}"): Entry(
+        STAFF, Call(at("/rules/{w.group}"), form=lambda w, r: {"rule_new": "低保 | 救助"})
+    ),
+    ("POST", "/rules/{group_id}/test"): Entry(
+        STAFF,
+        Call(
+            at("/rules/{w.group}/test"),
+            form=lambda w, r: {"title": "低保", "body": "低保金", "expressions": "低保"},
+        ),
+    ),
+    ("GET", "/sandbox"): Entry(STAFF, Call(at("/sandbox"))),
+    ("GET", "/audit"): Entry(ADMIN, Call(at("/audit"))),
+    ("GET", "/users"): Entry(ADMIN, Call(at("/users"))),
+    ("POST", "/users"): Entry(
+        ADMIN,
+        Call(
+            at("/users"),
+            form=lambda w, r: {"username": "new_clerk", "password": PASSWORD, "role": "publisher"},
+        ),
+    ),
+    ("POST", "/users/{user_id}"): Entry(
+        ADMIN,
+        Call(at("/users/{w.user}"), form=lambda w, r: {"action": "password", "password": PASSWORD}),
+    ),
+}
+
+
+def app_routes(client: Client) -> dict[tuple[str, str], str]:
+    """(method, path) of every route on the app → its name ("" when unnamed); HEAD as GET."""
+    found: dict[tuple[str, str], str] = {}
+    for route in client.server.app.router.routes():
+        if route.method == "HEAD":
+            continue  # aiohttp adds HEAD beside each GET; it answers like the GET
+        assert route.resource is not None
+        found[(route.method, route.resource.canonical)] = route.name or ""
+    return found
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory, jieba_cache: Path) -> World:
+    return template(tmp_path_factory.mktemp("world"), jieba_cache)
+
+
+@pytest.fixture
+async def world(world_template: World, tmp_path: Path) -> AsyncIterator[tuple[World, Client]]:
+    mine = copy_of(world_template, tmp_path / "pusher.db")
+    async for client in client_for(mine):
+        yield mine, client
+
+
+async def test_every_route_is_in_the_matrix(world: tuple[World, Client]) -> None:
+    routes = app_routes(world[1])
+    missing = sorted(set(routes) - set(MATRIX))
+    assert not missing, f"routes without a permission entry: {missing}"
+    gone = [k for k, e in MATRIX.items() if k not in routes and not e.call.optional]
+    assert not gone, f"matrix entries for routes the app no longer has: {gone}"
+
+
+async def _ask(client: Client, world: World, key: tuple[str, str], role: str) -> Any:
+    method, _ = key
+    call = MATRIX[key].call
+    console = app_routes(client)[key].startswith("console.")
+    headers = {} if role == "anonymous" else {"Authorization": f"Bearer {role}"}
+    if role != "anonymous" and console and key != ("POST", "/login"):
+        await login(client, role)
+    kwargs: dict[str, Any] = {"allow_redirects": False, "headers": headers}
+    if call.json is not None:
+        kwargs["json"] = call.json
+    if call.form is not None:
+        fields = call.form(world, role)
+        if "xml" in fields:
+            kwargs["data"] = fields["xml"].encode()
+        elif console:
+            kwargs["data"] = multipart(fields, await csrf(client))
+        else:
+            kwargs["data"] = fields
+    resp = await client.request(method, call.path(world), **kwargs)
+    await resp.read()
+    await settle(client)
+    return resp
+
+
+def verdict(status: int, location: str) -> str:
+    if status in (401, 403) or (300 <= status < 400 and location.startswith("/login")):
+        return "denied"
+    return "allowed" if 200 <= status < 400 else f"error {status}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", list(MATRIX), ids=lambda k: f"{k[0]} {k[1]}")
+async def test_permission(world: tuple[World, Client], key: tuple[str, str], role: str) -> None:
+    w, client = world
+    entry = MATRIX[key]
+    if key not in app_routes(client):
+        pytest.skip(f"{key[1]} is not registered on this app")
+    resp = await _ask(client, w, key, role)
+    location = resp.headers.get("Location", "")
+    if entry.allowed is PUBLIC:
+        if key == ("POST", "/logout"):
+            assert resp.status == 302, resp.status
+        else:
+            assert 200 <= resp.status < 400, (resp.status, location)
+        return
+    expected = "allowed" if role in entry.allowed else "denied"
+    assert verdict(resp.status, location) == expected, (resp.status, location)
+    if expected == "denied":
+        console = app_routes(client)[key].startswith("console.")
+        want = (302 if console else 401) if role == "anonymous" else 403
+        assert resp.status == want
+
+
+def bearer(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {role}"}
+
+
+async def _json(client: Client, path: str, role: str) -> Any:
+    resp = await client.get(path, headers=bearer(role))
+    assert resp.status == 200, (path, resp.status, await resp.text())
+    return await resp.json()
+
+
+async def test_grid_worker_sees_only_own_grid_through_the_api(world: tuple[World, Client]) -> None:
+    w, client = world
+    everyone = await _json(client, "/api/v1/deliveries?limit=1000", "admin")
+    mine = await _json(client, "/api/v1/deliveries?limit=1000", "grid_worker")
+    regions = {d["region_id"] for d in everyone["deliveries"]}
+    assert len(regions) > 1 and 0 < mine["total"] < everyone["total"]
+    assert {d["region_id"] for d in mine["deliveries"]} == {w.grids[0]}
+    counts = (await _json(client, f"/api/v1/pushes/{w.push}", "grid_worker"))["counts"]
+    assert sum(n for c in counts.values() for n in c.values()) == mine["total"]
+    full = (await _json(client, f"/api/v1/pushes/{w.push}", "admin"))["counts"]
+    assert sum(n for c in full.values() for n in c.values()) == everyone["total"]
+    pushes = await _json(client, "/api/v1/pushes", "grid_worker")
+    assert [p["id"] for p in pushes["pushes"]] == [w.push]
+    own = await _json(client, f"/api/v1/deliveries?region={w.grid_codes[0]}", "grid_worker")
+    assert own["total"] == mine["total"]
+
+
+async def _denials(world: World) -> list[AuditLog]:
+    from pusher.resources import open_resources
+
+    async with open_resources(world.settings) as r, r.db() as db:
+        rows = await db.scalars(select(AuditLog).where(AuditLog.action == "access.denied"))
+        return list(rows.all())
+
+
+@pytest.mark.parametrize(
+    ("query", "target"),
+    [
+        ("resident_id={w.other_resident}", "resident:{w.other_resident}"),
+        ("region={w.grid_codes[1]}", "region:{w.grid_codes[1]}"),
+        ("resident_id=999999", "resident:999999"),
+    ],
+)
+async def test_grid_worker_outside_their_grid_is_refused_and_audited(
+    world: tuple[World, Client], query: str, target: str
+) -> None:
+    w, client = world
+    resp = await client.get(
+        f"/api/v1/deliveries?{query.format(w=w)}", headers=bearer("grid_worker")
+    )
+    assert resp.status == 403 and "无权" in (await resp.json())["error"]
+    rows = await _denials(w)
+    assert [(r.actor, r.target, r.detail["via"]) for r in rows] == [
+        ("grid_worker", target.format(w=w), "api")
+    ]
+    async with client.server.app[RESOURCES].db() as db:
+        mine = await db.scalar(select(Delivery.resident_id).where(Delivery.region_id == w.grids[0]))
+    assert (
+        await client.get(f"/api/v1/deliveries?resident_id={mine}", headers=bearer("grid_worker"))
+    ).status == 200
+
+
+async def test_role_refusals_on_the_api_are_audited(world: tuple[World, Client]) -> None:
+    w, client = world
+    resp = await client.post(
+        f"/api/v1/items/{w.submitted}/review",
+        json={"step": "staff", "decision": "approve"},
+        headers=bearer("grid_worker"),
+    )
+    assert resp.status == 403
+    rows = await _denials(w)
+    assert [(r.actor, r.detail["why"]) for r in rows] == [("grid_worker", "role")]
