@@ -9,11 +9,14 @@ missing from QuerySendDetails records). The template's variables come from
 ``Message.params``; a message without params fills ``settings.text_param``
 with its text (for a ``${content}`` template).
 
-Errors (business errors arrive as HTTP 200 with ``Code != "OK"``)::
+Errors (business errors arrive as HTTP 200 with ``Code != "OK"``) map by the
+table ``channels.errors.ALIYUN``::
 
     isv.BUSINESS_LIMIT_CONTROL, isv.DAY/MONTH_LIMIT_CONTROL, isp.SYSTEM_ERROR,
-    Throttling*, SignatureNonceUsed, balance codes, HTTP 5xx, timeouts -> TransientError
-    every other code (bad number, blacklist, template, signature ...)   -> PermanentError
+    Throttling*, SignatureNonceUsed, HTTP 5xx, timeouts            -> TransientError
+    SignatureDoesNotMatch, InvalidAccessKeyId.*, unapproved signature or
+    template, isv.AMOUNT_NOT_ENOUGH, isv.ACCOUNT_ABNORMAL ...      -> FatalError
+    bad number, blacklist, content, and every unknown code         -> PermanentError
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,24 +53,14 @@ from channels.base import (
     Rejected,
     TransientError,
 )
+from channels.errors import ALIYUN, error_for
 
 log = logging.getLogger(__name__)
 
 VERSION = "2017-05-25"
 BEIJING = timezone(timedelta(hours=8))
 OPT_OUT_WORDS = frozenset({"td", "退订", "t", "r", "n"})
-TRANSIENT_CODES = frozenset(
-    {
-        "isv.BUSINESS_LIMIT_CONTROL",
-        "isv.DAY_LIMIT_CONTROL",
-        "isv.MONTH_LIMIT_CONTROL",
-        "isv.AMOUNT_NOT_ENOUGH",
-        "isv.OUT_OF_SERVICE",
-        "isp.SYSTEM_ERROR",
-        "SignatureNonceUsed",
-        "ServiceUnavailable",
-    }
-)
+MOBILE = re.compile(r"^1\d{10}$")  # a mainland mobile number, as ``national`` leaves it
 CALLBACK_REPLY = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=False).encode()
 
 
@@ -106,9 +100,7 @@ def is_opt_out(text: str) -> bool:
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    if code in TRANSIENT_CODES or code.startswith("Throttling"):
-        return TransientError(code, message)
-    return PermanentError(code, message)
+    return error_for(ALIYUN, code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +162,19 @@ class AliyunSmsChannel(Channel):
         """Send in as few calls as the limits allow; one outcome per message, in order."""
         params = [self._params(m) for m in messages]
         phones = [national(m.recipient) for m in messages]
-        calls = plan_calls(params, phones)
+        # One malformed number makes Aliyun refuse the whole call: keep it out locally.
+        outcomes: dict[int, Outcome] = {
+            i: Rejected(m.key, classify("isv.MOBILE_NUMBER_ILLEGAL", "号码格式错误，未提交"))
+            for i, (m, p) in enumerate(zip(messages, phones, strict=True))
+            if not MOBILE.match(p)
+        }
+        good = [i for i in range(len(messages)) if i not in outcomes]
+        calls = [
+            Call(c.action, [good[j] for j in c.indices])
+            for c in plan_calls([params[i] for i in good], [phones[i] for i in good])
+        ]
         parts = await asyncio.gather(*(self._send_call(c, messages, params) for c in calls))
-        outcomes = {i: o for part in parts for i, o in part.items()}
+        outcomes |= {i: o for part in parts for i, o in part.items()}
         return [outcomes[i] for i in range(len(messages))]
 
     def _params(self, message: Message) -> dict[str, str]:

@@ -12,9 +12,11 @@ Errors::
 
     Response.Error (whole request)   -> the same error for every message of the call
     SendStatusSet[i].Code != "Ok"    -> that number's error only
+    codes map by the table ``channels.errors.TENCENT``:
     LimitExceeded.* (not PhoneNumberCountLimit), RequestLimitExceeded, InternalError*,
-    InsufficientBalance, HTTP 5xx, timeouts                           -> TransientError
-    everything else (bad number, blacklist, signature, template ...)  -> PermanentError
+    HTTP 5xx, timeouts                                                -> TransientError
+    AuthFailure.*, unapproved signature or template, no balance left -> FatalError
+    bad number, blacklist, content, and every unknown code           -> PermanentError
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from channels.base import (
     Rejected,
     TransientError,
 )
+from channels.errors import TENCENT, error_for
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,6 @@ VERSION = "2021-01-11"
 SERVICE = "sms"
 MAX_CONTEXT_BYTES = 500
 CALLBACK_REPLY = b'{"result":0,"errmsg":"OK"}'
-TRANSIENT_PREFIXES = (
-    "LimitExceeded.",
-    "RequestLimitExceeded",
-    "InternalError",
-    "ResourceUnavailable",
-)
-PERMANENT_LIMITS = frozenset({"LimitExceeded.PhoneNumberCountLimit"})
 
 
 class TencentSmsSettings(BaseModel):
@@ -87,10 +83,7 @@ class TencentSmsSettings(BaseModel):
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    transient = code.startswith(TRANSIENT_PREFIXES) and code not in PERMANENT_LIMITS
-    if transient or code == "FailedOperation.InsufficientBalanceInSmsPackage":
-        return TransientError(code, message)
-    return PermanentError(code, message)
+    return error_for(TENCENT, code, message)
 
 
 def _chunks(indices: list[int], phones: list[str], keys: list[str]) -> list[list[int]]:
@@ -122,7 +115,10 @@ class TencentSmsChannel(Channel):
 
     kind: ClassVar[ChannelKind] = ChannelKind.SMS
     provider: ClassVar[str] = "tencent"
-    limits: ClassVar[Limits] = Limits(batch_size=200, rate=3000, max_chars=500)
+    # A batch is what dispatch claims at once; ``send`` cuts it into calls of ≤200
+    # numbers itself, so 1000 spreads a claim's and a record's fixed cost thinner
+    # (25 % less CPU per recipient than 200, bench_dispatch).
+    limits: ClassVar[Limits] = Limits(batch_size=1000, rate=3000, max_chars=500)
     send_max: ClassVar[int] = 200
 
     def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:

@@ -8,11 +8,13 @@ Robots return no message id and have no status query, so the provider id is
 ``{key hash}:{Message.key}`` and :meth:`Channel.lookup` cannot help: a call that
 timed out may have been delivered.
 
-Errcodes (``errcode`` decides, never ``errmsg``): ``-1`` busy and ``45009``/``45033``
-frequency limits are transient; ``93000`` invalid webhook (bad or removed key),
-``93004`` robot disabled, ``93008`` robot no longer in the chat, ``40058`` content
-too long, ``40008`` bad msgtype and every other code are permanent. HTTP 5xx,
-429, timeouts and connection failures are transient.
+Errcodes (``errcode`` decides, never ``errmsg``) map by the table
+``channels.errors.WECOM``: ``-1`` busy and ``45009``/``45033`` frequency limits are
+transient; ``93000`` invalid webhook (bad or removed key), ``93004`` robot disabled,
+``93008`` robot no longer in the chat, ``40058`` content too long, ``40008`` bad
+msgtype and every other code are permanent. A robot key is one group chat's, so a
+dead key fails that chat only, never the channel. HTTP 5xx, 429, timeouts and
+connection failures are transient.
 """
 
 from __future__ import annotations
@@ -42,13 +44,13 @@ from channels.base import (
     Rejected,
     TransientError,
 )
+from channels.errors import WECOM, error_for
 from channels.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
 #: Byte limits of ``content`` (UTF-8) per msgtype.
 CONTENT_LIMITS: dict[str, int] = {"markdown": 4096, "text": 2048}
-TRANSIENT_CODES = frozenset({-1, 45009, 45033})
 
 
 class WeComSettings(BaseModel):
@@ -84,10 +86,9 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def classify(errcode: int, errmsg: str) -> ChannelError:
-    """The typed error for a robot's non-zero ``errcode``."""
-    kind = TransientError if errcode in TRANSIENT_CODES else PermanentError
-    return kind(str(errcode), errmsg)
+def classify(errcode: int | str, errmsg: str = "") -> ChannelError:
+    """The typed error for a robot's non-zero ``errcode`` (or a client-side code)."""
+    return error_for(WECOM, str(errcode), errmsg)
 
 
 class WeComRobotChannel(Channel):

@@ -158,3 +158,12 @@ def set_user(
         return 2
     print(f"用户 {username} 已保存（角色 {role}）")
     return 0
+
+
+def send_test(settings: Settings, channel: str, *, to: str, text: str) -> int:
+    """Send one message with the configured settings; print the provider's answer."""
+    from pusher.sendtest import send_test as run
+
+    code, report = asyncio.run(run(settings, channel, to, text))
+    print(report, file=sys.stdout if code == 0 else sys.stderr)
+    return code

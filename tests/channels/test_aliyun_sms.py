@@ -19,7 +19,15 @@ from yarl import URL
 
 from channels import signing
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings, parse_callback
-from channels.base import Accepted, CallbackBatch, Message, PermanentError, Rejected, TransientError
+from channels.base import (
+    Accepted,
+    CallbackBatch,
+    FatalError,
+    Message,
+    PermanentError,
+    Rejected,
+    TransientError,
+)
 from channels.emulators.aliyun_sms import STATE, AliyunSmsState, build_app, send_uplink
 from channels.emulators.common import Faults
 
@@ -157,12 +165,12 @@ async def test_shared_phone_gets_both_messages_with_distinct_ids(rig: RigFactory
     assert r.state.inbox.counts()[phone(1)] == 2
 
 
-async def test_wrong_secret_is_a_permanent_signature_error(rig: RigFactory) -> None:
+async def test_wrong_secret_is_a_fatal_signature_error(rig: RigFactory) -> None:
     r = await rig(secret="not-the-secret")
     outcomes = await r.channel.send(same_text(3))
     assert all(isinstance(o, Rejected) for o in outcomes)
     errors = [o.error for o in outcomes if isinstance(o, Rejected)]
-    assert {(type(e), e.code) for e in errors} == {(PermanentError, "SignatureDoesNotMatch")}
+    assert {(type(e), e.code) for e in errors} == {(FatalError, "SignatureDoesNotMatch")}
     assert r.state.inbox.total() == 0
 
 

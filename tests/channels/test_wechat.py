@@ -19,6 +19,7 @@ from wechatpy.crypto import WeChatCrypto
 from channels.base import (
     Accepted,
     CallbackBatch,
+    FatalError,
     Message,
     PermanentError,
     Rejected,
@@ -197,7 +198,7 @@ async def test_refused_secret_costs_one_token_call_per_batch(
     url, state = await serve()
     channel = channel_for(url, session, app_secret=SecretStr("wrong"))
     outcomes = await channel.send(notices(5))
-    assert errors(outcomes) == [(PermanentError, "40125")] * 5
+    assert errors(outcomes) == [(FatalError, "40125")] * 5
     assert state.token_calls == 1
     assert state.calls.total() == 0
 
