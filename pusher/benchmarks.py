@@ -16,7 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ("pipeline", "match", "summary", "ratelimit", "wechat_executor")
+BENCHMARKS = (
+    "pipeline",
+    "match",
+    "summary",
+    "ratelimit",
+    "wechat_executor",
+    "dispatch",
+    "plan",
+    "chaos",
+)
 
 Rows = list[dict[str, Any]]
 

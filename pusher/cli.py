@@ -43,12 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: read from PUSHER_USER_PASSWORD or prompt")
     user.add_argument("--name", default="", help="display name")
     user.add_argument("--region", action="append", default=[], help="region code (grid workers)")
+    send = sub.add_parser("send-test", help="send one test message with the configured provider")
+    send.add_argument("channel", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
+    send.add_argument("--to", required=True, help="openid, robot webhook key or mobile number")
+    send.add_argument("--text", default="", help="message text (default: a standard test text)")
     match = sub.add_parser("match", help="offline matching: rules + items in, JSON lines out")
     match.add_argument("--rules", type=Path, required=True)
     match.add_argument("--items", type=Path, required=True)
     emulate = sub.add_parser("emulate", help="run a provider emulator on localhost")
     emulate.add_argument("provider", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
     emulate.add_argument("--port", type=int, default=9000)
+    emulate.add_argument("--error-rate", type=float, default=0.0, help="share answered HTTP 500")
+    emulate.add_argument("--timeout-rate", type=float, default=0.0, help="share held too long")
+    emulate.add_argument("--token-expiry-after", type=int, help="WeChat: calls per token")
+    emulate.add_argument("--callback-url", help="WeChat: where events are POSTed")
+    emulate.add_argument("--report-url", help="SMS: where delivery reports are POSTed")
     bench = sub.add_parser("bench", help="run benchmarks; figures to stdout and bench/results/")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     bench.add_argument("--quick", action="store_true")
@@ -91,10 +100,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             name=args.name,
             regions=args.region,
         )
+    if args.command == "send-test":
+        return commands.send_test(settings, args.channel, to=args.to, text=args.text)
     if args.command == "match":
         return commands.match(args.rules, args.items)
     if args.command == "emulate":
-        return commands.emulate(args.provider, port=args.port)
+        from pusher.emulate import EmulatorOptions, serve_emulator
+
+        options = EmulatorOptions(
+            error_rate=args.error_rate,
+            timeout_rate=args.timeout_rate,
+            token_expiry_after=args.token_expiry_after,
+            callback_url=args.callback_url,
+            report_url=args.report_url,
+        )
+        return serve_emulator(args.provider, port=args.port, options=options)
     return commands.bench(args.names, quick=args.quick)
 
 

@@ -261,6 +261,11 @@ async def _post_event(state: WeChatEmulatorState, msgid: int, render: Render) ->
         state.callback_errors += 1
 
 
+async def inbox_view(request: web.Request) -> web.Response:
+    """``GET /emulator/inbox``: what each openid received (read-only, like the SMS emulators)."""
+    return web.json_response(dict(request.app[STATE].inbox.messages))
+
+
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     state.http = aiohttp.ClientSession()
@@ -311,4 +316,5 @@ def build_app(
     app.router.add_get("/cgi-bin/token", issue_token)
     app.router.add_post("/cgi-bin/message/template/send", send_template)
     app.router.add_post("/cgi-bin/message/subscribe/bizsend", send_subscribe)
+    app.router.add_get("/emulator/inbox", inbox_view)
     return app

@@ -1,0 +1,424 @@
+"""Chaos: one town-wide push through real processes while things break; counted at the phones.
+
+Run: ``pusher bench chaos [--quick]`` (or ``.venv/bin/python bench/bench_chaos.py [--quick]``).
+
+Production mode, every part its own process: a PostgreSQL database of our own
+on the machine's server, our own ``redis-server`` (port ``PUSHER_CHAOS_REDIS_PORT``,
+default 6390, no persistence), the WeChat and Aliyun SMS emulators (``pusher
+emulate`` with 5% HTTP 500 and 5% timeouts, and one WeChat token expiry),
+``pusher serve`` for the receipts and two ``pusher worker`` processes with a
+30 s lease (``PUSHER_CHAOS_LEASE_SECONDS``). 100,000 residents (5,000 with
+``--quick``), 3 in 5 on WeChat, the rest on SMS. While the push runs, one worker
+is killed with SIGKILL twice and restarted, and Redis is killed and started
+again on the same port. A worker that exits on its own is restarted as a
+supervisor would (and counted).
+
+The figures are taken at the emulators' inboxes (``GET /emulator/inbox``):
+residents reached, lost (no message) and duplicated (more than one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg  # type: ignore[import-untyped]
+
+from pusher.migrate import upgrade
+
+# ``pusher bench`` loads this file by path without registering it in sys.modules, which
+# dataclasses look up under ``from __future__ import annotations``; an entry is enough.
+sys.modules.setdefault(__name__, types.ModuleType(__name__))
+REDIS_PORT = int(os.environ.get("PUSHER_CHAOS_REDIS_PORT", "6390"))
+# Short, so a killed worker's claims are taken over quickly; at 10 s a loaded 2-core machine
+# lets leases run out while a WeChat batch is still being sent (see the README figures).
+LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
+SECRET = "chaos-callback-secret"
+FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+RESIDENT_COLUMNS = (
+    "name",
+    "region_id",
+    "phone",
+    "openid",
+    "wechat_follows",
+    "sms_consent",
+    "wechat_opt_out",
+    "sms_opt_out",
+    "created_at",
+)
+
+
+@dataclass(frozen=True)
+class Database:
+    """A PostgreSQL database of our own on the machine's server."""
+
+    url: str  # for asyncpg
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.url.replace("postgresql://", "postgresql+asyncpg://")
+
+    @staticmethod
+    @asynccontextmanager
+    async def create(name: str) -> AsyncIterator[Database]:
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            yield Database(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}")
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+def _resident(n: int, region_id: int) -> tuple[Any, ...]:
+    follows = n % 5 < 3
+    openid = f"o{n:027d}" if follows else None
+    return (f"居民{n}", region_id, f"13{n:09d}", openid, follows, True, False, False, NOW)
+
+
+async def seed(db: Database, residents: int) -> tuple[int, dict[str, int], int]:
+    """Migrate, add the town, its region group, an approved urgent item and the residents.
+
+    Returns the item id, each recipient address's resident id and how many are on WeChat.
+    """
+    await asyncio.to_thread(upgrade, db.sqlalchemy_url)
+    conn = await asyncpg.connect(db.url)
+    try:
+        region = await conn.fetchval(
+            "INSERT INTO region (code, name, kind, path) VALUES "
+            "('360123101', '青山镇', 'town', '/360123101/') RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO push_group (name, kind, region_id) VALUES ('青山镇全体', 'region', $1)",
+            region,
+        )
+        item = await conn.fetchval(
+            "INSERT INTO item (title, body, publisher, region_id, disclosure, urgency, status,"
+            " domains, created_at, updated_at) VALUES ('青山镇山洪紧急预警',"
+            " '上游水库泄洪，请沿河群众立即转移到安全地带。', '青山镇人民政府', $1, '主动公开',"
+            " 'urgent', 'approved', '[]', now(), now()) RETURNING id",
+            region,
+        )
+        rows = [_resident(n, region) for n in range(residents)]
+        await conn.copy_records_to_table("resident", records=rows, columns=RESIDENT_COLUMNS)
+        pairs = await conn.fetch("SELECT id, coalesce(openid, phone) AS address FROM resident")
+        recipients = {str(r["address"]): int(r["id"]) for r in pairs}
+        # a WeChat resident's SMS (after a WeChat failure fell back) counts for them too
+        for r in await conn.fetch("SELECT id, phone FROM resident WHERE openid IS NOT NULL"):
+            recipients[str(r["phone"])] = int(r["id"])
+    finally:
+        await conn.close()
+    return int(item), recipients, sum(1 for r in rows if r[3])
+
+
+async def status_counts(db: Database, item_id: int) -> dict[str, Any]:
+    """Deliveries of the item's push by status, and the push's own status under "push"."""
+    conn = await asyncpg.connect(db.url)
+    try:
+        push = await conn.fetchrow("SELECT id, status FROM push WHERE item_id = $1", item_id)
+        if push is None:
+            return {}
+        rows = await conn.fetch(
+            "SELECT status, count(*) AS n FROM delivery WHERE push_id = $1 GROUP BY status",
+            push["id"],
+        )
+    finally:
+        await conn.close()
+    return {str(r["status"]): int(r["n"]) for r in rows} | {"push": push["status"]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Proc:
+    """One child process, restartable, with its output in a log file."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.starts += 1
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.popen is not None and self.alive():
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+@dataclass
+class Cluster:
+    """Redis, the emulators, ``pusher serve`` and the workers of one run."""
+
+    redis: Proc
+    services: list[Proc]
+    workers: list[Proc]
+    ports: dict[str, int]
+    events: list[str] = field(default_factory=list)
+    unplanned_restarts: int = 0
+
+    def start(self) -> None:
+        for proc in [self.redis, *self.services, *self.workers]:
+            proc.start()
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *self.services, self.redis]:
+            proc.kill(signal.SIGTERM)
+
+    def supervise(self) -> None:
+        """Restart workers that exited on their own."""
+        for proc in self.workers:
+            if not proc.alive():
+                self.unplanned_restarts += 1
+                self.events.append(f"{proc.name} exited by itself: restarted")
+                proc.start()
+
+
+def _pusher(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pusher.cli", *args]
+
+
+def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHER_")}
+    wechat, sms = f"http://127.0.0.1:{ports['wechat']}/", f"http://127.0.0.1:{ports['sms']}/"
+    env |= {
+        "PYTHONPATH": str(REPO),
+        "PUSHER_DATABASE_URL": db_url,
+        "PUSHER_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "PUSHER_QUEUE_NAME": "pusher:chaos",
+        "PUSHER_JIEBA_CACHE_DIR": str(tmp / "jieba"),
+        "PUSHER_CALLBACK_SECRET": SECRET,
+        "PUSHER_QUIET_HOURS__START": "0",
+        "PUSHER_QUIET_HOURS__END": "0",
+        "PUSHER_DISPATCH__LEASE_SECONDS": LEASE,
+        "PUSHER_DISPATCH__RETRY_DELAYS": "[2,4,8,16,32,64]",
+        "PUSHER_WECHAT__APP_ID": "wx-emulator",
+        "PUSHER_WECHAT__APP_SECRET": "emulator-secret",
+        "PUSHER_WECHAT__TEMPLATE_ID": "TPL-chaos",
+        "PUSHER_WECHAT__BASE_URL": wechat,
+        "PUSHER_WECHAT__TIMEOUT_SECONDS": "1.5",
+        "PUSHER_WECHAT__MAX_CONCURRENCY": "32",
+        "PUSHER_ALIYUN_SMS__ACCESS_KEY_ID": "emulator-key",
+        "PUSHER_ALIYUN_SMS__ACCESS_KEY_SECRET": "emulator-secret",
+        "PUSHER_ALIYUN_SMS__SIGN_NAME": "青山镇",
+        "PUSHER_ALIYUN_SMS__TEMPLATE_CODE": "SMS_CHAOS",
+        "PUSHER_ALIYUN_SMS__BASE_URL": sms,
+        "PUSHER_ALIYUN_SMS__TIMEOUT_SECONDS": "3",
+    }
+    return env
+
+
+def _cluster(db_url: str, tmp: Path, wechat_messages: int, *, chunk: int) -> Cluster:
+    ports = {"redis": REDIS_PORT, "wechat": _free_port(), "sms": _free_port(), "web": _free_port()}
+    # 20 planning chunks: 20 dispatch jobs per channel, as many as the two workers run at once
+    env = _env(db_url, tmp, ports) | {"PUSHER_DISPATCH__PLAN_CHUNK": str(chunk)}
+    ours = f"http://127.0.0.1:{ports['web']}"
+    redis = Proc(
+        "redis",
+        ["redis-server", "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no"],
+        env,
+        tmp / "redis.log",
+    )
+    expiry = str(max(10, int(wechat_messages * 0.6)))  # one expiry during the push
+    services = [
+        Proc(
+            "wechat-emulator",
+            _pusher(
+                *("emulate", "wechat", "--port", str(ports["wechat"]), *FAULTS),
+                *("--token-expiry-after", expiry, "--callback-url", f"{ours}/callbacks/wechat"),
+            ),
+            env,
+            tmp / "wechat.log",
+        ),
+        Proc(
+            "aliyun-emulator",
+            _pusher(
+                *("emulate", "aliyun-sms", "--port", str(ports["sms"]), *FAULTS),
+                *("--report-url", f"{ours}/callbacks/aliyun/report/{SECRET}"),
+            ),
+            env,
+            tmp / "aliyun.log",
+        ),
+        Proc("serve", _pusher("serve", "--port", str(ports["web"])), env, tmp / "serve.log"),
+    ]
+    workers = [Proc(f"worker{n}", _pusher("worker"), env, tmp / f"worker{n}.log") for n in (0, 1)]
+    return Cluster(redis, services, workers, ports)
+
+
+async def _wait_for_ports(cluster: Cluster, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    for port in cluster.ports.values():
+        while not _port_in_use(port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"port {port} did not open")
+            await asyncio.sleep(0.2)
+
+
+async def _enqueue(redis_port: int, item_id: int) -> None:
+    from arq.connections import RedisSettings, create_pool
+
+    from pusher.queue import ArqQueue
+
+    pool = await create_pool(RedisSettings(port=redis_port))
+    try:
+        queue = ArqQueue(pool, queue_name="pusher:chaos")
+        await queue.enqueue("process_item", item_id, job_id=f"process:{item_id}")
+    finally:
+        await pool.aclose()
+
+
+@dataclass
+class Chaos:
+    """What to break when: (share of messages accepted, action), done in order."""
+
+    cluster: Cluster
+    plan: list[tuple[float, str]]
+
+    async def step(self, accepted_share: float, redis_port: int) -> None:
+        while self.plan and accepted_share >= self.plan[0][0]:
+            _, action = self.plan.pop(0)
+            self.cluster.events.append(f"{action} at {accepted_share:.0%} accepted")
+            if action == "kill worker0":
+                self.cluster.workers[0].kill()
+                await asyncio.sleep(1.0)
+                self.cluster.workers[0].start()
+            elif action == "restart redis":
+                self.cluster.redis.kill()
+                await asyncio.sleep(1.0)
+                self.cluster.redis.start()
+
+
+async def _run_push(
+    db: Database, cluster: Cluster, item_id: int, limit: float
+) -> tuple[float, bool]:
+    """Enqueue the push and break things on schedule; (seconds, finished within ``limit``)."""
+    started = time.monotonic()
+    await _enqueue(cluster.ports["redis"], item_id)
+    chaos = Chaos(cluster, [(0.15, "kill worker0"), (0.35, "restart redis"), (0.6, "kill worker0")])
+    while time.monotonic() - started < limit:
+        await asyncio.sleep(0.5)
+        cluster.supervise()
+        counts = await status_counts(db, item_id)
+        total = sum(v for k, v in counts.items() if k != "push")
+        accepted = counts.get("sent", 0) + counts.get("delivered", 0)
+        if counts.get("push") == "dispatching" or counts.get("push") == "done":
+            await chaos.step(accepted / max(total, 1), cluster.ports["redis"])
+        if counts.get("push") == "done" and not counts.get("queued") and not counts.get("sending"):
+            return time.monotonic() - started, True
+    cluster.events.append(f"gave up after {limit:.0f} s")
+    return time.monotonic() - started, False
+
+
+async def _inbox(port: int) -> dict[str, list[str]]:
+    """``GET /emulator/inbox``, again until the injected faults let it through."""
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        for _ in range(50):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/emulator/inbox") as resp:
+                    if resp.status == 200:
+                        inbox: dict[str, list[str]] = await resp.json()
+                        return inbox
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"inbox on port {port} not readable")
+
+
+async def _count(cluster: Cluster, recipients: dict[str, int]) -> dict[str, int]:
+    """Messages per resident over both channels, from the emulators' inboxes."""
+    per_resident: Counter[int] = Counter()
+    strangers = 0
+    for name in ("wechat", "sms"):
+        for recipient, texts in (await _inbox(cluster.ports[name])).items():
+            if recipient in recipients:
+                per_resident[recipients[recipient]] += len(texts)
+            else:
+                strangers += len(texts)
+    residents = len(set(recipients.values()))
+    return {
+        "residents": residents,
+        "reached": len(per_resident),
+        "lost": residents - len(per_resident),
+        "duplicated": sum(1 for n in per_resident.values() if n > 1),
+        "extra_messages": sum(n - 1 for n in per_resident.values() if n > 1) + strangers,
+    }
+
+
+async def _measure(residents: int, limit: float) -> dict[str, Any]:
+    if _port_in_use(REDIS_PORT):
+        raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
+    tmp = Path(tempfile.mkdtemp(prefix="pusher-chaos-"))  # the processes' logs stay here
+    async with Database.create(f"pusher_chaos_{uuid.uuid4().hex[:10]}") as db:
+        item_id, recipients, wechat_count = await seed(db, residents)
+        cluster = _cluster(db.sqlalchemy_url, tmp, wechat_count, chunk=max(250, residents // 20))
+        cluster.start()
+        try:
+            await _wait_for_ports(cluster)
+            seconds, finished = await _run_push(db, cluster, item_id, limit=limit)
+            figures = await _count(cluster, recipients)
+            statuses = await status_counts(db, item_id)
+        finally:
+            cluster.stop()
+    return figures | {
+        "seconds": round(seconds, 1),
+        "finished": finished,
+        "worker_restarts_unplanned": cluster.unplanned_restarts,
+        "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
+        "events": "; ".join(cluster.events),
+        "logs": str(tmp),
+    }
+
+
+def run(*, quick: bool) -> list[dict[str, Any]]:
+    """One row: reached / lost / duplicated residents and the time the push took."""
+    residents, limit = (5_000, 300.0) if quick else (100_000, 1200.0)
+    return [asyncio.run(_measure(residents, limit))]
+
+
+if __name__ == "__main__":
+    for row in run(quick="--quick" in sys.argv):
+        print(json.dumps(row, ensure_ascii=False))

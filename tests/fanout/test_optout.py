@@ -1,0 +1,82 @@
+"""Opt-outs from the residents' side: an SMS "TD" reply, a WeChat unfollow."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from channels.base import ChannelKind
+from channels.emulators import aliyun_sms, wechat
+from pusher.models import Resident, Urgency
+from pusher.pipeline.dispatch import dispatch
+from pusher.settings import Settings
+from tests.fanout.rig import WX_TOKEN, Rig, running
+from tests.spine.flow import publish
+
+
+async def _push(rig: Rig, title: str) -> int:
+    item_id = await publish(
+        rig.resources,
+        region_code=rig.town.town_code,
+        title=title,
+        body="请全镇居民注意防范，减少外出。",
+        urgency=Urgency.URGENT,
+    )
+    push_id = await rig.plan(item_id)
+    for kind in (ChannelKind.WECHAT, ChannelKind.SMS):
+        await dispatch(rig.dispatcher("w"), push_id, kind)
+    await rig.drain()
+    return push_id
+
+
+async def _reload(rig: Rig, resident: Resident) -> Resident:
+    async with rig.resources.db() as session:
+        return await session.get_one(Resident, resident.id)
+
+
+async def test_an_sms_td_reply_stops_sms_for_that_resident(sqlite_settings: Settings) -> None:
+    async with running(sqlite_settings) as rig:
+        resident = await rig.resident(wechat_follows=False, sms_consent=True)
+        assert resident.phone is not None
+        await _push(rig, "寒潮蓝色预警")
+        assert rig.sms_inbox.counts()[resident.phone] == 1
+        await aliyun_sms.send_uplink(rig.sms, resident.phone, "TD")
+        later = await _push(rig, "寒潮黄色预警")
+        rows = await rig.deliveries(later)
+        opted = await _reload(rig, resident)
+    assert opted.sms_opt_out
+    mine = [d for d in rows if d.resident_id == resident.id]
+    assert [d.channel for d in mine] == ["none"]  # on the follow-up list instead
+    assert rig.sms_inbox.counts()[resident.phone] == 1
+    assert any(d.channel == "sms" for d in rows)  # others still get SMS
+
+
+async def test_a_wechat_unfollow_stops_wechat_for_that_resident(sqlite_settings: Settings) -> None:
+    async with running(sqlite_settings) as rig:
+        resident = await rig.resident(wechat_follows=True, sms_consent=True)
+        assert resident.openid is not None
+        await _push(rig, "大风蓝色预警")
+        assert rig.wechat_inbox.counts()[resident.openid] == 1
+        stamp, nonce = str(int(time.time())), "n1"
+        query = {"signature": wechat.sign(WX_TOKEN, stamp, nonce), "timestamp": stamp}
+        event = (
+            f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName>"
+            f"<FromUserName><![CDATA[{resident.openid}]]></FromUserName>"
+            f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[unsubscribe]]></Event></xml>"
+        )
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{rig.base}/callbacks/wechat", params=query | {"nonce": nonce}, data=event
+            ) as resp,
+        ):
+            assert resp.status == 200 and await resp.text() == "success"
+        later = await _push(rig, "大风黄色预警")
+        rows = await rig.deliveries(later)
+        opted = await _reload(rig, resident)
+    assert opted.wechat_opt_out and not opted.wechat_follows
+    mine = [d for d in rows if d.resident_id == resident.id]
+    assert [(d.channel, d.recipient) for d in mine] == [("sms", resident.phone)]
+    assert rig.wechat_inbox.counts()[resident.openid] == 1
