@@ -52,6 +52,7 @@ from channels.base import (
     Receipt,
     Rejected,
     TransientError,
+    not_asked,
 )
 from channels.errors import ALIYUN, error_for
 
@@ -214,8 +215,8 @@ class AliyunSmsChannel(Channel):
         """Find each message in QuerySendDetails (today and yesterday, Beijing time).
 
         A record for the number with our template whose content holds every
-        parameter value counts as this message. Raises ``ChannelError`` when the
-        provider cannot be asked.
+        parameter value counts as this message. A number that cannot be asked
+        about reads as ``not_asked`` (its fate stays unknown).
         """
         sem = asyncio.Semaphore(10)
 
@@ -226,6 +227,12 @@ class AliyunSmsChannel(Channel):
         return list(await asyncio.gather(*(one(m) for m in messages)))
 
     async def _lookup_one(self, message: Message) -> Outcome | None:
+        try:
+            return await self._query(message)
+        except ChannelError as error:  # this one could not be asked; the others still count
+            return not_asked(message.key, error)
+
+    async def _query(self, message: Message) -> Outcome | None:
         phone = national(message.recipient)
         values = self._params(message).values()
         today = datetime.now(BEIJING)

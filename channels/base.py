@@ -34,6 +34,15 @@ class ChannelKind(StrEnum):
     SMS = "sms"
 
 
+#: The code of a look-up that could not be made: the message's fate stays unknown.
+LOOKUP_FAILED = "lookup_failed"
+
+
+def not_asked(key: str, error: ChannelError) -> Rejected:
+    """The outcome of a look-up that failed for ``key``."""
+    return Rejected(key, TransientError(LOOKUP_FAILED, error.message or error.code))
+
+
 class ChannelError(Exception):
     """A provider refused a message or could not be reached."""
 
@@ -149,7 +158,9 @@ class Channel(abc.ABC):
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
         """Ask the provider whether messages of unknown outcome were accepted.
 
-        ``None`` means the provider has no record (safe to send again). The
+        ``None`` means the provider has no record (safe to send again). A message
+        the provider could not be asked about is ``Rejected`` with
+        :data:`LOOKUP_FAILED` (it stays unknown and is asked about later). The
         default knows nothing, which is right only for channels whose provider
         de-duplicates by ``Message.key`` itself.
         """

@@ -48,6 +48,7 @@ from channels.base import (
     Receipt,
     Rejected,
     TransientError,
+    not_asked,
 )
 from channels.errors import TENCENT, error_for
 
@@ -175,12 +176,18 @@ class TencentSmsChannel(Channel):
         """Find each message by number and key with PullSmsSendStatusByPhoneNumber (7 days).
 
         Tencent lists a message there once its carrier status is known, so a
-        message still in flight reads as ``None``. Raises ``ChannelError`` when
-        the provider cannot be asked.
+        message still in flight reads as ``None``. A number that cannot be asked
+        about reads as ``not_asked``.
         """
         return list(await asyncio.gather(*(self._lookup_one(m) for m in messages)))
 
     async def _lookup_one(self, message: Message) -> Outcome | None:
+        try:
+            return await self._query(message)
+        except ChannelError as error:  # this one could not be asked; the others still count
+            return not_asked(message.key, error)
+
+    async def _query(self, message: Message) -> Outcome | None:
         now = int(time.time())
         payload = {
             "PhoneNumber": f"+86{national(message.recipient)}",

@@ -16,11 +16,11 @@ from pusher.db import transaction
 from pusher.lifecycle import purge
 from pusher.models import Item
 from pusher.pipeline.dispatch import dispatch as dispatch_step
-from pusher.pipeline.dispatch import due_work
 from pusher.pipeline.match import match_item
 from pusher.pipeline.plan import plan_push
 from pusher.pipeline.receipts import apply_all_parked
 from pusher.pipeline.review import pushable
+from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.resources import Resources
 from pusher.texts import texts_for
 
@@ -96,6 +96,8 @@ async def sweep(ctx: dict[str, Any]) -> int:
     async with transaction(r.db) as session:
         fallback = await apply_all_parked(session)
     work = await due_work(r.db, now) + [(p, ChannelKind.SMS.value) for p in fallback]
+    for item_id in await stranded_items(r.db, now):
+        await r.queue.enqueue("process_item", item_id, job_id=f"process:{item_id}:sweep:{slot}")
     for push_id, kind in work:
         if kind in ChannelKind._value2member_map_:
             job_id = f"dispatch:{push_id}:{kind}:sweep:{slot}"

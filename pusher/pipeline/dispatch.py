@@ -18,17 +18,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from channels.base import Accepted, Channel, ChannelKind, Message, Outcome, Rejected
+from channels.base import (
+    Accepted,
+    Channel,
+    ChannelError,
+    ChannelKind,
+    Message,
+    Outcome,
+    Rejected,
+    TransientError,
+    not_asked,
+)
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, transaction
 from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim
-from pusher.pipeline.outcomes import RetryPolicy, Tally, record
+from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.settings import DispatchSettings, QuietHours
 
 log = logging.getLogger(__name__)
+MAX_PACE_WAIT = 30.0  # seconds a dispatch job may sleep for the provider's rate
 D = Delivery.__table__.c
 
 
@@ -121,13 +132,21 @@ async def _send_batch(
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
     if unknown:
-        with d.metrics.time_call(channel.provider):
-            found = await channel.lookup([messages[i] for i in unknown])
+        try:
+            with d.metrics.time_call(channel.provider):
+                found = await channel.lookup([messages[i] for i in unknown])
+        except ChannelError as exc:
+            # cannot tell whether they went out: they stay unknown and are asked again later
+            log.warning("lookup failed", extra={"provider": channel.provider, "code": exc.code})
+            found = [not_asked(messages[i].key, exc) for i in unknown]
         for i, outcome in zip(unknown, found, strict=True):
             outcomes[i] = outcome
     to_send = [i for i, o in enumerate(outcomes) if o is None]
-    if to_send:
-        await _pace(d, channel, len(to_send))
+    paced_until = await _pace(d, channel, len(to_send)) if to_send else None
+    if to_send and paced_until is not None:
+        for i in to_send:  # the account's quota is spent for now: wait without a try
+            outcomes[i] = Rejected(messages[i].key, TransientError(PACED, "provider rate"))
+    elif to_send:
         with d.metrics.time_call(channel.provider):
             sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
@@ -147,6 +166,7 @@ async def _send_batch(
             policy=d.policy,
             now=d.clock(),
             final_on_accept=not channel.receipts,
+            paced_until=paced_until,
         )
         accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
         tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
@@ -154,16 +174,28 @@ async def _send_batch(
     return tally
 
 
-async def _pace(d: Dispatcher, channel: Channel, count: int) -> None:
-    """Wait for the provider account's rate (shared by every worker through Redis)."""
+async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:
+    """Wait for the provider account's rate (shared by every worker through Redis).
+
+    A short wait is waited out; a long one (a daily quota spent) is not slept
+    through inside the job holding claims: returns when to try again instead.
+    """
     limits = channel.limits
     if channel.provider == "sandbox" or limits.rate_scope != "account":
-        return
+        return None
+    bucket = f"{channel.provider}:account"
     cost = min(count if limits.rate_unit == "message" else 1, limits.rate)
-    waited = await d.limiter.acquire(
-        f"{channel.provider}:account", rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
+    wait = await d.limiter.try_acquire(
+        bucket, rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
     )
-    d.metrics.observe_rate_wait(channel.provider, waited)
+    if wait > MAX_PACE_WAIT:
+        return d.clock() + timedelta(seconds=wait)
+    if wait > 0:
+        wait = await d.limiter.acquire(
+            bucket, rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
+        )
+    d.metrics.observe_rate_wait(channel.provider, wait)
+    return None
 
 
 def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
@@ -213,17 +245,3 @@ async def _close_if_done(d: Dispatcher, push_id: int) -> None:
                 .where(Push.id == push_id, Push.status == "dispatching")
                 .values(status="done")
             )
-
-
-async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
-    """(push, channel) pairs with deliveries due now or leases run out: for the sweeper."""
-    async with db() as session:
-        rows = await session.execute(
-            select(D.push_id, D.channel)
-            .where(
-                ((D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now))
-                | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now))
-            )
-            .group_by(D.push_id, D.channel)
-        )
-        return [(int(p), str(c)) for p, c in rows]

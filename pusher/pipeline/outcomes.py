@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.base import Accepted, ChannelKind, FatalError, Outcome, Rejected
+from channels.base import LOOKUP_FAILED, Accepted, ChannelKind, FatalError, Outcome, Rejected
 from channels.quota import quota_retry_at
 from pusher.models import Delivery, DeliveryStatus, Resident
 from pusher.pipeline.claims import Claimed
@@ -28,6 +28,7 @@ DT = Delivery.__table__
 D = DT.c
 FALLBACK_CODE = "wechat_fallback"
 FATAL_HOLD = timedelta(minutes=10)
+LOOKUP_RETRY = timedelta(seconds=30)
 
 
 @dataclass
@@ -87,6 +88,7 @@ async def record(
     policy: RetryPolicy,
     now: datetime,
     final_on_accept: bool = False,
+    paced_until: datetime | None = None,
 ) -> Tally:
     """Write ``outcomes`` (one per claimed row, same order) back to the database."""
     tally = Tally()
@@ -109,25 +111,13 @@ async def record(
             [{"b_id": int(o.key), "b_pid": o.provider_id} for o in accepted],
         )
         tally.sent = len(accepted)
-    retry: list[tuple[Rejected, datetime]] = []
-    final: list[tuple[Rejected, None]] = []
-    deferred: list[tuple[Rejected, datetime]] = []
+    sorted_ = _sort(rejected, attempts, policy=policy, now=now, paced_until=paced_until)
+    retry, final, deferred = sorted_["retry"], sorted_["final"], sorted_["deferred"]
+    uncertain, unasked = sorted_["uncertain"], sorted_["unasked"]
     for o in rejected:
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
         if isinstance(o.error, FatalError):
-            # the channel is misconfigured: keep the message and hold it until fixed
             tally.fatal = o.error.code
-            deferred.append((o, now + FATAL_HOLD))
-            continue
-        later = quota_retry_at(o.error.code, now)
-        if later is not None:
-            deferred.append((o, later))
-            continue
-        when = policy.next_at(attempts[o.key], now) if o.error.transient else None
-        if when is not None:
-            retry.append((o, when))
-        else:
-            final.append((o, None))
     if deferred:
         # a provider quota: wait without spending one of the delivery's tries
         await session.execute(
@@ -145,7 +135,31 @@ async def record(
             ),
             [_err(o) | {"b_at": when} for o, when in deferred],
         )
-        tally.deferred = len(deferred)
+        tally.deferred += len(deferred)
+    if unasked:
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(claimed_by=None, lease_until=bindparam("b_at"), attempts=D.attempts - 1),
+            [{"b_id": int(o.key), "b_at": when} for o, when in unasked],
+        )
+        tally.deferred += len(unasked)
+    if uncertain:
+        # the call may have reached the provider: keep the row "sending" without an owner;
+        # when the lease runs out it is reclaimed and looked up before any resend
+        await session.execute(
+            update(DT)
+            .where(_mine(worker))
+            .values(
+                claimed_by=None,
+                lease_until=bindparam("b_at"),
+                provider=provider,
+                error_code=bindparam("b_code"),
+                error_message=bindparam("b_msg"),
+            ),
+            [_err(o) | {"b_at": when} for o, when in uncertain],
+        )
+        tally.retried += len(uncertain)
     if retry:
         await session.execute(
             update(DT)
@@ -161,7 +175,7 @@ async def record(
             ),
             [_err(o) | {"b_at": when} for o, when in retry],
         )
-        tally.retried = len(retry)
+        tally.retried += len(retry)
     if final:
         finals = [o for o, _ in final]
         if kind is ChannelKind.WECHAT:
@@ -182,9 +196,54 @@ async def record(
     return tally
 
 
+#: Errors after which the provider may or may not have taken the message.
+PACED = "paced"
+UNKNOWN_OUTCOME_CODES = frozenset({"timeout", "networkerror", "network_error", LOOKUP_FAILED})
+
+
+def outcome_unknown(code: str) -> bool:
+    """True when a failed call may still have reached the provider (timeouts, dropped links)."""
+    return code.lower() in UNKNOWN_OUTCOME_CODES
+
+
 def _keep_fallback(column: Any) -> Any:
     """Clear the last error on success, but keep the note that SMS replaced WeChat."""
     return case((D.error_code == FALLBACK_CODE, column), else_=null())
+
+
+Sorted = dict[str, list[tuple[Rejected, datetime]]]
+
+
+def _sort(
+    rejected: Sequence[Rejected],
+    attempts: dict[str, int],
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    paced_until: datetime | None,
+) -> Sorted:
+    """What to do with each refusal, and when to look at the row again."""
+    out: Sorted = {k: [] for k in ("retry", "final", "deferred", "uncertain", "unasked")}
+    for o in rejected:
+        code = o.error.code
+        if isinstance(o.error, FatalError):
+            # the channel is misconfigured: keep the message and hold it until fixed
+            out["deferred"].append((o, now + FATAL_HOLD))
+            continue
+        if code == LOOKUP_FAILED:
+            # we could not ask the provider: not a try; ask again shortly, never resend blind
+            out["unasked"].append((o, now + LOOKUP_RETRY))
+            continue
+        later = paced_until if code == PACED else quota_retry_at(code, now)
+        if later is not None:
+            out["deferred"].append((o, later))
+            continue
+        when = policy.next_at(attempts[o.key], now) if o.error.transient else None
+        if when is None:
+            out["final"].append((o, now))
+        else:
+            out["uncertain" if outcome_unknown(code) else "retry"].append((o, when))
+    return out
 
 
 def _err(outcome: Rejected) -> dict[str, object]:

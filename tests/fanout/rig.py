@@ -121,8 +121,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ProviderServer(TestServer):
+    """A test server that, like a real gateway, finishes requests whose client gave up
+    (aiohttp's TestServer cancels them, which would hide the duplicate-on-timeout case)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return web.AppRunner(self.app, **kwargs)
+
+
 async def _serve(app: web.Application, port: int = 0) -> TestServer:
-    server = TestServer(app, host="127.0.0.1", port=port)
+    server = ProviderServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     return server
 

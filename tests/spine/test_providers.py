@@ -106,7 +106,7 @@ async def test_flow_over_emulators_delivers_once_with_receipts_and_fallback(
             urgency=Urgency.URGENT,
         )
         assert isinstance(resources.queue, LocalQueue)
-        for n in range(100):  # receipts arrive asynchronously; fallbacks dispatch again
+        for n in range(400):  # receipts arrive asynchronously; fallbacks dispatch again
             await resources.queue.join()
             await resources.queue.enqueue("sweep", job_id=f"test-sweep:{n}")
             await resources.queue.join()

@@ -1,0 +1,49 @@
+"""What the sweeper looks for: work that is due, and work that was lost on the way.
+
+Redis holds only the job queue; the database holds every delivery. The sweeper
+(every 15 s) turns the database's view back into jobs: deliveries due for a
+retry, leases that ran out, and approved items whose planning never finished.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from pusher.db import SessionFactory
+from pusher.models import Delivery, DeliveryStatus, Disclosure, Item, ItemStatus, Push
+
+D = Delivery.__table__.c
+
+
+async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
+    """(push, channel) pairs with deliveries due now or leases run out: for the sweeper."""
+    async with db() as session:
+        rows = await session.execute(
+            select(D.push_id, D.channel)
+            .where(
+                ((D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now))
+                | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now))
+            )
+            .group_by(D.push_id, D.channel)
+        )
+        return [(int(p), str(c)) for p, c in rows]
+
+
+async def stranded_items(db: SessionFactory, now: datetime) -> list[int]:
+    """Approved items whose planning never finished (a worker died, Redis lost the job)."""
+    quiet_since = now - timedelta(minutes=5)
+    async with db() as session:
+        unplanned = await session.scalars(
+            select(Item.id)
+            .outerjoin(Push, Push.item_id == Item.id)
+            .where(
+                Item.status == ItemStatus.APPROVED,
+                Item.disclosure == Disclosure.PROACTIVE,
+                Item.updated_at < quiet_since,
+                (Push.id.is_(None))
+                | ((Push.status == "planning") & (Push.created_at < quiet_since)),
+            )
+        )
+        return list(unplanned)
