@@ -44,6 +44,7 @@ def _load(name: str) -> Callable[..., Rows]:
     if spec is None or spec.loader is None or not path.exists():
         raise FileNotFoundError(f"no benchmark {name!r} ({path})")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     run: Callable[..., Rows] = module.run
     return run

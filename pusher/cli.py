@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     emulate = sub.add_parser("emulate", help="run a provider emulator on localhost")
     emulate.add_argument("provider", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
     emulate.add_argument("--port", type=int, default=9000)
+    emulate.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
     emulate.add_argument("--error-rate", type=float, default=0.0, help="share answered HTTP 500")
     emulate.add_argument("--timeout-rate", type=float, default=0.0, help="share held too long")
     emulate.add_argument("--token-expiry-after", type=int, help="WeChat: calls per token")
@@ -114,7 +115,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             callback_url=args.callback_url,
             report_url=args.report_url,
         )
-        return serve_emulator(args.provider, port=args.port, options=options)
+        return serve_emulator(args.provider, port=args.port, host=args.host, options=options)
     return commands.bench(args.names, quick=args.quick)
 
 

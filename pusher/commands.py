@@ -72,13 +72,6 @@ def match(rules: Path, items: Path) -> int:
     return run_match(rules, items, sys.stdout)
 
 
-def emulate(provider: str, *, port: int) -> int:
-    from pusher.emulate import emulator_app
-
-    web.run_app(emulator_app(provider), host="127.0.0.1", port=port)
-    return 0
-
-
 def bench(names: list[str], *, quick: bool) -> int:
     from pusher.benchmarks import run_benchmarks
 

@@ -61,7 +61,9 @@ def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.A
     raise ValueError(f"unknown provider {provider!r}")
 
 
-def serve_emulator(provider: str, *, port: int, options: EmulatorOptions | None = None) -> int:
-    """Run the emulator on 127.0.0.1:``port`` until interrupted."""
-    web.run_app(emulator_app(provider, options), host="127.0.0.1", port=port)
+def serve_emulator(
+    provider: str, *, port: int, host: str = "127.0.0.1", options: EmulatorOptions | None = None
+) -> int:
+    """Run the emulator on ``host:port`` until interrupted (no access log: it costs CPU)."""
+    web.run_app(emulator_app(provider, options), host=host, port=port, access_log=None)
     return 0

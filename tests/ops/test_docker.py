@@ -160,7 +160,6 @@ def _nested(env: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-@pytest.mark.xfail(strict=True, reason="`pusher emulate` has no --host option yet (lead)")
 def test_emulator_commands_are_ones_the_cli_accepts() -> None:
     for service in load("compose.emulators.yaml")["services"].values():
         if "command" in service:
