@@ -12,8 +12,19 @@ from pusher.console.base import STAFF, audit, render, viewer
 from pusher.console.items import STATUS_NAMES, load_item
 from pusher.db import transaction
 from pusher.errors import UserError
-from pusher.models import Delivery, DeliveryStatus, Group, ItemMatch, Push, Region, Review, Role
+from pusher.models import (
+    Delivery,
+    DeliveryStatus,
+    Group,
+    Item,
+    ItemMatch,
+    Push,
+    Region,
+    Review,
+    Role,
+)
 from pusher.pipeline import review
+from pusher.preview import preview
 from pusher.web.keys import RESOURCES
 
 FIELD_NAMES = {"title": "标题", "body": "正文"}
@@ -94,6 +105,13 @@ async def item_page(request: web.Request) -> web.Response:
         ]
         push = await db.scalar(select(Push).where(Push.item_id == item.id))
         state = await progress(db, item.id or 0)
+    shown = None
+    if push is None and item.disclosure == "主动公开":
+        resources = request.app[RESOURCES]
+        async with resources.db() as scratch:  # a preview writes nothing: its session is dropped
+            shown = await preview(
+                scratch, await scratch.get_one(Item, item.id), resources=resources
+            )
     return await render(
         request,
         "item.html",
@@ -103,6 +121,7 @@ async def item_page(request: web.Request) -> web.Response:
         reviews=reviews,
         matched=matched,
         push=push,
+        preview=shown,
         progress=state,
         names=STATUS_NAMES,
         steps=STEP_NAMES,
