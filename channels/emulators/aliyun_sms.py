@@ -293,8 +293,15 @@ async def rpc(request: web.Request) -> web.Response:
 async def _post(state: AliyunSmsState, url: str | None, items: list[dict[str, Any]]) -> None:
     if url is None or state.session is None or not items:
         return
-    async with state.session.post(url, json=items) as resp:
-        await resp.read()
+    for attempt in range(3):  # the platform retries a report not answered with HTTP 200
+        try:
+            async with state.session.post(url, json=items) as resp:
+                await resp.read()
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2 * (attempt + 1))
 
 
 async def _report(state: AliyunSmsState, batch: list[SentSms]) -> None:

@@ -234,6 +234,9 @@ def _subscribe_event(state: WeChatEmulatorState, sent: Sent) -> str:
     )
 
 
+CALLBACK_TRIES = 3
+
+
 def _schedule(state: WeChatEmulatorState, msgid: int, render: Render) -> None:
     if not state.callback_url or state.http is None:
         return
@@ -253,12 +256,17 @@ async def _post_event(state: WeChatEmulatorState, msgid: int, render: Render) ->
         "nonce": nonce,
         "openid": state.sent[msgid].openid,
     }
-    try:
-        async with state.http.post(state.callback_url, params=query, data=xml.encode()) as resp:
-            reply = await resp.text()
-        state.callbacks.append((msgid, reply))
-    except aiohttp.ClientError:
+    for attempt in range(CALLBACK_TRIES):  # WeChat retries an event not answered "success"
+        try:
+            async with state.http.post(state.callback_url, params=query, data=xml.encode()) as resp:
+                reply = await resp.text()
+            if resp.status == 200:
+                state.callbacks.append((msgid, reply))
+                return
+        except aiohttp.ClientError:
+            pass
         state.callback_errors += 1
+        await asyncio.sleep(0.2 * (attempt + 1))
 
 
 async def inbox_view(request: web.Request) -> web.Response:

@@ -122,7 +122,9 @@ async def test_flow_over_emulators_delivers_once_with_receipts_and_fallback(
             await server.close()
 
     statuses = Counter(d.status for d in rows)
-    assert set(statuses) <= {"delivered", "unreachable", "failed"}, statuses
+    assert set(statuses) <= {"delivered", "unreachable", "failed"}, Counter(
+        (d.channel, d.status) for d in rows
+    )
     # the only failures: non-followers who gave no SMS consent
     failed = [d for d in rows if d.status == DeliveryStatus.FAILED]
     assert all(d.error_code == "43004" and d.recipient in non_followers for d in failed)
