@@ -218,6 +218,7 @@ async def test_two_step_review_leads_to_a_push(console: Console) -> None:
     assert "待领导审批" in page and "领导审批意见" in page
     # before approval the leader sees what would go out, to whom, at what SMS cost
     assert "推送预览（审核前估算）" in page and "【政务公开】" in page
+    assert "推送预览" not in page.split("</title>")[0]  # the page title stays the item's
     assert "短信每人 <b>1</b> 条" in page
     await console.post(
         f"{item_url}/review",
