@@ -101,6 +101,9 @@ def _places(body: str) -> tuple[str, ...]:
     return _unique(text for _, text in sorted(found))
 
 
+_TRAILING_NUMBER = re.compile(r"[\d０-９.．:：\-－—/]+$")
+
+
 def _eligible(body: str) -> tuple[str, ...]:
     found: list[tuple[int, str]] = []
     for pattern in ELIGIBLE_RES:
@@ -108,6 +111,8 @@ def _eligible(body: str) -> tuple[str, ...]:
             junk = ELIGIBLE_LEADING_JUNK.match(m.group("e"))
             cut = junk.end() if junk else 0
             text = m.group("e")[cut:]
+            if m.end("e") < len(body) and body[m.end("e")].isdigit():
+                text = _TRAILING_NUMBER.sub("", text)  # the length cap fell inside a number
             if len(text) >= 2 and not any(text in other for _, other in found):
                 found.append((m.start("e") + cut, text))
     return _unique(text for _, text in sorted(found))

@@ -100,3 +100,11 @@ def test_lead_skips_repeated_title_and_document_number(tokenizer: jieba.Tokenize
 def test_no_facts_in_plain_text() -> None:
     facts = extract_facts("为进一步加强村容村貌整治，请各村做好环境卫生工作。")
     assert facts.deadlines == facts.amounts == facts.phones == ()
+
+
+def test_eligible_group_never_ends_inside_a_phone_number() -> None:
+    """Found by the property test: the group's length cap fell inside 0791-10000000."""
+    body = "凡" + "村民" * 14 + "0791-10000000"
+    facts = extract_facts(body)
+    assert facts.phones == ("0791-10000000",)
+    assert all(not e[-1].isdigit() for e in facts.eligible)
