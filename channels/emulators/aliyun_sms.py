@@ -15,19 +15,26 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, cast
 
-import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from channels import signing
 from channels.aliyun_sms import BEIJING, national
-from channels.emulators.common import Faults, Inbox, fault_middleware
+from channels.emulators.common import (
+    Callbacks,
+    Faults,
+    Inbox,
+    callbacks_ctx,
+    fault_middleware,
+    inbox_view,
+    uplink_view,
+)
 
 MAX_SEND_SMS = 1000
 MAX_BATCH_SMS = 100
@@ -77,14 +84,12 @@ class AliyunSmsState:
     records: list[SentSms] = field(default_factory=list)
     nonces: set[str] = field(default_factory=set)
     sent_per_number: Counter[str] = field(default_factory=Counter)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    session: aiohttp.ClientSession | None = None
+    callbacks: Callbacks = field(default_factory=Callbacks)
     biz_ids: count[int] = field(default_factory=lambda: count(900619746936498440))
 
     async def drain(self) -> None:
         """Wait until every pending delivery report has been posted."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks))
+        await self.callbacks.drain()
 
 
 STATE = web.AppKey("aliyun_sms_state", AliyunSmsState)
@@ -197,9 +202,7 @@ def _accept(
     state.calls.append(
         {"action": action, "numbers": len(batch), "biz_id": biz_id, "out_id": out_id}
     )
-    task = asyncio.get_running_loop().create_task(_report(state, batch))
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
+    state.callbacks.spawn(_report(state, batch))
     return biz_id
 
 
@@ -290,20 +293,6 @@ async def rpc(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _post(state: AliyunSmsState, url: str | None, items: list[dict[str, Any]]) -> None:
-    if url is None or state.session is None or not items:
-        return
-    for attempt in range(3):  # the platform retries a report not answered with HTTP 200
-        try:
-            async with state.session.post(url, json=items) as resp:
-                await resp.read()
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2 * (attempt + 1))
-
-
 async def _report(state: AliyunSmsState, batch: list[SentSms]) -> None:
     await asyncio.sleep(state.report_delay)
     now = datetime.now(BEIJING)
@@ -326,7 +315,7 @@ async def _report(state: AliyunSmsState, batch: list[SentSms]) -> None:
                 "out_id": sms.out_id,
             }
         )
-    await _post(state, state.report_url, items)
+    await state.callbacks.post_json(state.report_url, items)
 
 
 async def send_uplink(app: web.Application, phone: str, content: str = "TD") -> None:
@@ -341,29 +330,7 @@ async def send_uplink(app: web.Application, phone: str, content: str = "TD") -> 
         "dest_code": "",
         "sequence_id": len(state.calls),
     }
-    await _post(state, state.up_url, [item])
-
-
-async def uplink_view(request: web.Request) -> web.Response:
-    """Test/CLI hook: ``POST /emulator/uplink {"phone": …, "content": "TD"}``."""
-    data = await request.json()
-    await send_uplink(request.app, str(data["phone"]), str(data.get("content", "TD")))
-    return web.json_response({"ok": True})
-
-
-async def inbox_view(request: web.Request) -> web.Response:
-    """``GET /emulator/inbox``: what each number received."""
-    return web.json_response(dict(request.app[STATE].inbox.messages))
-
-
-async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    state.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    yield
-    for task in list(state.tasks):
-        task.cancel()
-    await asyncio.gather(*state.tasks, return_exceptions=True)
-    await state.session.close()
+    await state.callbacks.post_json(state.up_url, [item])
 
 
 def build_app(
@@ -394,8 +361,8 @@ def build_app(
         daily_cap_per_number,
         report_delay,
     )
-    app.cleanup_ctx.append(_client_ctx)
+    app.cleanup_ctx.append(callbacks_ctx(lambda a: a[STATE].callbacks))
     app.router.add_route("*", "/", rpc)
-    app.router.add_post("/emulator/uplink", uplink_view)
-    app.router.add_get("/emulator/inbox", inbox_view)
+    app.router.add_post("/emulator/uplink", uplink_view(send_uplink))
+    app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app

@@ -1,13 +1,15 @@
-"""What every emulator shares: fault injection and a per-recipient inbox."""
+"""What every emulator shares: fault injection, a per-recipient inbox, callbacks."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 
@@ -73,3 +75,78 @@ def fault_middleware(faults: Faults) -> Middleware:
         return await handler(request)
 
     return middleware
+
+
+@dataclass
+class Callbacks:
+    """Receipts and replies an emulator POSTs back later, retried like the provider does.
+
+    Open it with :func:`callbacks_ctx` in the app's ``cleanup_ctx``; tests wait for
+    pending posts with :meth:`drain`.
+    """
+
+    tries: int = 3
+    session: aiohttp.ClientSession | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, kept until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def post_json(self, url: str | None, payload: Any) -> None:
+        """POST ``payload``; again (up to ``tries``) while it is not answered with HTTP 200."""
+        if url is None or self.session is None or not payload:
+            return
+        for attempt in range(self.tries):
+            try:
+                async with self.session.post(url, json=payload) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def drain(self) -> None:
+        """Wait until every pending post is done."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks))
+
+
+def callbacks_ctx(
+    get: Callable[[web.Application], Callbacks],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``cleanup_ctx`` that opens the callbacks' HTTP session and closes it after."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        callbacks = get(app)
+        callbacks.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        yield
+        for task in list(callbacks.tasks):
+            task.cancel()
+        await asyncio.gather(*callbacks.tasks, return_exceptions=True)
+        await callbacks.session.close()
+
+    return ctx
+
+
+def inbox_view(get: Callable[[web.Application], Inbox]) -> Handler:
+    """``GET /emulator/inbox``: what each recipient received."""
+
+    async def view(request: web.Request) -> web.StreamResponse:
+        return web.json_response(dict(get(request.app).messages))
+
+    return view
+
+
+def uplink_view(send: Callable[[web.Application, str, str], Awaitable[None]]) -> Handler:
+    """Test/CLI hook: ``POST /emulator/uplink {"phone": …, "content": "TD"}``."""
+
+    async def view(request: web.Request) -> web.StreamResponse:
+        data = await request.json()
+        await send(request.app, str(data["phone"]), str(data.get("content", "TD")))
+        return web.json_response({"ok": True})
+
+    return view

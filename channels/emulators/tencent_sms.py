@@ -19,19 +19,26 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
 from typing import Any, cast
 
-import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from channels import signing
 from channels.aliyun_sms import BEIJING, is_opt_out, national
-from channels.emulators.common import Faults, Inbox, fault_middleware
+from channels.emulators.common import (
+    Callbacks,
+    Faults,
+    Inbox,
+    callbacks_ctx,
+    fault_middleware,
+    inbox_view,
+    uplink_view,
+)
 
 MAX_NUMBERS = 200
 MAX_CHARS = 500
@@ -78,14 +85,12 @@ class TencentSmsState:
     records: list[SentSms] = field(default_factory=list)
     blacklist: set[str] = field(default_factory=set)
     sent_per_number: Counter[str] = field(default_factory=Counter)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    session: aiohttp.ClientSession | None = None
+    callbacks: Callbacks = field(default_factory=Callbacks)
     serials: count[int] = field(default_factory=lambda: count(1045710669157053657849499619))
 
     async def drain(self) -> None:
         """Wait until every pending status report has been posted."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks))
+        await self.callbacks.drain()
 
 
 STATE = web.AppKey("tencent_sms_state", TencentSmsState)
@@ -195,9 +200,7 @@ def _accept(state: TencentSmsState, batch: list[SentSms]) -> None:
         state.inbox.add(sms.phone, sms.content)
         state.sent_per_number[sms.phone] += 1
     state.records.extend(batch)
-    task = asyncio.get_running_loop().create_task(_report(state, batch))
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
+    state.callbacks.spawn(_report(state, batch))
 
 
 def pull_by_phone(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,13 +245,6 @@ async def api(request: web.Request) -> web.Response:
     return web.json_response({"Response": {**result, "RequestId": request_id}})
 
 
-async def _post(state: TencentSmsState, url: str | None, payload: Any) -> None:
-    if url is None or state.session is None or not payload:
-        return
-    async with state.session.post(url, json=payload) as resp:
-        await resp.read()
-
-
 async def _report(state: TencentSmsState, batch: list[SentSms]) -> None:
     await asyncio.sleep(state.report_delay)
     now = datetime.now(BEIJING)
@@ -269,7 +265,7 @@ async def _report(state: TencentSmsState, batch: list[SentSms]) -> None:
                 "sid": sms.serial_no,
             }
         )
-    await _post(state, state.report_url, items)
+    await state.callbacks.post_json(state.report_url, items)
 
 
 async def send_uplink(app: web.Application, phone: str, content: str = "TD") -> None:
@@ -285,29 +281,7 @@ async def send_uplink(app: web.Application, phone: str, content: str = "TD") -> 
         "text": content,
         "time": int(time.time()),
     }
-    await _post(state, state.up_url, reply)
-
-
-async def uplink_view(request: web.Request) -> web.Response:
-    """Test/CLI hook: ``POST /emulator/uplink {"phone": …, "content": "TD"}``."""
-    data = await request.json()
-    await send_uplink(request.app, str(data["phone"]), str(data.get("content", "TD")))
-    return web.json_response({"ok": True})
-
-
-async def inbox_view(request: web.Request) -> web.Response:
-    """``GET /emulator/inbox``: what each number received."""
-    return web.json_response(dict(request.app[STATE].inbox.messages))
-
-
-async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    state.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    yield
-    for task in list(state.tasks):
-        task.cancel()
-    await asyncio.gather(*state.tasks, return_exceptions=True)
-    await state.session.close()
+    await state.callbacks.post_json(state.up_url, reply)
 
 
 def build_app(
@@ -334,8 +308,8 @@ def build_app(
         daily_cap_per_number,
         report_delay,
     )
-    app.cleanup_ctx.append(_client_ctx)
+    app.cleanup_ctx.append(callbacks_ctx(lambda a: a[STATE].callbacks))
     app.router.add_post("/", api)
-    app.router.add_post("/emulator/uplink", uplink_view)
-    app.router.add_get("/emulator/inbox", inbox_view)
+    app.router.add_post("/emulator/uplink", uplink_view(send_uplink))
+    app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app
