@@ -170,7 +170,7 @@ async def _send_batch(
         )
         accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
         tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
-    tally.already_accepted = len(unknown) - sum(1 for i in unknown if i in to_send)
+    tally.already_accepted = len(set(unknown) - set(to_send))
     return tally
 
 

@@ -112,92 +112,26 @@ async def record(
         )
         tally.sent = len(accepted)
     sorted_ = _sort(rejected, attempts, policy=policy, now=now, paced_until=paced_until)
-    retry, final, deferred = sorted_["retry"], sorted_["final"], sorted_["deferred"]
-    uncertain, unasked = sorted_["uncertain"], sorted_["unasked"]
     for o in rejected:
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
         if isinstance(o.error, FatalError):
             tally.fatal = o.error.code
-    if deferred:
-        # a provider quota: wait without spending one of the delivery's tries
-        await session.execute(
-            update(DT)
-            .where(_mine(worker))
-            .values(
-                status=DeliveryStatus.QUEUED.value,
-                next_attempt_at=bindparam("b_at"),
-                claimed_by=None,
-                lease_until=None,
-                provider=provider,
-                attempts=D.attempts - 1,
-                error_code=bindparam("b_code"),
-                error_message=bindparam("b_msg"),
-            ),
-            [_err(o) | {"b_at": when} for o, when in deferred],
-        )
-        tally.deferred += len(deferred)
-    if unasked:
-        await session.execute(
-            update(DT)
-            .where(_mine(worker))
-            .values(claimed_by=None, lease_until=bindparam("b_at"), attempts=D.attempts - 1),
-            [{"b_id": int(o.key), "b_at": when} for o, when in unasked],
-        )
-        tally.deferred += len(unasked)
-    if uncertain:
-        # the call may have reached the provider: keep the row "sending" without an owner;
-        # when the lease runs out it is reclaimed and looked up before any resend
-        await session.execute(
-            update(DT)
-            .where(_mine(worker))
-            .values(
-                claimed_by=None,
-                lease_until=bindparam("b_at"),
-                provider=provider,
-                error_code=bindparam("b_code"),
-                error_message=bindparam("b_msg"),
-            ),
-            [_err(o) | {"b_at": when} for o, when in uncertain],
-        )
-        tally.retried += len(uncertain)
-    if retry:
-        await session.execute(
-            update(DT)
-            .where(_mine(worker))
-            .values(
-                status=DeliveryStatus.QUEUED.value,
-                next_attempt_at=bindparam("b_at"),
-                claimed_by=None,
-                lease_until=None,
-                provider=provider,
-                error_code=bindparam("b_code"),
-                error_message=bindparam("b_msg"),
-            ),
-            [_err(o) | {"b_at": when} for o, when in retry],
-        )
-        tally.retried += len(retry)
-    if final:
-        finals = [o for o, _ in final]
+    writes = _writes(provider)
+    for name in ("deferred", "unasked", "uncertain", "retry"):
+        await _write(session, worker, sorted_[name], writes[name])
+    tally.deferred += len(sorted_["deferred"]) + len(sorted_["unasked"])
+    tally.retried += len(sorted_["uncertain"]) + len(sorted_["retry"])
+    if sorted_["final"]:
+        finals = [o for o, _ in sorted_["final"]]
         if kind is ChannelKind.WECHAT:
             tally.fell_back = await _fall_back(session, finals, worker=worker, now=now)
-        await session.execute(
-            update(DT)
-            .where(_mine(worker))
-            .values(
-                status=DeliveryStatus.FAILED.value,
-                provider=provider,
-                done_at=now,
-                error_code=bindparam("b_code"),
-                error_message=bindparam("b_msg"),
-            ),
-            [_err(o) for o in finals],
-        )
+        await _write(session, worker, sorted_["final"], writes["final"])
         tally.failed = len(finals) - tally.fell_back
     return tally
 
 
-#: Errors after which the provider may or may not have taken the message.
 PACED = "paced"
+#: Errors after which the provider may or may not have taken the message.
 UNKNOWN_OUTCOME_CODES = frozenset({"timeout", "networkerror", "network_error", LOOKUP_FAILED})
 
 
@@ -244,6 +178,44 @@ def _sort(
         else:
             out["uncertain" if outcome_unknown(code) else "retry"].append((o, when))
     return out
+
+
+def _writes(provider: str) -> dict[str, dict[str, Any]]:
+    """The columns each kind of refusal writes (``b_at``: when to look at the row again)."""
+    error = {
+        "provider": provider,
+        "error_code": bindparam("b_code"),
+        "error_message": bindparam("b_msg"),
+    }
+    queued: dict[str, Any] = {
+        "status": DeliveryStatus.QUEUED.value,
+        "next_attempt_at": bindparam("b_at"),
+        "claimed_by": None,
+        "lease_until": None,
+        **error,
+    }
+    # a row left "sending" without an owner is reclaimed when b_at passes, then looked up
+    unowned: dict[str, Any] = {"claimed_by": None, "lease_until": bindparam("b_at")}
+    return {
+        "deferred": queued | {"attempts": D.attempts - 1},  # quota or pacing: not a try
+        "unasked": unowned | {"attempts": D.attempts - 1},  # the provider could not be asked
+        "uncertain": unowned | error,  # the call may have reached the provider
+        "retry": queued,
+        "final": {"status": DeliveryStatus.FAILED.value, "done_at": bindparam("b_at"), **error},
+    }
+
+
+async def _write(
+    session: AsyncSession,
+    worker: str,
+    rows: Sequence[tuple[Rejected, datetime]],
+    values: dict[str, Any],
+) -> None:
+    if rows:
+        await session.execute(
+            update(DT).where(_mine(worker)).values(**values),
+            [_err(o) | {"b_at": when} for o, when in rows],
+        )
 
 
 def _err(outcome: Rejected) -> dict[str, object]:
