@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from pusher.settings import Settings
 
@@ -43,15 +44,9 @@ def db_upgrade(settings: Settings) -> int:
 def demo(settings: Settings, *, check: bool, port: int | None) -> int:
     from pusher.demo.run import run_demo
 
-    if (
-        settings.database_url.get_secret_value()
-        == Settings.model_fields["database_url"].default.get_secret_value()
-    ):
-        settings = settings.model_copy(
-            update={
-                "database_url": type(settings.database_url)("sqlite+aiosqlite:///./var/demo.db")
-            }
-        )
+    if "database_url" not in settings.model_fields_set:  # keep the demo out of ./var/pusher.db
+        demo_db = SecretStr("sqlite+aiosqlite:///./var/demo.db")
+        settings = settings.model_copy(update={"database_url": demo_db})
     ok, tokens = asyncio.run(run_demo(settings))
     if check:
         print("演示检查通过：每条应达投递均已记录" if ok else "演示检查失败", file=sys.stderr)

@@ -7,6 +7,7 @@ in a ``cleanup_ctx`` and the arq worker in ``on_startup`` (leaving it in
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -68,8 +69,22 @@ class WorkerContext(TypedDict, total=False):
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
+    """arq's connection settings: the Redis URL, or Sentinels that name the master.
+
+    With ``PUSHER_REDIS_SENTINELS`` set, the URL still gives the database and
+    password; its host is ignored in favour of the master the Sentinels report.
+    """
     assert settings.redis_url is not None
-    return RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+    base = RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+    if not settings.redis_sentinels:
+        return base
+    hosts = []
+    for entry in settings.redis_sentinels:
+        host, _, port = entry.rpartition(":")
+        hosts.append((host or entry, int(port) if port.isdigit() else 26379))
+    return dataclasses.replace(
+        base, host=hosts, sentinel=True, sentinel_master=settings.redis_sentinel_master
+    )
 
 
 @asynccontextmanager

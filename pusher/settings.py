@@ -49,6 +49,8 @@ class Settings(BaseSettings):
 
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./var/pusher.db")
     redis_url: SecretStr | None = None
+    redis_sentinels: list[str] = Field(default_factory=list)
+    redis_sentinel_master: str = "mymaster"
     queue_name: str = "pusher:queue"
     public_url: str = "http://127.0.0.1:8080"
     secret_key: SecretStr = SecretStr("change-me-in-production-0123456789abcdef")
