@@ -35,8 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -66,6 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESIDENTS: Table = Resident.__table__  # type: ignore[attr-defined]
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 REPEATS = 3
+PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEY, SECRET, WX_APP = "emulator-key", "emulator-secret", "wx-emulator"
 SMS_TEXT = "【政务公开】青山镇：明日8时至18时停水，请提前储水。详见 https://t.cn/abc"
 WX_TEXTS = {
@@ -270,16 +272,35 @@ class Stopwatch:
         )
 
 
+@asynccontextmanager
+async def _database(backend: str) -> AsyncIterator[str]:
+    """A fresh SQLite file, or a fresh database on the machine's PostgreSQL (dropped after)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/bench.db"
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"pusher_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+asyncpg://{PG_ADMIN.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def dispatch_once(
     server: Server,
     factory: ChannelFactory,
     kind: ChannelKind,
     n: int,
     recipient: Callable[[int], str],
+    backend: str = "sqlite",
 ) -> Run:
     """Dispatch ``n`` deliveries of one push (the database is filled beforehand, untimed)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+    async with _database(backend) as url:
         push_id = await _fill(url, n, kind, recipient)
         engine = create_engine(url)
         db = session_factory(engine)

@@ -29,6 +29,9 @@ class DispatchSettings(BaseModel):
     retry_delays: list[int] = Field(default_factory=lambda: [30, 120, 600, 1800])
     retry_jitter: float = Field(0.2, ge=0, le=1)
     plan_chunk: int = Field(5000, ge=10)
+    #: Batches one dispatch job keeps in flight: the next batch is claimed and sent
+    #: while the previous one's outcomes are written.
+    batches_in_flight: int = Field(2, ge=1, le=16)
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)
     sms_signature: str = "政务公开"

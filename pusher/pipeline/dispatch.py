@@ -86,28 +86,7 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
     if item.urgency != Urgency.URGENT and await _defer_for_quiet_hours(d, push_id, kind):
         return tally
     content = push.texts.get(kind.value, {})
-    while d.stopping is None or not d.stopping.is_set():
-        now = d.clock()
-        async with transaction(d.db) as session:
-            batch = await claim(
-                session,
-                push_id=push_id,
-                channel=kind.value,
-                worker=d.worker,
-                limit=channel.limits.batch_size,
-                lease=timedelta(seconds=d.settings.lease_seconds),
-                now=now,
-            )
-        if not batch:
-            break
-        result = await _send_batch(d, channel, batch, content)
-        tally.add(result)
-        if result.fatal:
-            log.error(
-                "channel misconfigured: sending stopped, messages held",
-                extra={"provider": channel.provider, "code": result.fatal, "push_id": push_id},
-            )
-            break
+    await _send_all(d, channel, (push_id, kind), content, tally)
     async with transaction(d.db) as session:  # receipts that raced our status writes
         tally.fallback_pushes |= await apply_all_parked(session)
     await _close_if_done(d, push_id)
@@ -123,6 +102,66 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
         },
     )
     return tally
+
+
+async def _send_all(
+    d: Dispatcher,
+    channel: Channel,
+    target: tuple[int, ChannelKind],
+    content: Mapping[str, Any],
+    tally: Tally,
+) -> None:
+    """Claim and send batches until none is due, ``batches_in_flight`` at a time.
+
+    The next batch is claimed and sent while earlier ones are still in flight or
+    being recorded, so the database and the provider work at the same time.
+    Batches in flight are always finished, never cancelled: a cancelled send
+    would leave rows of unknown outcome.
+    """
+    flying: set[asyncio.Task[Tally]] = set()
+    try:
+        while not tally.fatal and (d.stopping is None or not d.stopping.is_set()):
+            batch = await _claim(d, channel, target)
+            if not batch:
+                break
+            flying.add(asyncio.create_task(_send_batch(d, channel, batch, content)))
+            if len(flying) >= d.settings.batches_in_flight:
+                done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                _collect(done, tally, channel, target[0])
+    finally:
+        if flying:
+            done, _ = await asyncio.wait(flying)
+            _collect(done, tally, channel, target[0])
+
+
+async def _claim(d: Dispatcher, channel: Channel, target: tuple[int, ChannelKind]) -> list[Claimed]:
+    push_id, kind = target
+    async with transaction(d.db) as session:
+        return await claim(
+            session,
+            push_id=push_id,
+            channel=kind.value,
+            worker=d.worker,
+            limit=channel.limits.batch_size,
+            lease=timedelta(seconds=d.settings.lease_seconds),
+            now=d.clock(),
+        )
+
+
+def _collect(done: set[asyncio.Task[Tally]], tally: Tally, channel: Channel, push_id: int) -> None:
+    """Add finished batches to ``tally``; re-raise the first failure once all are in."""
+    failures = [t.exception() for t in done if t.exception() is not None]
+    for task in done:
+        if task.exception() is None:
+            fatal_before = tally.fatal
+            tally.add(task.result())
+            if tally.fatal and not fatal_before:
+                log.error(
+                    "channel misconfigured: sending stopped, messages held",
+                    extra={"provider": channel.provider, "code": tally.fatal, "push_id": push_id},
+                )
+    if failures:
+        raise failures[0]
 
 
 async def _send_batch(

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, null, select, update
+from sqlalchemy import ColumnElement, FromClause, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import LOOKUP_FAILED, Accepted, ChannelKind, FatalError, Outcome, Rejected
 from channels.quota import quota_retry_at
 from pusher.models import Delivery, DeliveryStatus, Resident
+from pusher.pipeline.bulk import rows_table
 from pusher.pipeline.claims import Claimed
 from subscriptions.channel import sms_ok
 
@@ -71,10 +72,9 @@ class RetryPolicy:
         return now + timedelta(seconds=base * (1 + random.uniform(-self.jitter, self.jitter)))
 
 
-def _mine(worker: str) -> object:
-    return and_(
-        D.id == bindparam("b_id"), D.claimed_by == worker, D.status == DeliveryStatus.SENDING.value
-    )
+def _mine(worker: str, v: FromClause) -> list[ColumnElement[bool]]:
+    """The rows of ``v`` still claimed by ``worker`` (a lost lease writes nothing)."""
+    return [D.id == v.c.id, D.claimed_by == worker, D.status == DeliveryStatus.SENDING.value]
 
 
 async def record(
@@ -96,19 +96,23 @@ async def record(
     accepted = [o for o in outcomes if isinstance(o, Accepted)]
     rejected = [o for o in outcomes if isinstance(o, Rejected)]
     if accepted:
+        v = rows_table(
+            session,
+            {"id": D.id, "pid": D.provider_id},
+            [(int(o.key), o.provider_id) for o in accepted],
+        )
         await session.execute(
             update(DT)
-            .where(_mine(worker))
+            .where(*_mine(worker, v))
             .values(
                 status=(DeliveryStatus.DELIVERED if final_on_accept else DeliveryStatus.SENT).value,
                 provider=provider,
-                provider_id=bindparam("b_pid"),
+                provider_id=v.c.pid,
                 sent_at=now,
                 done_at=now if final_on_accept else None,
                 error_code=_keep_fallback(D.error_code),
                 error_message=_keep_fallback(D.error_message),
-            ),
-            [{"b_id": int(o.key), "b_pid": o.provider_id} for o in accepted],
+            )
         )
         tally.sent = len(accepted)
     sorted_ = _sort(rejected, attempts, policy=policy, now=now, paced_until=paced_until)
@@ -116,16 +120,15 @@ async def record(
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
         if isinstance(o.error, FatalError):
             tally.fatal = o.error.code
-    writes = _writes(provider)
     for name in ("deferred", "unasked", "uncertain", "retry"):
-        await _write(session, worker, sorted_[name], writes[name])
+        await _write(session, worker, sorted_[name], name, provider)
     tally.deferred += len(sorted_["deferred"]) + len(sorted_["unasked"])
     tally.retried += len(sorted_["uncertain"]) + len(sorted_["retry"])
     if sorted_["final"]:
         finals = [o for o, _ in sorted_["final"]]
         if kind is ChannelKind.WECHAT:
             tally.fell_back = await _fall_back(session, finals, worker=worker, now=now)
-        await _write(session, worker, sorted_["final"], writes["final"])
+        await _write(session, worker, sorted_["final"], "final", provider)
         tally.failed = len(finals) - tally.fell_back
     return tally
 
@@ -180,28 +183,24 @@ def _sort(
     return out
 
 
-def _writes(provider: str) -> dict[str, dict[str, Any]]:
-    """The columns each kind of refusal writes (``b_at``: when to look at the row again)."""
-    error = {
-        "provider": provider,
-        "error_code": bindparam("b_code"),
-        "error_message": bindparam("b_msg"),
-    }
+def _writes(provider: str, v: FromClause) -> dict[str, dict[str, Any]]:
+    """The columns each kind of refusal writes (``v.c.at``: when to look at the row again)."""
+    error = {"provider": provider, "error_code": v.c.code, "error_message": v.c.msg}
     queued: dict[str, Any] = {
         "status": DeliveryStatus.QUEUED.value,
-        "next_attempt_at": bindparam("b_at"),
+        "next_attempt_at": v.c.at,
         "claimed_by": None,
         "lease_until": None,
         **error,
     }
-    # a row left "sending" without an owner is reclaimed when b_at passes, then looked up
-    unowned: dict[str, Any] = {"claimed_by": None, "lease_until": bindparam("b_at")}
+    # a row left "sending" without an owner is reclaimed when v.at passes, then looked up
+    unowned: dict[str, Any] = {"claimed_by": None, "lease_until": v.c.at}
     return {
         "deferred": queued | {"attempts": D.attempts - 1},  # quota or pacing: not a try
         "unasked": unowned | {"attempts": D.attempts - 1},  # the provider could not be asked
         "uncertain": unowned | error,  # the call may have reached the provider
         "retry": queued,
-        "final": {"status": DeliveryStatus.FAILED.value, "done_at": bindparam("b_at"), **error},
+        "final": {"status": DeliveryStatus.FAILED.value, "done_at": v.c.at, **error},
     }
 
 
@@ -209,21 +208,23 @@ async def _write(
     session: AsyncSession,
     worker: str,
     rows: Sequence[tuple[Rejected, datetime]],
-    values: dict[str, Any],
+    kind: str,
+    provider: str,
 ) -> None:
-    if rows:
-        await session.execute(
-            update(DT).where(_mine(worker)).values(**values),
-            [_err(o) | {"b_at": when} for o, when in rows],
-        )
-
-
-def _err(outcome: Rejected) -> dict[str, object]:
-    return {
-        "b_id": int(outcome.key),
-        "b_code": outcome.error.code[:64],
-        "b_msg": outcome.error.message[:500],
+    if not rows:
+        return
+    columns = {
+        "id": D.id,
+        "code": D.error_code,
+        "msg": D.error_message,
+        "at": D.next_attempt_at,
     }
+    v = rows_table(
+        session,
+        columns,
+        [(int(o.key), o.error.code[:64], o.error.message[:500], when) for o, when in rows],
+    )
+    await session.execute(update(DT).where(*_mine(worker, v)).values(**_writes(provider, v)[kind]))
 
 
 async def _fall_back(

@@ -94,15 +94,20 @@ def _open() -> ColumnElement[bool]:
 async def apply_parked(
     session: AsyncSession, provider: str, provider_ids: Sequence[str]
 ) -> set[int]:
-    """Apply receipts that arrived before these provider ids were recorded."""
-    if not provider_ids:
+    """Apply parked receipts of these provider ids whose deliveries are recorded by now
+    (the others stay parked until they are)."""
+    if not provider_ids or not await _any_parked(session, provider):
         return set()
+    pending = PendingReceipt.__table__.c
+    recorded = (D.provider == pending.provider) & (D.provider_id == pending.provider_id)
     parked = list(
         await session.scalars(
-            select(PendingReceipt).where(
+            select(PendingReceipt)
+            .where(
                 PendingReceipt.provider == provider,
                 PendingReceipt.provider_id.in_(list(provider_ids)),
             )
+            .where(select(D.id).where(recorded).exists())  # only ids written by now
         )
     )
     if not parked:
@@ -112,6 +117,12 @@ async def apply_parked(
     )
     receipts = [Receipt(p.provider_id, p.delivered, p.code) for p in parked]
     return await _apply(session, provider, receipts)
+
+
+async def _any_parked(session: AsyncSession, provider: str) -> bool:
+    """Cheap check first: almost always nothing is parked, and the batch's ids are many."""
+    query = select(PendingReceipt.id).where(PendingReceipt.provider == provider).limit(1)
+    return await session.scalar(query) is not None
 
 
 async def apply_opt_outs(

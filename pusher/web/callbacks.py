@@ -18,7 +18,7 @@ from aiohttp import web
 from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
 from pusher.db import transaction
-from pusher.pipeline.receipts import apply_opt_outs, apply_receipts
+from pusher.pipeline.receipts import apply_opt_outs, apply_parked, apply_receipts
 from pusher.web.keys import RESOURCES, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,12 @@ async def _apply(
         )
         if batch.opt_outs:
             await apply_opt_outs(session, kind, batch.opt_outs)
+    if batch.receipts:
+        # a receipt parked above may have raced the worker writing its provider id: look
+        # again now that ours is committed (the sweep would find it too, only later)
+        async with transaction(resources.db) as session:
+            ids = [r.provider_id for r in batch.receipts]
+            fallback |= await apply_parked(session, provider, ids)
     for push_id in sorted(fallback):
         await resources.queue.enqueue(
             "dispatch",
