@@ -50,6 +50,12 @@ def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def single_writer(factory: SessionFactory) -> bool:
+    """True for SQLite: one write transaction at a time; concurrent writers only wait."""
+    bind = factory.kw.get("bind")
+    return bind is None or bind.dialect.name == "sqlite"
+
+
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """A session whose work is committed on success and rolled back on error."""

@@ -30,7 +30,7 @@ class DispatchSettings(BaseModel):
     retry_jitter: float = Field(0.2, ge=0, le=1)
     plan_chunk: int = Field(5000, ge=10)
     #: Batches one dispatch job keeps in flight: the next batch is claimed and sent
-    #: while the previous one's outcomes are written.
+    #: while the previous one's outcomes are written (PostgreSQL; SQLite always 1).
     batches_in_flight: int = Field(2, ge=1, le=16)
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)

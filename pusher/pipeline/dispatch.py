@@ -30,7 +30,7 @@ from channels.base import (
     not_asked,
 )
 from channels.ratelimit import RateLimiter
-from pusher.db import SessionFactory, transaction
+from pusher.db import SessionFactory, single_writer, transaction
 from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim
@@ -116,16 +116,19 @@ async def _send_all(
     The next batch is claimed and sent while earlier ones are still in flight or
     being recorded, so the database and the provider work at the same time.
     Batches in flight are always finished, never cancelled: a cancelled send
-    would leave rows of unknown outcome.
+    would leave rows of unknown outcome. On SQLite one batch is in flight: its
+    single writer would make the next claim wait for the lock, not overlap.
     """
     flying: set[asyncio.Task[Tally]] = set()
+    # SQLite: a claim would wait on the lock held by a batch being recorded (busy-sleeps)
+    in_flight = 1 if single_writer(d.db) else d.settings.batches_in_flight
     try:
         while not tally.fatal and (d.stopping is None or not d.stopping.is_set()):
             batch = await _claim(d, channel, target)
             if not batch:
                 break
             flying.add(asyncio.create_task(_send_batch(d, channel, batch, content)))
-            if len(flying) >= d.settings.batches_in_flight:
+            if len(flying) >= in_flight:
                 done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
                 _collect(done, tally, channel, target[0])
     finally:

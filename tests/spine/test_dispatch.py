@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from channels.base import ChannelKind
+from channels.base import Channel, ChannelKind, Message, Outcome
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Push
 from pusher.pipeline.dispatch import dispatch, quiet_until
 from pusher.queue import LocalQueue
-from pusher.settings import QuietHours
-from tests.spine.conftest import Service
+from pusher.resources import bind_local, open_resources
+from pusher.settings import QuietHours, Settings
+from tests.spine.conftest import Service, start
 from tests.spine.flow import deliveries, inbox_counts, publish
 
 
@@ -96,3 +99,49 @@ def test_quiet_hours_hold_normal_items_until_morning() -> None:
     assert morning is not None
     assert morning.hour == 8 and morning.day == 23
     assert quiet_until(datetime(2026, 11, 22, 2, 0, tzinfo=UTC), quiet) is None  # 10:00
+
+
+class SmallBatches(Channel):
+    """The real channel with a small batch size, so one push takes many batches."""
+
+    def __init__(self, inner: Channel, size: int) -> None:
+        self.kind = inner.kind  # type: ignore[misc]
+        self.provider = inner.provider  # type: ignore[misc]
+        self.receipts = inner.receipts  # type: ignore[misc]
+        self.limits = dataclasses.replace(inner.limits, batch_size=size)  # type: ignore[misc]
+        self._inner = inner
+        self.calls = 0
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        self.calls += 1
+        return await self._inner.send(messages)
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        return await self._inner.lookup(messages)
+
+
+async def test_batches_in_flight_on_postgres_send_each_message_once(
+    production_settings: Settings,
+) -> None:
+    """Two workers, each with three batches in flight: every message goes out once."""
+    settings = production_settings.model_copy(update={"redis_url": None})  # in-process jobs
+    town, tokens = await start(settings, residents=300)
+    async with open_resources(settings) as r:
+        bind_local(r)
+        item_id = await _planned_but_unsent(Service(r, town, tokens))
+        push_id = (await deliveries(r, item_id))[0].push_id
+        many = r.settings.dispatch.model_copy(update={"batches_in_flight": 3})
+        small = {k: SmallBatches(c, 7) for k, c in r.channels.items()}
+        workers = [
+            replace(r.dispatcher(), worker=name, channels=small, settings=many)
+            for name in ("w1", "w2")
+        ]
+        tallies = await asyncio.gather(
+            *(dispatch(w, push_id, kind) for w in workers for kind in ChannelKind)
+        )
+        rows = await deliveries(r, item_id)
+        counts = await inbox_counts(r)
+    sent = [d for d in rows if d.status == DeliveryStatus.DELIVERED]
+    assert sum(c.calls for c in small.values()) > 2 * 3  # more batches than in flight
+    assert sum(t.sent for t in tallies) == len(sent) == sum(counts.values()) > 200
+    assert max(counts.values()) == 1
