@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,19 +117,21 @@ async def _send_all(
     The next batch is claimed and sent while earlier ones are still in flight or
     being recorded, so the database and the provider work at the same time.
     Batches in flight are always finished, never cancelled: a cancelled send
-    would leave rows of unknown outcome. On SQLite one batch is in flight: its
-    single writer would make the next claim wait for the lock, not overlap.
+    would leave rows of unknown outcome.
     """
     flying: set[asyncio.Task[Tally]] = set()
-    # SQLite: a claim would wait on the lock held by a batch being recorded (busy-sleeps)
-    in_flight = 1 if single_writer(d.db) else d.settings.batches_in_flight
+    # SQLite's one writer: take turns here rather than in its busy handler, which sleeps
+    writes: AbstractAsyncContextManager[Any] = (
+        asyncio.Lock() if single_writer(d.db) else nullcontext()
+    )
     try:
         while not tally.fatal and (d.stopping is None or not d.stopping.is_set()):
-            batch = await _claim(d, channel, target)
+            async with writes:
+                batch = await _claim(d, channel, target)
             if not batch:
                 break
-            flying.add(asyncio.create_task(_send_batch(d, channel, batch, content)))
-            if len(flying) >= in_flight:
+            flying.add(asyncio.create_task(_send_batch(d, channel, batch, content, writes)))
+            if len(flying) >= d.settings.batches_in_flight:
                 done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
                 _collect(done, tally, channel, target[0])
     finally:
@@ -168,7 +171,11 @@ def _collect(done: set[asyncio.Task[Tally]], tally: Tally, channel: Channel, pus
 
 
 async def _send_batch(
-    d: Dispatcher, channel: Channel, batch: Sequence[Claimed], content: Mapping[str, Any]
+    d: Dispatcher,
+    channel: Channel,
+    batch: Sequence[Claimed],
+    content: Mapping[str, Any],
+    writes: AbstractAsyncContextManager[Any],
 ) -> Tally:
     messages = [_message(c, content) for c in batch]
     outcomes: list[Outcome | None] = [None] * len(batch)
@@ -197,7 +204,7 @@ async def _send_batch(
     for outcome in done:
         if isinstance(outcome, Rejected):
             d.metrics.count_error(channel.provider, outcome.error.code)
-    async with transaction(d.db) as session:
+    async with writes, transaction(d.db) as session:
         tally = await record(
             session,
             batch,
