@@ -10,12 +10,17 @@ provider before it is sent again.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryStatus
 
 D = Delivery.__table__.c
@@ -72,3 +77,43 @@ async def claim(
         claimed += [Claimed(r.id, r.recipient, r.resident_id, r.attempts, expired) for r in result]
     claimed.sort(key=lambda c: c.id)
     return claimed
+
+
+@asynccontextmanager
+async def leases_kept(
+    db: SessionFactory,
+    ids: Sequence[int],
+    *,
+    worker: str,
+    lease: timedelta,
+    clock: Callable[[], datetime],
+    writes: AbstractAsyncContextManager[Any],
+) -> AsyncIterator[None]:
+    """Extend the lease on ``ids`` every third of it while the block runs: a slow
+    provider call is not a dead worker, and its rows must not be taken over."""
+    stop = asyncio.Event()
+
+    async def beat() -> None:
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), lease.total_seconds() / 3)
+                return
+            except TimeoutError:
+                pass
+            async with writes, transaction(db) as session:
+                await session.execute(
+                    update(Delivery.__table__)
+                    .where(
+                        D.id.in_(list(ids)),
+                        D.claimed_by == worker,
+                        D.status == DeliveryStatus.SENDING.value,
+                    )
+                    .values(lease_until=clock() + lease)
+                )
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task  # a renewal under way finishes; none starts after the block

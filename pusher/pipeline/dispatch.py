@@ -34,7 +34,7 @@ from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
-from pusher.pipeline.claims import Claimed, claim
+from pusher.pipeline.claims import Claimed, claim, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.settings import DispatchSettings, QuietHours
@@ -177,6 +177,39 @@ async def _send_batch(
     content: Mapping[str, Any],
     writes: AbstractAsyncContextManager[Any],
 ) -> Tally:
+    lease = timedelta(seconds=d.settings.lease_seconds)
+    ids = [c.id for c in batch]
+    keep = leases_kept(d.db, ids, worker=d.worker, lease=lease, clock=d.clock, writes=writes)
+    async with keep:
+        outcomes, paced_until, found_sent = await _ask_and_send(d, channel, batch, content)
+    done = [o for o in outcomes if o is not None]
+    for outcome in done:
+        if isinstance(outcome, Rejected):
+            d.metrics.count_error(channel.provider, outcome.error.code)
+    async with writes, transaction(d.db) as session:
+        tally = await record(
+            session,
+            batch,
+            done,
+            kind=channel.kind,
+            provider=channel.provider,
+            worker=d.worker,
+            policy=d.policy,
+            now=d.clock(),
+            final_on_accept=not channel.receipts,
+            paced_until=paced_until,
+        )
+        accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
+        tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
+    tally.already_accepted = found_sent
+    return tally
+
+
+async def _ask_and_send(
+    d: Dispatcher, channel: Channel, batch: Sequence[Claimed], content: Mapping[str, Any]
+) -> tuple[list[Outcome | None], datetime | None, int]:
+    """Ask the provider about rows of unknown outcome, send the rest (paced); the
+    outcomes, when to try paced rows again, and how many the provider already had."""
     messages = [_message(c, content) for c in batch]
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
@@ -200,27 +233,7 @@ async def _send_batch(
             sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
-    done = [o for o in outcomes if o is not None]
-    for outcome in done:
-        if isinstance(outcome, Rejected):
-            d.metrics.count_error(channel.provider, outcome.error.code)
-    async with writes, transaction(d.db) as session:
-        tally = await record(
-            session,
-            batch,
-            done,
-            kind=channel.kind,
-            provider=channel.provider,
-            worker=d.worker,
-            policy=d.policy,
-            now=d.clock(),
-            final_on_accept=not channel.receipts,
-            paced_until=paced_until,
-        )
-        accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
-        tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
-    tally.already_accepted = len(set(unknown) - set(to_send))
-    return tally
+    return outcomes, paced_until, len(set(unknown) - set(to_send))
 
 
 async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:

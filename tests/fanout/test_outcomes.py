@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from channels.base import (
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
 from pusher.migrate import upgrade
 from pusher.models import Delivery, DeliveryStatus, Item, PendingReceipt, Push, Region, Resident
-from pusher.pipeline.claims import Claimed, claim
+from pusher.pipeline.claims import Claimed, claim, leases_kept
 from pusher.pipeline.outcomes import FATAL_HOLD, PACED, RetryPolicy, record
 from pusher.pipeline.receipts import apply_parked
 
@@ -192,3 +193,48 @@ async def test_a_parked_receipt_waits_for_its_delivery_and_is_then_applied(
     assert (await _rows(db))[c[0].id].status == DeliveryStatus.DELIVERED
     async with db() as s:
         assert await s.scalar(select(func.count(PendingReceipt.id))) == 0
+
+
+async def test_a_slow_send_keeps_its_lease_and_is_not_taken_over(db: SessionFactory) -> None:
+    c = await _claimed(db, 3)
+    lease = timedelta(seconds=0.3)
+    start = datetime.now(UTC)
+    ids = [x.id for x in c]
+    async with transaction(db) as s:  # claimed just now, with a short lease
+        await s.execute(update(Delivery).values(lease_until=start + lease))
+    kept = leases_kept(
+        db, ids, worker="w1", lease=lease, clock=lambda: datetime.now(UTC), writes=nullcontext()
+    )
+    async with kept:
+        await asyncio.sleep(1.0)  # the provider is slow: three leases long
+        async with transaction(db) as s:  # another worker looks for expired claims
+            taken = await claim(
+                s,
+                push_id=1,
+                channel=ChannelKind.SMS.value,
+                worker="w2",
+                limit=10,
+                lease=lease,
+                now=datetime.now(UTC),
+            )
+    assert taken == []
+    rows = await _rows(db)
+    assert all(_aware(rows[i].lease_until) > start + lease for i in ids)  # type: ignore[operator]
+    assert {rows[i].claimed_by for i in ids} == {"w1"}
+
+
+async def test_without_renewal_an_expired_lease_is_taken_over(db: SessionFactory) -> None:
+    """The other side of the test above: the takeover it guards against does happen."""
+    c = await _claimed(db, 2)
+    async with transaction(db) as s:
+        taken = await claim(
+            s,
+            push_id=1,
+            channel=ChannelKind.SMS.value,
+            worker="w2",
+            limit=10,
+            lease=timedelta(minutes=5),
+            now=NOW + timedelta(minutes=6),
+        )
+    assert sorted(t.id for t in taken) == sorted(x.id for x in c)
+    assert all(t.unknown_outcome for t in taken)
