@@ -82,6 +82,8 @@ class AliyunSmsState:
     inbox: Inbox = field(default_factory=Inbox)
     calls: list[dict[str, Any]] = field(default_factory=list)
     records: list[SentSms] = field(default_factory=list)
+    #: the same records by number: a look-up per number must not scan them all
+    by_phone: dict[str, list[SentSms]] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
     sent_per_number: Counter[str] = field(default_factory=Counter)
     callbacks: Callbacks = field(default_factory=Callbacks)
@@ -199,6 +201,8 @@ def _accept(
         state.inbox.add(sms.phone, sms.content)
         state.sent_per_number[sms.phone] += 1
     state.records.extend(batch)
+    for sms in batch:
+        state.by_phone.setdefault(sms.phone, []).append(sms)
     state.calls.append(
         {"action": action, "numbers": len(batch), "biz_id": biz_id, "out_id": out_id}
     )
@@ -245,10 +249,8 @@ def query_send_details(state: AliyunSmsState, p: Mapping[str, str]) -> dict[str,
         raise Refused("isv.INVALID_PARAMETERS", "参数异常")
     found = [
         r
-        for r in state.records
-        if r.phone == national(p["PhoneNumber"])
-        and r.sent_at.strftime("%Y%m%d") == p["SendDate"]
-        and p.get("BizId") in (None, "", r.biz_id)
+        for r in state.by_phone.get(national(p["PhoneNumber"]), [])
+        if r.sent_at.strftime("%Y%m%d") == p["SendDate"] and p.get("BizId") in (None, "", r.biz_id)
     ]
     dtos = [_dto(r) for r in found[(page - 1) * size : page * size]]
     return {"TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": dtos}}

@@ -83,6 +83,8 @@ class TencentSmsState:
     inbox: Inbox = field(default_factory=Inbox)
     calls: list[dict[str, Any]] = field(default_factory=list)
     records: list[SentSms] = field(default_factory=list)
+    #: the same records by number: a look-up per number must not scan them all
+    by_phone: dict[str, list[SentSms]] = field(default_factory=dict)
     blacklist: set[str] = field(default_factory=set)
     sent_per_number: Counter[str] = field(default_factory=Counter)
     callbacks: Callbacks = field(default_factory=Callbacks)
@@ -200,6 +202,8 @@ def _accept(state: TencentSmsState, batch: list[SentSms]) -> None:
         state.inbox.add(sms.phone, sms.content)
         state.sent_per_number[sms.phone] += 1
     state.records.extend(batch)
+    for sms in batch:
+        state.by_phone.setdefault(sms.phone, []).append(sms)
     state.callbacks.spawn(_report(state, batch))
 
 
@@ -207,7 +211,7 @@ def pull_by_phone(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any
     """PullSmsSendStatusByPhoneNumber: the reported statuses of one number."""
     phone = national(str(p.get("PhoneNumber", "")))
     offset, limit = int(p.get("Offset", 0)), int(p.get("Limit", 100))
-    found = [r for r in state.records if r.phone == phone and r.report_status]
+    found = [r for r in state.by_phone.get(phone, []) if r.report_status]
     items = [
         {
             "UserReceiveTime": r.received_at.strftime("%Y-%m-%d %H:%M:%S") if r.received_at else "",
