@@ -150,8 +150,11 @@ class AliyunSmsChannel(Channel):
 
     kind: ClassVar[ChannelKind] = ChannelKind.SMS
     provider: ClassVar[str] = "aliyun"
-    limits: ClassVar[Limits] = Limits(batch_size=1000, rate=5000, max_chars=500)
-    send_sms_max: ClassVar[int] = 1000
+    # A batch of 4000 is four SendSms calls of 1000 sent together: the claim and the
+    # record of a batch cost about the same at 1000 rows and at 4000 (bench_dispatch:
+    # ≈20 % more recipients/s and 15 % less CPU each than batches of 1000).
+    limits: ClassVar[Limits] = Limits(batch_size=4000, rate=5000, max_chars=500, per_call=1000)
+    send_sms_max: ClassVar[int] = limits.per_call
     batch_sms_max: ClassVar[int] = 100
 
     def __init__(self, settings: AliyunSmsSettings, *, session: aiohttp.ClientSession) -> None:

@@ -72,14 +72,17 @@ class FatalError(PermanentError):
 class Limits:
     """What a provider accepts, declared as data so pacing and summaries can use it.
 
-    ``rate`` is messages (or calls, see ``rate_unit``) per ``per_seconds``.
-    ``max_chars``/``max_bytes`` bound one message's content.
+    ``batch_size`` is how many messages dispatch claims and hands to ``send`` at
+    once; ``per_call`` how many recipients one provider call takes (``send`` cuts
+    a batch into calls). ``rate`` is messages (or calls, see ``rate_unit``) per
+    ``per_seconds``. ``max_chars``/``max_bytes`` bound one message's content.
     """
 
     batch_size: int
     rate: int
     per_seconds: float = 1.0
     rate_unit: str = "call"
+    per_call: int = 1
     max_chars: int | None = None
     max_bytes: int | None = None
     rate_scope: str = "account"

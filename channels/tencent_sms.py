@@ -119,8 +119,8 @@ class TencentSmsChannel(Channel):
     # A batch is what dispatch claims at once; ``send`` cuts it into calls of ≤200
     # numbers itself, so 1000 spreads a claim's and a record's fixed cost thinner
     # (25 % less CPU per recipient than 200, bench_dispatch).
-    limits: ClassVar[Limits] = Limits(batch_size=1000, rate=3000, max_chars=500)
-    send_max: ClassVar[int] = 200
+    limits: ClassVar[Limits] = Limits(batch_size=1000, rate=3000, max_chars=500, per_call=200)
+    send_max: ClassVar[int] = limits.per_call
 
     def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:
         self._settings = settings

@@ -246,7 +246,8 @@ async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:
     if channel.provider == "sandbox" or limits.rate_scope != "account":
         return None
     bucket = f"{channel.provider}:account"
-    cost = min(count if limits.rate_unit == "message" else 1, limits.rate)
+    calls = count if limits.rate_unit == "message" else -(-count // limits.per_call)
+    cost = min(calls, limits.rate)
     wait = await d.limiter.try_acquire(
         bucket, rate=limits.rate, per_seconds=limits.per_seconds, cost=cost
     )

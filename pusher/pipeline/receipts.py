@@ -26,8 +26,9 @@ _OPEN = [DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value, DeliveryStatus
 
 async def apply_receipts(
     session: AsyncSession, provider: str, receipts: Sequence[Receipt]
-) -> set[int]:
-    """Move deliveries to delivered/failed; returns pushes with rows re-queued as SMS."""
+) -> tuple[set[int], list[str]]:
+    """Move deliveries to delivered/failed; returns the pushes with rows re-queued as SMS,
+    and the provider ids parked because their deliveries are not recorded yet."""
     known = set(
         await session.scalars(
             select(D.provider_id).where(
@@ -49,7 +50,8 @@ async def apply_receipts(
                 for r in early
             ],
         )
-    return await _apply(session, provider, [r for r in receipts if r.provider_id in known])
+    pushes = await _apply(session, provider, [r for r in receipts if r.provider_id in known])
+    return pushes, [r.provider_id for r in early]
 
 
 async def _apply(session: AsyncSession, provider: str, receipts: Sequence[Receipt]) -> set[int]:

@@ -66,18 +66,18 @@ async def _apply(
 ) -> web.Response:
     resources = request.app[RESOURCES]
     resources.metrics.count_receipts(provider, len(batch.receipts))
+    fallback: set[int] = set()
+    parked: list[str] = []
     async with transaction(resources.db) as session:
-        fallback = (
-            await apply_receipts(session, provider, batch.receipts) if batch.receipts else set()
-        )
+        if batch.receipts:
+            fallback, parked = await apply_receipts(session, provider, batch.receipts)
         if batch.opt_outs:
             await apply_opt_outs(session, kind, batch.opt_outs)
-    if batch.receipts:
-        # a receipt parked above may have raced the worker writing its provider id: look
-        # again now that ours is committed (the sweep would find it too, only later)
+    if parked:
+        # parked above, maybe racing the worker writing their provider ids: look again now
+        # that ours is committed (the sweep would find them too, only later)
         async with transaction(resources.db) as session:
-            ids = [r.provider_id for r in batch.receipts]
-            fallback |= await apply_parked(session, provider, ids)
+            fallback |= await apply_parked(session, provider, parked)
     for push_id in sorted(fallback):
         await resources.queue.enqueue(
             "dispatch",
