@@ -68,7 +68,6 @@ RESIDENT_COLUMNS = (
     "sms_opt_out",
     "created_at",
 )
-CHUNK = int(os.environ.get("PUSHER_DISPATCH__PLAN_CHUNK", "5000"))
 
 
 @asynccontextmanager
@@ -204,9 +203,15 @@ async def _nothing(_push: int, _number: int) -> None:
     return None
 
 
+def _chunk() -> int:
+    """Residents per planning chunk: the service's setting (same variable, same default)."""
+    default = DispatchSettings().plan_chunk
+    return int(os.environ.get("PUSHER_DISPATCH__PLAN_CHUNK", default))
+
+
 async def _plan(db: SessionFactory, item_id: int) -> tuple[int, int, float]:
     started = time.perf_counter()
-    push_id = await plan_push(db, item_id, chunk=CHUNK, texts_for=_texts, on_chunk=_nothing)
+    push_id = await plan_push(db, item_id, chunk=_chunk(), texts_for=_texts, on_chunk=_nothing)
     elapsed = time.perf_counter() - started
     assert push_id is not None
     async with db() as session:
@@ -265,6 +270,13 @@ async def _child(url: str, push_id: int, worker: str) -> None:
         await engine.dispose()
 
 
+def _output(child: subprocess.Popen[str]) -> str:
+    assert child.stdout is not None
+    output = child.stdout.read()
+    assert child.wait() == 0, f"dispatch child failed ({child.returncode})"
+    return output
+
+
 def _in_processes(url: str, push_id: int, workers: int) -> tuple[int, float]:
     """``workers`` OS processes, as production runs them; timed from a common start."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -281,7 +293,11 @@ def _in_processes(url: str, push_id: int, workers: int) -> tuple[int, float]:
     for child in children:  # imports take seconds on a busy machine: not timed
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
     started = time.time()
-    reports = [json.loads(child.communicate("go\n")[0].splitlines()[-1]) for child in children]
+    for child in children:  # every child goes before any is waited for: they run at once
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.close()
+    reports = [json.loads(_output(child).splitlines()[-1]) for child in children]
     return sum(r["sent"] for r in reports), max(r["finished"] for r in reports) - started
 
 
@@ -315,7 +331,7 @@ async def _measure(backend: str, residents: int, village: int) -> list[dict[str,
         finally:
             await engine.dispose()
     return [
-        _row(backend, f"plan ({residents:,} residents)", planned, plan_s, chunk=CHUNK),
+        _row(backend, f"plan ({residents:,} residents)", planned, plan_s, chunk=_chunk()),
         _row(backend, "dispatch, 1 worker process", *one),
         _row(backend, "dispatch, 2 worker processes", *two, speedup=round(one[1] / two[1], 2)),
         _row(

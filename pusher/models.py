@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -211,20 +211,38 @@ class Push(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One message to one resident (or one group chat) over one channel."""
+    """One message to one resident (or one group chat) over one channel.
+
+    A high-volume log written by ``INSERT … SELECT`` from rows that exist: no
+    foreign keys (each costs a per-row trigger check on every planned row), and
+    the chat and provider-id indexes are partial, so planning resident rows
+    (no chat, no provider id yet) does not maintain them.
+    """
 
     __table_args__ = (
         UniqueConstraint("push_id", "resident_id", name="uq_delivery_push_resident"),
-        UniqueConstraint("push_id", "group_chat_id", name="uq_delivery_push_chat"),
+        Index(
+            "uq_delivery_push_chat",
+            "push_id",
+            "group_chat_id",
+            unique=True,
+            postgresql_where=text("group_chat_id IS NOT NULL"),
+            sqlite_where=text("group_chat_id IS NOT NULL"),
+        ),
         Index("ix_delivery_claim", "push_id", "channel", "status", "next_attempt_at"),
-        Index("ix_delivery_provider", "provider_id"),
+        Index(
+            "ix_delivery_provider",
+            "provider_id",
+            postgresql_where=text("provider_id IS NOT NULL"),
+            sqlite_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    push_id: int = Field(foreign_key="push.id")
-    resident_id: int | None = Field(default=None, foreign_key="resident.id")
-    group_chat_id: int | None = Field(default=None, foreign_key="group_chat.id")
-    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    push_id: int
+    resident_id: int | None = None
+    group_chat_id: int | None = None
+    region_id: int | None = Field(default=None, index=True)
     channel: str = Field(max_length=16)
     provider: str | None = Field(default=None, max_length=16)
     recipient: str | None = Field(default=None, max_length=128)

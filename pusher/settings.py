@@ -28,7 +28,7 @@ class DispatchSettings(BaseModel):
     lease_seconds: int = Field(120, ge=5)
     retry_delays: list[int] = Field(default_factory=lambda: [30, 120, 600, 1800])
     retry_jitter: float = Field(0.2, ge=0, le=1)
-    plan_chunk: int = Field(5000, ge=10)
+    plan_chunk: int = Field(20_000, ge=10)
     #: Batches one dispatch job keeps in flight: the next batch is claimed and sent
     #: while the previous one's outcomes are written (PostgreSQL; SQLite always 1).
     batches_in_flight: int = Field(2, ge=1, le=16)

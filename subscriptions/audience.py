@@ -74,8 +74,7 @@ async def load_audience(session: AsyncSession, item: Item, group_ids: list[int])
 def _membership(audience: Audience) -> ColumnElement[bool]:
     """True for residents in at least one matched group."""
     clauses: list[ColumnElement[bool]] = [
-        Region.path.startswith(path)
-        for path in audience.region_paths
+        Region.path.startswith(path) for path in audience.region_paths
     ]
     if audience.topic_ids:
         clauses.append(
@@ -134,10 +133,7 @@ def residents_chunk(
 
 def group_chats(audience: Audience) -> Select[tuple[object, ...]]:
     """Group chats of matched region groups that lie inside the item's region."""
-    inside = [
-        Region.path.startswith(path)
-        for path in audience.region_paths
-    ]
+    inside = [Region.path.startswith(path) for path in audience.region_paths]
     return (
         select(GroupChat.id, GroupChat.region_id, GroupChat.robot_key)
         .join(Region, Region.id == GroupChat.region_id)

@@ -2,19 +2,30 @@
 
 One ``INSERT … SELECT`` per chunk of resident ids writes every delivery of the
 chunk (channel chosen in SQL, duplicates across groups impossible thanks to the
-unique (push, resident) constraint). Progress is recorded after each chunk, so
-a planning job that runs twice, or resumes after a crash, writes nothing twice,
+unique (push, resident) constraint). Progress (``Push.planned_upto``) only moves
+past chunks that are committed, together with every chunk before them, so a
+planning job that runs twice, or resumes after a crash, writes nothing twice,
 and dispatch can start on the first chunk while later ones are planned.
+
+On PostgreSQL two chunks are planned at once on two connections (one
+``INSERT … SELECT`` runs on one core), and chunk commits do not wait for the
+WAL flush: a chunk lost in a server crash is planned again on resume. The
+common path is a plain ``INSERT`` (``ON CONFLICT`` costs a speculative
+insertion per row); a chunk whose rows partly exist already, after a resume or
+beside a concurrent planner, is retried with ``ON CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Insert, func, literal, select, update
+from sqlalchemy import Insert, Selectable, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
@@ -36,12 +47,38 @@ log = logging.getLogger(__name__)
 
 OnChunk = Callable[[int, int], Awaitable[None]]
 TextsFor = Callable[[Item], dict[str, Any]]
+Running = deque[tuple[int, bool, asyncio.Task[None]]]  # (upto, records itself, task)
+
+#: Chunks planned at once per database: PostgreSQL runs each statement on one
+#: core; SQLite has a single writer, so a second chunk would only wait.
+PARALLEL_CHUNKS = {"postgresql": 2}
+COLUMNS = [
+    "push_id",
+    "resident_id",
+    "region_id",
+    "channel",
+    "recipient",
+    "status",
+    "next_attempt_at",
+    "created_at",
+]
 
 
 async def plan_push(
-    db: SessionFactory, item_id: int, *, chunk: int, texts_for: TextsFor, on_chunk: OnChunk
+    db: SessionFactory,
+    item_id: int,
+    *,
+    chunk: int,
+    texts_for: TextsFor,
+    on_chunk: OnChunk,
+    parallel: int | None = None,
 ) -> int | None:
-    """Plan the push of an approved item; returns the push id (None if not pushable)."""
+    """Plan the push of an approved item; returns the push id (None if not pushable).
+
+    ``parallel`` chunks are planned at once (default: per database, see
+    :data:`PARALLEL_CHUNKS`); ``on_chunk(push_id, number)`` runs after each
+    chunk is recorded as done, in order, and once more after the last.
+    """
     async with transaction(db) as session:
         item = await session.get_one(Item, item_id)
         if not pushable(item):
@@ -59,15 +96,61 @@ async def plan_push(
         assert push_id is not None
         if done_upto == 0 and not audience.empty:
             await session.execute(_insert_chats(session, push_id, audience))
+        window = parallel or PARALLEL_CHUNKS.get(session.bind.dialect.name, 1)
     number = 0
-    while done_upto < last_id and not audience.empty:
-        upto = min(done_upto + chunk, last_id)
-        await _plan_chunk(db, push_id, audience, after_id=done_upto, upto_id=upto)
-        done_upto, number = upto, number + 1
-        await on_chunk(push_id, number)
+    if not audience.empty:
+        ranges = [(lo, min(lo + chunk, last_id)) for lo in range(done_upto, last_id, chunk)]
+        number = await _plan_ranges(db, push_id, audience, ranges, window, on_chunk)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
     return push_id
+
+
+async def _plan_ranges(
+    db: SessionFactory,
+    push_id: int,
+    audience: Audience,
+    ranges: list[tuple[int, int]],
+    window: int,
+    on_chunk: OnChunk,
+) -> int:
+    """Plan ``(after, upto]`` ranges, ``window`` at a time; returns how many were done.
+
+    Chunks complete in any order but are recorded in order: progress moves to
+    a chunk's end only once it and every earlier chunk are committed.
+    """
+    running: Running = deque()
+    number = 0
+    try:
+        for after, upto in ranges:
+            if len(running) >= window:
+                number = await _record(db, push_id, running.popleft(), number, on_chunk)
+            alone = not running  # every earlier chunk is recorded: record it with its rows
+            task = _plan_chunk(db, push_id, audience, after_id=after, upto_id=upto, own=alone)
+            running.append((upto, alone, asyncio.create_task(task)))
+        while running:
+            number = await _record(db, push_id, running.popleft(), number, on_chunk)
+    finally:  # on error: let chunks in flight end (committed or not) before raising
+        await asyncio.gather(*(task for _, _, task in running), return_exceptions=True)
+    return number
+
+
+async def _record(
+    db: SessionFactory,
+    push_id: int,
+    done: tuple[int, bool, asyncio.Task[None]],
+    number: int,
+    on_chunk: OnChunk,
+) -> int:
+    """Wait for the oldest chunk, move progress past it, tell ``on_chunk``."""
+    upto, recorded, task = done
+    await task
+    if not recorded:
+        async with transaction(db) as session:
+            await _fast_commit(session)
+            await _progress(session, push_id, upto)
+    await on_chunk(push_id, number + 1)
+    return number + 1
 
 
 async def _get_or_create_push(session: AsyncSession, item: Item, texts_for: TextsFor) -> Push:
@@ -84,11 +167,46 @@ async def _get_or_create_push(session: AsyncSession, item: Item, texts_for: Text
 
 
 async def _plan_chunk(
-    db: SessionFactory, push_id: int, audience: Audience, *, after_id: int, upto_id: int
+    db: SessionFactory,
+    push_id: int,
+    audience: Audience,
+    *,
+    after_id: int,
+    upto_id: int,
+    own: bool,
 ) -> None:
+    """Write the deliveries of residents ``after_id < id <= upto_id`` in one transaction.
+
+    With ``own``, the same transaction moves progress to ``upto_id``.
+    """
+    source = _chunk_source(push_id, audience, after_id=after_id, upto_id=upto_id)
+    progress = (push_id, upto_id) if own else None
+    try:
+        await _insert_chunk(db, source, guarded=False, progress=progress)
+    except IntegrityError:  # some rows exist: planned before a crash, or by a twin job
+        log.info("chunk partly planned already", extra={"push_id": push_id, "upto": upto_id})
+        await _insert_chunk(db, source, guarded=True, progress=progress)
+
+
+async def _insert_chunk(
+    db: SessionFactory, source: Selectable, *, guarded: bool, progress: tuple[int, int] | None
+) -> None:
+    async with transaction(db) as session:
+        await _fast_commit(session)
+        insert = _upsert(session, Delivery).from_select(COLUMNS, source)
+        await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
+        if progress is not None:
+            await _progress(session, *progress)
+
+
+async def _progress(session: AsyncSession, push_id: int, upto: int) -> None:
+    await session.execute(update(Push).where(Push.id == push_id).values(planned_upto=upto))
+
+
+def _chunk_source(push_id: int, audience: Audience, *, after_id: int, upto_id: int) -> Selectable:
     rows = residents_chunk(audience, after_id=after_id, upto_id=upto_id).subquery()
     now = utcnow()
-    source = select(
+    return select(
         literal(push_id).label("push_id"),
         rows.c.id,
         rows.c.region_id,
@@ -98,20 +216,12 @@ async def _plan_chunk(
         literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
     ).where(literal(True))
-    columns = [
-        "push_id",
-        "resident_id",
-        "region_id",
-        "channel",
-        "recipient",
-        "status",
-        "next_attempt_at",
-        "created_at",
-    ]
-    async with transaction(db) as session:
-        insert = _upsert(session, Delivery).from_select(columns, source).on_conflict_do_nothing()
-        await session.execute(insert)
-        await session.execute(update(Push).where(Push.id == push_id).values(planned_upto=upto_id))
+
+
+async def _fast_commit(session: AsyncSession) -> None:
+    """PostgreSQL: commit without waiting for the WAL flush (planning is re-runnable)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> Insert:
