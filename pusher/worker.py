@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from contextlib import AsyncExitStack
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pusher.jobs import FUNCTIONS, purge_old, sweep
 from pusher.metrics import start_metrics_server
 from pusher.resources import open_resources, redis_settings
 from pusher.settings import Settings
 
+log = logging.getLogger(__name__)
 #: Seconds a stopping worker lets running jobs finish (compose's stop_grace_period is above).
 COMPLETION_WAIT = 20
+#: Seconds between polls while Redis cannot be reached.
+REDIS_RETRY = 1.0
 
 
 class PusherWorker(Worker):
@@ -26,6 +32,10 @@ class PusherWorker(Worker):
     their ``CancelledError`` would skip ``on_shutdown`` and exit with code 1.
     Rows those jobs had claimed keep their lease and are taken over when it
     runs out, so stopping never loses a message.
+
+    A Redis outage (a restart, a failover) does not end the worker: arq's poll
+    raises on a lost connection; here it is logged and polling resumes once
+    Redis answers again. Jobs already running go on with their database work.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -36,6 +46,13 @@ class PusherWorker(Worker):
     def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
         self.stopping.set()
         super().handle_sig_wait_for_completion(signum)
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
+            log.warning("Redis unreachable, polling again shortly", extra={"error": str(exc)})
+            await asyncio.sleep(REDIS_RETRY)
 
     async def close(self) -> None:
         if not self._handle_signals:

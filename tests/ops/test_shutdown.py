@@ -46,7 +46,7 @@ async def _wait_for_first_send(r: Resources, *, within: float) -> None:
 async def _stop_mid_push(settings: Settings, workers: Workers) -> Counter[str]:
     """Stop a worker by SIGTERM mid-push, check how it stopped, finish the push with a
     fresh worker; returns how many messages the sandbox kept per delivery key."""
-    town, _ = await start(settings, residents=3000)
+    town, _ = await start(settings, residents=10_000)
     worker = workers.spawn(
         PUSHER_DISPATCH__PLAN_CHUNK="100", PUSHER_DISPATCH__LEASE_SECONDS=str(LEASE)
     )
