@@ -22,11 +22,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelKind
 from channels.ratelimit import MemoryRateLimiter
 from channels.sandbox import SandboxChannel
+from pusher.benchmarks import scratch_database
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
 from pusher.metrics import Metrics
 from pusher.migrate import upgrade
@@ -56,7 +54,6 @@ from pusher.pipeline.plan import plan_push
 from pusher.sandbox_store import database_sink
 from pusher.settings import DispatchSettings, QuietHours
 
-PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 RESIDENT_COLUMNS = (
     "name",
     "region_id",
@@ -68,27 +65,6 @@ RESIDENT_COLUMNS = (
     "sms_opt_out",
     "created_at",
 )
-
-
-@asynccontextmanager
-async def _postgres() -> AsyncIterator[str]:
-    """A database of our own on the machine's server; its SQLAlchemy URL."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"pusher_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://{PG_ADMIN.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@asynccontextmanager
-async def _sqlite() -> AsyncIterator[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
 
 
 def _resident_rows(region_id: int, count: int, start: int) -> Iterator[tuple[Any, ...]]:
@@ -316,8 +292,7 @@ def _row(backend: str, step: str, rows: int, seconds: float, **more: Any) -> dic
 
 
 async def _measure(backend: str, residents: int, village: int) -> list[dict[str, Any]]:
-    opener: Callable[[], Any] = _postgres if backend == "postgresql" else _sqlite
-    async with opener() as url:
+    async with scratch_database(backend) as url:
         engine = create_engine(url)
         db = session_factory(engine)
         try:

@@ -153,6 +153,9 @@ class Channel(abc.ABC):
     limits: ClassVar[Limits]
     #: False when the provider never sends delivery receipts: acceptance is final.
     receipts: ClassVar[bool] = True
+    #: True when ``send`` writes to our own database (the sandbox): on SQLite, whose
+    #: single writer it then shares with dispatch, sends take turns with its writes.
+    writes_database: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:

@@ -37,6 +37,7 @@ class SandboxChannel(Channel):
 
     provider: ClassVar[str] = "sandbox"
     receipts: ClassVar[bool] = False
+    writes_database: ClassVar[bool] = True  # the pipeline's sink keeps messages in it
     limits: ClassVar[Limits] = Limits(batch_size=500, rate=1000, max_chars=2000)
 
     def __init__(

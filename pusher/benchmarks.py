@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,28 @@ BENCHMARKS = (
 )
 
 Rows = list[dict[str, Any]]
+#: The server benchmarks create their scratch PostgreSQL databases on.
+PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@asynccontextmanager
+async def scratch_database(backend: str) -> AsyncIterator[str]:
+    """A fresh SQLite file, or a database of its own on ``PG_ADMIN``'s server (dropped
+    afterwards); yields its SQLAlchemy URL."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"pusher_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+asyncpg://{PG_ADMIN.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def bench_dir() -> Path:

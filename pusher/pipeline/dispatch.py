@@ -180,8 +180,9 @@ async def _send_batch(
     lease = timedelta(seconds=d.settings.lease_seconds)
     ids = [c.id for c in batch]
     keep = leases_kept(d.db, ids, worker=d.worker, lease=lease, clock=d.clock, writes=writes)
+    turns = writes if channel.writes_database else nullcontext()
     async with keep:
-        outcomes, paced_until, found_sent = await _ask_and_send(d, channel, batch, content)
+        outcomes, paced_until, found_sent = await _ask_and_send(d, channel, batch, content, turns)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
         if isinstance(outcome, Rejected):
@@ -206,17 +207,23 @@ async def _send_batch(
 
 
 async def _ask_and_send(
-    d: Dispatcher, channel: Channel, batch: Sequence[Claimed], content: Mapping[str, Any]
+    d: Dispatcher,
+    channel: Channel,
+    batch: Sequence[Claimed],
+    content: Mapping[str, Any],
+    turns: AbstractAsyncContextManager[Any],
 ) -> tuple[list[Outcome | None], datetime | None, int]:
     """Ask the provider about rows of unknown outcome, send the rest (paced); the
-    outcomes, when to try paced rows again, and how many the provider already had."""
+    outcomes, when to try paced rows again, and how many the provider already had.
+    Calls to the channel happen inside ``turns``."""
     messages = [_message(c, content) for c in batch]
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
     if unknown:
         try:
-            with d.metrics.time_call(channel.provider):
-                found = await channel.lookup([messages[i] for i in unknown])
+            async with turns:
+                with d.metrics.time_call(channel.provider):
+                    found = await channel.lookup([messages[i] for i in unknown])
         except ChannelError as exc:
             # cannot tell whether they went out: they stay unknown and are asked again later
             log.warning("lookup failed", extra={"provider": channel.provider, "code": exc.code})
@@ -229,8 +236,9 @@ async def _ask_and_send(
         for i in to_send:  # the account's quota is spent for now: wait without a try
             outcomes[i] = Rejected(messages[i].key, TransientError(PACED, "provider rate"))
     elif to_send:
-        with d.metrics.time_call(channel.provider):
-            sent = await channel.send([messages[i] for i in to_send])
+        async with turns:
+            with d.metrics.time_call(channel.provider):
+                sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
     return outcomes, paced_until, len(set(unknown) - set(to_send))

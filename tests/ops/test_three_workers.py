@@ -18,7 +18,7 @@ from tests.spine.flow import publish
 
 pytestmark = pytest.mark.production
 
-RESIDENTS = 3000
+RESIDENTS = 20_000
 ACCEPTED = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
 OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
 
