@@ -126,9 +126,9 @@ def _chunk_unique(indices: list[int], phones: list[str], size: int) -> list[list
 
 def plan_calls(params: list[dict[str, str]], phones: list[str]) -> list[Call]:
     """Group equal params into SendSms calls, the rest into SendBatchSms calls."""
-    groups: dict[str, list[int]] = {}
+    groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for i, p in enumerate(params):
-        groups.setdefault(json.dumps(p, sort_keys=True), []).append(i)
+        groups.setdefault(tuple(sorted(p.items())), []).append(i)
     singles = [g[0] for g in groups.values() if len(g) == 1]
     calls = [
         Call("SendSms", chunk)
@@ -177,7 +177,7 @@ class AliyunSmsChannel(Channel):
             Call(c.action, [good[j] for j in c.indices])
             for c in plan_calls([params[i] for i in good], [phones[i] for i in good])
         ]
-        parts = await asyncio.gather(*(self._send_call(c, messages, params) for c in calls))
+        parts = await asyncio.gather(*(self._send_call(c, messages, params, phones) for c in calls))
         outcomes |= {i: o for part in parts for i, o in part.items()}
         return [outcomes[i] for i in range(len(messages))]
 
@@ -185,11 +185,15 @@ class AliyunSmsChannel(Channel):
         return dict(message.params) or {self._settings.text_param: message.text}
 
     async def _send_call(
-        self, call: Call, messages: Sequence[Message], params: list[dict[str, str]]
+        self,
+        call: Call,
+        messages: Sequence[Message],
+        params: list[dict[str, str]],
+        national_phones: list[str],
     ) -> dict[int, Outcome]:
         keys = [messages[i].key for i in call.indices]
         out_id = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
-        phones = [national(messages[i].recipient) for i in call.indices]
+        phones = [national_phones[i] for i in call.indices]
         s = self._settings
         body: dict[str, str] = {"TemplateCode": s.template_code, "OutId": out_id}
         if call.action == "SendSms":
