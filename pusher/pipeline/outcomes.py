@@ -29,7 +29,7 @@ DT = Delivery.__table__
 D = DT.c
 FALLBACK_CODE = "wechat_fallback"
 FATAL_HOLD = timedelta(minutes=10)
-LOOKUP_RETRY = timedelta(seconds=30)
+LOOKUP_RETRY = timedelta(seconds=10)  # a failed query, not a send: ask again soon
 
 
 @dataclass

@@ -29,7 +29,7 @@ from pusher.db import SessionFactory, create_engine, session_factory, transactio
 from pusher.migrate import upgrade
 from pusher.models import Delivery, DeliveryStatus, Item, PendingReceipt, Push, Region, Resident
 from pusher.pipeline.claims import Claimed, claim, leases_kept
-from pusher.pipeline.outcomes import FATAL_HOLD, PACED, RetryPolicy, record
+from pusher.pipeline.outcomes import FATAL_HOLD, LOOKUP_RETRY, PACED, RetryPolicy, record
 from pusher.pipeline.receipts import apply_parked
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -154,7 +154,7 @@ async def test_a_lookup_that_failed_keeps_the_row_unknown_until_asked(db: Sessio
     await _record(db, c, [Rejected(str(c[0].id), TransientError(LOOKUP_FAILED, "查询失败"))])
     row = (await _rows(db))[c[0].id]
     assert row.status == DeliveryStatus.SENDING and row.claimed_by is None
-    assert _aware(row.lease_until) == NOW + timedelta(seconds=30) and row.attempts == 0
+    assert _aware(row.lease_until) == NOW + LOOKUP_RETRY and row.attempts == 0
 
 
 async def test_a_worker_that_lost_its_claim_writes_nothing(db: SessionFactory) -> None:
