@@ -52,16 +52,10 @@ Running = deque[tuple[int, bool, asyncio.Task[None]]]  # (upto, records itself, 
 #: Chunks planned at once per database: PostgreSQL runs each statement on one
 #: core; SQLite has a single writer, so a second chunk would only wait.
 PARALLEL_CHUNKS = {"postgresql": 2}
-COLUMNS = [
-    "push_id",
-    "resident_id",
-    "region_id",
-    "channel",
-    "recipient",
-    "status",
-    "next_attempt_at",
-    "created_at",
-]
+#: The columns planning writes; resident rows and group-chat rows differ in the second.
+COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
+COLUMNS += ["next_attempt_at", "created_at"]
+CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS]
 
 
 async def plan_push(
@@ -237,17 +231,7 @@ def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> In
         literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
     ).where(literal(True))
-    columns = [
-        "push_id",
-        "group_chat_id",
-        "region_id",
-        "channel",
-        "recipient",
-        "status",
-        "next_attempt_at",
-        "created_at",
-    ]
-    return _upsert(session, Delivery).from_select(columns, source).on_conflict_do_nothing()
+    return _upsert(session, Delivery).from_select(CHAT_COLUMNS, source).on_conflict_do_nothing()
 
 
 async def _finish(db: SessionFactory, push_id: int, item_id: int) -> None:
