@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import types
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +40,7 @@ from typing import Any
 import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 
+from pusher.benchmarks import RESIDENT_COLUMNS, scratch_database
 from pusher.migrate import upgrade
 
 # ``pusher bench`` loads this file by path without registering it in sys.modules, which
@@ -53,19 +53,7 @@ LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
 SECRET = "chaos-callback-secret"
 FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
 REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-RESIDENT_COLUMNS = (
-    "name",
-    "region_id",
-    "phone",
-    "openid",
-    "wechat_follows",
-    "sms_consent",
-    "wechat_opt_out",
-    "sms_opt_out",
-    "created_at",
-)
 
 
 @dataclass(frozen=True)
@@ -80,14 +68,9 @@ class Database:
 
     @staticmethod
     @asynccontextmanager
-    async def create(name: str) -> AsyncIterator[Database]:
-        admin = await asyncpg.connect(PG_ADMIN)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            yield Database(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}")
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    async def create() -> AsyncIterator[Database]:
+        async with scratch_database("postgresql") as url:
+            yield Database(url.replace("postgresql+asyncpg://", "postgresql://"))
 
 
 def _resident(n: int, region_id: int) -> tuple[Any, ...]:
@@ -392,7 +375,7 @@ async def _measure(residents: int, limit: float) -> dict[str, Any]:
     if _port_in_use(REDIS_PORT):
         raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
     tmp = Path(tempfile.mkdtemp(prefix="pusher-chaos-"))  # the processes' logs stay here
-    async with Database.create(f"pusher_chaos_{uuid.uuid4().hex[:10]}") as db:
+    async with Database.create() as db:
         item_id, recipients, wechat_count = await seed(db, residents)
         cluster = _cluster(db.sqlalchemy_url, tmp, wechat_count, chunk=max(250, residents // 20))
         cluster.start()

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelKind
 from channels.ratelimit import MemoryRateLimiter
 from channels.sandbox import SandboxChannel
-from pusher.benchmarks import scratch_database
+from pusher.benchmarks import RESIDENT_COLUMNS, scratch_database
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
 from pusher.metrics import Metrics
 from pusher.migrate import upgrade
@@ -53,18 +53,6 @@ from pusher.pipeline.dispatch import Dispatcher, dispatch
 from pusher.pipeline.plan import plan_push
 from pusher.sandbox_store import database_sink
 from pusher.settings import DispatchSettings, QuietHours
-
-RESIDENT_COLUMNS = (
-    "name",
-    "region_id",
-    "phone",
-    "openid",
-    "wechat_follows",
-    "sms_consent",
-    "wechat_opt_out",
-    "sms_opt_out",
-    "created_at",
-)
 
 
 def _resident_rows(region_id: int, count: int, start: int) -> Iterator[tuple[Any, ...]]:

@@ -32,6 +32,18 @@ BENCHMARKS = (
 )
 
 Rows = list[dict[str, Any]]
+#: The resident columns benchmarks bulk-load (``COPY`` or ``executemany``), in row order.
+RESIDENT_COLUMNS = (
+    "name",
+    "region_id",
+    "phone",
+    "openid",
+    "wechat_follows",
+    "sms_consent",
+    "wechat_opt_out",
+    "sms_opt_out",
+    "created_at",
+)
 #: The server benchmarks create their scratch PostgreSQL databases on.
 PG_ADMIN = os.environ.get("PUSHER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

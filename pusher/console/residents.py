@@ -165,32 +165,22 @@ async def import_page(request: web.Request) -> web.Response:
     return await render(request, "import.html", me, report=None, columns=COLUMNS)
 
 
+async def _import_refused(request: web.Request, me: Viewer, error: str) -> web.Response:
+    return await render(
+        request, "import.html", me, report=None, columns=COLUMNS, error=error, status=422
+    )
+
+
 async def import_upload(request: web.Request) -> web.Response:
     me = await viewer(request, Role.GRID_WORKER)
     form = await request.post()
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        return await render(
-            request,
-            "import.html",
-            me,
-            report=None,
-            columns=COLUMNS,
-            error="请选择要导入的 Excel 文件（.xlsx）或 CSV 文件。",
-            status=422,
-        )
+        return await _import_refused(request, me, "请选择要导入的 Excel 文件（.xlsx）或 CSV 文件。")
     try:
         rows = await asyncio.to_thread(read_rows, upload.file.read(), upload.filename)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        return await render(
-            request,
-            "import.html",
-            me,
-            report=None,
-            columns=COLUMNS,
-            error="无法读取这个文件，请确认是 .xlsx 或 .csv 格式。",
-            status=422,
-        )
+        return await _import_refused(request, me, "无法读取这个文件，请确认是 .xlsx 或 .csv 格式。")
     async with transaction(request.app[RESOURCES].db) as db:
         report = await import_residents(db, rows, actor=me.name, allowed_region_ids=me.scope)
     status = 200 if report.ok else 422

@@ -47,7 +47,7 @@ def _unnest(columns: dict[str, Column[Any]], rows: Sequence[Sequence[Any]], name
 def _json_each(
     dialect: Dialect, columns: dict[str, Column[Any]], rows: Sequence[Sequence[Any]], name: str
 ) -> Any:
-    converters = [column.type._cached_bind_processor(dialect) for column in columns.values()]
+    converters = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns.values()]
     data = [
         [v if convert is None else convert(v) for v, convert in zip(row, converters, strict=True)]
         for row in rows

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
-from pusher.db import SessionFactory, transaction
+from pusher.db import SessionFactory, single_writer, transaction
 from pusher.models import (
     Delivery,
     DeliveryStatus,
@@ -49,9 +49,9 @@ OnChunk = Callable[[int, int], Awaitable[None]]
 TextsFor = Callable[[Item], dict[str, Any]]
 Running = deque[tuple[int, bool, asyncio.Task[None]]]  # (upto, records itself, task)
 
-#: Chunks planned at once per database: PostgreSQL runs each statement on one
-#: core; SQLite has a single writer, so a second chunk would only wait.
-PARALLEL_CHUNKS = {"postgresql": 2}
+#: Chunks planned at once on PostgreSQL, which runs each statement on one core
+#: (SQLite has a single writer: there a second chunk would only wait).
+PARALLEL_CHUNKS = 2
 #: The columns planning writes; resident rows and group-chat rows differ in the second.
 COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
 COLUMNS += ["next_attempt_at", "created_at"]
@@ -69,8 +69,8 @@ async def plan_push(
 ) -> int | None:
     """Plan the push of an approved item; returns the push id (None if not pushable).
 
-    ``parallel`` chunks are planned at once (default: per database, see
-    :data:`PARALLEL_CHUNKS`); ``on_chunk(push_id, number)`` runs after each
+    ``parallel`` chunks are planned at once (default: :data:`PARALLEL_CHUNKS`,
+    one on SQLite); ``on_chunk(push_id, number)`` runs after each
     chunk is recorded as done, in order, and once more after the last.
     """
     async with transaction(db) as session:
@@ -90,7 +90,7 @@ async def plan_push(
         assert push_id is not None
         if done_upto == 0 and not audience.empty:
             await session.execute(_insert_chats(session, push_id, audience))
-        window = parallel or PARALLEL_CHUNKS.get(session.bind.dialect.name, 1)
+        window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
     number = 0
     if not audience.empty:
         ranges = [(lo, min(lo + chunk, last_id)) for lo in range(done_upto, last_id, chunk)]

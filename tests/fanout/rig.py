@@ -28,15 +28,18 @@ from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from pusher.demo.town import Town
 from pusher.jobs import process_item
-from pusher.models import Delivery, Push, Resident
+from pusher.models import Delivery, DeliveryStatus, Push, Resident, Urgency
 from pusher.pipeline.dispatch import Dispatcher
 from pusher.resources import Resources, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from tests.spine.conftest import start
+from tests.spine.flow import publish
 
 SECRET = "fanout-callback-secret"
 WX_TOKEN = "fanout-wx-token"
+#: Statuses of a delivery the provider took.
+ACCEPTED = {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value}
 
 
 @dataclass
@@ -262,3 +265,15 @@ class DiesAfterSend(Channel):
 def channels_with(rig: Rig, kind: ChannelKind, channel: Channel) -> dict[ChannelKind, Channel]:
     """The rig's channels with ``kind`` replaced by ``channel``."""
     return {**rig.resources.channels, kind: channel}
+
+
+async def urgent_push(rig: Rig) -> int:
+    """Publish a town-wide flood warning and plan it; the push id."""
+    item_id = await publish(
+        rig.resources,
+        region_code=rig.town.town_code,
+        title="青山镇山洪预警",
+        body="上游水库泄洪，请沿河群众立即转移到安全地带。",
+        urgency=Urgency.URGENT,
+    )
+    return await rig.plan(item_id)

@@ -15,24 +15,18 @@ from sqlalchemy import update
 from channels.base import ChannelKind
 from pusher import jobs
 from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, Urgency
+from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
 from pusher.settings import Settings
-from tests.fanout.rig import DiesAfterSend, Rig, WorkerDied, channels_with, running
-from tests.spine.flow import publish
-
-ACCEPTED = {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value}
-
-
-async def _urgent(rig: Rig) -> int:
-    item_id = await publish(
-        rig.resources,
-        region_code=rig.town.town_code,
-        title="青山镇山洪预警",
-        body="上游水库泄洪，请沿河群众立即转移到安全地带。",
-        urgency=Urgency.URGENT,
-    )
-    return await rig.plan(item_id)
+from tests.fanout.rig import (
+    ACCEPTED,
+    DiesAfterSend,
+    Rig,
+    WorkerDied,
+    channels_with,
+    running,
+    urgent_push,
+)
 
 
 def _assert_once(rig: Rig, rows: list[Delivery]) -> None:
@@ -48,7 +42,7 @@ async def test_the_same_dispatch_job_twice_sends_each_message_once(
     sqlite_settings: Settings,
 ) -> None:
     async with running(sqlite_settings) as rig:
-        push_id = await _urgent(rig)
+        push_id = await urgent_push(rig)
         for _ in range(2):  # twice at once, then twice again: a redelivered job
             results = await asyncio.gather(
                 *(
@@ -70,7 +64,7 @@ async def test_two_workers_on_one_push_send_each_message_once(
     production_settings: Settings,
 ) -> None:
     async with running(production_settings, residents=400) as rig:
-        push_id = await _urgent(rig)
+        push_id = await urgent_push(rig)
         workers = [rig.dispatcher("worker-a"), rig.dispatcher("worker-b")]
         tallies = await asyncio.gather(
             *(
@@ -90,7 +84,7 @@ async def test_worker_killed_after_the_provider_call_is_not_sent_again(
     sqlite_settings: Settings, kind: ChannelKind
 ) -> None:
     async with running(sqlite_settings, residents=150) as rig:
-        push_id = await _urgent(rig)
+        push_id = await urgent_push(rig)
         dying = DiesAfterSend(rig.resources.channels[kind])
         doomed = rig.dispatcher("doomed", channels=channels_with(rig, kind, dying))
         with pytest.raises(WorkerDied):

@@ -18,24 +18,18 @@ from sqlalchemy import update
 from channels.base import ChannelError, ChannelKind, Message, Outcome, Rejected, TransientError
 from channels.emulators import aliyun_sms
 from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, Urgency
+from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
 from pusher.settings import Settings
-from tests.fanout.rig import DiesAfterSend, Rig, WorkerDied, channels_with, running
-from tests.spine.flow import publish
-
-ACCEPTED = {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value}
-
-
-async def _urgent(rig: Rig) -> int:
-    item_id = await publish(
-        rig.resources,
-        region_code=rig.town.town_code,
-        title="青山镇山洪预警",
-        body="上游水库泄洪，请沿河群众立即转移到安全地带。",
-        urgency=Urgency.URGENT,
-    )
-    return await rig.plan(item_id)
+from tests.fanout.rig import (
+    ACCEPTED,
+    DiesAfterSend,
+    Rig,
+    WorkerDied,
+    channels_with,
+    running,
+    urgent_push,
+)
 
 
 async def _make_due(rig: Rig) -> None:
@@ -64,7 +58,7 @@ async def test_unknown_outcomes_are_settled_although_some_lookups_fail(
     sqlite_settings: Settings,
 ) -> None:
     async with running(sqlite_settings, residents=150) as rig:
-        push_id = await _urgent(rig)
+        push_id = await urgent_push(rig)
         dying = DiesAfterSend(rig.resources.channels[ChannelKind.SMS])
         doomed = rig.dispatcher("doomed", channels=channels_with(rig, ChannelKind.SMS, dying))
         with pytest.raises(WorkerDied):
@@ -91,7 +85,7 @@ async def test_an_sms_call_that_timed_out_but_was_taken_is_not_sent_twice(
     sqlite_settings: Settings,
 ) -> None:
     async with running(sqlite_settings, residents=150) as rig:
-        push_id = await _urgent(rig)
+        push_id = await urgent_push(rig)
         lost = AnswerLost(rig.resources.channels[ChannelKind.SMS])
         first = await dispatch(
             rig.dispatcher("w1", channels=channels_with(rig, ChannelKind.SMS, lost)),
