@@ -66,7 +66,8 @@ async def progress(db: AsyncSession, item_id: int) -> dict[str, Any]:
     """The push of an item: planned count and deliveries by status (for the progress bar)."""
     push = await db.scalar(select(Push).where(Push.item_id == item_id))
     if push is None:
-        return {"push_id": None, "total": 0, "done": 0, "percent": 0, "counts": {}}
+        empty = {"total": 0, "done": 0, "percent": 0, "settled": False, "counts": {}}
+        return {"push_id": None} | empty
     rows = await db.execute(
         select(Delivery.status, func.count())
         .where(Delivery.push_id == push.id)
@@ -75,12 +76,15 @@ async def progress(db: AsyncSession, item_id: int) -> dict[str, Any]:
     counts = {str(status): int(n) for status, n in rows}
     total = max(sum(counts.values()), push.planned)
     done = sum(n for s, n in counts.items() if s not in PENDING)
+    # while planning, rows are still being written: 0 of 0 is a start, not an end
+    settled = push.status != "planning" and done >= total
     return {
         "push_id": push.id,
         "status": push.status,
         "total": total,
         "done": done,
-        "percent": round(100 * done / total) if total else 100,
+        "percent": round(100 * done / total) if total else (100 if settled else 0),
+        "settled": settled,
         "counts": {DELIVERY_NAMES[DeliveryStatus(s)]: n for s, n in sorted(counts.items())},
     }
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import Workbook, load_workbook
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from pusher.console.accounts import set_user
 from pusher.console.passwords import hash_password
@@ -23,6 +23,7 @@ from pusher.models import (
     Delivery,
     DeliveryStatus,
     Item,
+    Push,
     Region,
     Resident,
     Role,
@@ -503,3 +504,18 @@ async def test_console_on_postgresql(pg_console: Console) -> None:
     )
     assert status == 200 and "已导入 1 人" in page
     assert (await pg_console.client.get("/followup")).status == 200
+
+
+async def test_progress_of_a_push_still_planning_is_not_complete(console: Console) -> None:
+    """A push whose first chunk is not written yet reads 0 of 0: a start, not 100 %."""
+    await _pushed(console)
+    async with transaction(db_of(console)) as db:
+        item_id = await db.scalar(select(Item.id))
+        await db.execute(delete(Delivery))  # as it was before planning wrote a row
+        await db.execute(update(Push).values(status="planning", planned=0))
+    progress = await (await console.client.get(f"/items/{item_id}/progress.json")).json()
+    assert (progress["total"], progress["percent"], progress["settled"]) == (0, 0, False)
+    async with transaction(db_of(console)) as db:
+        await db.execute(update(Push).values(status="done"))
+    progress = await (await console.client.get(f"/items/{item_id}/progress.json")).json()
+    assert (progress["percent"], progress["settled"]) == (100, True)

@@ -5,7 +5,7 @@
     var f = document.querySelector("input[name=csrf]");
     return f ? f.value : "";
   }
-  // Item page: poll the push progress every few seconds until nothing is pending.
+  // Item page: poll the push progress every few seconds until it has settled.
   var box = document.getElementById("progress");
   if (box) {
     var poll = function () {
@@ -26,9 +26,9 @@
             d.appendChild(b);
             counts.appendChild(d);
           });
-          if (!box.dataset.push && p.push_id && p.done >= p.total) {
-            window.location.reload(); // the push now exists: show its groups and texts
-          } else if (p.push_id === null || p.done < p.total) {
+          if (!box.dataset.push && p.settled) {
+            window.location.reload(); // the push is out: show its groups and texts
+          } else if (!p.settled) {
             setTimeout(poll, 3000);
           }
         })
