@@ -111,10 +111,14 @@ def _eligible(body: str) -> tuple[str, ...]:
             junk = ELIGIBLE_LEADING_JUNK.match(m.group("e"))
             cut = junk.end() if junk else 0
             text = m.group("e")[cut:]
+            start = m.start("e") + cut
+            if start and text[:1].isdigit() and body[start - 1].isdigit():
+                continue  # it would begin inside a number
+
             if m.end("e") < len(body) and body[m.end("e")].isdigit():
                 text = _TRAILING_NUMBER.sub("", text)  # the length cap fell inside a number
             if len(text) >= 2 and not any(text in other for _, other in found):
-                found.append((m.start("e") + cut, text))
+                found.append((start, text))
     return _unique(text for _, text in sorted(found))
 
 

@@ -83,7 +83,7 @@ ELIGIBLE_RES = (
         rf"(?P<e>[^{_STOP}]{{2,40}})"
     ),
     re.compile(rf"(?P<e>[^{_STOP}]{{1,24}}?的(?:{_GROUP}))"),
-    re.compile(rf"(?P<e>(?:年满)?\d{{1,3}}(?:周岁|岁)(?:以上|及以上|以下)?的?(?:{_GROUP}))"),
+    re.compile(rf"(?<!\d)(?P<e>(?:年满)?\d{{1,3}}(?:周岁|岁)(?:以上|及以上|以下)?的?(?:{_GROUP}))"),
 )
 ELIGIBLE_LEADING_JUNK = re.compile(r"^(?:请|对于|对|向|为|给|由|经|凡是|凡|即|各)+")
 

@@ -108,3 +108,10 @@ def test_eligible_group_never_ends_inside_a_phone_number() -> None:
     facts = extract_facts(body)
     assert facts.phones == ("0791-10000000",)
     assert all(not e[-1].isdigit() for e in facts.eligible)
+
+
+def test_eligible_group_never_begins_inside_a_number() -> None:
+    """Found by the property test: "1000周岁村民" gave the group "000周岁村民"."""
+    assert extract_facts("1000周岁村民").eligible == ()
+    assert extract_facts("凡年满60周岁的老年人均可申请").eligible == ("年满60周岁的老年人均可申请",)
+    assert extract_facts("1" * 30 + "的村民").eligible == ()  # the 24-character cap
