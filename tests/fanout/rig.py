@@ -8,6 +8,7 @@ Jobs are not run by a queue here: the tests call the job functions and
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -87,9 +88,9 @@ class Rig:
             await self.sms[tencent_sms.STATE].drain()
         else:
             await self.sms[aliyun_sms.STATE].drain()
-        while tasks := list(self.wechat[wechat.STATE].tasks):
-            for task in tasks:
-                await task
+        tasks = self.wechat[wechat.STATE].tasks
+        while tasks:  # gather yields to the loop, so finished tasks leave the set
+            await asyncio.gather(*list(tasks))
 
     async def plan(self, item_id: int) -> int:
         """Match and plan ``item_id`` with the service's own job; the push id."""
