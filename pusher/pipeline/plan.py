@@ -7,6 +7,11 @@ past chunks that are committed, together with every chunk before them, so a
 planning job that runs twice, or resumes after a crash, writes nothing twice,
 and dispatch can start on the first chunk while later ones are planned.
 
+Resident rows are written *fresh* (no ``next_attempt_at``), which keeps them
+out of every index but the (push, resident) one; the chunk's transaction also
+writes its :class:`~pusher.models.DeliveryRange` per channel, through which
+dispatch claims them (see :mod:`pusher.pipeline.claims`).
+
 On PostgreSQL two chunks are planned at once on two connections (one
 ``INSERT … SELECT`` runs on one core), and chunk commits do not wait for the
 WAL flush: a chunk lost in a server crash is planned again on resume. The
@@ -23,7 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Insert, Selectable, func, literal, select, text, update
+from sqlalchemy import Insert, Selectable, func, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +37,7 @@ from channels.base import ChannelKind
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.models import (
     Delivery,
+    DeliveryRange,
     DeliveryStatus,
     Item,
     ItemMatch,
@@ -42,6 +48,7 @@ from pusher.models import (
 )
 from pusher.pipeline.review import pushable
 from subscriptions.audience import Audience, group_chats, load_audience, residents_chunk
+from subscriptions.channel import RESIDENT_CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ Running = deque[tuple[int, bool, asyncio.Task[None]]]  # (upto, records itself, 
 PARALLEL_CHUNKS = 2
 #: The columns planning writes; resident rows and group-chat rows differ in the second.
 COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
-COLUMNS += ["next_attempt_at", "created_at"]
+COLUMNS += ["created_at", "next_attempt_at"]
 CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS]
 
 
@@ -174,21 +181,34 @@ async def _plan_chunk(
     With ``own``, the same transaction moves progress to ``upto_id``.
     """
     source = _chunk_source(push_id, audience, after_id=after_id, upto_id=upto_id)
+    ranges = [
+        {"push_id": push_id, "channel": kind.value, "after_id": after_id, "upto_id": upto_id}
+        | {"claimed_upto": after_id}
+        for kind in RESIDENT_CHANNELS
+    ]
     progress = (push_id, upto_id) if own else None
     try:
-        await _insert_chunk(db, source, guarded=False, progress=progress)
+        await _insert_chunk(db, source, ranges, guarded=False, progress=progress)
     except IntegrityError:  # some rows exist: planned before a crash, or by a twin job
         log.info("chunk partly planned already", extra={"push_id": push_id, "upto": upto_id})
-        await _insert_chunk(db, source, guarded=True, progress=progress)
+        await _insert_chunk(db, source, ranges, guarded=True, progress=progress)
 
 
 async def _insert_chunk(
-    db: SessionFactory, source: Selectable, *, guarded: bool, progress: tuple[int, int] | None
+    db: SessionFactory,
+    source: Selectable,
+    ranges: list[dict[str, Any]],
+    *,
+    guarded: bool,
+    progress: tuple[int, int] | None,
 ) -> None:
+    """The chunk's rows and its ranges, in one transaction: a range is never seen
+    without all of its rows."""
     async with transaction(db) as session:
         await _fast_commit(session)
         insert = _upsert(session, Delivery).from_select(COLUMNS, source)
         await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
+        await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
         if progress is not None:
             await _progress(session, *progress)
 
@@ -207,8 +227,8 @@ def _chunk_source(push_id: int, audience: Audience, *, after_id: int, upto_id: i
         rows.c.channel,
         rows.c.recipient,
         rows.c.status,
-        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
+        null().label("next_attempt_at"),  # fresh: claimed through its range
     ).where(literal(True))
 
 
@@ -228,8 +248,8 @@ def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> In
         literal(ChannelKind.WECOM.value).label("channel"),
         chats.c.robot_key,
         literal(DeliveryStatus.QUEUED.value).label("status"),
-        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
+        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
     ).where(literal(True))
     return _upsert(session, Delivery).from_select(CHAT_COLUMNS, source).on_conflict_do_nothing()
 
