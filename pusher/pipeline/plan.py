@@ -72,10 +72,12 @@ async def plan_push(
     chunk: int,
     texts_for: TextsFor,
     on_chunk: OnChunk,
+    span: int = 2_000,
     parallel: int | None = None,
 ) -> int | None:
     """Plan the push of an approved item; returns the push id (None if not pushable).
 
+    Each chunk's residents are split into claim ranges of ``span`` ids.
     ``parallel`` chunks are planned at once (default: :data:`PARALLEL_CHUNKS`,
     one on SQLite); ``on_chunk(push_id, number)`` runs after each
     chunk is recorded as done, in order, and once more after the last.
@@ -101,7 +103,7 @@ async def plan_push(
     number = 0
     if not audience.empty:
         ranges = [(lo, min(lo + chunk, last_id)) for lo in range(done_upto, last_id, chunk)]
-        number = await _plan_ranges(db, push_id, audience, ranges, window, on_chunk)
+        number = await _plan_ranges(db, push_id, audience, ranges, window, span, on_chunk)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
     return push_id
@@ -113,6 +115,7 @@ async def _plan_ranges(
     audience: Audience,
     ranges: list[tuple[int, int]],
     window: int,
+    span: int,
     on_chunk: OnChunk,
 ) -> int:
     """Plan ``(after, upto]`` ranges, ``window`` at a time; returns how many were done.
@@ -127,7 +130,9 @@ async def _plan_ranges(
             if len(running) >= window:
                 number = await _record(db, push_id, running.popleft(), number, on_chunk)
             alone = not running  # every earlier chunk is recorded: record it with its rows
-            task = _plan_chunk(db, push_id, audience, after_id=after, upto_id=upto, own=alone)
+            task = _plan_chunk(
+                db, push_id, audience, after_id=after, upto_id=upto, span=span, own=alone
+            )
             running.append((upto, alone, asyncio.create_task(task)))
         while running:
             number = await _record(db, push_id, running.popleft(), number, on_chunk)
@@ -174,16 +179,19 @@ async def _plan_chunk(
     *,
     after_id: int,
     upto_id: int,
+    span: int,
     own: bool,
 ) -> None:
-    """Write the deliveries of residents ``after_id < id <= upto_id`` in one transaction.
+    """Write the deliveries of residents ``after_id < id <= upto_id`` in one transaction,
+    with their claim ranges of ``span`` ids per channel.
 
     With ``own``, the same transaction moves progress to ``upto_id``.
     """
     source = _chunk_source(push_id, audience, after_id=after_id, upto_id=upto_id)
     ranges = [
-        {"push_id": push_id, "channel": kind.value, "after_id": after_id, "upto_id": upto_id}
-        | {"claimed_upto": after_id}
+        {"push_id": push_id, "channel": kind.value, "after_id": lo, "claimed_upto": lo}
+        | {"upto_id": min(lo + span, upto_id)}
+        for lo in range(after_id, upto_id, span)
         for kind in RESIDENT_CHANNELS
     ]
     progress = (push_id, upto_id) if own else None

@@ -2,7 +2,7 @@
 
 Planned resident rows carry no claim-index entry; dispatch takes them range by
 range in resident order. These tests plan a town of 200 residents in chunks of
-37 (no dispatch), then claim directly, on both databases.
+37, split into claim ranges of 10 (no dispatch), then claim directly, on both databases.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.spine.conftest import start
 from tests.spine.flow import publish
 
 CHUNK = 37
+SPAN = 10  # residents per claim range: four ranges per chunk
 LEASE = timedelta(minutes=5)
 
 
@@ -37,7 +38,7 @@ LEASE = timedelta(minutes=5)
 def base_settings(request: pytest.FixtureRequest) -> Settings:
     name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
     base: Settings = request.getfixturevalue(name)
-    dispatch = base.dispatch.model_copy(update={"plan_chunk": CHUNK})
+    dispatch = base.dispatch.model_copy(update={"plan_chunk": CHUNK, "claim_range": SPAN})
     return base.model_copy(update={"dispatch": dispatch})
 
 
@@ -147,7 +148,7 @@ async def test_a_chunk_committed_after_later_ones_were_claimed_is_claimed_too(
             await session.execute(delete(Delivery).where(Delivery.push_id == push_id, first))
             await session.execute(
                 delete(DeliveryRange).where(
-                    DeliveryRange.push_id == push_id, DeliveryRange.after_id == 0
+                    DeliveryRange.push_id == push_id, DeliveryRange.after_id < CHUNK
                 )
             )
             await session.execute(
