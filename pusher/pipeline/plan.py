@@ -215,8 +215,9 @@ async def _insert_chunk(
     async with transaction(db) as session:
         await _fast_commit(session)
         insert = _upsert(session, Delivery).from_select(COLUMNS, source)
-        await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
-        await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
+        written = await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
+        if getattr(written, "rowcount", 1):  # a chunk outside the audience needs no ranges
+            await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
         if progress is not None:
             await _progress(session, *progress)
 
