@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
 from pusher.db import transaction
 from pusher.demo.town import Town, build_town
@@ -23,11 +24,39 @@ from pusher.health import setup_health
 from pusher.logs import request_id_middleware
 from pusher.metrics import setup_metrics
 from pusher.migrate import upgrade
+from pusher.models import Delivery, DeliveryStatus, Push
 from pusher.resources import Resources, open_resources
 from pusher.settings import Settings
 from pusher.web.keys import RESOURCES
 
 REPO = Path(__file__).resolve().parents[2]
+OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
+
+
+async def is_final(r: Resources, item_id: int) -> bool:
+    """The item's push is planned and none of its deliveries is queued or sending."""
+    async with r.db() as session:
+        push = await session.scalar(select(Push).where(Push.item_id == item_id))
+        if push is None or push.status != "done":
+            return False
+        still_open = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.push_id == push.id, Delivery.status.in_(OPEN))
+        )
+        return not still_open
+
+
+async def wait_until_final(
+    r: Resources, item_id: int, *, within: float, detail: Callable[[], str] = str
+) -> None:
+    """Poll until :func:`is_final`; after ``within`` seconds fail, saying ``detail()``."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await is_final(r, item_id):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"deliveries of item {item_id} not final after {within} s {detail()}")
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:

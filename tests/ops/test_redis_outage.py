@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from pusher.models import DeliveryStatus, Urgency
 from pusher.resources import open_resources
 from pusher.settings import Settings
-from tests.ops.conftest import WorkerProcess, Workers
+from tests.ops.conftest import WorkerProcess, Workers, wait_until_final
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, publish
 
@@ -99,11 +99,7 @@ async def test_worker_survives_a_redis_restart_and_delivers_afterwards(
             body="明日停水。",
             urgency=Urgency.URGENT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            rows = await deliveries(r, item_id)
-            if rows and all(d.status in FINAL for d in rows):
-                break
-            await asyncio.sleep(0.2)
+        await wait_until_final(r, item_id, within=60, detail=lambda: worker.output()[-3000:])
+        rows = await deliveries(r, item_id)
     assert rows and all(d.status in FINAL for d in rows), worker.output()[-3000:]
     assert "Redis unreachable" in worker.output()

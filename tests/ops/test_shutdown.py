@@ -14,8 +14,7 @@ from pusher.models import Delivery, DeliveryStatus, SandboxMessage, Urgency
 from pusher.resources import Resources, open_resources
 from pusher.settings import DispatchSettings, QuietHours, Settings
 from pusher.worker import build_worker
-from tests.ops.conftest import Workers
-from tests.ops.test_three_workers import is_final
+from tests.ops.conftest import Workers, is_final
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 

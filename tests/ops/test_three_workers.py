@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pusher.models import Delivery, DeliveryStatus, Push, SandboxMessage, Urgency
-from pusher.resources import Resources, open_resources
+from pusher.resources import open_resources
 from pusher.settings import Settings
-from tests.ops.conftest import Workers
+from tests.ops.conftest import Workers, wait_until_final
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
@@ -20,30 +19,6 @@ pytestmark = pytest.mark.production
 
 RESIDENTS = 20_000
 ACCEPTED = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
-OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
-
-
-async def is_final(r: Resources, item_id: int) -> bool:
-    """The item's push is planned and none of its deliveries is queued or sending."""
-    async with r.db() as session:
-        push = await session.scalar(select(Push).where(Push.item_id == item_id))
-        if push is None or push.status != "done":
-            return False
-        still_open = await session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.push_id == push.id, Delivery.status.in_(OPEN))
-        )
-        return not still_open
-
-
-async def wait_until_final(r: Resources, item_id: int, *, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await is_final(r, item_id):
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"deliveries of item {item_id} not final after {within} s")
 
 
 async def test_three_workers_share_a_push_and_each_resident_gets_one_message(
