@@ -102,22 +102,22 @@ async def apply_parked(
         return set()
     pending = PendingReceipt.__table__.c
     recorded = (D.provider == pending.provider) & (D.provider_id == pending.provider_id)
-    parked = list(
-        await session.scalars(
-            select(PendingReceipt)
-            .where(
-                PendingReceipt.provider == provider,
-                PendingReceipt.provider_id.in_(list(provider_ids)),
-            )
-            .where(select(D.id).where(recorded).exists())  # only ids written by now
+    # Take and delete in one statement: whatever this statement returns, no other
+    # transaction applies, and a row parked meanwhile is never deleted unread (a
+    # separate read-then-delete-by-id could remove a new receipt on SQLite, which
+    # reuses a freed id).
+    taken = await session.execute(
+        delete(PendingReceipt)
+        .where(
+            pending.provider == provider,
+            pending.provider_id.in_(list(provider_ids)),
+            select(D.id).where(recorded).exists(),  # only ids written by now
         )
+        .returning(pending.provider_id, pending.delivered, pending.code)
     )
-    if not parked:
+    receipts = [Receipt(pid, delivered, code) for pid, delivered, code in taken]
+    if not receipts:
         return set()
-    await session.execute(
-        delete(PendingReceipt).where(PendingReceipt.id.in_([p.id for p in parked]))
-    )
-    receipts = [Receipt(p.provider_id, p.delivered, p.code) for p in parked]
     return await _apply(session, provider, receipts)
 
 

@@ -7,6 +7,7 @@ answer; these tests pin what each kind leaves on the row, on both databases.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
@@ -191,6 +192,49 @@ async def test_a_parked_receipt_waits_for_its_delivery_and_is_then_applied(
     async with transaction(db) as s:
         await apply_parked(s, "aliyun", [pid])
     assert (await _rows(db))[c[0].id].status == DeliveryStatus.DELIVERED
+    async with db() as s:
+        assert await s.scalar(select(func.count(PendingReceipt.id))) == 0
+
+
+async def test_receipts_parked_while_others_are_applied_are_never_lost(
+    db: SessionFactory,
+) -> None:
+    # Reports race the worker's status write, so each callback parks its receipt and
+    # applies it once committed, while the sweeper and other callbacks apply theirs and
+    # a worker holds the write lock now and then: taking parked receipts must never
+    # remove another receipt parked meanwhile.
+    c = await _claimed(db, 40)
+    pids = [f"biz-4:{x.recipient}" for x in c]
+    await _record(db, c, [Accepted(str(x.id), pid) for x, pid in zip(c, pids, strict=True)])
+
+    async def park(pid: str) -> None:
+        async with transaction(db) as s:
+            s.add(PendingReceipt(provider="aliyun", provider_id=pid, delivered=True, code="OK"))
+
+    async def apply(ids: list[str]) -> None:
+        async with transaction(db) as s:
+            await apply_parked(s, "aliyun", ids)
+
+    async def park_later(pid: str) -> None:
+        await asyncio.sleep(0.01)
+        await park(pid)
+
+    async def worker_holding_the_lock() -> None:
+        async with transaction(db) as s:
+            await s.execute(update(Item).values(title="停水通知"))
+            await asyncio.sleep(0.03)
+
+    await park(pids[0])
+    for before, now in itertools.pairwise(pids):
+        await asyncio.gather(
+            worker_holding_the_lock(),
+            apply(pids),  # the sweeper
+            apply([before]),  # the callback that parked ``before``, looking again
+            park_later(now),  # the next report, early
+        )
+        await apply([now])  # its callback looks again once its receipt is committed
+    rows = await _rows(db)
+    assert [d.id for d in rows.values() if d.status != DeliveryStatus.DELIVERED] == []
     async with db() as s:
         assert await s.scalar(select(func.count(PendingReceipt.id))) == 0
 
