@@ -175,7 +175,14 @@ def _chunk() -> int:
 
 async def _plan(db: SessionFactory, item_id: int) -> tuple[int, int, float]:
     started = time.perf_counter()
-    push_id = await plan_push(db, item_id, chunk=_chunk(), texts_for=_texts, on_chunk=_nothing)
+    push_id = await plan_push(
+        db,
+        item_id,
+        chunk=_chunk(),
+        span=DispatchSettings().claim_range,
+        texts_for=_texts,
+        on_chunk=_nothing,
+    )
     elapsed = time.perf_counter() - started
     assert push_id is not None
     async with db() as session:

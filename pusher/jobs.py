@@ -55,6 +55,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         r.db,
         item_id,
         chunk=settings.dispatch.plan_chunk,
+        span=settings.dispatch.claim_range,
         on_chunk=on_chunk,
         texts_for=lambda i: texts_for(
             i,

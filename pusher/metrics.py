@@ -68,10 +68,10 @@ async def read_snapshot(db: SessionFactory, *, now: datetime) -> Snapshot:
             select(d.channel, d.status, func.count()).group_by(d.channel, d.status)
         )
         snap.deliveries = {(str(c), str(s)): int(n) for c, s, n in rows}
-        due = (d.status == DeliveryStatus.QUEUED.value) & (d.next_attempt_at <= now)
-        row = (
-            await session.execute(select(func.count(), func.min(d.next_attempt_at)).where(due))
-        ).one()
+        # a fresh planned row (no time set) has been due since it was planned
+        due_at = func.coalesce(d.next_attempt_at, d.created_at)
+        due = (d.status == DeliveryStatus.QUEUED.value) & (due_at <= now)
+        row = (await session.execute(select(func.count(), func.min(due_at)).where(due))).one()
     snap.queue_depth = int(row[0])
     if row[1] is not None:
         snap.oldest_queued_seconds = max(0.0, (now - _aware(row[1])).total_seconds())

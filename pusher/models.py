@@ -215,8 +215,16 @@ class Delivery(SQLModel, table=True):
 
     A high-volume log written by ``INSERT … SELECT`` from rows that exist: no
     foreign keys (each costs a per-row trigger check on every planned row), and
-    the chat and provider-id indexes are partial, so planning resident rows
-    (no chat, no provider id yet) does not maintain them.
+    every index but the (push, resident) one is partial, so a planned resident
+    row maintains only that one and the primary key:
+
+    - ``next_attempt_at`` is NULL on a row planned and never claimed yet (a
+      *fresh* row), and again once the row is sent or failed. Fresh rows are
+      claimed through :class:`DeliveryRange` in resident order; the claim index
+      holds only rows with a time set: rows in flight, re-queued, deferred or
+      handed over to SMS.
+    - The region index holds only deliveries that missed (the grid workers'
+      follow-up across pushes); other region filters come with a push.
     """
 
     __table_args__ = (
@@ -229,7 +237,21 @@ class Delivery(SQLModel, table=True):
             postgresql_where=text("group_chat_id IS NOT NULL"),
             sqlite_where=text("group_chat_id IS NOT NULL"),
         ),
-        Index("ix_delivery_claim", "push_id", "channel", "status", "next_attempt_at"),
+        Index(
+            "ix_delivery_claim",
+            "push_id",
+            "channel",
+            "status",
+            "next_attempt_at",
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_delivery_missed",
+            "region_id",
+            postgresql_where=text("status IN ('failed', 'unreachable')"),
+            sqlite_where=text("status IN ('failed', 'unreachable')"),
+        ),
         Index(
             "ix_delivery_provider",
             "provider_id",
@@ -242,7 +264,7 @@ class Delivery(SQLModel, table=True):
     push_id: int
     resident_id: int | None = None
     group_chat_id: int | None = None
-    region_id: int | None = Field(default=None, index=True)
+    region_id: int | None = None
     channel: str = Field(max_length=16)
     provider: str | None = Field(default=None, max_length=16)
     recipient: str | None = Field(default=None, max_length=128)
@@ -250,13 +272,33 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = None
-    next_attempt_at: datetime = Field(default_factory=utcnow)
+    #: NULL only on a fresh planned row (see the class notes); rows made here are due now
+    next_attempt_at: datetime | None = Field(default_factory=utcnow)
     provider_id: str | None = Field(default=None, max_length=128)
     error_code: str | None = Field(default=None, max_length=64)
     error_message: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     done_at: datetime | None = None
+
+
+class DeliveryRange(SQLModel, table=True):
+    """A chunk of a push's planned residents, and how far dispatch has claimed it.
+
+    Planning writes one per chunk and resident channel, in the transaction that
+    writes the chunk's rows, so a range is seen together with all its rows.
+    Dispatch claims a range's fresh rows in resident order from ``claimed_upto``
+    and moves it on in the claim's transaction; ``claimed_upto = upto_id`` once
+    the range has no fresh row left. Claiming walks the (push, resident) index,
+    so planning needs no claim index entry per row.
+    """
+
+    __tablename__ = "delivery_range"
+    push_id: int = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=16)
+    after_id: int = Field(primary_key=True)  # residents after_id < id <= upto_id
+    upto_id: int
+    claimed_upto: int
 
 
 class SandboxMessage(SQLModel, table=True):

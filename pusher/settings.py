@@ -29,6 +29,9 @@ class DispatchSettings(BaseModel):
     retry_delays: list[int] = Field(default_factory=lambda: [30, 120, 600, 1800])
     retry_jitter: float = Field(0.2, ge=0, le=1)
     plan_chunk: int = Field(20_000, ge=10)
+    #: Residents per claim range: workers claim fresh rows from different ranges at
+    #: once (PostgreSQL), so a chunk is split into ranges of this many resident ids.
+    claim_range: int = Field(2_000, ge=1)
     #: Batches one dispatch job keeps in flight: the next batch is claimed and sent
     #: while the previous one's outcomes are written (PostgreSQL; SQLite always 1).
     batches_in_flight: int = Field(2, ge=1, le=16)

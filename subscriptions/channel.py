@@ -14,6 +14,8 @@ from channels.base import ChannelKind
 from pusher.models import DeliveryStatus, Resident
 
 NO_CHANNEL = "none"
+#: The channels :func:`channel_columns` can choose (group chats go over WeCom).
+RESIDENT_CHANNELS = (ChannelKind.WECHAT, ChannelKind.SMS)
 
 
 def wechat_ok() -> ColumnElement[bool]:

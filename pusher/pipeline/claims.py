@@ -1,8 +1,16 @@
 """Claiming deliveries before sending them, with a lease.
 
-A claim flips rows to ``sending`` with this worker's id and a lease in one
-statement; on PostgreSQL the candidate rows are locked with SKIP LOCKED so two
-workers never claim the same row, on SQLite the single writer serialises claims.
+A claim flips rows to ``sending`` with this worker's id and a lease; on
+PostgreSQL the candidate rows (or the range of fresh rows) are locked with SKIP
+LOCKED so two workers never claim the same row, on SQLite the single writer
+serialises claims.
+
+Rows come from two places. Rows with a time set (claimed before, re-queued,
+deferred, handed over to SMS) are found through the partial claim index. Fresh
+planned rows, which have no index entry of their own, are taken range by range
+in resident order through the (push, resident) index: each planning chunk's
+:class:`~pusher.models.DeliveryRange` remembers how far it has been claimed.
+
 A row whose lease ran out was claimed by a worker that died, maybe after the
 provider call: it is reclaimed as *unknown outcome* and checked with the
 provider before it is sent again.
@@ -17,13 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import SessionFactory, transaction
-from pusher.models import Delivery, DeliveryStatus
+from pusher.models import Delivery, DeliveryRange, DeliveryStatus
 
-D = Delivery.__table__.c
+DT = Delivery.__table__
+D = DT.c
+RT = DeliveryRange.__table__
+R = RT.c
+OUT = (D.id, D.recipient, D.resident_id, D.attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +47,21 @@ class Claimed:
     unknown_outcome: bool
 
 
-def _due(push_id: int, channel: str, now: datetime, *, expired: bool) -> Select[tuple[int]]:
+def _timed(push_id: int, channel: str, now: datetime, *, expired: bool) -> Select[tuple[int]]:
+    """Rows with a time set that are due: leases run out, or queued rows whose time came."""
+    timed = D.next_attempt_at.is_not(None)  # the claim index holds only these
     if expired:
         state = (D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now)
     else:
         state = (D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now)
     # index order (ix_delivery_claim): no sort of every due row of a large push per claim
     order = D.lease_until if expired else D.next_attempt_at
-    return select(D.id).where(D.push_id == push_id, D.channel == channel, state).order_by(order)
+    where = (D.push_id == push_id, D.channel == channel, timed, state)
+    return select(D.id).where(*where).order_by(order)
+
+
+def _fresh() -> ColumnElement[bool]:
+    return (D.status == DeliveryStatus.QUEUED.value) & D.next_attempt_at.is_(None)
 
 
 async def claim(
@@ -55,28 +74,96 @@ async def claim(
     lease: timedelta,
     now: datetime,
 ) -> list[Claimed]:
-    """Claim up to ``limit`` due deliveries; expired leases first."""
+    """Claim up to ``limit`` due deliveries: expired leases first, then rows due
+    again, then fresh rows in resident order."""
+    values = {
+        "status": DeliveryStatus.SENDING.value,
+        "claimed_by": worker,
+        "lease_until": now + lease,
+        "attempts": D.attempts + 1,
+    }
     claimed: list[Claimed] = []
+    # On SQLite these UPDATEs also take the write lock before the ranges are read.
     for expired in (True, False):
         if len(claimed) >= limit:
             break
-        candidates = _due(push_id, channel, now, expired=expired).limit(limit - len(claimed))
+        candidates = _timed(push_id, channel, now, expired=expired).limit(limit - len(claimed))
         if session.bind.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         result = await session.execute(
-            update(Delivery.__table__)
-            .where(D.id.in_(candidates.scalar_subquery()))
-            .values(
-                status=DeliveryStatus.SENDING.value,
-                claimed_by=worker,
-                lease_until=now + lease,
-                attempts=D.attempts + 1,
-            )
-            .returning(D.id, D.recipient, D.resident_id, D.attempts)
+            update(DT).where(D.id.in_(candidates.scalar_subquery())).values(values).returning(*OUT)
         )
         claimed += [Claimed(r.id, r.recipient, r.resident_id, r.attempts, expired) for r in result]
+    if len(claimed) < limit:
+        fresh = await _claim_fresh(
+            session, push_id, channel, limit - len(claimed), values | {"next_attempt_at": now}
+        )
+        claimed += [Claimed(r.id, r.recipient, r.resident_id, r.attempts, False) for r in fresh]
     claimed.sort(key=lambda c: c.id)
     return claimed
+
+
+async def _claim_fresh(
+    session: AsyncSession, push_id: int, channel: str, limit: int, values: dict[str, Any]
+) -> list[Row[Any]]:
+    """Claim up to ``limit`` fresh rows range by range, moving each range on.
+
+    A range is locked while it is claimed from (PostgreSQL: another worker skips
+    to the next range; SQLite: the claim already holds the write lock), so
+    ``claimed_upto`` only moves past rows that this transaction claimed.
+    """
+    rows: list[Row[Any]] = []
+    while len(rows) < limit:
+        span = await _open_range(session, push_id, channel)
+        if span is None:
+            break
+        after_id, upto_id, claimed_upto = span
+        need = limit - len(rows)
+        in_range = (
+            (D.push_id == push_id)
+            & (D.resident_id > claimed_upto)
+            & (D.resident_id <= upto_id)
+            & (D.channel == channel)
+        )
+        candidates = select(D.id).where(in_range, _fresh()).order_by(D.resident_id).limit(need)
+        got = list(
+            await session.execute(
+                update(DT)
+                .where(D.id.in_(candidates.scalar_subquery()), _fresh())
+                .values(values)
+                .returning(*OUT)
+            )
+        )
+        rows += got
+        reached = max((r.resident_id for r in got), default=claimed_upto)
+        if len(got) < need:
+            left = await session.scalar(select(D.id).where(in_range, _fresh()).limit(1))
+            if left is None:
+                reached = upto_id  # nothing fresh left in the range: close it
+            elif not got:
+                break  # fresh rows another writer holds: leave them for the next claim
+        await session.execute(
+            update(RT)
+            .where(R.push_id == push_id, R.channel == channel, R.after_id == after_id)
+            .values(claimed_upto=reached)
+        )
+    return rows
+
+
+async def _open_range(
+    session: AsyncSession, push_id: int, channel: str
+) -> tuple[int, int, int] | None:
+    """The first range of ``push_id`` and ``channel`` with fresh rows maybe left, locked."""
+    query = (
+        select(R.after_id, R.upto_id, R.claimed_upto)
+        .where(R.push_id == push_id, R.channel == channel, R.claimed_upto < R.upto_id)
+        .order_by(R.after_id)
+        .limit(1)
+    )
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    row = (await session.execute(query)).first()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
 
 @asynccontextmanager
@@ -102,7 +189,7 @@ async def leases_kept(
                 pass
             async with writes, transaction(db) as session:
                 await session.execute(
-                    update(Delivery.__table__)
+                    update(DT)
                     .where(
                         D.id.in_(list(ids)),
                         D.claimed_by == worker,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from channels.base import (
     Accepted,
@@ -33,7 +33,7 @@ from channels.base import (
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.metrics import Metrics
-from pusher.models import Delivery, DeliveryStatus, Item, Push, Urgency
+from pusher.models import Delivery, DeliveryRange, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
@@ -292,7 +292,7 @@ async def _defer_for_quiet_hours(d: Dispatcher, push_id: int, kind: ChannelKind)
                 D.push_id == push_id,
                 D.channel == kind.value,
                 D.status == DeliveryStatus.QUEUED.value,
-                D.next_attempt_at < morning,
+                (D.next_attempt_at < morning) | D.next_attempt_at.is_(None),
             )
             .values(next_attempt_at=morning)
         )
@@ -311,8 +311,10 @@ async def _close_if_done(d: Dispatcher, push_id: int) -> None:
             )
         )
         if not open_rows:
-            await session.execute(
+            closed = await session.execute(
                 update(Push)
                 .where(Push.id == push_id, Push.status == "dispatching")
                 .values(status="done")
             )
+            if getattr(closed, "rowcount", 0):  # every row settled: its ranges are spent
+                await session.execute(delete(DeliveryRange).where(DeliveryRange.push_id == push_id))

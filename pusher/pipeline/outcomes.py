@@ -110,6 +110,7 @@ async def record(
                 provider_id=v.c.pid,
                 sent_at=now,
                 done_at=now if final_on_accept else None,
+                next_attempt_at=None,  # nothing left to try: out of the claim index
                 error_code=_keep_fallback(D.error_code),
                 error_message=_keep_fallback(D.error_message),
             )
@@ -200,7 +201,12 @@ def _writes(provider: str, v: FromClause) -> dict[str, dict[str, Any]]:
         "unasked": unowned | {"attempts": D.attempts - 1},  # the provider could not be asked
         "uncertain": unowned | error,  # the call may have reached the provider
         "retry": queued,
-        "final": {"status": DeliveryStatus.FAILED.value, "done_at": v.c.at, **error},
+        "final": {
+            "status": DeliveryStatus.FAILED.value,
+            "done_at": v.c.at,
+            "next_attempt_at": None,
+            **error,
+        },
     }
 
 

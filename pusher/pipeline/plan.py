@@ -7,6 +7,11 @@ past chunks that are committed, together with every chunk before them, so a
 planning job that runs twice, or resumes after a crash, writes nothing twice,
 and dispatch can start on the first chunk while later ones are planned.
 
+Resident rows are written *fresh* (no ``next_attempt_at``), which keeps them
+out of every index but the (push, resident) one; the chunk's transaction also
+writes its :class:`~pusher.models.DeliveryRange` per channel, through which
+dispatch claims them (see :mod:`pusher.pipeline.claims`).
+
 On PostgreSQL two chunks are planned at once on two connections (one
 ``INSERT … SELECT`` runs on one core), and chunk commits do not wait for the
 WAL flush: a chunk lost in a server crash is planned again on resume. The
@@ -23,7 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Insert, Selectable, func, literal, select, text, update
+from sqlalchemy import Insert, Selectable, func, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +37,7 @@ from channels.base import ChannelKind
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.models import (
     Delivery,
+    DeliveryRange,
     DeliveryStatus,
     Item,
     ItemMatch,
@@ -42,6 +48,7 @@ from pusher.models import (
 )
 from pusher.pipeline.review import pushable
 from subscriptions.audience import Audience, group_chats, load_audience, residents_chunk
+from subscriptions.channel import RESIDENT_CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ Running = deque[tuple[int, bool, asyncio.Task[None]]]  # (upto, records itself, 
 PARALLEL_CHUNKS = 2
 #: The columns planning writes; resident rows and group-chat rows differ in the second.
 COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
-COLUMNS += ["next_attempt_at", "created_at"]
+COLUMNS += ["created_at", "next_attempt_at"]
 CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS]
 
 
@@ -65,10 +72,12 @@ async def plan_push(
     chunk: int,
     texts_for: TextsFor,
     on_chunk: OnChunk,
+    span: int = 2_000,
     parallel: int | None = None,
 ) -> int | None:
     """Plan the push of an approved item; returns the push id (None if not pushable).
 
+    Each chunk's residents are split into claim ranges of ``span`` ids.
     ``parallel`` chunks are planned at once (default: :data:`PARALLEL_CHUNKS`,
     one on SQLite); ``on_chunk(push_id, number)`` runs after each
     chunk is recorded as done, in order, and once more after the last.
@@ -94,7 +103,7 @@ async def plan_push(
     number = 0
     if not audience.empty:
         ranges = [(lo, min(lo + chunk, last_id)) for lo in range(done_upto, last_id, chunk)]
-        number = await _plan_ranges(db, push_id, audience, ranges, window, on_chunk)
+        number = await _plan_ranges(db, push_id, audience, ranges, window, span, on_chunk)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
     return push_id
@@ -106,6 +115,7 @@ async def _plan_ranges(
     audience: Audience,
     ranges: list[tuple[int, int]],
     window: int,
+    span: int,
     on_chunk: OnChunk,
 ) -> int:
     """Plan ``(after, upto]`` ranges, ``window`` at a time; returns how many were done.
@@ -120,7 +130,9 @@ async def _plan_ranges(
             if len(running) >= window:
                 number = await _record(db, push_id, running.popleft(), number, on_chunk)
             alone = not running  # every earlier chunk is recorded: record it with its rows
-            task = _plan_chunk(db, push_id, audience, after_id=after, upto_id=upto, own=alone)
+            task = _plan_chunk(
+                db, push_id, audience, after_id=after, upto_id=upto, span=span, own=alone
+            )
             running.append((upto, alone, asyncio.create_task(task)))
         while running:
             number = await _record(db, push_id, running.popleft(), number, on_chunk)
@@ -167,28 +179,45 @@ async def _plan_chunk(
     *,
     after_id: int,
     upto_id: int,
+    span: int,
     own: bool,
 ) -> None:
-    """Write the deliveries of residents ``after_id < id <= upto_id`` in one transaction.
+    """Write the deliveries of residents ``after_id < id <= upto_id`` in one transaction,
+    with their claim ranges of ``span`` ids per channel.
 
     With ``own``, the same transaction moves progress to ``upto_id``.
     """
     source = _chunk_source(push_id, audience, after_id=after_id, upto_id=upto_id)
+    ranges = [
+        {"push_id": push_id, "channel": kind.value, "after_id": lo, "claimed_upto": lo}
+        | {"upto_id": min(lo + span, upto_id)}
+        for lo in range(after_id, upto_id, span)
+        for kind in RESIDENT_CHANNELS
+    ]
     progress = (push_id, upto_id) if own else None
     try:
-        await _insert_chunk(db, source, guarded=False, progress=progress)
+        await _insert_chunk(db, source, ranges, guarded=False, progress=progress)
     except IntegrityError:  # some rows exist: planned before a crash, or by a twin job
         log.info("chunk partly planned already", extra={"push_id": push_id, "upto": upto_id})
-        await _insert_chunk(db, source, guarded=True, progress=progress)
+        await _insert_chunk(db, source, ranges, guarded=True, progress=progress)
 
 
 async def _insert_chunk(
-    db: SessionFactory, source: Selectable, *, guarded: bool, progress: tuple[int, int] | None
+    db: SessionFactory,
+    source: Selectable,
+    ranges: list[dict[str, Any]],
+    *,
+    guarded: bool,
+    progress: tuple[int, int] | None,
 ) -> None:
+    """The chunk's rows and its ranges, in one transaction: a range is never seen
+    without all of its rows."""
     async with transaction(db) as session:
         await _fast_commit(session)
         insert = _upsert(session, Delivery).from_select(COLUMNS, source)
-        await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
+        written = await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
+        if getattr(written, "rowcount", 1):  # a chunk outside the audience needs no ranges
+            await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
         if progress is not None:
             await _progress(session, *progress)
 
@@ -207,8 +236,8 @@ def _chunk_source(push_id: int, audience: Audience, *, after_id: int, upto_id: i
         rows.c.channel,
         rows.c.recipient,
         rows.c.status,
-        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
+        null().label("next_attempt_at"),  # fresh: claimed through its range
     ).where(literal(True))
 
 
@@ -228,8 +257,8 @@ def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> In
         literal(ChannelKind.WECOM.value).label("channel"),
         chats.c.robot_key,
         literal(DeliveryStatus.QUEUED.value).label("status"),
-        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
+        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
     ).where(literal(True))
     return _upsert(session, Delivery).from_select(CHAT_COLUMNS, source).on_conflict_do_nothing()
 

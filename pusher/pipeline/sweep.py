@@ -2,7 +2,8 @@
 
 Redis holds only the job queue; the database holds every delivery. The sweeper
 (every 15 s) turns the database's view back into jobs: deliveries due for a
-retry, leases that ran out, and approved items whose planning never finished.
+retry, leases that ran out, planned rows never claimed, and approved items
+whose planning never finished.
 """
 
 from __future__ import annotations
@@ -12,23 +13,39 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from pusher.db import SessionFactory
-from pusher.models import Delivery, DeliveryStatus, Disclosure, Item, ItemStatus, Push
+from pusher.models import (
+    Delivery,
+    DeliveryRange,
+    DeliveryStatus,
+    Disclosure,
+    Item,
+    ItemStatus,
+    Push,
+)
 
 D = Delivery.__table__.c
+R = DeliveryRange.__table__.c
 
 
 async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
-    """(push, channel) pairs with deliveries due now or leases run out: for the sweeper."""
+    """(push, channel) pairs with deliveries due now, leases run out, or planned
+    ranges not claimed to their end: for the sweeper."""
     async with db() as session:
-        rows = await session.execute(
+        timed = await session.execute(
             select(D.push_id, D.channel)
             .where(
+                D.next_attempt_at.is_not(None),
                 ((D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now))
-                | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now))
+                | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now)),
             )
             .group_by(D.push_id, D.channel)
         )
-        return [(int(p), str(c)) for p, c in rows]
+        pairs = {(int(p), str(c)) for p, c in timed}
+        fresh = await session.execute(
+            select(R.push_id, R.channel).where(R.claimed_upto < R.upto_id).distinct()
+        )
+        pairs |= {(int(p), str(c)) for p, c in fresh}
+        return sorted(pairs)
 
 
 async def stranded_items(db: SessionFactory, now: datetime) -> list[int]:

@@ -22,7 +22,8 @@ from tests.spine.flow import deliveries, inbox_counts, publish
 
 
 async def _planned_but_unsent(service: Service) -> int:
-    """An item whose deliveries are planned and reset to queued, as if never dispatched."""
+    """An item whose deliveries were sent, then put back in the queue, due now (as the
+    office's retry does): as if never dispatched."""
     r = service.resources
     item_id = await publish(
         r,
@@ -37,7 +38,12 @@ async def _planned_but_unsent(service: Service) -> int:
         await session.execute(
             update(Delivery)
             .where(Delivery.status == DeliveryStatus.DELIVERED)
-            .values(status=DeliveryStatus.QUEUED, provider_id=None, attempts=0)
+            .values(
+                status=DeliveryStatus.QUEUED,
+                provider_id=None,
+                attempts=0,
+                next_attempt_at=datetime.now(UTC),
+            )
         )
         await session.execute(update(Push).values(status="dispatching"))
         from sqlalchemy import delete
