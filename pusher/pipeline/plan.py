@@ -98,7 +98,8 @@ async def plan_push(
         push_id, done_upto = push.id, push.planned_upto
         assert push_id is not None
         if done_upto == 0 and not audience.empty:
-            await session.execute(_insert_chats(session, push_id, audience))
+            chats = await session.execute(_insert_chats(session, push_id, audience))
+            await _count(session, push_id, int(getattr(chats, "rowcount", 0) or 0))
         window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
     number = 0
     if not audience.empty:
@@ -196,14 +197,15 @@ async def _plan_chunk(
     ]
     progress = (push_id, upto_id) if own else None
     try:
-        await _insert_chunk(db, source, ranges, guarded=False, progress=progress)
+        await _insert_chunk(db, push_id, source, ranges, guarded=False, progress=progress)
     except IntegrityError:  # some rows exist: planned before a crash, or by a twin job
         log.info("chunk partly planned already", extra={"push_id": push_id, "upto": upto_id})
-        await _insert_chunk(db, source, ranges, guarded=True, progress=progress)
+        await _insert_chunk(db, push_id, source, ranges, guarded=True, progress=progress)
 
 
 async def _insert_chunk(
     db: SessionFactory,
+    push_id: int,
     source: Selectable,
     ranges: list[dict[str, Any]],
     *,
@@ -216,10 +218,21 @@ async def _insert_chunk(
         await _fast_commit(session)
         insert = _upsert(session, Delivery).from_select(COLUMNS, source)
         written = await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
-        if getattr(written, "rowcount", 1):  # a chunk outside the audience needs no ranges
+        count = int(getattr(written, "rowcount", 0) or 0)
+        if count:  # a chunk outside the audience needs no ranges
             await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
+            await _count(session, push_id, count)
         if progress is not None:
             await _progress(session, *progress)
+
+
+async def _count(session: AsyncSession, push_id: int, rows: int) -> None:
+    """Add the rows this transaction wrote to the push's planned count: the count
+    commits with its rows, so a chunk planned again after a crash or by a twin job
+    (which writes only the rows still missing) never counts a row twice."""
+    await session.execute(
+        update(Push).where(Push.id == push_id).values(planned=Push.planned + rows)
+    )
 
 
 async def _progress(session: AsyncSession, push_id: int, upto: int) -> None:
@@ -265,13 +278,8 @@ def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> In
 
 async def _finish(db: SessionFactory, push_id: int, item_id: int) -> None:
     async with transaction(db) as session:
-        planned = await session.scalar(
-            select(func.count(Delivery.id)).where(Delivery.push_id == push_id)
-        )
         await session.execute(
-            update(Push)
-            .where(Push.id == push_id)
-            .values(status="dispatching", planned=planned or 0, planned_at=utcnow())
+            update(Push).where(Push.id == push_id).values(status="dispatching", planned_at=utcnow())
         )
         await session.execute(
             update(Item).where(Item.id == item_id).values(status=ItemStatus.PUSHED)
