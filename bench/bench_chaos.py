@@ -14,7 +14,9 @@ again on the same port. A worker that exits on its own is restarted as a
 supervisor would (and counted).
 
 The figures are taken at the emulators' inboxes (``GET /emulator/inbox``):
-residents reached, lost (no message) and duplicated (more than one).
+residents reached, lost (no message) and duplicated (more than one). Then the
+bench waits (up to 300 s) until every message's receipt has been applied and
+reports how long that took after the last message went out.
 """
 
 from __future__ import annotations
@@ -371,6 +373,21 @@ async def _count(cluster: Cluster, recipients: dict[str, int]) -> dict[str, int]
     }
 
 
+#: How long to wait, after the last message went out, for the receipts of every message.
+RECEIPT_WAIT = 300.0
+
+
+async def _receipts_settled(db: Database, item_id: int, limit: float) -> float | None:
+    """Seconds until no delivery waits for its receipt any more (None: still waiting
+    after ``limit``): a receipt lost on the way would leave its row ``sent``."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if not (await status_counts(db, item_id)).get("sent"):
+            return round(time.monotonic() - started, 1)
+        await asyncio.sleep(1.0)
+    return None
+
+
 async def _measure(residents: int, limit: float) -> dict[str, Any]:
     if _port_in_use(REDIS_PORT):
         raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
@@ -383,12 +400,14 @@ async def _measure(residents: int, limit: float) -> dict[str, Any]:
             await _wait_for_ports(cluster)
             seconds, finished = await _run_push(db, cluster, item_id, limit=limit)
             figures = await _count(cluster, recipients)
+            settled = await _receipts_settled(db, item_id, limit=RECEIPT_WAIT)
             statuses = await status_counts(db, item_id)
         finally:
             cluster.stop()
     return figures | {
         "seconds": round(seconds, 1),
         "finished": finished,
+        "receipts_settled_s": settled,
         "worker_restarts_unplanned": cluster.unplanned_restarts,
         "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
         "events": "; ".join(cluster.events),
