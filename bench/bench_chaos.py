@@ -388,6 +388,25 @@ async def _receipts_settled(db: Database, item_id: int, limit: float) -> float |
     return None
 
 
+async def failed_rows(db: Database, item_id: int) -> str:
+    """The failed deliveries of the item's push: id, channel, attempts, error (for the log)."""
+    conn = await asyncpg.connect(db.url)
+    try:
+        rows = await conn.fetch(
+            "SELECT d.id, d.channel, d.attempts, d.error_code, d.error_message FROM delivery d"
+            " JOIN push p ON p.id = d.push_id WHERE p.item_id = $1 AND d.status = 'failed'"
+            " ORDER BY d.id LIMIT 20",
+            item_id,
+        )
+    finally:
+        await conn.close()
+    return "; ".join(
+        f"#{r['id']} {r['channel']} after {r['attempts']} tries: "
+        f"{r['error_code']} {r['error_message']}"
+        for r in rows
+    )
+
+
 async def _measure(residents: int, limit: float) -> dict[str, Any]:
     if _port_in_use(REDIS_PORT):
         raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
@@ -402,6 +421,7 @@ async def _measure(residents: int, limit: float) -> dict[str, Any]:
             figures = await _count(cluster, recipients)
             settled = await _receipts_settled(db, item_id, limit=RECEIPT_WAIT)
             statuses = await status_counts(db, item_id)
+            failed = await failed_rows(db, item_id)
         finally:
             cluster.stop()
     return figures | {
@@ -410,6 +430,7 @@ async def _measure(residents: int, limit: float) -> dict[str, Any]:
         "receipts_settled_s": settled,
         "worker_restarts_unplanned": cluster.unplanned_restarts,
         "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
+        "failed_rows": failed,
         "events": "; ".join(cluster.events),
         "logs": str(tmp),
     }
