@@ -12,6 +12,7 @@ from arq import cron
 from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from pusher.jobs import FUNCTIONS, purge_old, sweep
 from pusher.metrics import start_metrics_server
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 COMPLETION_WAIT = 20
 #: Seconds between polls while Redis cannot be reached.
 REDIS_RETRY = 1.0
+#: What a lost Redis connection raises from a poll (redis-py reports one that drops
+#: while a key is watched as a WatchError).
+REDIS_LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, WatchError)
 
 
 class PusherWorker(Worker):
@@ -50,9 +54,24 @@ class PusherWorker(Worker):
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
-        except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
+        except REDIS_LOST as exc:
             log.warning("Redis unreachable, polling again shortly", extra={"error": str(exc)})
             await asyncio.sleep(REDIS_RETRY)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start, one job at a time; a job slot taken for a job that could not be
+        started because Redis went away is given back (else each outage would leak one
+        of the ``max_jobs`` slots until the worker started no job at all)."""
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except REDIS_LOST:
+                # arq takes the slot (semaphore and counter) before its Redis calls and
+                # hands it to the job's task only once they all succeeded
+                if job_id.decode() not in self.tasks:
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
 
     async def close(self) -> None:
         if not self._handle_signals:

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from arq import create_pool, func
+from arq.connections import RedisSettings
 from pydantic import SecretStr
 
 from pusher.models import DeliveryStatus, Urgency
 from pusher.resources import open_resources
 from pusher.settings import Settings
+from pusher.worker import REDIS_LOST, PusherWorker
 from tests.ops.conftest import WorkerProcess, Workers, wait_until_final
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, publish
@@ -103,3 +106,31 @@ async def test_worker_survives_a_redis_restart_and_delivers_afterwards(
         rows = await deliveries(r, item_id)
     assert rows and all(d.status in FINAL for d in rows), worker.output()[-3000:]
     assert "Redis unreachable" in worker.output()
+
+
+async def test_starts_that_fail_in_an_outage_give_their_job_slot_back(
+    private_redis: PrivateRedis,
+) -> None:
+    """Redis lost between taking a job slot and starting the job: the slot is free again
+    (each outage used to keep one, and a worker with none left started no job)."""
+    redis = RedisSettings(host="127.0.0.1", port=private_redis.port, conn_retries=0)
+    pool = await create_pool(redis)
+    ran = asyncio.Event()
+
+    async def ping(_ctx: dict[str, object]) -> None:
+        ran.set()
+
+    worker = PusherWorker(
+        functions=[func(ping, name="ping")], redis_pool=pool, handle_signals=False, max_jobs=2
+    )
+    try:
+        private_redis.kill()
+        for _ in range(5):  # more failed starts than the worker has slots
+            with pytest.raises(REDIS_LOST):
+                await worker.start_jobs([b"lost"])
+        private_redis.start()
+        await pool.enqueue_job("ping", _job_id="after-the-outage")
+        await asyncio.wait_for(worker.start_jobs([b"after-the-outage"]), 10)
+        await asyncio.wait_for(ran.wait(), 10)
+    finally:
+        await worker.close()
