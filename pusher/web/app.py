@@ -21,8 +21,9 @@ from pusher.settings import Settings
 from pusher.web import api_items, api_pushes, openapi
 from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
-from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.public import setup_public
+from pusher.web.receipt_batch import ReceiptApplier
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
     else:
         app.cleanup_ctx.append(_resources_ctx)
     app.cleanup_ctx.append(_sweeper_ctx)
+    app.cleanup_ctx.append(_receipts_ctx)
     setup_routes(app)
     setup_callbacks(app)
     setup_public(app)
@@ -72,6 +74,14 @@ async def _resources_ctx(app: web.Application) -> AsyncIterator[None]:
         bind_local(resources)
         app[RESOURCES] = resources
         yield
+
+
+async def _receipts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Callback receipts are applied in shared transactions (see receipt_batch)."""
+    resources = app[RESOURCES]
+    app[RECEIPTS] = applier = ReceiptApplier(resources.db, resources.queue)
+    yield
+    await applier.close()
 
 
 async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -3,23 +3,21 @@
 WeChat callbacks are authenticated by their signature; the SMS providers sign
 nothing, so their URLs carry a secret path segment (``PUSHER_CALLBACK_SECRET``)
 compared in constant time. A malformed body gets a 400 with a message; a valid
-one is applied in one transaction and answered the way the provider expects.
+one is applied (together with those of concurrent requests, see
+:mod:`pusher.web.receipt_batch`) and then answered the way the provider expects.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Callable
 
 from aiohttp import web
 
 from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
-from pusher.db import transaction
-from pusher.pipeline.receipts import apply_opt_outs, apply_parked, apply_receipts
-from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
 
 log = logging.getLogger(__name__)
 Parser = Callable[[bytes], CallbackBatch]
@@ -66,25 +64,7 @@ async def _apply(
 ) -> web.Response:
     resources = request.app[RESOURCES]
     resources.metrics.count_receipts(provider, len(batch.receipts))
-    fallback: set[int] = set()
-    parked: list[str] = []
-    async with transaction(resources.db) as session:
-        if batch.receipts:
-            fallback, parked = await apply_receipts(session, provider, batch.receipts)
-        if batch.opt_outs:
-            await apply_opt_outs(session, kind, batch.opt_outs)
-    if parked:
-        # parked above, maybe racing the worker writing their provider ids: look again now
-        # that ours is committed (the sweep would find them too, only later)
-        async with transaction(resources.db) as session:
-            fallback |= await apply_parked(session, provider, parked)
-    for push_id in sorted(fallback):
-        await resources.queue.enqueue(
-            "dispatch",
-            push_id,
-            ChannelKind.SMS.value,
-            job_id=f"dispatch:{push_id}:sms:fallback:{time.time_ns()}",
-        )
+    await request.app[RECEIPTS].apply(provider, kind, batch)
     log.info(
         "callback applied",
         extra={

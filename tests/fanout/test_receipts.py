@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from channels.base import ChannelKind
 from channels.emulators import aliyun_sms, wechat
-from pusher.models import DeliveryStatus, PendingReceipt, Resident, Urgency
+from pusher.db import transaction
+from pusher.models import Delivery, DeliveryStatus, PendingReceipt, Resident, Urgency
 from pusher.pipeline.dispatch import dispatch
 from pusher.settings import Settings
 from tests.fanout.rig import SECRET, Rig, running
@@ -123,3 +125,34 @@ async def test_a_forged_wechat_callback_is_refused_and_changes_nothing(
             again = await session.get_one(Resident, follower.id)
     assert status == 403
     assert again.wechat_follows and not again.wechat_opt_out
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
+    chosen: Settings = request.getfixturevalue(name)
+    return chosen
+
+
+async def test_reports_posted_at_once_are_each_applied_when_acknowledged(
+    settings: Settings,
+) -> None:
+    # A large push brings hundreds of report requests a second; each one is answered
+    # only once its receipt is committed (they are applied together, not one by one).
+    async with running(settings) as rig:
+        push_id = await _sms_push(rig)
+        rows = await rig.deliveries(push_id)
+        sms = {d.id for d in rows if d.channel == "sms" and d.status != "unreachable"}
+        async with transaction(rig.resources.db) as session:  # as if no report came yet
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(sms))
+                .values(status=DeliveryStatus.SENT, done_at=None)
+            )
+        url = f"{rig.base}/callbacks/aliyun/report/{SECRET}"
+        records = rig.sms[aliyun_sms.STATE].records
+        answers = await asyncio.gather(*(_post(url, json=[_report(r)]) for r in records))
+        after = {d.id: d for d in await rig.deliveries(push_id)}
+    assert len(records) == len(sms) > 20
+    assert {status for status, _ in answers} == {200}
+    assert {after[i].status for i in sms} == {DeliveryStatus.DELIVERED}

@@ -1,0 +1,116 @@
+"""Receipts from concurrent callback requests, applied together.
+
+WeChat posts one event per message, so a large push brings hundreds of callback
+requests a second, each with one receipt. Applied one transaction per request,
+the commits alone (each waits for the WAL flush) capped them at a few hundred a
+second. Here a request hands its receipts over and waits: whatever arrives
+while a batch is being applied is applied together in the next transaction.
+A request is answered only after its receipts are committed, so a provider
+whose request failed sends it again and nothing it was told was taken is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from channels.base import CallbackBatch, ChannelKind, OptOut, Receipt
+from pusher.db import SessionFactory, transaction
+from pusher.pipeline.receipts import apply_opt_outs, apply_parked, apply_receipts
+from pusher.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+#: Receipts applied in one transaction at most (the rest wait for the next).
+MAX_RECEIPTS = 2_000
+
+
+@dataclass
+class _Waiting:
+    provider: str
+    kind: ChannelKind
+    batch: CallbackBatch
+    done: asyncio.Future[None]
+
+
+@dataclass
+class ReceiptApplier:
+    """Applies callback batches in shared transactions; one per web app."""
+
+    db: SessionFactory
+    queue: JobQueue
+    waiting: list[_Waiting] = field(default_factory=list)
+    running: asyncio.Task[None] | None = None
+
+    async def apply(self, provider: str, kind: ChannelKind, batch: CallbackBatch) -> None:
+        """Return once ``batch`` is committed (raises if its transaction failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(_Waiting(provider, kind, batch, done))
+        if self.running is None or self.running.done():
+            self.running = asyncio.create_task(self._drain())
+        await asyncio.shield(done)  # a client that hangs up does not cancel the others
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            taken: list[_Waiting] = []
+            size = 0
+            while self.waiting and (not taken or size < MAX_RECEIPTS):
+                taken.append(self.waiting.pop(0))
+                size += len(taken[-1].batch.receipts) + len(taken[-1].batch.opt_outs)
+            try:
+                fallback = await self._commit(taken)
+            except Exception as exc:  # the providers send them again
+                log.exception("receipts not applied", extra={"requests": len(taken)})
+                for w in taken:
+                    if not w.done.done():
+                        w.done.set_exception(exc)
+                continue
+            for w in taken:
+                if not w.done.done():
+                    w.done.set_result(None)
+            await self._nudge(fallback)
+
+    async def close(self) -> None:
+        """Wait for the batch being applied (at shutdown, before the database closes)."""
+        if self.running is not None:
+            await asyncio.gather(self.running, return_exceptions=True)
+
+    async def _commit(self, taken: list[_Waiting]) -> set[int]:
+        receipts: dict[str, list[Receipt]] = defaultdict(list)
+        opt_outs: dict[ChannelKind, list[OptOut]] = defaultdict(list)
+        for w in taken:
+            receipts[w.provider] += w.batch.receipts
+            opt_outs[w.kind] += w.batch.opt_outs
+        fallback: set[int] = set()
+        parked: dict[str, list[str]] = {}
+        async with transaction(self.db) as session:
+            for provider, batch in receipts.items():
+                if batch:
+                    pushes, parked[provider] = await apply_receipts(session, provider, batch)
+                    fallback |= pushes
+            for kind, outs in opt_outs.items():
+                if outs:
+                    await apply_opt_outs(session, kind, outs)
+        if any(parked.values()):
+            # parked above, maybe racing the worker writing their provider ids: look
+            # again now that ours is committed (the sweep would find them too, later)
+            async with transaction(self.db) as session:
+                for provider, ids in parked.items():
+                    fallback |= await apply_parked(session, provider, ids)
+        return fallback
+
+    async def _nudge(self, pushes: set[int]) -> None:
+        """Dispatch the SMS fallbacks of these pushes (the sweeper would, only later)."""
+        for push_id in sorted(pushes):
+            try:
+                await self.queue.enqueue(
+                    "dispatch",
+                    push_id,
+                    ChannelKind.SMS.value,
+                    job_id=f"dispatch:{push_id}:sms:fallback:{time.time_ns()}",
+                )
+            except Exception:  # the rows are queued in the database: the sweeper finds them
+                log.exception("fallback dispatch not enqueued", extra={"push_id": push_id})
