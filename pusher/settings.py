@@ -28,7 +28,10 @@ class DispatchSettings(BaseModel):
     lease_seconds: int = Field(120, ge=5)
     retry_delays: list[int] = Field(default_factory=lambda: [30, 120, 600, 1800])
     retry_jitter: float = Field(0.2, ge=0, le=1)
-    plan_chunk: int = Field(20_000, ge=10)
+    #: Residents planned per transaction. Each chunk costs a few statements and a
+    #: commit whatever its size; 50,000 rows take about 0.05 s on SQLite, which is
+    #: how long dispatch waits for the first chunk and a planner holds the write lock.
+    plan_chunk: int = Field(50_000, ge=10)
     #: Residents per claim range: workers claim fresh rows from different ranges at
     #: once (PostgreSQL), so a chunk is split into ranges of this many resident ids.
     claim_range: int = Field(2_000, ge=1)

@@ -28,13 +28,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Insert, Selectable, func, literal, null, select, text, update
+from sqlalchemy import Insert, Selectable, Table, func, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
-from pusher.db import SessionFactory, single_writer, transaction
+from pusher.db import SessionFactory, WalCheckpoints, single_writer, transaction
 from pusher.models import (
     Delivery,
     DeliveryRange,
@@ -63,6 +63,9 @@ PARALLEL_CHUNKS = 2
 COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
 COLUMNS += ["created_at", "next_attempt_at"]
 CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS]
+#: Tables written per chunk through Core statements, which compile once and are cached.
+RANGES: Table = DeliveryRange.__table__
+PUSHES: Table = Push.__table__
 
 
 async def plan_push(
@@ -125,11 +128,13 @@ async def _plan_ranges(
     a chunk's end only once it and every earlier chunk are committed.
     """
     running: Running = deque()
+    checkpoints = WalCheckpoints(db)
     number = 0
     try:
         for after, upto in ranges:
             if len(running) >= window:
                 number = await _record(db, push_id, running.popleft(), number, on_chunk)
+                checkpoints.kick()
             alone = not running  # every earlier chunk is recorded: record it with its rows
             task = _plan_chunk(
                 db, push_id, audience, after_id=after, upto_id=upto, span=span, own=alone
@@ -139,6 +144,7 @@ async def _plan_ranges(
             number = await _record(db, push_id, running.popleft(), number, on_chunk)
     finally:  # on error: let chunks in flight end (committed or not) before raising
         await asyncio.gather(*(task for _, _, task in running), return_exceptions=True)
+        await checkpoints.close()
     return number
 
 
@@ -220,19 +226,25 @@ async def _insert_chunk(
         written = await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
         count = int(getattr(written, "rowcount", 0) or 0)
         if count:  # a chunk outside the audience needs no ranges
-            await session.execute(_upsert(session, DeliveryRange).on_conflict_do_nothing(), ranges)
-            await _count(session, push_id, count)
-        if progress is not None:
-            await _progress(session, *progress)
+            core = await session.connection()  # Core executemany: no ORM bulk-insert work
+            await core.execute(_upsert(session, RANGES).on_conflict_do_nothing(), ranges)
+        if count or progress is not None:
+            upto = None if progress is None else progress[1]
+            await _count(session, push_id, count, upto=upto)
 
 
-async def _count(session: AsyncSession, push_id: int, rows: int) -> None:
-    """Add the rows this transaction wrote to the push's planned count: the count
-    commits with its rows, so a chunk planned again after a crash or by a twin job
-    (which writes only the rows still missing) never counts a row twice."""
-    await session.execute(
-        update(Push).where(Push.id == push_id).values(planned=Push.planned + rows)
-    )
+async def _count(
+    session: AsyncSession, push_id: int, rows: int, *, upto: int | None = None
+) -> None:
+    """Add the rows this transaction wrote to the push's planned count (and, with
+    ``upto``, move its progress there): the count commits with its rows, so a chunk
+    planned again after a crash or by a twin job (which writes only the rows still
+    missing) never counts a row twice."""
+    values: dict[str, Any] = {"planned": PUSHES.c.planned + rows}
+    if upto is not None:
+        values["planned_upto"] = upto
+    core = await session.connection()  # Core: no ORM session synchronisation per chunk
+    await core.execute(update(PUSHES).where(PUSHES.c.id == push_id).values(**values))
 
 
 async def _progress(session: AsyncSession, push_id: int, upto: int) -> None:
