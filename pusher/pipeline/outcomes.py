@@ -72,9 +72,23 @@ class RetryPolicy:
         return now + timedelta(seconds=base * (1 + random.uniform(-self.jitter, self.jitter)))
 
 
-def _mine(worker: str, v: FromClause) -> list[ColumnElement[bool]]:
-    """The rows of ``v`` still claimed by ``worker`` (a lost lease writes nothing)."""
-    return [D.id == v.c.id, D.claimed_by == worker, D.status == DeliveryStatus.SENDING.value]
+#: Columns that every outcome row carries so that :func:`_mine` can guard on them.
+GUARD = {"who": D.claimed_by, "state": D.status}
+
+
+def _guarded(worker: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (*row, worker, DeliveryStatus.SENDING.value)
+
+
+def _mine(v: FromClause) -> list[ColumnElement[bool]]:
+    """The rows of ``v`` still claimed by their worker (a lost lease writes nothing).
+
+    The worker and status travel with the rows rather than as constants: PostgreSQL's
+    statistics always show 'sending' as rare, so a constant filter made it expect one
+    claimed row and compare every row of the batch with every other (500 × 500) on a
+    table small enough to scan. As join conditions they leave the plan to the ids.
+    """
+    return [D.id == v.c.id, D.claimed_by == v.c.who, D.status == v.c.state]
 
 
 async def record(
@@ -98,12 +112,12 @@ async def record(
     if accepted:
         v = rows_table(
             session,
-            {"id": D.id, "pid": D.provider_id},
-            [(int(o.key), o.provider_id) for o in accepted],
+            {"id": D.id, "pid": D.provider_id} | GUARD,
+            [_guarded(worker, (int(o.key), o.provider_id)) for o in accepted],
         )
         await session.execute(
             update(DT)
-            .where(*_mine(worker, v))
+            .where(*_mine(v))
             .values(
                 status=(DeliveryStatus.DELIVERED if final_on_accept else DeliveryStatus.SENT).value,
                 provider=provider,
@@ -224,13 +238,16 @@ async def _write(
         "code": D.error_code,
         "msg": D.error_message,
         "at": D.next_attempt_at,
-    }
+    } | GUARD
     v = rows_table(
         session,
         columns,
-        [(int(o.key), o.error.code[:64], o.error.message[:500], when) for o, when in rows],
+        [
+            _guarded(worker, (int(o.key), o.error.code[:64], o.error.message[:500], when))
+            for o, when in rows
+        ],
     )
-    await session.execute(update(DT).where(*_mine(worker, v)).values(**_writes(provider, v)[kind]))
+    await session.execute(update(DT).where(*_mine(v)).values(**_writes(provider, v)[kind]))
 
 
 async def _fall_back(
