@@ -18,6 +18,9 @@ WAL flush: a chunk lost in a server crash is planned again on resume. The
 common path is a plain ``INSERT`` (``ON CONFLICT`` costs a speculative
 insertion per row); a chunk whose rows partly exist already, after a resume or
 beside a concurrent planner, is retried with ``ON CONFLICT DO NOTHING``.
+On SQLite, which plans one chunk at a time, the WAL pages of committed chunks
+are copied into the database file on a side connection while the next chunk
+is written (:class:`~pusher.db.WalCheckpoints`).
 """
 
 from __future__ import annotations
