@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.base import ChannelKind
+from channels.base import ChannelKind, OptOut
 from channels.ratelimit import MemoryRateLimiter
 from channels.sandbox import SandboxChannel
 from pusher.benchmarks import RESIDENT_COLUMNS, scratch_database
@@ -39,6 +39,7 @@ from pusher.db import SessionFactory, create_engine, session_factory, transactio
 from pusher.metrics import Metrics
 from pusher.migrate import upgrade
 from pusher.models import (
+    Delivery,
     Group,
     GroupKind,
     Item,
@@ -51,6 +52,7 @@ from pusher.models import (
 )
 from pusher.pipeline.dispatch import Dispatcher, dispatch
 from pusher.pipeline.plan import plan_push
+from pusher.pipeline.receipts import apply_opt_outs
 from pusher.sandbox_store import database_sink
 from pusher.settings import DispatchSettings, QuietHours
 
@@ -286,13 +288,37 @@ def _row(backend: str, step: str, rows: int, seconds: float, **more: Any) -> dic
     }
 
 
+async def _opt_outs(db: SessionFactory, push_id: int, count: int = 20) -> tuple[int, float]:
+    """TD replies from ``count`` residents whose SMS of ``push_id`` still waits, one
+    transaction each as the uplink callback makes them; returns (cancelled, seconds)."""
+    async with db() as session:
+        phones = list(
+            await session.scalars(
+                select(Delivery.recipient)
+                .where(Delivery.push_id == push_id, Delivery.channel == ChannelKind.SMS.value)
+                .order_by(Delivery.resident_id.desc())  # type: ignore[union-attr]
+                .limit(count)
+            )
+        )
+    started = time.perf_counter()
+    for phone in phones:
+        async with transaction(db) as session:
+            await apply_opt_outs(session, ChannelKind.SMS, [OptOut(str(phone), "TD")])
+    elapsed = time.perf_counter() - started
+    async with db() as session:
+        opted_out = (Delivery.push_id == push_id, Delivery.error_code == "opted_out")
+        cancelled = await session.scalar(select(func.count()).where(*opted_out))
+    return int(cancelled or 0), elapsed
+
+
 async def _measure(backend: str, residents: int, village: int) -> list[dict[str, Any]]:
     async with scratch_database(backend) as url:
         engine = create_engine(url)
         db = session_factory(engine)
         try:
             ids = await _build(url, db, residents, village)
-            _, planned, plan_s = await _plan(db, ids["item_plan"])
+            big, planned, plan_s = await _plan(db, ids["item_plan"])
+            cancelled, opt_out_s = await _opt_outs(db, big)
             pushes = {key: (await _plan(db, ids[f"item_{key}"]))[0] for key in DISPATCH_ITEMS}
             one = await asyncio.to_thread(_in_processes, url, pushes["one"], 1)
             two = await asyncio.to_thread(_in_processes, url, pushes["two_processes"], 2)
@@ -302,6 +328,13 @@ async def _measure(backend: str, residents: int, village: int) -> list[dict[str,
             await engine.dispose()
     return [
         _row(backend, f"plan ({residents:,} residents)", planned, plan_s, chunk=_chunk()),
+        _row(
+            backend,
+            f"TD replies, one at a time ({planned:,} deliveries)",
+            cancelled,
+            opt_out_s,
+            ms_each=round(1000 * opt_out_s / max(cancelled, 1), 1),
+        ),
         _row(backend, "dispatch, 1 worker process", *one),
         _row(backend, "dispatch, 2 worker processes", *two, speedup=round(one[1] / two[1], 2)),
         _row(

@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 
 from pusher.db import SessionFactory, transaction
 from pusher.errors import NotFound
-from pusher.models import AuditLog, DeliveryStatus, Resident
+from pusher.models import AuditLog, DeliveryStatus, Resident, deliveries_of
 
 log = logging.getLogger(__name__)
 FORGOTTEN_NAME = "已删除"
@@ -130,7 +130,7 @@ async def _erase_links(
         await session.execute(
             update(delivery)
             .where(
-                d.resident_id == resident_id,
+                deliveries_of([resident_id]),
                 d.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]),
             )
             .values(
@@ -144,7 +144,7 @@ async def _erase_links(
     )
     counts["deliveries"] = _rows(
         await session.execute(
-            update(delivery).where(d.resident_id == resident_id).values(recipient=None)
+            update(delivery).where(deliveries_of([resident_id])).values(recipient=None)
         )
     )
     return counts

@@ -16,7 +16,14 @@ from sqlalchemy import ColumnElement, bindparam, delete, insert, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind, OptOut, Receipt
-from pusher.models import Delivery, DeliveryStatus, PendingReceipt, Resident, utcnow
+from pusher.models import (
+    Delivery,
+    DeliveryStatus,
+    PendingReceipt,
+    Resident,
+    deliveries_of,
+    utcnow,
+)
 from pusher.pipeline.outcomes import fall_back_to_sms
 
 DT = Delivery.__table__
@@ -141,17 +148,22 @@ async def apply_opt_outs(
     else:
         condition = Resident.openid.in_(recipients)
         values = {"wechat_opt_out": True, "wechat_follows": False}
-    result = await session.execute(update(Resident).where(condition).values(**values))
-    await session.execute(
-        update(DT)
-        .where(
-            D.channel == kind.value,
-            D.recipient.in_(recipients),
-            D.status == DeliveryStatus.QUEUED.value,
-        )
-        .values(status=DeliveryStatus.FAILED.value, error_code="opted_out", done_at=utcnow())
+    changed = await session.execute(
+        update(Resident).where(condition).values(**values).returning(Resident.id)
     )
-    return int(result.rowcount or 0)
+    residents = list(changed.scalars())
+    if residents:  # their messages to this address still waiting are not sent
+        await session.execute(
+            update(DT)
+            .where(
+                deliveries_of(residents),
+                D.channel == kind.value,
+                D.recipient.in_(recipients),
+                D.status == DeliveryStatus.QUEUED.value,
+            )
+            .values(status=DeliveryStatus.FAILED.value, error_code="opted_out", done_at=utcnow())
+        )
+    return len(residents)
 
 
 def _national(phone: str) -> str:

@@ -52,6 +52,31 @@ async def test_an_sms_td_reply_stops_sms_for_that_resident(sqlite_settings: Sett
     assert any(d.channel == "sms" for d in rows)  # others still get SMS
 
 
+async def test_a_td_reply_cancels_the_sms_still_waiting_for_that_resident(
+    sqlite_settings: Settings,
+) -> None:
+    async with running(sqlite_settings) as rig:
+        resident = await rig.resident(wechat_follows=False, sms_consent=True)
+        assert resident.phone is not None
+        item_id = await publish(
+            rig.resources,
+            region_code=rig.town.town_code,
+            title="森林防火通知",
+            body="进山请勿携带火种。",
+            urgency=Urgency.URGENT,
+        )
+        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        await aliyun_sms.send_uplink(rig.sms, resident.phone, "退订")
+        await dispatch(rig.dispatcher("w"), push_id, ChannelKind.SMS)
+        await rig.drain()
+        rows = await rig.deliveries(push_id)
+    mine = [d for d in rows if d.resident_id == resident.id]
+    assert [(d.status, d.error_code) for d in mine] == [("failed", "opted_out")]
+    assert resident.phone not in rig.sms_inbox.counts()
+    others = [d for d in rows if d.channel == "sms" and d.resident_id != resident.id]
+    assert others and all(d.status != "failed" for d in others)  # only that one is cancelled
+
+
 async def test_a_wechat_unfollow_stops_wechat_for_that_resident(sqlite_settings: Settings) -> None:
     async with running(sqlite_settings) as rig:
         resident = await rig.resident(wechat_follows=True, sms_consent=True)
