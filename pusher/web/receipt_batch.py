@@ -12,6 +12,7 @@ whose request failed sends it again and nothing it was told was taken is lost.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import defaultdict
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from channels.base import CallbackBatch, ChannelKind, OptOut, Receipt
 from pusher.db import SessionFactory, transaction
+from pusher.logs import request_id_var
 from pusher.pipeline.receipts import apply_opt_outs, apply_parked, apply_receipts
 from pusher.queue import JobQueue
 
@@ -34,6 +36,7 @@ class _Waiting:
     kind: ChannelKind
     batch: CallbackBatch
     done: asyncio.Future[None]
+    request_id: str | None
 
 
 @dataclass
@@ -48,9 +51,11 @@ class ReceiptApplier:
     async def apply(self, provider: str, kind: ChannelKind, batch: CallbackBatch) -> None:
         """Return once ``batch`` is committed (raises if its transaction failed)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.append(_Waiting(provider, kind, batch, done))
+        self.waiting.append(_Waiting(provider, kind, batch, done, request_id_var.get()))
         if self.running is None or self.running.done():
-            self.running = asyncio.create_task(self._drain())
+            # a context of its own: the batches it applies belong to many requests, and
+            # its log lines name them all instead of carrying the first one's request id
+            self.running = asyncio.create_task(self._drain(), context=contextvars.Context())
         await asyncio.shield(done)  # a client that hangs up does not cancel the others
 
     async def _drain(self) -> None:
@@ -63,7 +68,8 @@ class ReceiptApplier:
             try:
                 fallback = await self._commit(taken)
             except Exception as exc:  # the providers send them again
-                log.exception("receipts not applied", extra={"requests": len(taken)})
+                requests = [w.request_id for w in taken]
+                log.exception("receipts not applied", extra={"request_ids": requests})
                 for w in taken:
                     if not w.done.done():
                         w.done.set_exception(exc)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from pusher.logs import configure_logging, log_context, request_id_middleware
+from channels.base import CallbackBatch, ChannelKind, Receipt
+from pusher.db import create_engine, session_factory
+from pusher.logs import configure_logging, log_context, request_id_middleware, request_id_var
+from pusher.queue import LocalQueue
+from pusher.web.receipt_batch import ReceiptApplier
 
 log = logging.getLogger("pusher.test.ops")
 
@@ -128,3 +134,32 @@ async def test_request_id_is_in_the_response_and_in_the_log_lines(
     handled = [e for e in lines(capsys.readouterr().err) if e["msg"] == "handling"]
     assert [e["request_id"] for e in handled] == ["req-42"]
     log.info("after the request")
+
+
+async def test_a_failed_receipt_batch_names_every_request_it_carried(
+    capsys: pytest.CaptureFixture[str], restore_logging: None, tmp_path: Path
+) -> None:
+    """Receipts of concurrent callbacks are applied in one transaction: when it fails,
+    the log line lists each request's id instead of passing as the first request's."""
+    configure_logging(json=True)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-tables.db'}")
+    applier = ReceiptApplier(session_factory(engine), LocalQueue({}))
+
+    async def callback(request_id: str, provider_id: str) -> BaseException | None:
+        request_id_var.set(request_id)
+        batch = CallbackBatch(receipts=[Receipt(provider_id, delivered=True, code="DELIVRD")])
+        try:
+            await applier.apply("aliyun", ChannelKind.SMS, batch)
+        except Exception as exc:
+            return exc
+        return None
+
+    try:
+        failures = await asyncio.gather(callback("req-1", "p1"), callback("req-2", "p2"))
+    finally:
+        await applier.close()
+        await engine.dispose()
+    assert all(failure is not None for failure in failures)  # both callbacks answered 5xx
+    [event] = [e for e in lines(capsys.readouterr().err) if e["msg"] == "receipts not applied"]
+    assert event["request_ids"] == ["req-1", "req-2"]
+    assert "request_id" not in event
