@@ -64,8 +64,8 @@ from pusher.settings import DispatchSettings, QuietHours
 # NamedTuple, not dataclass: ``pusher bench`` loads this file without registering it
 # in sys.modules, which dataclasses need under ``from __future__ import annotations``.
 ROOT = Path(__file__).resolve().parents[1]
-RESIDENTS: Table = Resident.__table__  # type: ignore[attr-defined]
-DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+RESIDENTS: Table = Resident.__table__
+DELIVERIES: Table = Delivery.__table__
 REPEATS = 3
 KEY, SECRET, WX_APP = "emulator-key", "emulator-secret", "wx-emulator"
 SMS_TEXT = "【政务公开】青山镇：明日8时至18时停水，请提前储水。详见 https://t.cn/abc"

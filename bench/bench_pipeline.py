@@ -45,7 +45,7 @@ def _settings(directory: Path) -> Settings:
         redis_url=None,
         jieba_cache_dir=Path("var/cache").resolve(),
         quiet_hours=QuietHours(start=0, end=0),
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -296,7 +296,7 @@ async def _opt_outs(db: SessionFactory, push_id: int, count: int = 20) -> tuple[
             await session.scalars(
                 select(Delivery.recipient)
                 .where(Delivery.push_id == push_id, Delivery.channel == ChannelKind.SMS.value)
-                .order_by(Delivery.resident_id.desc())  # type: ignore[union-attr]
+                .order_by(Delivery.resident_id.desc())
                 .limit(count)
             )
         )
