@@ -166,6 +166,45 @@ async def _open_range(
     return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
 
+async def hold_until(session: AsyncSession, push_id: int, channel: str, when: datetime) -> int:
+    """Move the queued rows of ``push_id`` and ``channel`` due before ``when`` to
+    ``when`` (quiet hours); returns how many moved.
+
+    Fresh rows get a time too, so they are found through the claim index from
+    then on; the ranges left without fresh rows are closed, or the sweeper would
+    see them open and start a dispatch every pass until ``when``. The ranges are
+    checked in a statement of their own: a chunk committed in between keeps its
+    range open, and its rows are held by the next pass.
+    """
+    moved = await session.execute(
+        update(DT)
+        .where(
+            D.push_id == push_id,
+            D.channel == channel,
+            D.status == DeliveryStatus.QUEUED.value,
+            D.next_attempt_at.is_(None) | (D.next_attempt_at < when),
+        )
+        .values(next_attempt_at=when)
+    )
+    fresh_left = (
+        select(D.id)
+        .where(
+            D.push_id == push_id,
+            D.channel == channel,
+            D.resident_id > R.claimed_upto,
+            D.resident_id <= R.upto_id,
+            _fresh(),
+        )
+        .exists()
+    )
+    await session.execute(
+        update(RT)
+        .where(R.push_id == push_id, R.channel == channel, R.claimed_upto < R.upto_id, ~fresh_left)
+        .values(claimed_upto=R.upto_id)
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
+
+
 @asynccontextmanager
 async def leases_kept(
     db: SessionFactory,

@@ -34,7 +34,7 @@ from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryRange, DeliveryStatus, Item, Push, Urgency
-from pusher.pipeline.claims import Claimed, claim, leases_kept
+from pusher.pipeline.claims import Claimed, claim, hold_until, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.settings import DispatchSettings, QuietHours
@@ -286,17 +286,17 @@ async def _defer_for_quiet_hours(d: Dispatcher, push_id: int, kind: ChannelKind)
     if morning is None:
         return False
     async with transaction(d.db) as session:
-        await session.execute(
-            update(Delivery)
-            .where(
-                D.push_id == push_id,
-                D.channel == kind.value,
-                D.status == DeliveryStatus.QUEUED.value,
-                (D.next_attempt_at < morning) | D.next_attempt_at.is_(None),
-            )
-            .values(next_attempt_at=morning)
+        held = await hold_until(session, push_id, kind.value, morning)
+    if held:  # a later pass over the same push finds nothing new to hold: no line
+        log.info(
+            "deferred for quiet hours",
+            extra={
+                "push_id": push_id,
+                "channel": kind.value,
+                "rows": held,
+                "until": morning.isoformat(),
+            },
         )
-    log.info("deferred for quiet hours", extra={"push_id": push_id, "until": morning.isoformat()})
     return True
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from channels.base import ChannelKind
 from pusher.models import Delivery, DeliveryStatus, Urgency
 from pusher.pipeline.dispatch import Dispatcher, dispatch
+from pusher.pipeline.sweep import due_work
 from pusher.settings import QuietHours, Settings
 from tests.fanout.rig import Rig, running
 from tests.spine.flow import publish
@@ -61,6 +64,43 @@ async def test_quiet_hours_hold_normal_items_until_eight_but_not_urgent_ones(
     assert sum(t.sent for t in went) == sent_at_night > 0
     assert sum(t.sent for t in later) == len(rows)
     assert all(d.status != DeliveryStatus.QUEUED for d in rows)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
+def either_settings(request: pytest.FixtureRequest) -> Settings:
+    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
+    settings: Settings = request.getfixturevalue(name)
+    return settings
+
+
+async def test_a_push_held_for_the_night_leaves_the_sweeper_nothing_to_start_until_eight(
+    either_settings: Settings,
+) -> None:
+    """Held rows wait in the database: no dispatch job every sweep all night long."""
+    day = (datetime.now(BEIJING) + timedelta(days=2)).date()
+    night = datetime.combine(day, time(21, 30), tzinfo=BEIJING)
+    morning = datetime.combine(day + timedelta(days=1), time(8, 0), tzinfo=BEIJING)
+    async with running(either_settings) as rig:
+        normal = await _planned(rig, "东山村医保缴费通知", Urgency.NORMAL, rig.town.town_code)
+        db = rig.resources.db
+        planned = {(normal, kind.value) for kind in KINDS}
+        assert planned <= set(await due_work(db, night))  # planned, not claimed yet
+
+        def at(moment: datetime) -> Dispatcher:
+            return rig.dispatcher("w", quiet=QuietHours(), clock=lambda: moment)
+
+        for kind in KINDS:
+            await dispatch(at(night), normal, kind)
+        overnight = [await due_work(db, night + timedelta(hours=h)) for h in (0, 2, 10)]
+        at_eight = set(await due_work(db, morning))
+        sent = [await dispatch(at(morning), normal, kind) for kind in KINDS]
+        rows = _sendable(await rig.deliveries(normal))
+        inboxes = rig.wechat_inbox.counts() | rig.sms_inbox.counts()
+    assert overnight == [[], [], []]
+    assert planned <= at_eight
+    assert rows and sum(t.sent for t in sent) == len(rows)
+    assert all(d.status != DeliveryStatus.QUEUED for d in rows)
+    assert len(inboxes) == len(rows) and set(inboxes.values()) == {1}
 
 
 async def test_a_per_number_daily_cap_defers_to_the_next_beijing_day(
