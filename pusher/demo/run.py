@@ -7,6 +7,7 @@ import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -20,8 +21,9 @@ from pusher.demo.expected import expected_audience
 from pusher.demo.items import SAMPLES, Sample
 from pusher.demo.town import Town, build_town
 from pusher.migrate import upgrade
-from pusher.models import Delivery, Item, Push, Region, Role, SandboxMessage
+from pusher.models import Delivery, Item, Push, Region, Role, SandboxMessage, Urgency
 from pusher.pipeline import ingest, review
+from pusher.pipeline.dispatch import quiet_until
 from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.settings import Settings
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     item_id: int
     title: str
+    urgent: bool
     pushed: bool
     expected: set[int]
     delivered: Counter[str]
@@ -152,7 +155,8 @@ async def run_demo(settings: Settings, *, out: TextIO = sys.stdout) -> tuple[boo
         assert isinstance(r.queue, LocalQueue)
         await r.queue.join()
         outcomes = [await _outcome(r, item_id) for item_id in ids]
-        ok = _report(outcomes, out) and not r.queue.failures
+        morning = quiet_until(datetime.now(UTC), settings.quiet_hours)
+        ok = _report(outcomes, out, morning) and not r.queue.failures
         ok = await _exactly_once(r, out) and ok
     return ok, tokens
 
@@ -172,6 +176,7 @@ async def _outcome(r: Resources, item_id: int) -> Outcome:
     return Outcome(
         item_id,
         item.title,
+        item.urgency == Urgency.URGENT,
         item.status == "pushed",
         expected,
         Counter(status for _, status in rows),
@@ -179,17 +184,25 @@ async def _outcome(r: Resources, item_id: int) -> Outcome:
     )
 
 
-def _report(outcomes: list[Outcome], out: TextIO) -> bool:
+def _report(outcomes: list[Outcome], out: TextIO, morning: datetime | None) -> bool:
+    """The table of items; ``morning``: the end of the quiet hours the demo runs in."""
+    local = "" if morning is None else f"{morning.hour:02d}:00"  # Beijing time
+    if morning is not None:
+        out.write(f"现在是免打扰时段：普通信息留到 {local} 再发，紧急预警立即发出。\n")
     ok = True
-    out.write(f"{'信息':<28}{'应达':>6}{'已记录':>8}{'已发送':>8}{'无渠道':>8}  结果\n")
+    out.write(
+        f"{'信息':<28}{'应达':>6}{'已记录':>8}{'已发送':>8}{'待发送':>8}{'无渠道':>8}  结果\n"
+    )
     for o in outcomes:
         sent = o.delivered["sent"] + o.delivered["delivered"]
-        good = o.residents == o.expected and not (o.delivered["queued"] or o.delivered["sending"])
-        good = good and o.delivered["failed"] == 0
+        waiting = o.delivered["queued"]
+        held = bool(waiting) and morning is not None and not o.urgent  # quiet hours
+        good = o.residents == o.expected and not o.delivered["sending"]
+        good = good and o.delivered["failed"] == 0 and (not waiting or held)
         ok = ok and good
-        verdict = "正确" if good else "不符"
+        verdict = ("正确" if good else "不符") + (f"，{local} 后发送" if held and good else "")
         out.write(
-            f"{o.title[:26]:<28}{len(o.expected):>6}{len(o.residents):>8}{sent:>8}"
+            f"{o.title[:26]:<28}{len(o.expected):>6}{len(o.residents):>8}{sent:>8}{waiting:>8}"
             f"{o.delivered['unreachable']:>8}  {verdict}\n"
         )
     return ok
