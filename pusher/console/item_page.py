@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -22,9 +23,12 @@ from pusher.models import (
     Region,
     Review,
     Role,
+    Urgency,
 )
 from pusher.pipeline import review
+from pusher.pipeline.dispatch import quiet_until
 from pusher.preview import preview
+from pusher.settings import QuietHours
 from pusher.web.keys import RESOURCES
 
 FIELD_NAMES = {"title": "标题", "body": "正文"}
@@ -62,12 +66,22 @@ def describe(group: str, reason: dict[str, Any]) -> str:
     return f"匹配「{group}」"
 
 
-async def progress(db: AsyncSession, item_id: int) -> dict[str, Any]:
-    """The push of an item: planned count and deliveries by status (for the progress bar)."""
-    push = await db.scalar(select(Push).where(Push.item_id == item_id))
+def held_note(item: Item, queued: int, quiet: QuietHours, now: datetime) -> str:
+    """Why a normal item's messages wait, in the quiet hours; empty otherwise."""
+    morning = quiet_until(now, quiet)
+    if morning is None or not queued or item.urgency == Urgency.URGENT:
+        return ""
+    when = f"{morning.month}月{morning.day}日 {morning:%H:%M}"
+    return f"免打扰时段（{quiet.start:02d}:00–{quiet.end:02d}:00）：{queued} 条将于 {when} 发送"
+
+
+async def progress(db: AsyncSession, item: Item, quiet: QuietHours) -> dict[str, Any]:
+    """The push of an item: planned count and deliveries by status (for the progress
+    bar), and why the queued ones wait when the quiet hours hold them."""
+    push = await db.scalar(select(Push).where(Push.item_id == item.id))
     if push is None:
         empty = {"total": 0, "done": 0, "percent": 0, "settled": False, "counts": {}}
-        return {"push_id": None} | empty
+        return {"push_id": None, "held": ""} | empty
     rows = await db.execute(
         select(Delivery.status, func.count())
         .where(Delivery.push_id == push.id)
@@ -86,6 +100,9 @@ async def progress(db: AsyncSession, item_id: int) -> dict[str, Any]:
         "percent": round(100 * done / total) if total else (100 if settled else 0),
         "settled": settled,
         "counts": {DELIVERY_NAMES[DeliveryStatus(s)]: n for s, n in sorted(counts.items())},
+        "held": held_note(
+            item, counts.get(DeliveryStatus.QUEUED.value, 0), quiet, datetime.now(UTC)
+        ),
     }
 
 
@@ -108,7 +125,7 @@ async def item_page(request: web.Request) -> web.Response:
             for name, reasons in matches
         ]
         push = await db.scalar(select(Push).where(Push.item_id == item.id))
-        state = await progress(db, item.id or 0)
+        state = await progress(db, item, request.app[RESOURCES].settings.quiet_hours)
     shown = None
     if push is None and item.disclosure == "主动公开":
         resources = request.app[RESOURCES]
@@ -176,6 +193,8 @@ async def item_review(request: web.Request) -> web.Response:
 
 async def item_progress(request: web.Request) -> web.Response:
     await viewer(request, *STAFF)
-    async with request.app[RESOURCES].db() as db:
+    resources = request.app[RESOURCES]
+    async with resources.db() as db:
         item = await load_item(db, request.match_info["item_id"])
-        return web.json_response(await progress(db, item.id or 0) | {"status": item.status})
+        state = await progress(db, item, resources.settings.quiet_hours)
+        return web.json_response(state | {"status": item.status})

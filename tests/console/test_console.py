@@ -7,7 +7,9 @@ import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -30,7 +32,7 @@ from pusher.models import (
     Subscription,
     User,
 )
-from pusher.settings import Settings
+from pusher.settings import QuietHours, Settings
 from pusher.web.app import create_app
 from pusher.web.keys import RESOURCES
 from tests.spine.conftest import start
@@ -519,3 +521,48 @@ async def test_progress_of_a_push_still_planning_is_not_complete(console: Consol
         await db.execute(update(Push).values(status="done"))
     progress = await (await console.client.get(f"/items/{item_id}/progress.json")).json()
     assert (progress["percent"], progress["settled"]) == (100, True)
+
+
+@pytest.fixture
+async def night_console(sqlite_settings: Settings) -> AsyncIterator[Console]:
+    """A console whose quiet hours have just begun, whatever the hour the test runs."""
+    hour = datetime.now(ZoneInfo("Asia/Shanghai")).hour
+    quiet = QuietHours(start=hour, end=(hour + 2) % 24)
+    async for console in _console(sqlite_settings.model_copy(update={"quiet_hours": quiet})):
+        yield console
+
+
+async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
+    night_console: Console,
+) -> None:
+    console = night_console
+    end = (datetime.now(ZoneInfo("Asia/Shanghai")).hour + 2) % 24
+    await console.login("publisher")
+    resp = await console.post("/items/new", {**ITEM, "then": "submit"}, allow_redirects=False)
+    item_url = resp.headers["Location"]  # type: ignore[attr-defined]
+    await console.login("reviewer")
+    for step, opinion in (("staff", "不涉密"), ("leader", "同意发布")):
+        await console.post(
+            f"{item_url}/review", {"step": step, "decision": "approve", "opinion": opinion}
+        )
+    await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    progress = await (await console.client.get(f"{item_url}/progress.json")).json()
+    page = await (await console.client.get(item_url)).text()
+    queued = progress["counts"]["排队中"]
+    assert queued > 0 and not progress["settled"]
+    assert progress["held"].startswith("免打扰时段")
+    assert f"{queued} 条将于" in progress["held"] and f"{end:02d}:00 发送" in progress["held"]
+    assert progress["held"] in page
+    await console.login("publisher")
+    resp = await console.post(
+        "/items/new", {**ITEM, "urgency": "urgent", "then": "submit"}, allow_redirects=False
+    )
+    urgent_url = resp.headers["Location"]  # type: ignore[attr-defined]
+    await console.login("reviewer")
+    await console.post(
+        f"{urgent_url}/review", {"step": "urgent", "decision": "approve", "opinion": "紧急"}
+    )
+    await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    urgent = await (await console.client.get(f"{urgent_url}/progress.json")).json()
+    assert urgent["total"] > 0 and urgent["settled"]  # it went at once
+    assert urgent["held"] == "" and "排队中" not in urgent["counts"]

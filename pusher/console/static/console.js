@@ -26,6 +26,9 @@
             d.appendChild(b);
             counts.appendChild(d);
           });
+          var held = document.getElementById("held");
+          held.textContent = p.held || "";
+          held.hidden = !p.held;
           if (!box.dataset.push && p.settled) {
             window.location.reload(); // the push is out: show its groups and texts
           } else if (!p.settled) {
