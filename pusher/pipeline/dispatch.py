@@ -84,10 +84,13 @@ async def dispatch(d: Dispatcher, push_id: int, kind: ChannelKind) -> Tally:
     async with d.db() as session:
         push = await session.get_one(Push, push_id)
         item = await session.get_one(Item, push.item_id)
-    if item.urgency != Urgency.URGENT and await _defer_for_quiet_hours(d, push_id, kind):
+    urgent = item.urgency == Urgency.URGENT
+    if not urgent and await _defer_for_quiet_hours(d, push_id, kind):
         return tally
     content = push.texts.get(kind.value, {})
-    await _send_all(d, channel, (push_id, kind), content, tally)
+    await _send_all(d, channel, (push_id, kind), content, tally, urgent=urgent)
+    if not urgent:  # a push still going out when the quiet hours began: the rest waits
+        await _defer_for_quiet_hours(d, push_id, kind)
     async with transaction(d.db) as session:  # receipts that raced our status writes
         tally.fallback_pushes |= await apply_all_parked(session)
     await _close_if_done(d, push_id)
@@ -111,8 +114,11 @@ async def _send_all(
     target: tuple[int, ChannelKind],
     content: Mapping[str, Any],
     tally: Tally,
+    *,
+    urgent: bool,
 ) -> None:
-    """Claim and send batches until none is due, ``batches_in_flight`` at a time.
+    """Claim and send batches until none is due, ``batches_in_flight`` at a time,
+    or, for a normal item, until the quiet hours begin.
 
     The next batch is claimed and sent while earlier ones are still in flight or
     being recorded, so the database and the provider work at the same time.
@@ -126,6 +132,8 @@ async def _send_all(
     )
     try:
         while not tally.fatal and (d.stopping is None or not d.stopping.is_set()):
+            if not urgent and quiet_until(d.clock(), d.quiet) is not None:
+                break
             async with writes:
                 batch = await _claim(d, channel, target)
             if not batch:

@@ -103,6 +103,39 @@ async def test_a_push_held_for_the_night_leaves_the_sweeper_nothing_to_start_unt
     assert len(inboxes) == len(rows) and set(inboxes.values()) == {1}
 
 
+async def test_a_push_still_going_out_at_nine_stops_and_the_rest_waits_for_the_morning(
+    sqlite_settings: Settings,
+) -> None:
+    day = (datetime.now(BEIJING) + timedelta(days=2)).date()
+    evening = datetime.combine(day, time(20, 59, 50), tzinfo=BEIJING)
+    night = datetime.combine(day, time(21, 0, 5), tzinfo=BEIJING)
+    morning = datetime.combine(day + timedelta(days=1), time(8, 0), tzinfo=BEIJING)
+    async with running(sqlite_settings, residents=3200) as rig:
+        normal = await _planned(rig, "青山镇医保缴费通知", Urgency.NORMAL, rig.town.town_code)
+
+        def clock() -> datetime:  # nine o'clock strikes once the first batch has gone out
+            return evening if rig.wechat_inbox.total() == 0 else night
+
+        quiet = QuietHours()
+        one_at_a_time = rig.resources.settings.dispatch.model_copy(
+            update={"batches_in_flight": 1}  # the next claim waits for the batch sent before
+        )
+        evening_worker = rig.dispatcher("w", quiet=quiet, clock=clock, settings=one_at_a_time)
+        first = await dispatch(evening_worker, normal, KINDS[0])
+        rows = [d for d in await rig.deliveries(normal) if d.channel == "wechat"]
+        held = [d for d in rows if d.status == DeliveryStatus.QUEUED]
+        overnight = await due_work(rig.resources.db, night + timedelta(hours=3))
+        at_eight = rig.dispatcher("w", quiet=quiet, clock=lambda: morning)
+        later = await dispatch(at_eight, normal, KINDS[0])
+        counts = rig.wechat_inbox.counts()
+    assert 0 < first.sent < len(rows)  # sent until nine, then stopped
+    assert len(held) == len(rows) - first.sent
+    assert {_aware(d.next_attempt_at) for d in held} == {morning}
+    assert (normal, "wechat") not in overnight
+    assert later.sent == len(held)
+    assert len(counts) == len(rows) and set(counts.values()) == {1}
+
+
 async def test_a_per_number_daily_cap_defers_to_the_next_beijing_day(
     sqlite_settings: Settings,
 ) -> None:
