@@ -553,6 +553,10 @@ async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
     assert progress["held"].startswith("免打扰时段")
     assert f"{queued} 条将于" in progress["held"] and f"{end:02d}:00 发送" in progress["held"]
     assert progress["held"] in page
+    front = await (await console.client.get("/")).text()
+    assert f"另有 {queued} 条待发送" in front  # waiting, not missed: apart from the rate
+    rates = re.findall(r"送达率 (\d+)%", front)
+    assert rates and all(rate == "0" for rate in rates)  # only the unreachable have an outcome
     await console.login("publisher")
     resp = await console.post(
         "/items/new", {**ITEM, "urgency": "urgent", "then": "submit"}, allow_redirects=False
@@ -566,3 +570,7 @@ async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
     urgent = await (await console.client.get(f"{urgent_url}/progress.json")).json()
     assert urgent["total"] > 0 and urgent["settled"]  # it went at once
     assert urgent["held"] == "" and "排队中" not in urgent["counts"]
+    front = await (await console.client.get("/")).text()
+    assert f"另有 {queued} 条待发送" in front and any(
+        rate != "0" for rate in re.findall(r"送达率 (\d+)%", front)
+    )
