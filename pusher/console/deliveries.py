@@ -75,6 +75,16 @@ def filtered(request: web.Request, me: Viewer) -> Select[Any]:
     return query
 
 
+def state(d: Delivery, now: datetime) -> str:
+    """The status in words; a queued row due later says when it goes (quiet hours,
+    a provider's daily cap) or is tried again (after a transient error)."""
+    named = DELIVERY_NAMES.get(DeliveryStatus(d.status), d.status)
+    due = d.next_attempt_at
+    if d.status != DeliveryStatus.QUEUED or due is None or due <= now:
+        return str(named)
+    return f"{named}，{localtime(due)} {'重试' if d.attempts else '发送'}"
+
+
 def _row(me: Viewer, d: Delivery, name: str | None, grid: str | None) -> list[Any]:
     recipient = me.phone(d.recipient) if d.channel == "sms" else (d.recipient or "")
     return [
@@ -85,7 +95,7 @@ def _row(me: Viewer, d: Delivery, name: str | None, grid: str | None) -> list[An
         grid or "",
         CHANNELS.get(d.channel, d.channel),
         d.provider or "",
-        DELIVERY_NAMES.get(DeliveryStatus(d.status), d.status),
+        state(d, utcnow()),
         d.provider_id or "",
         d.error_code or "",
         localtime(d.created_at),

@@ -553,6 +553,8 @@ async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
     assert progress["held"].startswith("免打扰时段")
     assert f"{queued} 条将于" in progress["held"] and f"{end:02d}:00 发送" in progress["held"]
     assert progress["held"] in page
+    log = await (await console.client.get(f"/deliveries?push={progress['push_id']}")).text()
+    assert re.search(rf"排队中，\d{{4}}-\d\d-\d\d {end:02d}:00 发送", log)  # says when
     front = await (await console.client.get("/")).text()
     assert f"另有 {queued} 条待发送" in front  # waiting, not missed: apart from the rate
     rates = re.findall(r"送达率 (\d+)%", front)
