@@ -182,5 +182,7 @@ class CallbackBatch:
 
     receipts: list[Receipt] = field(default_factory=list)
     opt_outs: list[OptOut] = field(default_factory=list)
+    #: Addresses that followed the account (again): the channel may be used for them.
+    follows: list[str] = field(default_factory=list)
     reply: bytes = b""
     content_type: str = "application/json"

@@ -32,7 +32,9 @@ from pydantic import Field, SecretStr
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.events import (
+    SubscribeEvent,
     SubscribeMsgSentEvent,
+    SubscribeScanEvent,
     TemplateSendJobFinishEvent,
     UnsubscribeEvent,
 )
@@ -322,4 +324,6 @@ def parse_callback(
             batch.receipts.append(receipt)
     elif isinstance(event, UnsubscribeEvent):
         batch.opt_outs.append(OptOut(recipient=str(event.source), reason="unsubscribe"))
+    elif isinstance(event, SubscribeEvent | SubscribeScanEvent):  # followed (again)
+        batch.follows.append(str(event.source))
     return batch

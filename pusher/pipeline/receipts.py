@@ -166,6 +166,21 @@ async def apply_opt_outs(
     return len(residents)
 
 
+async def apply_follows(session: AsyncSession, openids: Sequence[str]) -> int:
+    """Residents who followed the account (again) get WeChat from the next push on:
+    following is their latest word, so an earlier unsubscribe no longer holds.
+    Returns residents changed (a follower we have no resident for changes nothing)."""
+    if not openids:
+        return 0
+    changed = await session.execute(
+        update(Resident)
+        .where(Resident.openid.in_(set(openids)))
+        .values(wechat_follows=True, wechat_opt_out=False)
+        .returning(Resident.id)
+    )
+    return len(list(changed.scalars()))
+
+
 def _national(phone: str) -> str:
     digits = phone.strip().removeprefix("+")
     return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits

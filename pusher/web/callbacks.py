@@ -71,6 +71,7 @@ async def _apply(
             "provider": provider,
             "receipts": len(batch.receipts),
             "opt_outs": len(batch.opt_outs),
+            "follows": len(batch.follows),
         },
     )
     return web.Response(body=batch.reply, content_type=batch.content_type.split(";")[0])

@@ -18,10 +18,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from channels.base import CallbackBatch, ChannelKind, OptOut, Receipt
+from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.db import SessionFactory, transaction
 from pusher.logs import request_id_var
-from pusher.pipeline.receipts import apply_opt_outs, apply_parked, apply_receipts
+from pusher.pipeline.receipts import apply_follows, apply_opt_outs, apply_parked, apply_receipts
 from pusher.queue import JobQueue
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,8 @@ class ReceiptApplier:
 
     async def _commit(self, taken: list[_Waiting]) -> set[int]:
         receipts: dict[str, list[Receipt]] = defaultdict(list)
-        opt_outs: dict[ChannelKind, list[OptOut]] = defaultdict(list)
         for w in taken:
             receipts[w.provider] += w.batch.receipts
-            opt_outs[w.kind] += w.batch.opt_outs
         fallback: set[int] = set()
         parked: dict[str, list[str]] = {}
         async with transaction(self.db) as session:
@@ -97,9 +95,11 @@ class ReceiptApplier:
                 if batch:
                     pushes, parked[provider] = await apply_receipts(session, provider, batch)
                     fallback |= pushes
-            for kind, outs in opt_outs.items():
-                if outs:
-                    await apply_opt_outs(session, kind, outs)
+            for w in taken:  # rare, and in the order they came: unfollow, then follow again
+                if w.batch.opt_outs:
+                    await apply_opt_outs(session, w.kind, w.batch.opt_outs)
+                if w.batch.follows:
+                    await apply_follows(session, w.batch.follows)
         if any(parked.values()):
             # parked above, maybe racing the worker writing their provider ids: look
             # again now that ours is committed (the sweep would find them too, later)

@@ -342,6 +342,28 @@ def test_unsubscribe_becomes_an_opt_out() -> None:
     assert batch.receipts == [] and batch.reply == b"success"
 
 
+def _follow(openid: str, scene: str = "") -> bytes:
+    """A follow event; with a QR code scene it carries EventKey and Ticket as well."""
+    extra = (
+        f"<EventKey><![CDATA[qrscene_{scene}]]></EventKey><Ticket><![CDATA[t1]]></Ticket>"
+        if scene
+        else ""
+    )
+    return (
+        f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+        f"</FromUserName><CreateTime>1732233600</CreateTime><MsgType><![CDATA[event]]>"
+        f"</MsgType><Event><![CDATA[subscribe]]></Event>{extra}</xml>"
+    ).encode()
+
+
+def test_a_follow_plain_or_by_qr_code_is_reported_as_a_follow() -> None:
+    settings = settings_for("x")
+    plain = parse_callback(_follow("oBack"), query=signed(), settings=settings)
+    scanned = parse_callback(_follow("oScan", scene="360123"), query=signed(), settings=settings)
+    assert (plain.follows, scanned.follows) == (["oBack"], ["oScan"])
+    assert plain.opt_outs == [] == scanned.opt_outs and plain.reply == b"success"
+
+
 def test_bad_signature_is_refused() -> None:
     with pytest.raises(PermanentError) as refused:
         parse_callback(UNSUBSCRIBE, query=signed("wrong-token"), settings=settings_for("x"))

@@ -77,31 +77,57 @@ async def test_a_td_reply_cancels_the_sms_still_waiting_for_that_resident(
     assert others and all(d.status != "failed" for d in others)  # only that one is cancelled
 
 
+async def _wechat_event(rig: Rig, openid: str, event: str) -> None:
+    """Post a follow or unfollow event as the WeChat server does, signed."""
+    stamp, nonce = str(int(time.time())), f"n-{event}"
+    query = {"signature": wechat.sign(WX_TOKEN, stamp, nonce), "timestamp": stamp}
+    body = (
+        f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event></xml>"
+    )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{rig.base}/callbacks/wechat", params=query | {"nonce": nonce}, data=body
+        ) as resp,
+    ):
+        assert resp.status == 200 and await resp.text() == "success"
+
+
 async def test_a_wechat_unfollow_stops_wechat_for_that_resident(sqlite_settings: Settings) -> None:
     async with running(sqlite_settings) as rig:
         resident = await rig.resident(wechat_follows=True, sms_consent=True)
         assert resident.openid is not None
         await _push(rig, "大风蓝色预警")
         assert rig.wechat_inbox.counts()[resident.openid] == 1
-        stamp, nonce = str(int(time.time())), "n1"
-        query = {"signature": wechat.sign(WX_TOKEN, stamp, nonce), "timestamp": stamp}
-        event = (
-            f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName>"
-            f"<FromUserName><![CDATA[{resident.openid}]]></FromUserName>"
-            f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[unsubscribe]]></Event></xml>"
-        )
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                f"{rig.base}/callbacks/wechat", params=query | {"nonce": nonce}, data=event
-            ) as resp,
-        ):
-            assert resp.status == 200 and await resp.text() == "success"
+        await _wechat_event(rig, resident.openid, "unsubscribe")
         later = await _push(rig, "大风黄色预警")
         rows = await rig.deliveries(later)
         opted = await _reload(rig, resident)
     assert opted.wechat_opt_out and not opted.wechat_follows
     mine = [d for d in rows if d.resident_id == resident.id]
     assert [(d.channel, d.recipient) for d in mine] == [("sms", resident.phone)]
+    assert rig.wechat_inbox.counts()[resident.openid] == 1
+
+
+async def test_a_resident_who_follows_the_account_again_gets_wechat_again(
+    sqlite_settings: Settings,
+) -> None:
+    async with running(sqlite_settings) as rig:
+        resident = await rig.resident(wechat_follows=True, sms_consent=True)
+        assert resident.openid is not None
+        await _wechat_event(rig, resident.openid, "unsubscribe")
+        while_away = await _push(rig, "大风蓝色预警")
+        await _wechat_event(rig, resident.openid, "subscribe")
+        back = await _push(rig, "大风黄色预警")
+        await _wechat_event(rig, "o" + "x" * 27, "subscribe")  # a follower we do not know
+        channels = [
+            [d.channel for d in await rig.deliveries(push) if d.resident_id == resident.id]
+            for push in (while_away, back)
+        ]
+        again = await _reload(rig, resident)
+    assert channels == [["sms"], ["wechat"]]
+    assert again.wechat_follows and not again.wechat_opt_out
     assert rig.wechat_inbox.counts()[resident.openid] == 1
