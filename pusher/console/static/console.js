@@ -32,7 +32,7 @@
           if (!box.dataset.push && p.settled) {
             window.location.reload(); // the push is out: show its groups and texts
           } else if (!p.settled) {
-            setTimeout(poll, 3000);
+            setTimeout(poll, p.held ? 60000 : 3000); // held till morning: nothing moves soon
           }
         })
         .catch(function () { setTimeout(poll, 6000); });
