@@ -34,6 +34,17 @@ def sms_ok() -> ColumnElement[bool]:
     )
 
 
+def allowed(resident: Resident) -> dict[ChannelKind, str]:
+    """The same rules for one resident in hand: the channels that may reach them
+    now, with their addresses, in order of preference."""
+    out: dict[ChannelKind, str] = {}
+    if resident.openid and resident.wechat_follows and not resident.wechat_opt_out:
+        out[ChannelKind.WECHAT] = resident.openid
+    if resident.phone and resident.sms_consent and not resident.sms_opt_out:
+        out[ChannelKind.SMS] = resident.phone
+    return out
+
+
 def channel_columns() -> tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]]:
     """(channel, recipient, status) for each resident row."""
     channel = case(

@@ -15,7 +15,8 @@ from pusher.console.scope import visible
 from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.errors import NotFound
-from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic
+from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic, utcnow
+from pusher.pipeline.readdress import follow_resident
 from pusher.web.keys import RESOURCES
 from subscriptions.importer import COLUMNS, import_residents, read_rows
 
@@ -137,6 +138,8 @@ async def _save(request: web.Request, me: Viewer, resident_id: int | None) -> we
         resident.wechat_follows = bool(resident.openid)
         db.add(resident)
         await db.flush()
+        if resident_id is not None:  # messages still waiting go to the address as saved
+            await follow_resident(db, resident, utcnow())
         await _tags_and_topics(db, resident.id or 0, values)
         await audit(db, me, "resident.save", f"resident:{resident.id}", name=resident.name)
     raise web.HTTPFound(f"/residents?q={resident.phone or resident.name}")

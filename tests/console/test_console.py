@@ -576,3 +576,45 @@ async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
     assert f"另有 {queued} 条待发送" in front and any(
         rate != "0" for rate in re.findall(r"送达率 (\d+)%", front)
     )
+
+
+async def _held_row(console: Console, resident_id: int) -> Delivery:
+    async with db_of(console)() as db:
+        row = await db.scalar(select(Delivery).where(Delivery.resident_id == resident_id))
+    assert row is not None
+    return row
+
+
+async def test_messages_held_overnight_follow_a_residents_new_number_and_opt_out(
+    night_console: Console,
+) -> None:
+    """Planned at night, sent at eight: an address corrected in between is the one used."""
+    console = night_console
+    grid = str(console.grid_ids[0])
+    person = {"name": "周大爷", "region_id": grid, "sms_consent": "on", "tags": "老年人"}
+    await console.login("grid_worker")
+    await console.post("/residents/new", person | {"phone": "13698765432"})
+    async with db_of(console)() as db:
+        resident_id = await db.scalar(select(Resident.id).where(Resident.name == "周大爷"))
+    assert resident_id is not None
+    await console.login("publisher")
+    resp = await console.post("/items/new", {**ITEM, "then": "submit"}, allow_redirects=False)
+    item_url = resp.headers["Location"]  # type: ignore[attr-defined]
+    await console.login("reviewer")
+    for step, opinion in (("staff", "不涉密"), ("leader", "同意发布")):
+        await console.post(
+            f"{item_url}/review", {"step": step, "decision": "approve", "opinion": opinion}
+        )
+    await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    held = await _held_row(console, resident_id)
+    assert (held.channel, held.recipient, held.status) == ("sms", "13698765432", "queued")
+    await console.login("grid_worker")
+    await console.post(f"/residents/{resident_id}", person | {"phone": "13611112222"})
+    moved = await _held_row(console, resident_id)
+    await console.post(
+        f"/residents/{resident_id}", person | {"phone": "13611112222", "sms_opt_out": "on"}
+    )
+    cancelled = await _held_row(console, resident_id)
+    assert (moved.channel, moved.recipient, moved.status) == ("sms", "13611112222", "queued")
+    assert moved.next_attempt_at == held.next_attempt_at  # still waits for the morning
+    assert (cancelled.status, cancelled.error_code) == ("failed", "opted_out")

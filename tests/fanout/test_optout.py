@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 
 import aiohttp
+from sqlalchemy import select
 
 from channels.base import ChannelKind
 from channels.emulators import aliyun_sms, wechat
-from pusher.models import Resident, Urgency
+from pusher.db import transaction
+from pusher.models import Delivery, Resident, Urgency, utcnow
 from pusher.pipeline.dispatch import dispatch
+from pusher.pipeline.outcomes import FALLBACK_CODE
+from pusher.pipeline.readdress import follow_resident
 from pusher.settings import Settings
 from tests.fanout.rig import WX_TOKEN, Rig, running
 from tests.spine.flow import publish
@@ -131,3 +135,52 @@ async def test_a_resident_who_follows_the_account_again_gets_wechat_again(
     assert channels == [["sms"], ["wechat"]]
     assert again.wechat_follows and not again.wechat_opt_out
     assert rig.wechat_inbox.counts()[resident.openid] == 1
+
+
+async def _changed(rig: Rig, resident: Resident, **values: object) -> None:
+    """Save ``resident`` with ``values`` as the resident form does, queued rows following."""
+    async with transaction(rig.resources.db) as session:
+        saved = await session.get_one(Resident, resident.id)
+        for key, value in values.items():
+            setattr(saved, key, value)
+        await session.flush()
+        await follow_resident(session, saved, utcnow())
+
+
+async def test_a_resident_refusing_wechat_before_the_send_gets_the_waiting_push_by_sms(
+    sqlite_settings: Settings,
+) -> None:
+    async with running(sqlite_settings) as rig:
+        follower = await rig.resident(wechat_follows=True, sms_consent=True)
+        texter = await rig.resident(wechat_follows=False, sms_consent=True)
+        assert follower.openid and follower.phone and texter.phone
+        item_id = await publish(
+            rig.resources,
+            region_code=rig.town.town_code,
+            title="森林防火通知",
+            body="进山请勿携带火种。",
+            urgency=Urgency.URGENT,
+        )
+        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        async with transaction(rig.resources.db) as session:  # as if WeChat had failed before
+            row = await session.scalar(
+                select(Delivery).where(
+                    Delivery.push_id == push_id, Delivery.resident_id == texter.id
+                )
+            )
+            assert row is not None and row.channel == "sms"
+            row.error_code = FALLBACK_CODE
+        texter_openid = "o" + "t" * 27
+        await _changed(rig, follower, wechat_opt_out=True)
+        await _changed(rig, texter, openid=texter_openid, wechat_follows=True, sms_opt_out=True)
+        for kind in (ChannelKind.WECHAT, ChannelKind.SMS):
+            await dispatch(rig.dispatcher("w"), push_id, kind)
+        await rig.drain()
+        rows = {d.resident_id: d for d in await rig.deliveries(push_id)}
+    assert (rows[follower.id].channel, rows[follower.id].recipient) == ("sms", follower.phone)
+    assert rig.sms_inbox.counts()[follower.phone] == 1
+    assert follower.openid not in rig.wechat_inbox.counts()
+    # a fallback SMS does not go back to WeChat, which failed for this push already
+    assert (rows[texter.id].status, rows[texter.id].error_code) == ("failed", "opted_out")
+    assert texter_openid not in rig.wechat_inbox.counts()
+    assert texter.phone not in rig.sms_inbox.counts()
