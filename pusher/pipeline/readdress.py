@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, true, update
+from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
@@ -30,9 +30,17 @@ D = DT.c
 async def follow_resident(session: AsyncSession, resident: Resident, now: datetime) -> int:
     """Bring the queued deliveries of ``resident`` (as saved) in line; returns rows changed."""
     assert resident.id is not None
+    queued = await session.scalars(
+        select(D.channel)
+        .where(deliveries_of([resident.id]), D.status == DeliveryStatus.QUEUED.value)
+        .distinct()
+    )
+    channels = set(queued)
     reach = allowed(resident)
     changed = 0
     for kind in RESIDENT_CHANNELS:
+        if kind.value not in channels:  # nothing of theirs waits there (the usual case)
+            continue
         waiting = (
             deliveries_of([resident.id]),
             D.channel == kind.value,

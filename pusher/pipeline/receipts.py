@@ -21,10 +21,10 @@ from pusher.models import (
     DeliveryStatus,
     PendingReceipt,
     Resident,
-    deliveries_of,
     utcnow,
 )
 from pusher.pipeline.outcomes import fall_back_to_sms
+from pusher.pipeline.readdress import follow_resident
 
 DT = Delivery.__table__
 D = DT.c
@@ -152,17 +152,10 @@ async def apply_opt_outs(
         update(Resident).where(condition).values(**values).returning(Resident.id)
     )
     residents = list(changed.scalars())
-    if residents:  # their messages to this address still waiting are not sent
-        await session.execute(
-            update(DT)
-            .where(
-                deliveries_of(residents),
-                D.channel == kind.value,
-                D.recipient.in_(recipients),
-                D.status == DeliveryStatus.QUEUED.value,
-            )
-            .values(status=DeliveryStatus.FAILED.value, error_code="opted_out", done_at=utcnow())
-        )
+    if residents:  # their messages still waiting: the other channel if it may, else none
+        now = utcnow()
+        for resident in await session.scalars(select(Resident).where(Resident.id.in_(residents))):
+            await follow_resident(session, resident, now)
     return len(residents)
 
 

@@ -184,3 +184,27 @@ async def test_a_resident_refusing_wechat_before_the_send_gets_the_waiting_push_
     assert (rows[texter.id].status, rows[texter.id].error_code) == ("failed", "opted_out")
     assert texter_openid not in rig.wechat_inbox.counts()
     assert texter.phone not in rig.sms_inbox.counts()
+
+
+async def test_an_unfollow_before_the_send_turns_the_waiting_wechat_message_into_an_sms(
+    sqlite_settings: Settings,
+) -> None:
+    async with running(sqlite_settings) as rig:
+        follower = await rig.resident(wechat_follows=True, sms_consent=True)
+        assert follower.openid and follower.phone
+        item_id = await publish(
+            rig.resources,
+            region_code=rig.town.town_code,
+            title="山洪灾害预警",
+            body="请沿河居民立即转移。",
+            urgency=Urgency.URGENT,
+        )
+        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        await _wechat_event(rig, follower.openid, "unsubscribe")
+        for kind in (ChannelKind.WECHAT, ChannelKind.SMS):
+            await dispatch(rig.dispatcher("w"), push_id, kind)
+        await rig.drain()
+        [mine] = [d for d in await rig.deliveries(push_id) if d.resident_id == follower.id]
+    assert (mine.channel, mine.recipient, mine.status) == ("sms", follower.phone, "delivered")
+    assert rig.sms_inbox.counts()[follower.phone] == 1
+    assert follower.openid not in rig.wechat_inbox.counts()
