@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from channels.base import ChannelKind
 from pusher.audit import record
 from pusher.console.base import STAFF, Viewer, audit, localtime, page_number, render, viewer
 from pusher.console.item_page import DELIVERY_NAMES
@@ -16,6 +17,7 @@ from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.web.keys import RESOURCES
+from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
 EXPORT_LIMIT = 100_000
@@ -139,6 +141,7 @@ async def deliveries_page(request: web.Request) -> web.Response:
         statuses=DELIVERY_NAMES,
         qs=request.query_string,
         retried=request.query.get("retried"),
+        kept=request.query.get("kept", "0"),
     )
 
 
@@ -159,15 +162,19 @@ async def retry(request: web.Request) -> web.Response:
     scoped = filtered(request, me).where(Delivery.status == DeliveryStatus.FAILED)
     ids = select(scoped.subquery().c.id)
     async with transaction(resources.db) as db:
+        failed = await db.scalar(select(func.count()).select_from(ids.subquery())) or 0
         work = (
             await db.execute(
-                select(Delivery.push_id, Delivery.channel).where(Delivery.id.in_(ids)).distinct()
+                select(Delivery.push_id, Delivery.channel)
+                .where(Delivery.id.in_(ids), still_allowed())
+                .distinct()
             )
         ).all()
         result = await db.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids))
+            .where(Delivery.id.in_(ids), still_allowed())
             .values(
+                recipient=current_address(),
                 status=DeliveryStatus.QUEUED,
                 attempts=0,
                 next_attempt_at=utcnow(),
@@ -185,7 +192,34 @@ async def retry(request: web.Request) -> web.Response:
         job = f"dispatch:{push_id}:{channel}:retry:{row}"
         await resources.queue.enqueue("dispatch", push_id, channel, job_id=job)
     back = str(form.get("back", "")) or request.query_string
-    raise web.HTTPFound(f"/deliveries?{back}&retried={count}")
+    raise web.HTTPFound(f"/deliveries?{back}&retried={count}&kept={failed - count}")
+
+
+def still_allowed() -> ColumnElement[bool]:
+    """Rows whose resident may still be reached over the row's channel (group chats:
+    always). A resident who replied TD or unfollowed is not sent to again by a retry."""
+    allowed_now = or_(
+        and_(Delivery.channel == ChannelKind.WECHAT.value, wechat_ok()),
+        and_(Delivery.channel == ChannelKind.SMS.value, sms_ok()),
+    )
+    theirs = select(Resident.id).where(Resident.id == Delivery.resident_id, allowed_now)
+    return Delivery.resident_id.is_(None) | theirs.exists()
+
+
+def current_address() -> ColumnElement[Any]:
+    """The row's address as the resident's record has it now (a corrected number)."""
+    of = Resident.id == Delivery.resident_id
+    return case(
+        (
+            Delivery.channel == ChannelKind.WECHAT.value,
+            select(Resident.openid).where(of).scalar_subquery(),
+        ),
+        (
+            Delivery.channel == ChannelKind.SMS.value,
+            select(Resident.phone).where(of).scalar_subquery(),
+        ),
+        else_=Delivery.recipient,
+    )
 
 
 async def audit_row(db: Any, me: Viewer, request: web.Request, count: int) -> int:

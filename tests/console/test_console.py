@@ -250,7 +250,9 @@ async def _pushed(console: Console) -> int:
     async with transaction(db_of(console)) as db:
         rows = (
             await db.scalars(
-                select(Delivery).where(Delivery.resident_id.is_not(None)).order_by(Delivery.id)
+                select(Delivery)
+                .where(Delivery.resident_id.is_not(None), Delivery.channel.in_(("wechat", "sms")))
+                .order_by(Delivery.id)
             )
         ).all()
         for d in rows[:10]:
@@ -618,3 +620,31 @@ async def test_messages_held_overnight_follow_a_residents_new_number_and_opt_out
     assert (moved.channel, moved.recipient, moved.status) == ("sms", "13611112222", "queued")
     assert moved.next_attempt_at == held.next_attempt_at  # still waits for the morning
     assert (cancelled.status, cancelled.error_code) == ("failed", "opted_out")
+
+
+async def test_retrying_failures_spares_residents_who_opted_out_and_uses_new_numbers(
+    console: Console,
+) -> None:
+    await _pushed(console)  # ten resident rows failed
+    async with transaction(db_of(console)) as db:
+        failed = (
+            await db.scalars(
+                select(Delivery)
+                .where(Delivery.status == DeliveryStatus.FAILED, Delivery.channel == "sms")
+                .order_by(Delivery.id)
+            )
+        ).all()
+        assert len(failed) >= 2
+        quitter = await db.get_one(Resident, failed[0].resident_id)
+        quitter.sms_opt_out = True  # replied TD after the failure
+        mover = await db.get_one(Resident, failed[1].resident_id)
+        mover.phone = "13955556666"  # the grid worker corrected the number
+        ids = (failed[0].id, failed[1].id)
+    resp = await console.post("/deliveries/retry?status=failed", {})
+    page = await resp.text()  # type: ignore[attr-defined]
+    await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    async with db_of(console)() as db:
+        spared, moved = [await db.get_one(Delivery, i) for i in ids]
+    assert "另有 1 条未重发" in page
+    assert spared.status == DeliveryStatus.FAILED  # not sent again to who said TD
+    assert moved.recipient == "13955556666" and moved.status != DeliveryStatus.FAILED
