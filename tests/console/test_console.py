@@ -534,20 +534,26 @@ async def night_console(sqlite_settings: Settings) -> AsyncIterator[Console]:
         yield console
 
 
-async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
-    night_console: Console,
-) -> None:
-    console = night_console
-    end = (datetime.now(ZoneInfo("Asia/Shanghai")).hour + 2) % 24
+async def _published_through_review(console: Console) -> str:
+    """A normal item submitted, approved in both steps and processed; its page URL."""
     await console.login("publisher")
     resp = await console.post("/items/new", {**ITEM, "then": "submit"}, allow_redirects=False)
-    item_url = resp.headers["Location"]  # type: ignore[attr-defined]
+    item_url = str(resp.headers["Location"])  # type: ignore[attr-defined]
     await console.login("reviewer")
     for step, opinion in (("staff", "不涉密"), ("leader", "同意发布")):
         await console.post(
             f"{item_url}/review", {"step": step, "decision": "approve", "opinion": opinion}
         )
     await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    return item_url
+
+
+async def test_the_item_page_says_why_a_normal_item_waits_in_quiet_hours(
+    night_console: Console,
+) -> None:
+    console = night_console
+    end = (datetime.now(ZoneInfo("Asia/Shanghai")).hour + 2) % 24
+    item_url = await _published_through_review(console)
     progress = await (await console.client.get(f"{item_url}/progress.json")).json()
     page = await (await console.client.get(item_url)).text()
     queued = progress["counts"]["排队中"]
@@ -599,15 +605,7 @@ async def test_messages_held_overnight_follow_a_residents_new_number_and_opt_out
     async with db_of(console)() as db:
         resident_id = await db.scalar(select(Resident.id).where(Resident.name == "周大爷"))
     assert resident_id is not None
-    await console.login("publisher")
-    resp = await console.post("/items/new", {**ITEM, "then": "submit"}, allow_redirects=False)
-    item_url = resp.headers["Location"]  # type: ignore[attr-defined]
-    await console.login("reviewer")
-    for step, opinion in (("staff", "不涉密"), ("leader", "同意发布")):
-        await console.post(
-            f"{item_url}/review", {"step": step, "decision": "approve", "opinion": opinion}
-        )
-    await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    await _published_through_review(console)
     held = await _held_row(console, resident_id)
     assert (held.channel, held.recipient, held.status) == ("sms", "13698765432", "queued")
     await console.login("grid_worker")
