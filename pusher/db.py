@@ -63,6 +63,11 @@ def single_writer(factory: SessionFactory) -> bool:
     return bind is None or bind.dialect.name == "sqlite"
 
 
+def rowcount(result: object) -> int:
+    """Rows an UPDATE/DELETE/INSERT reported (0 when the driver reports none)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """A session whose work is committed on success and rolled back on error."""

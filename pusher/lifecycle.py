@@ -17,11 +17,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, CursorResult, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from pusher.db import SessionFactory, transaction
+from pusher.db import SessionFactory, rowcount, transaction
 from pusher.errors import NotFound
 from pusher.models import AuditLog, DeliveryStatus, Resident, deliveries_of
 
@@ -48,7 +48,7 @@ async def _delete_chunks(
     while True:
         async with transaction(db) as session:
             ids = select(table.c.id).where(where).order_by(table.c.id).limit(chunk)
-            removed = _rows(
+            removed = rowcount(
                 await session.execute(delete(table).where(table.c.id.in_(ids.scalar_subquery())))
             )
         total += removed
@@ -105,10 +105,6 @@ async def forget_resident(db: SessionFactory, resident_id: int, *, actor: str) -
     log.info("resident forgotten", extra={"resident_id": resident_id, "actor": actor, **counts})
 
 
-def _rows(result: object) -> int:
-    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
-
-
 async def _erase_links(
     session: AsyncSession, resident_id: int, addresses: list[str]
 ) -> dict[str, int]:
@@ -117,16 +113,16 @@ async def _erase_links(
     counts: dict[str, int] = {}
     for name in ("resident_tag", "subscription", "group_member"):
         table = tables[name]
-        counts[name] = _rows(
+        counts[name] = rowcount(
             await session.execute(delete(table).where(table.c.resident_id == resident_id))
         )
     sandbox = tables["sandbox_message"]
-    counts["sandbox_message"] = _rows(
+    counts["sandbox_message"] = rowcount(
         await session.execute(delete(sandbox).where(sandbox.c.recipient.in_(addresses)))
     )
     delivery = tables["delivery"]
     d = delivery.c
-    counts["cancelled"] = _rows(
+    counts["cancelled"] = rowcount(
         await session.execute(
             update(delivery)
             .where(
@@ -142,7 +138,7 @@ async def _erase_links(
             )
         )
     )
-    counts["deliveries"] = _rows(
+    counts["deliveries"] = rowcount(
         await session.execute(
             update(delivery).where(deliveries_of([resident_id])).values(recipient=None)
         )

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.db import SessionFactory, transaction
+from pusher.db import SessionFactory, rowcount, transaction
 from pusher.models import Delivery, DeliveryRange, DeliveryStatus
 
 DT = Delivery.__table__
@@ -62,6 +62,17 @@ def _timed(push_id: int, channel: str, now: datetime, *, expired: bool) -> Selec
 
 def _fresh() -> ColumnElement[bool]:
     return (D.status == DeliveryStatus.QUEUED.value) & D.next_attempt_at.is_(None)
+
+
+def _in_range(push_id: int, channel: str, after: Any, upto: Any) -> ColumnElement[bool]:
+    """Rows of ``push_id`` and ``channel`` with resident ids in (after, upto]: the
+    bounds are numbers, or a range row's columns in a correlated subquery."""
+    return (
+        (D.push_id == push_id)
+        & (D.resident_id > after)
+        & (D.resident_id <= upto)
+        & (D.channel == channel)
+    )
 
 
 async def claim(
@@ -119,12 +130,7 @@ async def _claim_fresh(
             break
         after_id, upto_id, claimed_upto = span
         need = limit - len(rows)
-        in_range = (
-            (D.push_id == push_id)
-            & (D.resident_id > claimed_upto)
-            & (D.resident_id <= upto_id)
-            & (D.channel == channel)
-        )
+        in_range = _in_range(push_id, channel, claimed_upto, upto_id)
         candidates = select(D.id).where(in_range, _fresh()).order_by(D.resident_id).limit(need)
         got = list(
             await session.execute(
@@ -186,23 +192,20 @@ async def hold_until(session: AsyncSession, push_id: int, channel: str, when: da
         )
         .values(next_attempt_at=when)
     )
-    fresh_left = (
-        select(D.id)
-        .where(
-            D.push_id == push_id,
-            D.channel == channel,
-            D.resident_id > R.claimed_upto,
-            D.resident_id <= R.upto_id,
-            _fresh(),
-        )
-        .exists()
+    fresh_left = select(D.id).where(
+        _in_range(push_id, channel, R.claimed_upto, R.upto_id), _fresh()
     )
     await session.execute(
         update(RT)
-        .where(R.push_id == push_id, R.channel == channel, R.claimed_upto < R.upto_id, ~fresh_left)
+        .where(
+            R.push_id == push_id,
+            R.channel == channel,
+            R.claimed_upto < R.upto_id,
+            ~fresh_left.exists(),
+        )
         .values(claimed_upto=R.upto_id)
     )
-    return int(getattr(moved, "rowcount", 0) or 0)
+    return rowcount(moved)
 
 
 @asynccontextmanager

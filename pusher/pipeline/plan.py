@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
-from pusher.db import SessionFactory, WalCheckpoints, single_writer, transaction
+from pusher.db import SessionFactory, WalCheckpoints, rowcount, single_writer, transaction
 from pusher.models import (
     Delivery,
     DeliveryRange,
@@ -105,7 +105,7 @@ async def plan_push(
         assert push_id is not None
         if done_upto == 0 and not audience.empty:
             chats = await session.execute(_insert_chats(session, push_id, audience))
-            await _count(session, push_id, int(getattr(chats, "rowcount", 0) or 0))
+            await _count(session, push_id, rowcount(chats))
         window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
     number = 0
     if not audience.empty:
@@ -227,7 +227,7 @@ async def _insert_chunk(
         await _fast_commit(session)
         insert = _upsert(session, Delivery).from_select(COLUMNS, source)
         written = await session.execute(insert.on_conflict_do_nothing() if guarded else insert)
-        count = int(getattr(written, "rowcount", 0) or 0)
+        count = rowcount(written)
         if count:  # a chunk outside the audience needs no ranges
             core = await session.connection()  # Core executemany: no ORM bulk-insert work
             await core.execute(_upsert(session, RANGES).on_conflict_do_nothing(), ranges)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
+from pusher.db import rowcount
 from pusher.models import Delivery, DeliveryStatus, Resident, deliveries_of
 from pusher.pipeline.outcomes import FALLBACK_CODE
 from subscriptions.channel import RESIDENT_CHANNELS, allowed
@@ -48,13 +49,14 @@ async def follow_resident(session: AsyncSession, resident: Resident, now: dateti
         )
         if kind in reach:  # still allowed: the address as saved
             statement = update(DT).where(*waiting, D.recipient != reach[kind])
-            changed += _count(await session.execute(statement.values(recipient=reach[kind])))
+            changed += rowcount(await session.execute(statement.values(recipient=reach[kind])))
             continue
         other = next((k for k in reach if k is not kind), None)
         if other is not None:
-            movable = _not_a_fallback() if other is ChannelKind.WECHAT else true()
+            fallback_back = other is ChannelKind.WECHAT  # a fallback SMS stays off WeChat
+            movable = _not_a_fallback() if fallback_back else true()
             statement = update(DT).where(*waiting, movable)
-            changed += _count(
+            changed += rowcount(
                 await session.execute(
                     statement.values(
                         channel=other.value,
@@ -65,8 +67,10 @@ async def follow_resident(session: AsyncSession, resident: Resident, now: dateti
                     )
                 )
             )
+            if not fallback_back:
+                continue  # every row moved
         cancel = update(DT).where(*waiting)  # whatever could not move
-        changed += _count(
+        changed += rowcount(
             await session.execute(
                 cancel.values(
                     status=DeliveryStatus.FAILED.value, error_code="opted_out", done_at=now
@@ -78,7 +82,3 @@ async def follow_resident(session: AsyncSession, resident: Resident, now: dateti
 
 def _not_a_fallback() -> ColumnElement[bool]:
     return D.error_code.is_(None) | (D.error_code != FALLBACK_CODE)
-
-
-def _count(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -16,13 +16,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, insert, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind, OptOut, Receipt
-from pusher.models import (
-    Delivery,
-    DeliveryStatus,
-    PendingReceipt,
-    Resident,
-    utcnow,
-)
+from pusher.models import Delivery, DeliveryStatus, PendingReceipt, Resident, utcnow
 from pusher.pipeline.outcomes import fall_back_to_sms
 from pusher.pipeline.readdress import follow_resident
 
@@ -148,14 +142,13 @@ async def apply_opt_outs(
     else:
         condition = Resident.openid.in_(recipients)
         values = {"wechat_opt_out": True, "wechat_follows": False}
-    changed = await session.execute(
-        update(Resident).where(condition).values(**values).returning(Resident.id)
+    changed = await session.scalars(
+        update(Resident).where(condition).values(**values).returning(Resident)
     )
-    residents = list(changed.scalars())
-    if residents:  # their messages still waiting: the other channel if it may, else none
-        now = utcnow()
-        for resident in await session.scalars(select(Resident).where(Resident.id.in_(residents))):
-            await follow_resident(session, resident, now)
+    residents = list(changed)
+    now = utcnow()
+    for resident in residents:  # their messages still waiting: the other channel, or none
+        await follow_resident(session, resident, now)
     return len(residents)
 
 
