@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from channels.base import ChannelKind
 from pusher.models import Delivery, DeliveryStatus, Urgency
 from pusher.pipeline.dispatch import Dispatcher, dispatch
@@ -64,13 +62,6 @@ async def test_quiet_hours_hold_normal_items_until_eight_but_not_urgent_ones(
     assert sum(t.sent for t in went) == sent_at_night > 0
     assert sum(t.sent for t in later) == len(rows)
     assert all(d.status != DeliveryStatus.QUEUED for d in rows)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
-def either_settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    settings: Settings = request.getfixturevalue(name)
-    return settings
 
 
 async def test_a_push_held_for_the_night_leaves_the_sweeper_nothing_to_start_until_eight(

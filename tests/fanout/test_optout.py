@@ -19,15 +19,20 @@ from tests.fanout.rig import WX_TOKEN, Rig, running
 from tests.spine.flow import publish
 
 
-async def _push(rig: Rig, title: str) -> int:
+async def _planned(rig: Rig, title: str, body: str = "请全镇居民注意防范，减少外出。") -> int:
+    """An urgent town-wide item, published and planned; nothing sent yet."""
     item_id = await publish(
         rig.resources,
         region_code=rig.town.town_code,
         title=title,
-        body="请全镇居民注意防范，减少外出。",
+        body=body,
         urgency=Urgency.URGENT,
     )
-    push_id = await rig.plan(item_id)
+    return await rig.plan(item_id)
+
+
+async def _push(rig: Rig, title: str) -> int:
+    push_id = await _planned(rig, title)
     for kind in (ChannelKind.WECHAT, ChannelKind.SMS):
         await dispatch(rig.dispatcher("w"), push_id, kind)
     await rig.drain()
@@ -62,14 +67,7 @@ async def test_a_td_reply_cancels_the_sms_still_waiting_for_that_resident(
     async with running(sqlite_settings) as rig:
         resident = await rig.resident(wechat_follows=False, sms_consent=True)
         assert resident.phone is not None
-        item_id = await publish(
-            rig.resources,
-            region_code=rig.town.town_code,
-            title="森林防火通知",
-            body="进山请勿携带火种。",
-            urgency=Urgency.URGENT,
-        )
-        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        push_id = await _planned(rig, "森林防火通知", "进山请勿携带火种。")  # nothing sent yet
         await aliyun_sms.send_uplink(rig.sms, resident.phone, "退订")
         await dispatch(rig.dispatcher("w"), push_id, ChannelKind.SMS)
         await rig.drain()
@@ -154,14 +152,7 @@ async def test_a_resident_refusing_wechat_before_the_send_gets_the_waiting_push_
         follower = await rig.resident(wechat_follows=True, sms_consent=True)
         texter = await rig.resident(wechat_follows=False, sms_consent=True)
         assert follower.openid and follower.phone and texter.phone
-        item_id = await publish(
-            rig.resources,
-            region_code=rig.town.town_code,
-            title="森林防火通知",
-            body="进山请勿携带火种。",
-            urgency=Urgency.URGENT,
-        )
-        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        push_id = await _planned(rig, "森林防火通知", "进山请勿携带火种。")  # nothing sent yet
         async with transaction(rig.resources.db) as session:  # as if WeChat had failed before
             row = await session.scalar(
                 select(Delivery).where(
@@ -192,14 +183,7 @@ async def test_an_unfollow_before_the_send_turns_the_waiting_wechat_message_into
     async with running(sqlite_settings) as rig:
         follower = await rig.resident(wechat_follows=True, sms_consent=True)
         assert follower.openid and follower.phone
-        item_id = await publish(
-            rig.resources,
-            region_code=rig.town.town_code,
-            title="山洪灾害预警",
-            body="请沿河居民立即转移。",
-            urgency=Urgency.URGENT,
-        )
-        push_id = await rig.plan(item_id)  # planned, nothing sent yet
+        push_id = await _planned(rig, "山洪灾害预警", "请沿河居民立即转移。")  # nothing sent yet
         await _wechat_event(rig, follower.openid, "unsubscribe")
         for kind in (ChannelKind.WECHAT, ChannelKind.SMS):
             await dispatch(rig.dispatcher("w"), push_id, kind)

@@ -127,19 +127,12 @@ async def test_a_forged_wechat_callback_is_refused_and_changes_nothing(
     assert again.wechat_follows and not again.wechat_opt_out
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
-def settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    chosen: Settings = request.getfixturevalue(name)
-    return chosen
-
-
 async def test_reports_posted_at_once_are_each_applied_when_acknowledged(
-    settings: Settings,
+    either_settings: Settings,
 ) -> None:
     # A large push brings hundreds of report requests a second; each one is answered
     # only once its receipt is committed (they are applied together, not one by one).
-    async with running(settings) as rig:
+    async with running(either_settings) as rig:
         push_id = await _sms_push(rig)
         rows = await rig.deliveries(push_id)
         sms = {d.id for d in rows if d.channel == "sms" and d.status != "unreachable"}

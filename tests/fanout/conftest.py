@@ -1,0 +1,15 @@
+"""Fixtures shared by the fan-out tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from pusher.settings import Settings
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
+def either_settings(request: pytest.FixtureRequest) -> Settings:
+    """Embedded SQLite, then production PostgreSQL and Redis."""
+    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
+    settings: Settings = request.getfixturevalue(name)
+    return settings
