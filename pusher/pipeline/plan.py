@@ -164,7 +164,7 @@ async def _record(
     if not recorded:
         async with transaction(db) as session:
             await _fast_commit(session)
-            await _progress(session, push_id, upto)
+            await _count(session, push_id, 0, upto=upto)
     await on_chunk(push_id, number + 1)
     return number + 1
 
@@ -231,9 +231,7 @@ async def _insert_chunk(
         if count:  # a chunk outside the audience needs no ranges
             core = await session.connection()  # Core executemany: no ORM bulk-insert work
             await core.execute(_upsert(session, RANGES).on_conflict_do_nothing(), ranges)
-        if count or progress is not None:
-            upto = None if progress is None else progress[1]
-            await _count(session, push_id, count, upto=upto)
+        await _count(session, push_id, count, upto=None if progress is None else progress[1])
 
 
 async def _count(
@@ -243,15 +241,13 @@ async def _count(
     ``upto``, move its progress there): the count commits with its rows, so a chunk
     planned again after a crash or by a twin job (which writes only the rows still
     missing) never counts a row twice."""
-    values: dict[str, Any] = {"planned": PUSHES.c.planned + rows}
+    values: dict[str, Any] = {"planned": PUSHES.c.planned + rows} if rows else {}
     if upto is not None:
         values["planned_upto"] = upto
+    if not values:
+        return
     core = await session.connection()  # Core: no ORM session synchronisation per chunk
     await core.execute(update(PUSHES).where(PUSHES.c.id == push_id).values(**values))
-
-
-async def _progress(session: AsyncSession, push_id: int, upto: int) -> None:
-    await session.execute(update(Push).where(Push.id == push_id).values(planned_upto=upto))
 
 
 def _chunk_source(push_id: int, audience: Audience, *, after_id: int, upto_id: int) -> Selectable:
