@@ -16,7 +16,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, cast
@@ -26,6 +26,8 @@ from aiohttp.typedefs import Middleware
 
 from channels import signing
 from channels.aliyun_sms import BEIJING, national
+from channels.emulators.accounts import ALIYUN_VAR as ACCOUNT_VAR
+from channels.emulators.accounts import SmsAccount, SmsTemplate, sms_template
 from channels.emulators.common import (
     Callbacks,
     Faults,
@@ -41,7 +43,7 @@ MAX_BATCH_SMS = 100
 MAX_CHARS = 500
 SKEW = timedelta(minutes=15)
 PHONE = re.compile(r"^1\d{10}$")
-VAR = re.compile(r"\$\{(\w+)\}")
+BAD_JSON = "JSON参数不合法,只接受字符串值"
 
 
 class Refused(Exception):
@@ -64,6 +66,7 @@ class SentSms:
     sent_at: datetime
     status: int = 1  # 1 waiting for receipt, 2 failed, 3 delivered
     err_code: str = ""
+    refused: bool = False  # the account lists this number as one that always fails
     received_at: datetime | None = None
 
 
@@ -74,10 +77,9 @@ class AliyunSmsState:
     access_key_id: str
     access_key_secret: str
     faults: Faults
-    templates: Mapping[str, str] | None
+    account: SmsAccount
     report_url: str | None
     up_url: str | None
-    daily_cap_per_number: int | None
     report_delay: float
     inbox: Inbox = field(default_factory=Inbox)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -159,19 +161,42 @@ async def _authenticate(state: AliyunSmsState, request: web.Request) -> dict[str
     return params
 
 
-def _render(state: AliyunSmsState, code: str, sign: str, raw: Any) -> str:
-    params = json.loads(raw) if isinstance(raw, str) else raw
+def _params(raw: Any) -> dict[str, str]:
+    """A TemplateParam: a JSON object of strings (a JSON text, or an item of a JSON array)."""
+    try:
+        params = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise Refused("isv.INVALID_JSON_PARAM", BAD_JSON) from exc
     if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
-        raise Refused("isv.INVALID_JSON_PARAM", "JSON参数不合法,只接受字符串值")
-    if state.templates is None:
+        raise Refused("isv.INVALID_JSON_PARAM", BAD_JSON)
+    return params
+
+
+def _fill(template: SmsTemplate, params: Mapping[str, str]) -> str:
+    """The template's text with ``params``; refused as the service refuses a variable."""
+    for var in template.variables:
+        if var.name not in params:
+            raise Refused("isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量")
+        problem = var.problem(params[var.name])
+        if problem == "length":
+            raise Refused("isv.PARAM_LENGTH_LIMIT", f"参数超出长度限制: {var.name}")
+        if problem is not None:
+            raise Refused("isv.INVALID_PARAMETERS", f"参数格式不正确: {var.name}")
+    # Keys the template does not name are ignored, as the service ignores them.
+    return ACCOUNT_VAR.sub(lambda m: params[m.group(1)], template.text)
+
+
+def _render(state: AliyunSmsState, code: str, sign: str, raw: Any) -> str:
+    account = state.account
+    if account.sign_names is not None and sign not in account.sign_names:
+        raise Refused("isv.SMS_SIGNATURE_ILLEGAL", "签名不合法(不存在或被拉黑)")
+    params = _params(raw)
+    if account.templates is None:
         text = " ".join(params.values())
-    elif code not in state.templates:
+    elif code not in account.templates:
         raise Refused("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)")
     else:
-        missing = [v for v in VAR.findall(state.templates[code]) if v not in params]
-        if missing:
-            raise Refused("isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量")
-        text = VAR.sub(lambda m: params[m.group(1)], state.templates[code])
+        text = _fill(account.templates[code], params)
     content = f"【{sign}】{text}"
     if len(content) > MAX_CHARS:
         raise Refused("isv.PARAM_LENGTH_LIMIT", "参数超出长度限制")
@@ -184,7 +209,7 @@ def _check_numbers(state: AliyunSmsState, phones: list[str], limit: int) -> list
     numbers = [national(p) for p in phones]
     if not all(PHONE.match(n) for n in numbers):
         raise Refused("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
-    cap = state.daily_cap_per_number
+    cap = state.account.daily_cap_per_number
     if cap is not None and any(state.sent_per_number[n] >= cap for n in numbers):
         raise Refused("isv.BUSINESS_LIMIT_CONTROL", f"触发天级流控Permits:{cap}")
     return numbers
@@ -196,7 +221,11 @@ def _accept(
     biz_id = f"{next(state.biz_ids)}^0"
     now = datetime.now(BEIJING)
     out_id, template = p.get("OutId", ""), p.get("TemplateCode", "")
-    batch = [SentSms(phone, biz_id, out_id, template, text, now) for phone, text in sends]
+    refused = state.account.refused_numbers
+    batch = [
+        SentSms(phone, biz_id, out_id, template, text, now, refused=phone in refused)
+        for phone, text in sends
+    ]
     for sms in batch:
         state.inbox.add(sms.phone, sms.content)
         state.sent_per_number[sms.phone] += 1
@@ -229,10 +258,12 @@ def send_batch_sms(state: AliyunSmsState, p: Mapping[str, str]) -> dict[str, Any
     _need(p, "PhoneNumberJson", "SignNameJson", "TemplateCode")
     try:
         phones, signs = json.loads(p["PhoneNumberJson"]), json.loads(p["SignNameJson"])
-        params = json.loads(p.get("TemplateParamJson") or json.dumps([{}] * len(phones)))
+        params = json.loads(p.get("TemplateParamJson") or "null")
     except ValueError as exc:
-        raise Refused("isv.INVALID_JSON_PARAM", "JSON参数不合法,只接受字符串值") from exc
-    if not (isinstance(phones, list) and len(phones) == len(signs) == len(params)):
+        raise Refused("isv.INVALID_JSON_PARAM", BAD_JSON) from exc
+    params = [{}] * len(phones) if params is None and isinstance(phones, list) else params
+    lists = all(isinstance(x, list) for x in (phones, signs, params))
+    if not lists or not phones or not len(phones) == len(signs) == len(params):
         raise Refused("isv.INVALID_PARAMETERS", "参数异常")
     numbers = _check_numbers(state, [str(x) for x in phones], MAX_BATCH_SMS)
     texts = [
@@ -244,7 +275,11 @@ def send_batch_sms(state: AliyunSmsState, p: Mapping[str, str]) -> dict[str, Any
 def query_send_details(state: AliyunSmsState, p: Mapping[str, str]) -> dict[str, Any]:
     """QuerySendDetails: one number's messages of one day (Beijing), paged."""
     _need(p, "PhoneNumber", "SendDate", "PageSize", "CurrentPage")
-    size, page = int(p["PageSize"]), int(p["CurrentPage"])
+    try:
+        size, page = int(p["PageSize"]), int(p["CurrentPage"])
+        datetime.strptime(p["SendDate"], "%Y%m%d")
+    except ValueError as exc:
+        raise Refused("isv.INVALID_PARAMETERS", "参数异常") from exc
     if not 1 <= size <= 50 or page < 1:
         raise Refused("isv.INVALID_PARAMETERS", "参数异常")
     found = [
@@ -300,7 +335,7 @@ async def _report(state: AliyunSmsState, batch: list[SentSms]) -> None:
     now = datetime.now(BEIJING)
     items = []
     for sms in batch:
-        ok = not state.faults.roll(state.faults.receipt_failure)
+        ok = not sms.refused and not state.faults.roll(state.faults.receipt_failure)
         sms.status, sms.err_code, sms.received_at = (3 if ok else 2), "DELIVERED", now
         if not ok:
             sms.err_code = "MK:0001"
@@ -344,24 +379,31 @@ def build_app(
     up_url: str | None = None,
     daily_cap_per_number: int | None = None,
     templates: Mapping[str, str] | None = None,
+    account: SmsAccount | None = None,
     report_delay: float = 0.05,
 ) -> web.Application:
-    """An Aliyun SMS emulator app; ``templates`` None accepts any template code."""
+    """An Aliyun SMS emulator app answering for ``account``.
+
+    Without an account it takes any sign and template code (the values joined
+    are the text); ``templates`` (code → text with ``${var}``, default
+    variable rules) and ``daily_cap_per_number`` are shorthands for an account
+    that holds only those.
+    """
     faults = faults or Faults()
+    if account is None:
+        approved = None
+        if templates is not None:
+            approved = {c: sms_template("aliyun-sms", c, t) for c, t in templates.items()}
+        account = SmsAccount(templates=approved)
+    if daily_cap_per_number is not None:
+        account = replace(account, daily_cap_per_number=daily_cap_per_number)
     # SDK-style requests carry up to 1000 numbers in the query string.
     app = web.Application(
         middlewares=[cast(Middleware, fault_middleware(faults))],
         handler_args={"max_line_size": 65536, "max_field_size": 65536},
     )
     app[STATE] = AliyunSmsState(
-        access_key_id,
-        access_key_secret,
-        faults,
-        templates,
-        report_url,
-        up_url,
-        daily_cap_per_number,
-        report_delay,
+        access_key_id, access_key_secret, faults, account, report_url, up_url, report_delay
     )
     app.cleanup_ctx.append(callbacks_ctx(lambda a: a[STATE].callbacks))
     app.router.add_route("*", "/", rpc)

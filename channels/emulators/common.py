@@ -133,7 +133,16 @@ def callbacks_ctx(
 
 
 def inbox_view(get: Callable[[web.Application], Inbox]) -> Handler:
-    """``GET /emulator/inbox``: what each recipient received."""
+    """``GET /emulator/inbox``: what each recipient received, the same on every emulator.
+
+    The answer is one JSON object, HTTP 200, ``application/json``: each key a
+    recipient as the provider names it (an SMS number without +86, a WeChat
+    openid, a WeCom robot's webhook key), each value the list of texts it
+    received, oldest first (SMS: with 【signature】; WeChat: the data values
+    joined by spaces; WeCom: the content). ``{}`` when nothing arrived::
+
+        {"13900000001": ["【青山镇】低保复核公示"], "oAbc1": ["低保复核 2026年11月22日"]}
+    """
 
     async def view(request: web.Request) -> web.StreamResponse:
         return web.json_response(dict(get(request.app).messages))

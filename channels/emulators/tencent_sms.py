@@ -1,13 +1,19 @@
-"""A local Tencent Cloud SMS API 3.0: SendSms, PullSmsSendStatusByPhoneNumber, callbacks.
+"""A local Tencent Cloud SMS API 3.0 (2021-01-11): SendSms, PullSmsSendStatus,
+PullSmsSendStatusByPhoneNumber, callbacks.
 
-Checks the TC3-HMAC-SHA256 signature (from the headers it names, over the raw
-body), the SecretId, the timestamp (±5 min) and the region header, then the
-SMS rules: ≤200 numbers, content ≤500 chars with 【signature】, template
-parameter count, and per number the format, the blacklist (numbers that
-replied "TD") and a daily cap. Whole-request errors come as
-``Response.Error`` on HTTP 200, per-number ones in ``SendStatusSet``. Status
-reports go to ``report_url`` after ``report_delay``; :func:`send_uplink` posts a
-reply callback to ``up_url``.
+Takes POST (JSON) and GET (form-encoded query) like the service, checks the
+TC3-HMAC-SHA256 signature (from the headers it names, over the raw body or
+query), the SecretId, the timestamp (±5 min), ``X-TC-Version`` and the region,
+then the account (:class:`~channels.emulators.accounts.SmsAccount`: SDK app
+ids, signs, approved templates and each variable's limit) and the SMS rules:
+≤200 numbers, content ≤500 chars with 【signature】, and per number the
+format, the blacklist (the account's refused numbers and those that replied
+"TD") and a daily cap. Whole-request errors come as ``Response.Error`` on HTTP
+200 with ``Content-Type: application/json`` exactly (the SDK reads errors only
+then), per-number ones in ``SendStatusSet``. Status reports go to
+``report_url`` after ``report_delay``; :func:`send_uplink` posts a reply
+callback to ``up_url``. Only API version 2021-01-11 is emulated; others get
+``NoSuchVersion``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
 from typing import Any, cast
@@ -30,6 +36,7 @@ from aiohttp.typedefs import Middleware
 
 from channels import signing
 from channels.aliyun_sms import BEIJING, is_opt_out, national
+from channels.emulators.accounts import TENCENT_VAR, SmsAccount, SmsTemplate, sms_template
 from channels.emulators.common import (
     Callbacks,
     Faults,
@@ -44,7 +51,9 @@ MAX_NUMBERS = 200
 MAX_CHARS = 500
 SKEW_SECONDS = 300
 PHONE = re.compile(r"^1\d{10}$")
-VAR = re.compile(r"\{(\d+)\}")
+VERSION = "2021-01-11"
+REGIONS = frozenset({"ap-guangzhou", "ap-beijing", "ap-nanjing"})
+JSON_TYPE = "application/json"  # exactly: the official SDK ignores Error under any other type
 
 
 class ApiError(Exception):
@@ -63,6 +72,7 @@ class SentSms:
     serial_no: str
     session_context: str
     content: str
+    app_id: str = ""
     report_status: str = ""
     description: str = ""
     received_at: datetime | None = None
@@ -75,10 +85,9 @@ class TencentSmsState:
     secret_id: str
     secret_key: str
     faults: Faults
-    templates: Mapping[str, str] | None
+    account: SmsAccount
     report_url: str | None
     up_url: str | None
-    daily_cap_per_number: int | None
     report_delay: float
     inbox: Inbox = field(default_factory=Inbox)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -86,6 +95,8 @@ class TencentSmsState:
     #: the same records by number: a look-up per number must not scan them all
     by_phone: dict[str, list[SentSms]] = field(default_factory=dict)
     blacklist: set[str] = field(default_factory=set)
+    #: reported statuses PullSmsSendStatus has not handed out yet (each goes once)
+    unpulled: list[SentSms] = field(default_factory=list)
     sent_per_number: Counter[str] = field(default_factory=Counter)
     callbacks: Callbacks = field(default_factory=Callbacks)
     serials: count[int] = field(default_factory=lambda: count(1045710669157053657849499619))
@@ -96,6 +107,10 @@ class TencentSmsState:
 
 
 STATE = web.AppKey("tencent_sms_state", TencentSmsState)
+
+
+def _missing(name: str) -> ApiError:
+    return ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
 
 
 def _verify(state: TencentSmsState, request: web.Request, body: bytes) -> None:
@@ -114,7 +129,12 @@ def _verify(state: TencentSmsState, request: web.Request, body: bytes) -> None:
     unsigned = headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD"
     names = fields.get("SignedHeaders", "").split(";")
     canonical = signing.tc3_canonical_request(
-        request.method, request.query_string, headers, names, body, unsigned_payload=unsigned
+        request.method,
+        request.rel_url.raw_query_string,
+        headers,
+        names,
+        b"" if request.method == "GET" else body,
+        unsigned_payload=unsigned,
     )
     sts = signing.tc3_string_to_sign(stamp, scope[2], canonical)
     expected = signing.tc3_signature(state.secret_key, scope[1], scope[2], sts)
@@ -124,26 +144,68 @@ def _verify(state: TencentSmsState, request: web.Request, body: bytes) -> None:
             "The provided credentials could not be validated. "
             "Please check your signature is correct.",
         )
-    if not headers.get("x-tc-region"):
-        raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
+    _check_version(headers)
+
+
+def _check_version(headers: Mapping[str, str]) -> None:
+    version, region = headers.get("x-tc-version"), headers.get("x-tc-region")
+    if not version:
+        raise _missing("Version")
+    if version != VERSION:
+        raise ApiError("NoSuchVersion", f"The API version `{version}` does not exist.")
+    if not region:
+        raise _missing("Region")
+    if region not in REGIONS:
+        raise ApiError("UnsupportedRegion", f"The `{region}` region is not supported.")
+
+
+def _fill(template: SmsTemplate, values: list[str]) -> str:
+    """The template's text with ``values``; refused as the service refuses a variable."""
+    if len(template.variables) != len(values):
+        raise ApiError(
+            "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
+            "request content does not match template content",
+        )
+    for var, value in zip(template.variables, values, strict=True):
+        problem = var.problem(value)
+        if problem == "length":
+            raise ApiError(
+                "InvalidParameterValue.TemplateParameterLengthLimit",
+                f"single template parameter length exceeds the limit ({var.limit})",
+            )
+        if problem is not None:
+            raise ApiError(
+                "InvalidParameterValue.TemplateParameterFormatError",
+                "template parameter format error",
+            )
+    named = dict(zip((v.name for v in template.variables), values, strict=True))
+    return TENCENT_VAR.sub(lambda m: named[m.group(1)], template.text)
+
+
+def _check_app(account: SmsAccount, p: Mapping[str, Any]) -> None:
+    app_id = str(p.get("SmsSdkAppId", ""))
+    if not app_id:
+        raise _missing("SmsSdkAppId")
+    if account.sdk_app_ids is not None and app_id not in account.sdk_app_ids:
+        raise ApiError("InvalidParameterValue.SdkAppIdNotExist", "SdkAppId not exist.")
 
 
 def _render(state: TencentSmsState, p: Mapping[str, Any]) -> str:
-    values = [str(v) for v in p.get("TemplateParamSet") or []]
+    account = state.account
+    sign = str(p.get("SignName", ""))
+    if account.sign_names is not None and sign not in account.sign_names:
+        raise ApiError("FailedOperation.SignatureIncorrectOrUnapproved", "signature not approved")
+    raw = p.get("TemplateParamSet") or []
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise ApiError("InvalidParameter", "TemplateParamSet must be a list of strings.")
     template_id = str(p.get("TemplateId", ""))
-    if state.templates is None:
-        text = " ".join(values)
-    elif template_id not in state.templates:
+    if account.templates is None:
+        text = " ".join(raw)
+    elif template_id not in account.templates:
         raise ApiError("FailedOperation.TemplateIncorrectOrUnapproved", "template not approved")
     else:
-        template = state.templates[template_id]
-        if len(set(VAR.findall(template))) != len(values):
-            raise ApiError(
-                "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
-                "request content does not match template content",
-            )
-        text = VAR.sub(lambda m: values[int(m.group(1)) - 1], template)
-    content = f"【{p.get('SignName', '')}】{text}"
+        text = _fill(account.templates[template_id], raw)
+    content = f"【{sign}】{text}"
     if len(content) > MAX_CHARS:
         raise ApiError("InvalidParameterValue.ContentLengthLimit", "content is too long")
     return content
@@ -151,10 +213,10 @@ def _render(state: TencentSmsState, p: Mapping[str, Any]) -> str:
 
 def _number_status(state: TencentSmsState, phone: str) -> tuple[str, str]:
     number = national(phone)
-    cap = state.daily_cap_per_number
+    cap = state.account.daily_cap_per_number
     if not PHONE.match(number):
         return "InvalidParameterValue.IncorrectPhoneNumber", "incorrect phone number"
-    if number in state.blacklist:
+    if number in state.blacklist or number in state.account.refused_numbers:
         return "FailedOperation.PhoneNumberInBlacklist", "phone number in blacklist"
     if cap is not None and state.sent_per_number[number] >= cap:
         return (
@@ -168,8 +230,9 @@ def _number_status(state: TencentSmsState, phone: str) -> tuple[str, str]:
 def send_sms(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any]:
     """SendSms: one text to ≤200 numbers, a status per number."""
     phones = p.get("PhoneNumberSet")
-    if not isinstance(phones, list) or not phones or not p.get("SmsSdkAppId"):
-        raise ApiError("MissingParameter", "PhoneNumberSet and SmsSdkAppId are required.")
+    if not isinstance(phones, list) or not phones:
+        raise ApiError("MissingParameter.EmptyPhoneNumberSet", "PhoneNumberSet is empty.")
+    _check_app(state.account, p)
     if len(phones) > MAX_NUMBERS:
         raise ApiError("LimitExceeded.PhoneNumberCountLimit", "more than 200 numbers")
     content = _render(state, p)
@@ -191,7 +254,9 @@ def send_sms(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
         if serial:
-            accepted.append(SentSms(national(str(phone)), serial, context, content))
+            accepted.append(
+                SentSms(national(str(phone)), serial, context, content, str(p["SmsSdkAppId"]))
+            )
     _accept(state, accepted)
     state.calls.append({"action": "SendSms", "numbers": len(phones), "accepted": len(accepted)})
     return {"SendStatusSet": statuses}
@@ -207,32 +272,102 @@ def _accept(state: TencentSmsState, batch: list[SentSms]) -> None:
     state.callbacks.spawn(_report(state, batch))
 
 
+def _number(p: Mapping[str, Any], name: str, default: int | None = None) -> int:
+    value = p.get(name, default)
+    if value is None:
+        raise _missing(name)
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ApiError("InvalidParameter", f"`{name}` must be an integer.") from exc
+
+
+def _limit(p: Mapping[str, Any]) -> int:
+    limit = _number(p, "Limit")
+    if not 0 < limit <= 100:
+        raise ApiError("InvalidParameterValue", "Limit must be between 1 and 100.")
+    return limit
+
+
+def _status_item(r: SentSms) -> dict[str, Any]:
+    return {
+        "UserReceiveTime": r.received_at.strftime("%Y-%m-%d %H:%M:%S") if r.received_at else "",
+        "CountryCode": "86",
+        "SubscriberNumber": r.phone,
+        "PhoneNumber": f"+86{r.phone}",
+        "SerialNo": r.serial_no,
+        "ReportStatus": r.report_status,
+        "Description": r.description,
+        "SessionContext": r.session_context,
+    }
+
+
 def pull_by_phone(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any]:
     """PullSmsSendStatusByPhoneNumber: the reported statuses of one number."""
+    _check_app(state.account, p)
     phone = national(str(p.get("PhoneNumber", "")))
-    offset, limit = int(p.get("Offset", 0)), int(p.get("Limit", 100))
-    found = [r for r in state.by_phone.get(phone, []) if r.report_status]
-    items = [
-        {
-            "UserReceiveTime": r.received_at.strftime("%Y-%m-%d %H:%M:%S") if r.received_at else "",
-            "CountryCode": "86",
-            "SubscriberNumber": r.phone,
-            "PhoneNumber": f"+86{r.phone}",
-            "SerialNo": r.serial_no,
-            "ReportStatus": r.report_status,
-            "Description": r.description,
-            "SessionContext": r.session_context,
-        }
-        for r in found[offset : offset + min(limit, 100)]
+    begin, end = _number(p, "BeginTime"), _number(p, "EndTime", 2**62)
+    offset, limit = _number(p, "Offset"), _limit(p)
+    found = [
+        r
+        for r in state.by_phone.get(phone, [])
+        if r.report_status and begin <= _epoch(r) <= end
     ]
-    return {"PullSmsSendStatusSet": items}
+    return {"PullSmsSendStatusSet": [_status_item(r) for r in found[offset : offset + limit]]}
 
 
-ACTIONS = {"SendSms": send_sms, "PullSmsSendStatusByPhoneNumber": pull_by_phone}
+def _epoch(r: SentSms) -> int:
+    return int(r.received_at.timestamp()) if r.received_at else 0
+
+
+def pull_status(state: TencentSmsState, p: Mapping[str, Any]) -> dict[str, Any]:
+    """PullSmsSendStatus: reported statuses of the app not pulled before, each once."""
+    _check_app(state.account, p)
+    limit, app_id = _limit(p), str(p["SmsSdkAppId"])
+    mine = [r for r in state.unpulled if r.app_id == app_id][:limit]
+    taken = {id(r) for r in mine}
+    state.unpulled = [r for r in state.unpulled if id(r) not in taken]
+    return {"PullSmsSendStatusSet": [_status_item(r) for r in mine]}
+
+
+ACTIONS = {
+    "SendSms": send_sms,
+    "PullSmsSendStatus": pull_status,
+    "PullSmsSendStatusByPhoneNumber": pull_by_phone,
+}
+
+
+def _query_params(query: Mapping[str, str]) -> dict[str, Any]:
+    """GET parameters, ``PhoneNumberSet.0=…`` flattened lists made lists again."""
+    params: dict[str, Any] = {}
+    for key, value in query.items():
+        name, _, index = key.partition(".")
+        if index.isdigit():
+            params.setdefault(name, []).append((int(index), value))
+        else:
+            params[key] = value
+    return {k: [x for _, x in sorted(v)] if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _params(request: web.Request, body: bytes) -> dict[str, Any]:
+    if request.method == "GET":
+        return _query_params(request.query)
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ApiError("InvalidParameter", "The request body is not valid JSON.") from exc
+    if not isinstance(params, dict):
+        raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+    return params
+
+
+def _answer(response: dict[str, Any]) -> web.Response:
+    body = json.dumps({"Response": response}, ensure_ascii=False).encode()
+    return web.Response(body=body, headers={"Content-Type": JSON_TYPE})
 
 
 async def api(request: web.Request) -> web.Response:
-    """The single API endpoint ``/`` dispatching on ``X-TC-Action``."""
+    """The single API endpoint ``/`` (POST or GET) dispatching on ``X-TC-Action``."""
     state = request.app[STATE]
     request_id = str(uuid.uuid4())
     body = await request.read()
@@ -243,10 +378,10 @@ async def api(request: web.Request) -> web.Response:
         action = ACTIONS.get(request.headers.get("X-TC-Action", ""))
         if action is None:
             raise ApiError("InvalidAction", "The action does not exist.")
-        result = action(state, json.loads(body or b"{}"))
+        result = action(state, _params(request, body))
     except ApiError as err:
         result = {"Error": {"Code": err.code, "Message": err.message}}
-    return web.json_response({"Response": {**result, "RequestId": request_id}})
+    return _answer({**result, "RequestId": request_id})
 
 
 async def _report(state: TencentSmsState, batch: list[SentSms]) -> None:
@@ -255,6 +390,7 @@ async def _report(state: TencentSmsState, batch: list[SentSms]) -> None:
     items = []
     for sms in batch:
         ok = not state.faults.roll(state.faults.receipt_failure)
+        state.unpulled.append(sms)
         sms.report_status = "SUCCESS" if ok else "FAIL"
         sms.description = "用户短信送达成功" if ok else "用户短信接收失败"
         sms.received_at = now
@@ -297,23 +433,31 @@ def build_app(
     up_url: str | None = None,
     daily_cap_per_number: int | None = None,
     templates: Mapping[str, str] | None = None,
+    account: SmsAccount | None = None,
     report_delay: float = 0.05,
 ) -> web.Application:
-    """A Tencent SMS emulator app; ``templates`` None accepts any template id."""
+    """A Tencent SMS emulator app answering for ``account``.
+
+    Without an account it takes any app id, sign and template id (the values
+    joined are the text); ``templates`` (id → text with ``{1}``, default
+    variable rules) and ``daily_cap_per_number`` are shorthands for an account
+    that holds only those.
+    """
     faults = faults or Faults()
+    if account is None:
+        approved = None
+        if templates is not None:
+            approved = {c: sms_template("tencent-sms", c, t) for c, t in templates.items()}
+        account = SmsAccount(templates=approved)
+    if daily_cap_per_number is not None:
+        account = replace(account, daily_cap_per_number=daily_cap_per_number)
     app = web.Application(middlewares=[cast(Middleware, fault_middleware(faults))])
     app[STATE] = TencentSmsState(
-        secret_id,
-        secret_key,
-        faults,
-        templates,
-        report_url,
-        up_url,
-        daily_cap_per_number,
-        report_delay,
+        secret_id, secret_key, faults, account, report_url, up_url, report_delay
     )
     app.cleanup_ctx.append(callbacks_ctx(lambda a: a[STATE].callbacks))
-    app.router.add_post("/", api)
+    app.router.add_route("POST", "/", api)
+    app.router.add_route("GET", "/", api)
     app.router.add_post("/emulator/uplink", uplink_view(send_uplink))
     app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app

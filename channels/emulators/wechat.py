@@ -3,7 +3,11 @@
 It issues access tokens (``cgi-bin/token``), checks the token on every call
 (unknown → 40001, expired → 42001), sends template messages and subscription
 notices to its followers (43004 for others, 43101 for those who refused),
-de-duplicates template messages by ``client_msg_id``, and after a short delay
+checks every data field against its type's rule (47003, see
+:mod:`channels.emulators.variables`) and, with an account
+(:class:`~channels.emulators.accounts.WeChatAccount`), the template id (40037)
+and its declared fields, de-duplicates template messages by ``client_msg_id``,
+and after a short delay
 POSTs signed ``TEMPLATESENDJOBFINISH`` / ``subscribe_msg_sent_event`` XML to the
 callback URL. Its state (inbox, tokens, calls) is under :data:`STATE` for tests.
 """
@@ -25,7 +29,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from channels.emulators.common import Faults, Inbox, fault_middleware
+from channels.emulators.accounts import WeChatAccount
+from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
 
 FAILURES = ("failed:user block", "failed: system failed")
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -61,8 +66,7 @@ class WeChatEmulatorState:
     faults: Faults
     callback_url: str | None
     callback_token: str
-    followers: set[str] | None
-    refused: set[str]
+    account: WeChatAccount
     token_ttl: int = 7200
     dedup_seconds: float = 600.0
     callback_delay: float = 0.05
@@ -136,14 +140,43 @@ def _recipient_error(state: WeChatEmulatorState, body: dict[str, Any]) -> web.Re
     openid = body.get("touser")
     if not isinstance(openid, str) or not _OPENID.match(openid):
         return _errcode(40003, "invalid openid")
-    if not body.get("template_id"):
+    template_id = body.get("template_id")
+    templates = state.account.templates
+    if not template_id or (templates is not None and template_id not in templates):
         return _errcode(40037, "invalid template_id")
-    if not isinstance(body.get("data"), dict):
+    data = body.get("data")
+    if not isinstance(data, dict):
         return _errcode(47001, "data format error")
-    if state.followers is not None and openid not in state.followers:
+    error = _data_error(state.account, str(template_id), data)
+    if error is not None:
+        return error
+    followers = state.account.followers
+    if followers is not None and openid not in followers:
         return _errcode(43004, "require subscribe")
-    if openid in state.refused:
+    if openid in state.account.refused:
         return _errcode(43101, "user refuse to accept the msg")
+    return None
+
+
+def _data_error(
+    account: WeChatAccount, template_id: str, data: dict[str, Any]
+) -> web.Response | None:
+    """47003 for a declared field left out or a field its type's rule refuses."""
+    template = (account.templates or {}).get(template_id)
+    for key in template.fields if template is not None else ():
+        if not isinstance(data.get(key), dict) or not str(data[key].get("value", "")):
+            return _errcode(47003, f"argument invalid! data.{key}.value is empty")
+    for key, item in data.items():
+        if not isinstance(item, dict) or not isinstance(item.get("value", ""), str):
+            return _errcode(47001, "data format error")
+        kind = account.field_kind(template_id, str(key))
+        if kind is None:
+            continue
+        value = str(item.get("value", ""))
+        if kind.max_len is not None and len(value) > kind.max_len:
+            return _errcode(47003, f"argument invalid! data.{key}.value exceeds limit")
+        if not kind.check(value):
+            return _errcode(47003, f"argument invalid! data.{key}.value invalid")
     return None
 
 
@@ -269,11 +302,6 @@ async def _post_event(state: WeChatEmulatorState, msgid: int, render: Render) ->
         await asyncio.sleep(0.2 * (attempt + 1))
 
 
-async def inbox_view(request: web.Request) -> web.Response:
-    """``GET /emulator/inbox``: what each openid received (read-only, like the SMS emulators)."""
-    return web.json_response(dict(request.app[STATE].inbox.messages))
-
-
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     state.http = aiohttp.ClientSession()
@@ -293,12 +321,18 @@ def build_app(
     callback_token: str = "",
     followers: set[str] | None = None,
     refused: set[str] | None = None,
+    account: WeChatAccount | None = None,
     token_ttl: int = 7200,
     dedup_seconds: float = 600.0,
     callback_delay: float = 0.05,
     reject_all_tokens: bool = False,
 ) -> web.Application:
-    """The emulator app; ``followers=None`` means everyone follows the account.
+    """The emulator app answering for ``account``.
+
+    Without one, everyone follows (``followers=None``), nobody refuses, any
+    template id is taken and fields are checked by the type their key names
+    (``thing1`` → thing); ``followers`` and ``refused`` are shorthands for an
+    account with only those.
 
     ``dedup_seconds`` is how long a ``client_msg_id`` is remembered (10 minutes
     per the API doc). ``reject_all_tokens`` answers 40001 to every call, as
@@ -313,8 +347,11 @@ def build_app(
         faults=faults,
         callback_url=callback_url,
         callback_token=callback_token,
-        followers=followers,
-        refused=refused or set(),
+        account=account
+        or WeChatAccount(
+            followers=frozenset(followers) if followers is not None else None,
+            refused=frozenset(refused or ()),
+        ),
         token_ttl=token_ttl,
         dedup_seconds=dedup_seconds,
         callback_delay=callback_delay,
@@ -324,5 +361,5 @@ def build_app(
     app.router.add_get("/cgi-bin/token", issue_token)
     app.router.add_post("/cgi-bin/message/template/send", send_template)
     app.router.add_post("/cgi-bin/message/subscribe/bizsend", send_subscribe)
-    app.router.add_get("/emulator/inbox", inbox_view)
+    app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app

@@ -3,7 +3,8 @@
 It answers like the real robots (``{"errcode": 0, "errmsg": "ok"}`` or an error
 code with the provider's errmsg), enforces each robot's rate over a sliding
 window (45009) and the content byte limits (40058), and counts what every robot
-received in an :class:`Inbox` keyed by webhook key.
+received in an :class:`Inbox` keyed by webhook key, served at
+``GET /emulator/inbox`` like every emulator's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, cast
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from channels.emulators.common import Faults, Inbox, fault_middleware
+from channels.emulators.accounts import WeComAccount
+from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
 
 # Byte limits of ``content`` per msgtype (UTF-8), as the provider documents them.
 CONTENT_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}
@@ -113,24 +115,29 @@ async def send(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    """The one route a group robot has."""
+    """The one route a group robot has, and the emulator's inbox."""
     app.router.add_post("/cgi-bin/webhook/send", send)
+    app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[WECOM_EMULATOR].inbox))
 
 
 def build_app(
     *,
     keys: set[str] | None = None,
+    account: WeComAccount | None = None,
     faults: Faults | None = None,
     per_minute: int = 20,
     window_seconds: float = 60.0,
 ) -> web.Application:
     """A WeCom robot emulator.
 
-    ``keys``: the robots' webhook keys (None accepts any UUID-shaped key);
+    ``keys``: the robots' webhook keys (None accepts any UUID-shaped key), or
+    ``account`` holding them;
     ``per_minute`` messages per robot per ``window_seconds`` (60 s like the real
     thing; tests shrink the window to stay fast).
     """
     faults = faults or Faults()
+    if account is not None:
+        keys = set(account.keys) if account.keys is not None else None
     # common's Callable alias is narrower than aiohttp's Middleware protocol in mypy's eyes.
     app = web.Application(middlewares=[cast(Middleware, fault_middleware(faults))])
     app[WECOM_EMULATOR] = WeComEmulator(

@@ -1,0 +1,220 @@
+"""What an emulated provider account holds, and reading it from an account file.
+
+``pusher emulate PROVIDER --account FILE`` (YAML or JSON) describes the account
+the emulator answers for, so it refuses what the real account would::
+
+    # aliyun-sms / tencent-sms
+    sign_names: [青山镇]
+    sdk_app_ids: ["1400000001"]         # Tencent only
+    daily_cap_per_number: 10
+    refused_numbers: ["13900000009"]    # always fail
+    templates:
+      SMS_100:                          # Aliyun ${var}, Tencent {1}, {2}, …
+        text: "${town}通知：${content}"
+        variables:
+          town: {kind: name}            # the kind's default limit (35 on Aliyun)
+          content: {kind: others, max_len: 200}   # a limit this account was granted
+
+    # wechat
+    followers: [oAbc1, oAbc2]           # omitted: everyone follows
+    refused: [oAbc2]                    # refused the account's messages (43101)
+    templates:
+      TPL-1: {thing1: thing, time2: time}
+
+    # wecom
+    keys: ["693a91f6-7a2b-4bc4-97a0-0ec2fa5aaa01"]
+
+A value left out keeps the permissive default (any sign, any template, no
+cap). Kinds and limits: :mod:`channels.emulators.variables`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from channels.emulators.variables import (
+    ALIYUN_KINDS,
+    TENCENT_KINDS,
+    WECHAT_KINDS,
+    Kind,
+    Variable,
+    kind_of,
+    wechat_kind,
+)
+
+ALIYUN_VAR = re.compile(r"\$\{(\w+)\}")
+TENCENT_VAR = re.compile(r"\{(\d+)\}")
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    """An approved SMS template: its code, its text with placeholders, its variables."""
+
+    code: str
+    text: str
+    variables: tuple[Variable, ...]
+
+    def variable(self, name: str) -> Variable | None:
+        """The variable called ``name`` (Tencent: its 1-based position), if any."""
+        return next((v for v in self.variables if v.name == name), None)
+
+
+@dataclass(frozen=True)
+class SmsAccount:
+    """An SMS account; ``None`` for signs, templates or app ids means "any"."""
+
+    sign_names: frozenset[str] | None = None
+    templates: Mapping[str, SmsTemplate] | None = None
+    sdk_app_ids: frozenset[str] | None = None
+    daily_cap_per_number: int | None = None
+    refused_numbers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class WeChatTemplate:
+    """An official-account template (or subscription template) and its typed fields."""
+
+    template_id: str
+    fields: Mapping[str, Kind]
+
+
+@dataclass(frozen=True)
+class WeChatAccount:
+    """Followers (None: everyone), refusing openids, templates (None: any id)."""
+
+    followers: frozenset[str] | None = None
+    refused: frozenset[str] = frozenset()
+    templates: Mapping[str, WeChatTemplate] | None = None
+
+    def field_kind(self, template_id: str, key: str) -> Kind | None:
+        """The rule for field ``key``: declared by the template, else named by its prefix."""
+        template = (self.templates or {}).get(template_id)
+        if template is not None and key in template.fields:
+            return template.fields[key]
+        return wechat_kind(key)
+
+
+@dataclass(frozen=True)
+class WeComAccount:
+    """Group robots by webhook key (None: any UUID-shaped key)."""
+
+    keys: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class _Placeholders:
+    pattern: re.Pattern[str]
+    kinds: dict[str, Kind]
+    default_kind: str = field(default="others")
+
+
+_SMS = {
+    "aliyun-sms": _Placeholders(ALIYUN_VAR, ALIYUN_KINDS, "others"),
+    "tencent-sms": _Placeholders(TENCENT_VAR, TENCENT_KINDS, "other"),
+}
+
+
+def sms_template(
+    provider: str, code: str, text: str, variables: Mapping[str, Any] | None = None
+) -> SmsTemplate:
+    """A template of ``provider`` (aliyun-sms, tencent-sms) whose variables are its placeholders.
+
+    ``variables`` maps a placeholder to ``{kind, max_len}`` (or a kind name);
+    one left out has the provider's default kind and limit.
+    """
+    rules = _SMS[provider]
+    given = {str(k): v for k, v in (variables or {}).items()}  # YAML reads `1:` as an int
+    names = list(dict.fromkeys(rules.pattern.findall(text)))
+    unknown = set(given) - set(names)
+    if unknown:
+        raise ValueError(f"template {code}: variables not in its text: {sorted(unknown)}")
+    built = []
+    for name in names:
+        spec = given.get(name) or {}
+        spec = {"kind": spec} if isinstance(spec, str) else dict(spec)
+        kind = kind_of(rules.kinds, str(spec.get("kind", rules.default_kind)))
+        limit = spec.get("max_len")
+        built.append(Variable(name, kind, int(limit) if limit is not None else None))
+    return SmsTemplate(code, text, tuple(built))
+
+
+def _strings(data: Mapping[str, Any], key: str) -> frozenset[str] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"{key} must be a list")
+    return frozenset(str(v) for v in value)
+
+
+def sms_account(provider: str, data: Mapping[str, Any]) -> SmsAccount:
+    """An :class:`SmsAccount` from an account file's mapping."""
+    templates = data.get("templates")
+    built = None
+    if templates is not None:
+        built = {
+            str(code): sms_template(provider, str(code), str(t["text"]), t.get("variables"))
+            for code, t in dict(templates).items()
+        }
+    cap = data.get("daily_cap_per_number")
+    return SmsAccount(
+        sign_names=_strings(data, "sign_names"),
+        templates=built,
+        sdk_app_ids=_strings(data, "sdk_app_ids"),
+        daily_cap_per_number=int(cap) if cap is not None else None,
+        refused_numbers=_strings(data, "refused_numbers") or frozenset(),
+    )
+
+
+def wechat_account(data: Mapping[str, Any]) -> WeChatAccount:
+    """A :class:`WeChatAccount` from an account file's mapping."""
+    templates = data.get("templates")
+    built = None
+    if templates is not None:
+        built = {
+            str(tid): WeChatTemplate(
+                str(tid), {str(k): kind_of(WECHAT_KINDS, str(v)) for k, v in dict(f).items()}
+            )
+            for tid, f in dict(templates).items()
+        }
+    return WeChatAccount(
+        followers=_strings(data, "followers"),
+        refused=_strings(data, "refused") or frozenset(),
+        templates=built,
+    )
+
+
+def wecom_account(data: Mapping[str, Any]) -> WeComAccount:
+    """A :class:`WeComAccount` from an account file's mapping."""
+    return WeComAccount(keys=_strings(data, "keys"))
+
+
+Account = SmsAccount | WeChatAccount | WeComAccount
+
+
+def read_account(provider: str, path: Path) -> Account:
+    """The account of ``provider`` described by the YAML or JSON file at ``path``.
+
+    ``ValueError`` (with the file named) when it cannot be read as one.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ValueError("the file must hold a mapping")
+        if provider == "wechat":
+            return wechat_account(data)
+        if provider == "wecom":
+            return wecom_account(data)
+        if provider in _SMS:
+            return sms_account(provider, data)
+    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    raise ValueError(f"unknown provider {provider!r}")
