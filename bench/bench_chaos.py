@@ -52,7 +52,8 @@ REDIS_PORT = int(os.environ.get("PUSHER_CHAOS_REDIS_PORT", "6390"))
 # Short, so a killed worker's claims are taken over quickly; at 10 s a loaded 2-core machine
 # lets leases run out while a WeChat batch is still being sent (see the README figures).
 LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
-SECRET = "chaos-callback-secret"
+SECRET = "chaos-callback-secret-0123456789abcdef"
+SESSION_KEY = "chaos-session-key-0123456789abcdef0123"
 FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -216,6 +217,7 @@ def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
         "PUSHER_QUEUE_NAME": "pusher:chaos",
         "PUSHER_JIEBA_CACHE_DIR": str(tmp / "jieba"),
         "PUSHER_CALLBACK_SECRET": SECRET,
+        "PUSHER_SECRET_KEY": SESSION_KEY,
         "PUSHER_QUIET_HOURS__START": "0",
         "PUSHER_QUIET_HOURS__END": "0",
         "PUSHER_DISPATCH__LEASE_SECONDS": LEASE,

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
+from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
 import aiohttp
@@ -283,8 +284,11 @@ def verify_handshake(query: Mapping[str, str], settings: WeChatSettings) -> str:
 
 def _decrypt(body: bytes, query: Mapping[str, str], settings: WeChatSettings) -> bytes | str:
     aes_key = settings.encoding_aes_key
-    if aes_key is None or query.get("encrypt_type") != "aes":
+    if aes_key is None or not aes_key.get_secret_value():
         return body
+    if query.get("encrypt_type") != "aes" or "msg_signature" not in query:
+        # safe mode: only msg_signature covers the body; a plain one could be forged
+        raise PermanentError("invalid_signature", "safe mode: plaintext callback refused")
     crypto = WeChatCrypto(
         settings.token.get_secret_value(), aes_key.get_secret_value(), settings.app_id
     )
@@ -297,13 +301,67 @@ def _decrypt(body: bytes, query: Mapping[str, str], settings: WeChatSettings) ->
     return xml
 
 
+# Event fields read as one text each, and the numbers among them with their digit limits.
+_TEXT_FIELDS = ("ToUserName", "FromUserName", "MsgType", "Event", "Status", "EventKey", "Ticket")
+_NUMBER_FIELDS = {"CreateTime": 10, "MsgID": 20, "MsgId": 20, "ErrorCode": 10}
+_LIST_FIELDS = ("MsgID", "ErrorCode", "ErrorStatus", "TemplateId")
+
+
+def _malformed(why: str) -> PermanentError:
+    return PermanentError("bad_callback", f"callback body is not a WeChat event: {why}")
+
+
+def check_event_xml(xml: bytes | str) -> None:
+    """Refuse event XML wechatpy would misread: a field missing, repeated, nested or not a number.
+
+    wechatpy converts fields lazily (``int(CreateTime)`` on access), so without this a
+    ``CreateTime`` of ``abc`` or a nested ``MsgType`` would fail later as a server error.
+    """
+    try:
+        root = ElementTree.fromstring(xml)
+    except (ElementTree.ParseError, ValueError) as exc:
+        raise _malformed("not XML") from exc
+    if root.tag != "xml":
+        raise _malformed("the root element is not <xml>")
+    for name in ("FromUserName", "CreateTime", "MsgType"):
+        if not (root.findtext(name) or "").strip():
+            raise _malformed(f"{name} is missing")
+    _check_fields(root, (*_TEXT_FIELDS, *_NUMBER_FIELDS))
+    if (root.findtext("Event") or "").lower() == SubscribeMsgSentEvent.event:
+        _check_subscribe_list(root)
+
+
+def _check_fields(parent: ElementTree.Element, names: Sequence[str]) -> None:
+    for name in names:
+        found = parent.findall(name)
+        if len(found) > 1 or any(len(element) for element in found):
+            raise _malformed(f"{name} is repeated or nested")
+        text = (found[0].text or "").strip() if found else ""
+        digits = _NUMBER_FIELDS.get(name)
+        if digits and found and not (text.isascii() and text.isdigit() and len(text) <= digits):
+            raise _malformed(f"{name} is not a number")
+
+
+def _check_subscribe_list(root: ElementTree.Element) -> None:
+    sent = root.findall("SubscribeMsgSentEvent")
+    entries = sent[0].findall("List") if len(sent) == 1 else []
+    if not entries or len(entries) != len(sent[0]):
+        raise _malformed("SubscribeMsgSentEvent has no List")
+    for entry in entries:
+        if not len(entry):
+            raise _malformed("a List entry has no fields")
+        _check_fields(entry, _LIST_FIELDS)
+
+
 def parse_callback(
     body: bytes, *, query: Mapping[str, str], settings: WeChatSettings
 ) -> CallbackBatch:
     """Check and parse one POSTed event: receipts, opt-outs and the ``success`` reply."""
     _check(query, settings)
+    xml = _decrypt(body, query, settings)
+    check_event_xml(xml)
     try:
-        event = parse_message(_decrypt(body, query, settings))
+        event = parse_message(xml)
     except (ValueError, KeyError, ExpatError) as exc:
         raise PermanentError("bad_callback", "callback body is not a WeChat event") from exc
     batch = CallbackBatch(reply=b"success", content_type="text/plain")

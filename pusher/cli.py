@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pusher.logs import configure_logging
+from pusher.secret_keys import InsecureSettings
 from pusher.settings import Settings
 
 log = logging.getLogger("pusher")
@@ -38,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("action", choices=["set"])
     user.add_argument("username")
     user.add_argument(
-        "--role", required=True, choices=["admin", "publisher", "reviewer", "grid_worker"]
+        "--role",
+        required=True,
+        choices=["admin", "publisher", "reviewer", "leader", "grid_worker"],
+    )
+    user.add_argument(
+        "--duty", action="store_true", help="duty officer (值班): may approve urgent items alone"
     )
     user.add_argument("--password", help="default: read from PUSHER_USER_PASSWORD or prompt")
     user.add_argument("--name", default="", help="display name")
@@ -75,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(json=settings.log_json, level=settings.log_level)
     try:
         return _run(args, settings)
+    except InsecureSettings as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -100,6 +109,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             password=args.password,
             name=args.name,
             regions=args.region,
+            duty=args.duty,
         )
     if args.command == "send-test":
         return commands.send_test(settings, args.channel, to=args.to, text=args.text)

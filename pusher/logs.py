@@ -4,8 +4,12 @@
 ``level``, ``logger``, ``msg``, the request id of the HTTP request being served
 (see :func:`request_id_middleware`), fields bound with :func:`log_context` and
 any ``extra=`` fields. Whatever the format, phone numbers become ``138****1234``,
-WeChat openids keep their first and last four characters, and values of keys that
-look secret (``secret``, ``token``, ``password``, ``key``) become ``***``.
+WeChat openids keep their first and last four characters, values of keys that
+look secret (``secret``, ``token``, ``password``, ``key``, and a callback's
+``signature``, ``nonce`` and ``echostr``, which would let a logged query string be
+replayed) become ``***``, and so does the secret last segment of the SMS callback
+paths (``/callbacks/aliyun/report/***``) wherever a path is logged (access log,
+errors).
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ PHONE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 OPENID = re.compile(
     r"(?<![A-Za-z0-9_-])(o[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{19,}([A-Za-z0-9_-]{4})(?![A-Za-z0-9_-])"
 )
-SECRET_WORDS = ("secret", "token", "password", "passwd", "key", "authorization")
+SECRET_WORDS = (
+    "secret", "token", "password", "passwd", "key", "authorization", "signature", "nonce",
+    "echostr",
+)
+# /callbacks/<provider>/<kind>/<secret>: the secret segment of the SMS callback URLs
+CALLBACK_PATH = re.compile(r"(/callbacks/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)[^/\s?#\"']+")
 SECRET_ASSIGNMENT = re.compile(
     r"(?i)\b([\w-]*(?:" + "|".join(SECRET_WORDS) + r")[\w-]*)(\"?'?\s*[=:]\s*(?:Bearer\s+)?[\"']?)"
     r"([^\s\"'&,;})\]]+)"
@@ -45,6 +54,7 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 def mask_text(text: str) -> str:
     """``text`` with phone numbers, openids and ``secret=value`` pairs masked."""
     text = SECRET_ASSIGNMENT.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    text = CALLBACK_PATH.sub(rf"\1{MASK}", text)
     text = PHONE.sub(r"\1****\2", text)
     return OPENID.sub(r"\1****\2", text)
 

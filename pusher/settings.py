@@ -61,21 +61,35 @@ class Settings(BaseSettings):
     redis_sentinels: list[str] = Field(default_factory=list)
     redis_sentinel_master: str = "mymaster"
     queue_name: str = "pusher:queue"
+    #: ``production`` refuses weak secrets even on SQLite (a PostgreSQL URL always does).
+    env: Literal["", "development", "production"] = ""
     public_url: str = "http://127.0.0.1:8080"
-    secret_key: SecretStr = SecretStr("change-me-in-production-0123456789abcdef")
+    #: Keys console sessions. Empty: embedded mode generates one (see ``pusher.secret_keys``).
+    secret_key: SecretStr = SecretStr("")
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_chars: int = Field(50_000, ge=100)
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
     jieba_cache_dir: Path = Path("./var/cache")
-    callback_secret: SecretStr = SecretStr("change-me-callback-secret")
+    #: Secret path segment of the SMS callback URLs; empty: generated in embedded mode.
+    callback_secret: SecretStr = SecretStr("")
+    #: WeChat callbacks older or newer than this many seconds are refused (replays).
+    callback_max_age_seconds: int = Field(300, ge=30, le=3600)
     log_json: bool = False
     log_level: str = "INFO"
     metrics_host: str = "0.0.0.0"
     metrics_port: int = Field(0, ge=0, le=65535)
     delivery_retention_days: int = Field(400, ge=0)
     sandbox_retention_days: int = Field(30, ge=0)
+    #: a receipt for a message id we have not recorded is parked this long (a real one
+    #: comes within minutes to a day of its send), and at most this many per provider
+    parked_receipt_hours: int = Field(48, ge=1)
+    parked_receipt_cap: int = Field(20_000, ge=0)
+    #: daily short-link open counts are kept this long (days; 0: keep)
+    link_open_retention_days: int = Field(400, ge=0)
+    #: short-link opens counted per client address per minute (the redirect always works)
+    link_open_rate: int = Field(20, ge=0)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)

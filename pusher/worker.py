@@ -17,6 +17,7 @@ from redis.exceptions import WatchError
 from pusher.jobs import FUNCTIONS, purge_old, sweep
 from pusher.metrics import start_metrics_server
 from pusher.resources import open_resources, redis_settings
+from pusher.secret_keys import secure
 from pusher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,11 @@ class PusherWorker(Worker):
 
 
 def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10) -> Worker:
-    """An arq worker for ``settings`` (``burst`` stops when the queue is empty)."""
+    """An arq worker for ``settings`` (``burst`` stops when the queue is empty).
+
+    Raises :class:`~pusher.secret_keys.InsecureSettings` in production with weak secrets.
+    """
+    settings = secure(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["stopping"] = worker.stopping

@@ -18,6 +18,9 @@ NO_QUIET = QuietHours(start=0, end=0)
 
 PG_ADMIN = os.environ.get("PUSHER_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("PUSHER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# Production mode refuses short or published secrets: tests bring their own.
+TEST_SECRET_KEY = "test-secret-key-" + uuid.uuid4().hex
+TEST_CALLBACK_SECRET = "test-callback-secret-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +68,8 @@ def production_settings(pg_url: str, jieba_cache: Path) -> Settings:
         database_url=SecretStr(pg_url),
         redis_url=SecretStr(REDIS),
         queue_name=f"pusher:test:{uuid.uuid4().hex[:8]}",
+        secret_key=SecretStr(TEST_SECRET_KEY),
+        callback_secret=SecretStr(TEST_CALLBACK_SECRET),
         jieba_cache_dir=jieba_cache,
         quiet_hours=NO_QUIET,
         _env_file=None,  # type: ignore[call-arg]

@@ -15,8 +15,10 @@ from pusher.console import setup_console
 from pusher.health import setup_health
 from pusher.logs import request_id_middleware
 from pusher.metrics import METRICS, setup_metrics
+from pusher.pipeline.receipts import Parking
 from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
+from pusher.secret_keys import secure
 from pusher.settings import Settings
 from pusher.web import api_items, api_pushes, openapi
 from pusher.web.callbacks import setup_callbacks
@@ -27,6 +29,9 @@ from pusher.web.receipt_batch import ReceiptApplier
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
+#: Embedded mode purges old rows a minute after start-up (not competing with it), then daily.
+PURGE_FIRST_SECONDS = 60.0
+PURGE_SECONDS = 24 * 3600.0
 
 
 def setup_routes(app: web.Application) -> None:
@@ -48,7 +53,10 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
     """The web app; in embedded mode it also runs the pipeline's jobs in process.
 
     ``resources`` lets a caller (the demo, tests) share resources it already opened.
+    Raises :class:`~pusher.secret_keys.InsecureSettings` in production with weak secrets;
+    in embedded mode, secrets left unset are generated and kept beside the database.
     """
+    settings = secure(settings)
     app = web.Application(
         middlewares=[cast(Middleware, request_id_middleware()), errors_middleware],
         client_max_size=2 * 1024 * 1024,
@@ -78,20 +86,25 @@ async def _resources_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _receipts_ctx(app: web.Application) -> AsyncIterator[None]:
     """Callback receipts are applied in shared transactions (see receipt_batch)."""
-    resources = app[RESOURCES]
-    app[RECEIPTS] = applier = ReceiptApplier(resources.db, resources.queue)
+    resources, settings = app[RESOURCES], app[SETTINGS]
+    parking = Parking(hours=settings.parked_receipt_hours, cap=settings.parked_receipt_cap)
+    app[RECEIPTS] = applier = ReceiptApplier(
+        resources.db, resources.queue, parking=parking, metrics=resources.metrics
+    )
     yield
     await applier.close()
 
 
 async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Embedded mode: sweep for due retries and expired leases now and then."""
+    """Embedded mode: sweep for due retries and expired leases now and then, and purge
+    rows past their retention daily (what the arq cron jobs do in production)."""
     resources = app[RESOURCES]
-    task = None
+    tasks = []
     if isinstance(resources.queue, LocalQueue):
-        task = asyncio.create_task(_sweep_forever(resources, resources.queue))
+        tasks.append(asyncio.create_task(_sweep_forever(resources, resources.queue)))
+        tasks.append(asyncio.create_task(_purge_daily(resources.queue)))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -102,3 +115,11 @@ async def _sweep_forever(resources: Resources, queue: LocalQueue) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
         queue.forget("sweep")
         await queue.enqueue("sweep", job_id="sweep")
+
+
+async def _purge_daily(queue: LocalQueue) -> None:
+    await asyncio.sleep(PURGE_FIRST_SECONDS)
+    while True:
+        queue.forget("purge")
+        await queue.enqueue("purge_old", job_id="purge")
+        await asyncio.sleep(PURGE_SECONDS)

@@ -1,29 +1,58 @@
 """Provider callbacks under ``/callbacks/``: delivery receipts, replies and follow events.
 
-WeChat callbacks are authenticated by their signature; the SMS providers sign
-nothing, so their URLs carry a secret path segment (``PUSHER_CALLBACK_SECRET``)
-compared in constant time. A malformed body gets a 400 with a message; a valid
-one is applied (together with those of concurrent requests, see
-:mod:`pusher.web.receipt_batch`) and then answered the way the provider expects.
+WeChat callbacks are authenticated by their signature, and only when a token is
+configured (without one anybody could sign: the route answers 404). The signature
+covers the timestamp and nonce, not the body, so a callback whose timestamp is
+outside ``PUSHER_CALLBACK_MAX_AGE_SECONDS`` or whose (timestamp, nonce) was seen
+before is refused (:mod:`pusher.web.nonces`); in safe mode (an EncodingAESKey set)
+only encrypted bodies, whose ``msg_signature`` covers them, are accepted. The SMS
+providers sign nothing, so their URLs carry a secret path segment
+(``PUSHER_CALLBACK_SECRET``) compared in constant time and masked in every log.
+A malformed body gets a 400 with a message; a valid one is applied (together with
+those of concurrent requests, see :mod:`pusher.web.receipt_batch`) and then answered
+the way the provider expects.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
 
 from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
-from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
+from pusher.web.keys import NONCES, RECEIPTS, RESOURCES, SETTINGS
+from pusher.web.nonces import DatabaseNonces, NonceStore, RedisNonces, nonce_key
 
 log = logging.getLogger(__name__)
 Parser = Callable[[bytes], CallbackBatch]
 
 
+def _wechat_refusal(request: web.Request) -> web.Response | None:
+    """Why a WeChat callback is refused before its signature is read, or None."""
+    settings = request.app[SETTINGS]
+    if not settings.wechat.token.get_secret_value():
+        return web.Response(status=404, text="未配置公众号回调（PUSHER_WECHAT__TOKEN）")
+    if not fresh(request.query, max_age=settings.callback_max_age_seconds, now=time.time()):
+        return web.Response(status=403, text="回调时间戳无效或已过期")
+    return None
+
+
+def fresh(query: Mapping[str, str], *, max_age: int, now: float) -> bool:
+    """Whether the callback's ``timestamp`` is ASCII digits within ``max_age`` s of now."""
+    stamp = query.get("timestamp", "")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        return False
+    return abs(int(stamp) - now) <= max_age
+
+
 async def wechat_handshake(request: web.Request) -> web.Response:
+    refused = _wechat_refusal(request)
+    if refused is not None:
+        return refused
     try:
         echostr = wechat.verify_handshake(request.query, request.app[SETTINGS].wechat)
     except ChannelError as exc:
@@ -32,6 +61,9 @@ async def wechat_handshake(request: web.Request) -> web.Response:
 
 
 async def wechat_event(request: web.Request) -> web.Response:
+    refused = _wechat_refusal(request)
+    if refused is not None:
+        return refused
     body = await request.read()
     settings = request.app[SETTINGS].wechat
     try:
@@ -39,7 +71,16 @@ async def wechat_event(request: web.Request) -> web.Response:
     except ChannelError as exc:
         status = 403 if exc.code == "invalid_signature" else 400
         return web.Response(status=status, text=f"回调无效：{exc.code}")
-    return await _apply(request, "wechat", ChannelKind.WECHAT, batch)
+    key = nonce_key("wechat", request.query["timestamp"], request.query.get("nonce", ""))
+    nonces = request.app[NONCES]
+    if not await nonces.claim(key):
+        log.warning("wechat callback replayed: refused")
+        return web.Response(status=403, text="重复的回调（时间戳与随机数已使用过）")
+    try:
+        return await _apply(request, "wechat", ChannelKind.WECHAT, batch)
+    except BaseException:
+        await nonces.release(key)  # not applied: WeChat's own retry must still pass
+        raise
 
 
 def sms_callback(provider: str, kind: str) -> Callable[[web.Request], object]:
@@ -77,7 +118,22 @@ async def _apply(
     return web.Response(body=batch.reply, content_type=batch.content_type.split(";")[0])
 
 
+async def _nonces_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Redis keeps callback nonces where there is one; else the database."""
+    resources, settings = app[RESOURCES], app[SETTINGS]
+    ttl = 2 * settings.callback_max_age_seconds
+    store: NonceStore
+    if resources.redis is not None:
+        prefix = f"{settings.queue_name}:nonce:"
+        store = RedisNonces(resources.redis, ttl_seconds=ttl, prefix=prefix)
+    else:
+        store = DatabaseNonces(resources.db, ttl_seconds=ttl)
+    app[NONCES] = store
+    yield
+
+
 def setup_callbacks(app: web.Application) -> None:
+    app.cleanup_ctx.append(_nonces_ctx)
     r = app.router
     r.add_get("/callbacks/wechat", wechat_handshake)
     r.add_post("/callbacks/wechat", wechat_event)

@@ -6,8 +6,10 @@ from aiohttp import web
 
 from pusher.resources import Resources
 from pusher.settings import Settings
+from pusher.web.nonces import NonceStore
 from pusher.web.receipt_batch import ReceiptApplier
 
 SETTINGS = web.AppKey("settings", Settings)
 RESOURCES = web.AppKey("resources", Resources)
 RECEIPTS = web.AppKey("receipts", ReceiptApplier)
+NONCES = web.AppKey("nonces", NonceStore)

@@ -37,7 +37,7 @@ from pusher.web.app import create_app
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
-SECRET = "fanout-callback-secret"
+SECRET = "fanout-callback-secret-0123456789abcdef"
 WX_TOKEN = "fanout-wx-token"
 #: Statuses of a delivery the provider took.
 ACCEPTED = {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value}

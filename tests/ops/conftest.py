@@ -67,6 +67,8 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         PUSHER_DATABASE_URL=settings.database_url.get_secret_value(),
         PUSHER_REDIS_URL=settings.redis_url.get_secret_value(),
         PUSHER_QUEUE_NAME=settings.queue_name,
+        PUSHER_SECRET_KEY=settings.secret_key.get_secret_value(),
+        PUSHER_CALLBACK_SECRET=settings.callback_secret.get_secret_value(),
         PUSHER_JIEBA_CACHE_DIR=str(settings.jieba_cache_dir),
         # start == end: no quiet hours, whatever the time of day the test runs
         PUSHER_QUIET_HOURS__START="0",

@@ -29,7 +29,7 @@ from pusher.web.keys import RESOURCES
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, publish
 
-CALLBACK_SECRET = "cb-secret-for-tests"
+CALLBACK_SECRET = "cb-secret-for-tests-0123456789abcdef"
 
 
 def _free_port() -> int:
