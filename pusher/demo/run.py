@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.accounts import set_user
 from pusher.db import transaction
-from pusher.demo.expected import expected_audience
+from pusher.demo.check import SENT, Recorded, problems, recorded
+from pusher.demo.expected import Expected, expected_for
 from pusher.demo.items import SAMPLES, Sample
 from pusher.demo.town import Town, build_town
 from pusher.migrate import upgrade
-from pusher.models import Delivery, Item, Push, Region, Role, SandboxMessage, Urgency
+from pusher.models import Delivery, Item, Region, Role, SandboxMessage, Urgency
 from pusher.pipeline import ingest, review
 from pusher.pipeline.dispatch import quiet_until
 from pusher.queue import LocalQueue
@@ -34,13 +34,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outcome:
-    item_id: int
-    title: str
-    urgent: bool
-    pushed: bool
-    expected: set[int]
-    delivered: Counter[str]
-    residents: set[int]
+    sample: Sample
+    expected: Expected
+    got: Recorded
 
 
 def reset_database(settings: Settings) -> None:
@@ -154,34 +150,18 @@ async def run_demo(settings: Settings, *, out: TextIO = sys.stdout) -> tuple[boo
         ids = [await _publish(r, town, sample) for sample in SAMPLES]
         assert isinstance(r.queue, LocalQueue)
         await r.queue.join()
-        outcomes = [await _outcome(r, item_id) for item_id in ids]
+        outcomes = [await _outcome(r, town, s, i) for s, i in zip(SAMPLES, ids, strict=True)]
         morning = quiet_until(datetime.now(UTC), settings.quiet_hours)
         ok = _report(outcomes, out, morning) and not r.queue.failures
         ok = await _exactly_once(r, out) and ok
     return ok, tokens
 
 
-async def _outcome(r: Resources, item_id: int) -> Outcome:
+async def _outcome(r: Resources, town: Town, sample: Sample, item_id: int) -> Outcome:
+    """Whom ``sample`` was meant for (from the town) and what was recorded for it."""
     async with r.db() as session:
-        item = await session.get_one(Item, item_id)
-        expected = await expected_audience(session, item)
-        rows = (
-            await session.execute(
-                select(Delivery.resident_id, Delivery.status)
-                .join(Push, Push.id == Delivery.push_id)
-                .where(Push.item_id == item_id)
-            )
-        ).all()
-    residents = {rid for rid, _ in rows if rid is not None}
-    return Outcome(
-        item_id,
-        item.title,
-        item.urgency == Urgency.URGENT,
-        item.status == "pushed",
-        expected,
-        Counter(status for _, status in rows),
-        residents,
-    )
+        expected = await expected_for(session, town, sample)
+        return Outcome(sample, expected, await recorded(session, item_id))
 
 
 def _report(outcomes: list[Outcome], out: TextIO, morning: datetime | None) -> bool:
@@ -194,17 +174,17 @@ def _report(outcomes: list[Outcome], out: TextIO, morning: datetime | None) -> b
         f"{'信息':<28}{'应达':>6}{'已记录':>8}{'已发送':>8}{'待发送':>8}{'无渠道':>8}  结果\n"
     )
     for o in outcomes:
-        sent = o.delivered["sent"] + o.delivered["delivered"]
-        waiting = o.delivered["queued"]
-        held = bool(waiting) and morning is not None and not o.urgent  # quiet hours
-        good = o.residents == o.expected and not o.delivered["sending"]
-        good = good and o.delivered["failed"] == 0 and (not waiting or held)
-        ok = ok and good
-        verdict = ("正确" if good else "不符") + (f"，{local} 后发送" if held and good else "")
+        held = morning is not None and o.sample.urgency != Urgency.URGENT  # quiet hours
+        wrong = problems(o.expected, o.got, held=held)
+        ok = ok and not wrong
+        later = f"，{local} 后发送" if held and o.expected.addresses else ""
+        verdict = "不符" if wrong else f"正确{later}"
         out.write(
-            f"{o.title[:26]:<28}{len(o.expected):>6}{len(o.residents):>8}{sent:>8}{waiting:>8}"
-            f"{o.delivered['unreachable']:>8}  {verdict}\n"
+            f"{o.sample.title[:26]:<28}{len(o.expected.residents):>6}{len(o.got.statuses):>8}"
+            f"{o.got.count(*SENT):>8}{o.got.count('queued'):>8}{o.got.count('unreachable'):>8}"
+            f"  {verdict}\n"
         )
+        out.writelines(f"    {problem}\n" for problem in wrong)
     return ok
 
 
