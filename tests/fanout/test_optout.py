@@ -81,7 +81,7 @@ async def test_a_td_reply_cancels_the_sms_still_waiting_for_that_resident(
 
 async def _wechat_event(rig: Rig, openid: str, event: str) -> None:
     """Post a follow or unfollow event as the WeChat server does, signed."""
-    stamp, nonce = str(int(time.time())), f"n-{event}"
+    stamp, nonce = str(int(time.time())), f"n-{event}-{time.monotonic_ns()}"
     query = {"signature": wechat.sign(WX_TOKEN, stamp, nonce), "timestamp": stamp}
     body = (
         f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName>"
