@@ -8,8 +8,10 @@ credentials, no receipts) is ``None`` in the table, and the tests skip it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,3 +305,27 @@ def options(**kwargs: Any) -> Options:
     """Options with a shorthand for faults: ``options(server_error=1.0)``."""
     faults = Faults(**kwargs) if kwargs else None
     return Options(faults=faults)
+
+
+@contextmanager
+def in_thread(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from a thread and loop of its own; yields its base URL.
+
+    For the providers' official SDKs, which are synchronous: the test calls them
+    directly while the emulator answers from this thread.
+    """
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    host, port = runner.addresses[0][:2]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{port}/"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
