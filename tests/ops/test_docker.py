@@ -16,9 +16,6 @@ from pusher.settings import Settings
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 REPO = DOCKER.parent
-# Settings the operations pieces need that pusher.settings does not have yet; the lead
-# adds them (see the ops report) and then removes them from here.
-PENDING: set[str] = set()
 
 
 def load(name: str) -> dict[str, Any]:
@@ -108,15 +105,10 @@ def test_pusher_services_read_the_env_file_and_talk_to_the_stack() -> None:
 
 @pytest.mark.parametrize("name", ["compose.yaml", "compose.emulators.yaml"])
 def test_every_pusher_variable_in_compose_is_a_setting(name: str) -> None:
-    known = setting_names() | PENDING
+    known = setting_names()
     for service in load(name)["services"].values():
         unknown = {k for k in environment(service) if k.startswith("PUSHER_")} - known
         assert not unknown, f"{name}: not settings: {sorted(unknown)}"
-
-
-def test_pending_settings_are_still_pending() -> None:
-    # Once the lead adds one to Settings, it must leave PENDING (so typos are caught again).
-    assert not PENDING & setting_names()
 
 
 def test_emulators_run_each_provider_and_the_services_point_at_them() -> None:
@@ -216,4 +208,4 @@ def test_image_checks_health_and_runs_pusher() -> None:
 def test_every_pusher_variable_in_the_image_is_a_setting() -> None:
     env = " ".join(line for line in dockerfile() if line.startswith("ENV "))
     names = set(re.findall(r"\b(PUSHER_[A-Z0-9_]+)=", env))
-    assert names and not names - (setting_names() | PENDING)
+    assert names and not names - setting_names()
