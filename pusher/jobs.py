@@ -111,13 +111,17 @@ def _job(push_id: int, kind: ChannelKind, number: int) -> str:
 
 
 async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Delete deliveries and sandbox messages past their retention (daily cron)."""
+    """Delete rows past their retention (daily: arq cron, or the embedded sweeper):
+    deliveries, sandbox messages, expired parked receipts, old short-link counts."""
     r = _res(ctx)
+    s = r.settings
     report = await purge(
         r.db,
         now=datetime.now(UTC),
-        delivery_days=r.settings.delivery_retention_days,
-        sandbox_days=r.settings.sandbox_retention_days,
+        delivery_days=s.delivery_retention_days,
+        sandbox_days=s.sandbox_retention_days,
+        parked_receipt_hours=s.parked_receipt_hours,
+        link_open_days=s.link_open_retention_days,
     )
     return asdict(report)
 

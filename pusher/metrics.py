@@ -150,6 +150,12 @@ class Metrics:
         self.receipts = Counter(
             "pusher_receipts", "Delivery receipts received", ["provider"], registry=r
         )
+        self.receipts_dropped = Counter(
+            "pusher_receipts_dropped",
+            "Receipts for unknown message ids not parked: the provider's parking was full",
+            ["provider"],
+            registry=r,
+        )
 
     def observe_call(self, provider: str, seconds: float) -> None:
         """One provider API call took ``seconds``."""
@@ -172,6 +178,11 @@ class Metrics:
         """``n`` receipts (callbacks or status query results) came in."""
         if n:
             self.receipts.labels(provider=provider).inc(n)
+
+    def count_dropped_receipts(self, provider: str, n: int) -> None:
+        """``n`` receipts of unknown ids were dropped (parking full)."""
+        if n:
+            self.receipts_dropped.labels(provider=provider).inc(n)
 
     def observe_rate_wait(self, bucket: str, seconds: float) -> None:
         """A sender waited ``seconds`` for a grant; ``bucket`` names a family, never a key."""

@@ -7,7 +7,7 @@ the same text and migrations stay plain.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -359,7 +359,11 @@ class PendingReceipt(SQLModel, table=True):
     """A receipt that arrived before its delivery's provider id was written; applied later."""
 
     __tablename__ = "pending_receipt"
-    __table_args__ = (Index("ix_pending_receipt_provider", "provider", "provider_id"),)
+    __table_args__ = (
+        Index("ix_pending_receipt_provider", "provider", "provider_id"),
+        # the cap counts a provider's unexpired receipts; the purge finds expired ones
+        Index("ix_pending_receipt_received", "provider", "received_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=16)
     provider_id: str = Field(max_length=128)
@@ -369,10 +373,13 @@ class PendingReceipt(SQLModel, table=True):
 
 
 class LinkOpen(SQLModel, table=True):
-    """One open of an item's short link (``/s/<code>``), counted per item and village."""
+    """Opens of an item's short link (``/s/<code>``) on one day (Beijing time), per village
+    (``region_code`` "" when the link named none): one counter row, not a row per open."""
 
-    __tablename__ = "link_open"
+    __tablename__ = "link_open_day"
+    __table_args__ = (UniqueConstraint("item_id", "region_code", "day", name="uq_link_open_day"),)
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="item.id", index=True)
-    region_code: str | None = Field(default=None, max_length=32)
-    at: datetime = Field(default_factory=utcnow)
+    item_id: int = Field(foreign_key="item.id")
+    region_code: str = Field(default="", max_length=32)
+    day: date = Field(index=True)
+    opens: int = 0

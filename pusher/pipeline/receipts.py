@@ -3,7 +3,10 @@
 Applying the same receipt twice changes nothing (a delivered row stays
 delivered; a confirmed-in-person row is never overwritten). A receipt that
 arrives before the worker wrote the provider id is parked and applied when the
-id is written. A failed WeChat receipt falls back to SMS where the resident
+id is written. Parking is bounded (anyone who knows a callback URL can post receipts
+for ids we never sent): a parked receipt expires after ``Parking.hours`` (the retention
+purge deletes it), and beyond ``Parking.cap`` unexpired ones per provider new unknown
+receipts are dropped and counted. A failed WeChat receipt falls back to SMS where the resident
 consented. Opt-outs take effect at once: queued messages on that channel are
 cancelled and no later planning picks the channel for that resident.
 """
@@ -11,8 +14,10 @@ cancelled and no later planning picks the channel for that resident.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind, OptOut, Receipt
@@ -25,11 +30,37 @@ D = DT.c
 _OPEN = [DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value, DeliveryStatus.QUEUED.value]
 
 
+@dataclass(frozen=True, slots=True)
+class Parking:
+    """Bounds on parked receipts: hours one waits for its delivery, and how many per provider."""
+
+    hours: int = 48
+    cap: int = 20_000
+
+    def cutoff(self, now: datetime) -> datetime:
+        """Receipts parked before this have expired."""
+        return now - timedelta(hours=self.hours)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :func:`apply_receipts` did: pushes with rows re-queued as SMS, the provider
+    ids parked because their deliveries are not recorded yet, and how many unknown
+    receipts were dropped because the provider's parking was full."""
+
+    pushes: set[int] = field(default_factory=set)
+    parked: list[str] = field(default_factory=list)
+    dropped: int = 0
+
+
 async def apply_receipts(
-    session: AsyncSession, provider: str, receipts: Sequence[Receipt]
-) -> tuple[set[int], list[str]]:
-    """Move deliveries to delivered/failed; returns the pushes with rows re-queued as SMS,
-    and the provider ids parked because their deliveries are not recorded yet."""
+    session: AsyncSession,
+    provider: str,
+    receipts: Sequence[Receipt],
+    *,
+    parking: Parking = Parking(),
+) -> Applied:
+    """Move deliveries to delivered/failed; park (within bounds) receipts of unknown ids."""
     known = set(
         await session.scalars(
             select(D.provider_id).where(
@@ -38,7 +69,27 @@ async def apply_receipts(
         )
     )
     early = [r for r in receipts if r.provider_id not in known]
-    if early:
+    kept = await _park(session, provider, early, parking) if early else []
+    pushes = await _apply(session, provider, [r for r in receipts if r.provider_id in known])
+    return Applied(pushes, [r.provider_id for r in kept], len(early) - len(kept))
+
+
+async def _park(
+    session: AsyncSession, provider: str, early: Sequence[Receipt], parking: Parking
+) -> Sequence[Receipt]:
+    """Park as many of ``early`` as the provider's cap leaves room for; returns those."""
+    now = utcnow()
+    unexpired = (
+        select(PendingReceipt.id)
+        .where(
+            PendingReceipt.provider == provider, PendingReceipt.received_at >= parking.cutoff(now)
+        )
+        .limit(parking.cap)  # counting stops at the cap: a full parking costs no more
+        .subquery()
+    )
+    used = await session.scalar(select(func.count()).select_from(unexpired)) or 0
+    kept = early[: max(parking.cap - used, 0)]
+    if kept:
         await session.execute(
             insert(PendingReceipt),
             [
@@ -47,12 +98,12 @@ async def apply_receipts(
                     "provider_id": r.provider_id[:128],
                     "delivered": r.delivered,
                     "code": r.code[:64],
+                    "received_at": now,
                 }
-                for r in early
+                for r in kept
             ],
         )
-    pushes = await _apply(session, provider, [r for r in receipts if r.provider_id in known])
-    return pushes, [r.provider_id for r in early]
+    return kept
 
 
 async def _apply(session: AsyncSession, provider: str, receipts: Sequence[Receipt]) -> set[int]:

@@ -1,24 +1,45 @@
 """What residents open: the short link ``/s/<code>`` and the item's public page ``/p/<id>``.
 
 Only items that may be pushed (approved, 主动公开) are shown; anything else is a
-plain 404, so a guessed code reveals nothing. Each open of a short link is
-counted (per item, and per village when the link carries ``?v=<code>``).
+plain 404, so a guessed code reveals nothing. Opens of a short link are counted in
+one row per item, village (``?v=<code>``) and day, not a row per request: ``v``
+counts only when it names a real region inside the item's region (else the open
+counts for the item alone), a visitor's repeated opens count once an hour, and one
+client address counts at most ``PUSHER_LINK_OPEN_RATE`` opens a minute (see
+:mod:`pusher.web.open_gate`). The redirect answers every request whatever the count
+does, also when counting fails.
 """
 
 from __future__ import annotations
 
 import html
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import transaction
-from pusher.models import Item, LinkOpen
+from pusher.models import Item, LinkOpen, Region
 from pusher.pipeline.review import pushable
 from pusher.web.keys import RESOURCES
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
+log = logging.getLogger(__name__)
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+_REGION_CODE = re.compile(r"^[0-9A-Za-z]{1,32}$")
+_VISITOR = re.compile(r"^[0-9a-f]{32}$")
+VISITOR_COOKIE = "pv"
+LOCAL = ZoneInfo("Asia/Shanghai")
+OPEN_GATE = web.AppKey("open_gate", OpenGate)
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
 <style>body{{font:18px/1.7 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
 max-width:42rem;margin:0 auto;padding:1rem;color:#222}}h1{{font-size:1.4rem}}
@@ -44,10 +65,65 @@ async def _visible(request: web.Request, item_id: int | None) -> Item:
 
 async def short_link(request: web.Request) -> web.StreamResponse:
     item = await _visible(request, decode(request.match_info["code"]))
-    village = request.query.get("v", "")[:32] or None
-    async with transaction(request.app[RESOURCES].db) as session:
-        session.add(LinkOpen(item_id=item.id, region_code=village))
-    raise web.HTTPFound(item.source_url or f"/p/{item.id}")
+    visitor = request.cookies.get(VISITOR_COOKIE, "")
+    fresh = not _VISITOR.match(visitor)
+    if fresh:
+        visitor = secrets.token_hex(16)
+    try:
+        await _count(request, item, visitor)
+    except Exception:  # counting is a statistic: the resident still gets the notice
+        log.exception("short-link open not counted", extra={"item_id": item.id})
+    found = web.HTTPFound(item.source_url or f"/p/{item.id}")
+    if fresh:
+        found.set_cookie(
+            VISITOR_COOKIE, visitor, max_age=365 * 86400, path="/s/", httponly=True, samesite="Lax"
+        )
+    raise found
+
+
+async def _count(request: web.Request, item: Item, visitor: str) -> None:
+    """Count this open once for its item, village and day, if the gate admits it."""
+    db = request.app[RESOURCES].db
+    async with db() as session:
+        village = await _village(session, item, request.query.get("v", ""))
+    link = f"{item.id}:{village}"
+    address = request.remote or "?"
+    if not await request.app[OPEN_GATE].admit(address=address, visitor=visitor, link=link):
+        return
+    assert item.id is not None
+    async with transaction(db) as session:
+        await session.execute(_increment(session, item.id, village))
+
+
+async def _village(session: AsyncSession, item: Item, raw: str) -> str:
+    """``v`` when it is the code of a region inside the item's region, else ""."""
+    if not _REGION_CODE.match(raw):
+        return ""
+    within = await session.scalar(select(Region.path).where(Region.id == item.region_id))
+    path = await session.scalar(select(Region.path).where(Region.code == raw))
+    return raw if within and path and path.startswith(within) else ""
+
+
+def _increment(session: AsyncSession, item_id: int, village: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE``: the day's counter row, made or incremented."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    day = datetime.now(LOCAL).date()
+    stmt = dialect.insert(LinkOpen).values(item_id=item_id, region_code=village, day=day, opens=1)
+    return stmt.on_conflict_do_update(
+        index_elements=["item_id", "region_code", "day"],
+        set_={"opens": stmt.table.c.opens + 1},
+    )
+
+
+async def _gate_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The gate that decides which opens count: Redis when configured, else in process."""
+    settings, redis = app[SETTINGS], app[RESOURCES].redis
+    rate = settings.link_open_rate
+    prefix = f"{settings.queue_name}:opens"
+    app[OPEN_GATE] = (
+        RedisGate(redis, rate=rate, prefix=prefix) if redis is not None else MemoryGate(rate=rate)
+    )
+    yield
 
 
 async def item_page(request: web.Request) -> web.Response:
@@ -70,3 +146,5 @@ async def item_page(request: web.Request) -> web.Response:
 def setup_public(app: web.Application) -> None:
     app.router.add_get("/s/{code}", short_link)
     app.router.add_get("/p/{item_id}", item_page)
+    """Register the public routes and the open-counting gate (after the resources)."""
+    app.cleanup_ctx.append(_gate_ctx)

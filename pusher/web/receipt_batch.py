@@ -7,6 +7,9 @@ second. Here a request hands its receipts over and waits: whatever arrives
 while a batch is being applied is applied together in the next transaction.
 A request is answered only after its receipts are committed, so a provider
 whose request failed sends it again and nothing it was told was taken is lost.
+Receipts of unknown ids beyond the parking cap are dropped: counted in
+``pusher_receipts_dropped`` and logged at most once a minute (a flood must not
+flood the log either).
 """
 
 from __future__ import annotations
@@ -21,13 +24,22 @@ from dataclasses import dataclass, field
 from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.db import SessionFactory, transaction
 from pusher.logs import request_id_var
-from pusher.pipeline.receipts import apply_follows, apply_opt_outs, apply_parked, apply_receipts
+from pusher.metrics import Metrics
+from pusher.pipeline.receipts import (
+    Parking,
+    apply_follows,
+    apply_opt_outs,
+    apply_parked,
+    apply_receipts,
+)
 from pusher.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
 #: Receipts applied in one transaction at most (the rest wait for the next).
 MAX_RECEIPTS = 2_000
+#: Seconds between two log lines about dropped receipts.
+DROP_LOG_SECONDS = 60.0
 
 
 @dataclass
@@ -45,8 +57,12 @@ class ReceiptApplier:
 
     db: SessionFactory
     queue: JobQueue
+    parking: Parking = field(default_factory=Parking)
+    metrics: Metrics | None = None
     waiting: list[_Waiting] = field(default_factory=list)
     running: asyncio.Task[None] | None = None
+    dropped: dict[str, int] = field(default_factory=dict)  # not logged yet, per provider
+    dropped_logged_at: float = float("-inf")
 
     async def apply(self, provider: str, kind: ChannelKind, batch: CallbackBatch) -> None:
         """Return once ``batch`` is committed (raises if its transaction failed)."""
@@ -93,8 +109,12 @@ class ReceiptApplier:
         async with transaction(self.db) as session:
             for provider, batch in receipts.items():
                 if batch:
-                    pushes, parked[provider] = await apply_receipts(session, provider, batch)
-                    fallback |= pushes
+                    applied = await apply_receipts(
+                        session, provider, batch, parking=self.parking
+                    )
+                    fallback |= applied.pushes
+                    parked[provider] = applied.parked
+                    self._dropped(provider, applied.dropped)
             for w in taken:  # rare, and in the order they came: unfollow, then follow again
                 if w.batch.opt_outs:
                     await apply_opt_outs(session, w.kind, w.batch.opt_outs)
@@ -107,6 +127,22 @@ class ReceiptApplier:
                 for provider, ids in parked.items():
                     fallback |= await apply_parked(session, provider, ids)
         return fallback
+
+    def _dropped(self, provider: str, n: int) -> None:
+        """Count dropped receipts; log them (with those since the last line) once a minute."""
+        if not n:
+            return
+        if self.metrics is not None:
+            self.metrics.count_dropped_receipts(provider, n)
+        self.dropped[provider] = self.dropped.get(provider, 0) + n
+        now = time.monotonic()
+        if now - self.dropped_logged_at >= DROP_LOG_SECONDS:
+            self.dropped_logged_at = now
+            log.warning(
+                "receipts for unknown messages dropped: parking full",
+                extra={"dropped": dict(self.dropped), "cap": self.parking.cap},
+            )
+            self.dropped.clear()
 
     async def _nudge(self, pushes: set[int]) -> None:
         """Dispatch the SMS fallbacks of these pushes (the sweeper would, only later)."""
