@@ -21,6 +21,7 @@ from pusher.db import transaction
 from pusher.errors import Forbidden
 from pusher.models import Role, User
 from pusher.web.keys import RESOURCES
+from pusher.web.params import parse_int
 
 ROLE_NAMES = {
     Role.ADMIN: "管理员",
@@ -124,7 +125,7 @@ async def render(
 def page_number(request: web.Request) -> int:
     """The ``page`` query parameter (1-based), 1 when missing or not a number."""
     raw = request.query.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    return parse_int(raw, low=1, high=1_000_000) or 1  # OFFSET stays within 64 bits
 
 
 def localtime(stamp: datetime | None) -> str:

@@ -17,6 +17,7 @@ from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.web.keys import RESOURCES
+from pusher.web.params import parse_id
 from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
@@ -54,8 +55,8 @@ def filtered(request: web.Request, me: Viewer) -> Select[Any]:
         .outerjoin(Grid, Grid.id == Delivery.region_id)
         .order_by(Delivery.id)
     )
-    if q.get("push", "").isdigit():
-        query = query.where(Delivery.push_id == int(q["push"]))
+    if (push_id := parse_id(q.get("push", ""))) is not None:
+        query = query.where(Delivery.push_id == push_id)
     for key in ("village", "grid"):
         if q.get(key):
             query = _region_filter(query, q[key])

@@ -11,6 +11,7 @@ from pusher.db import transaction
 from pusher.errors import Conflict, NotFound
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Region, Resident, Role, utcnow
 from pusher.web.keys import RESOURCES
+from pusher.web.params import int_param
 
 MISSED = (DeliveryStatus.FAILED, DeliveryStatus.UNREACHABLE)
 LIMIT = 500
@@ -37,7 +38,7 @@ async def followup_page(request: web.Request) -> web.Response:
 async def confirm(request: web.Request) -> web.Response:
     """已当面告知: the grid worker told the resident in person."""
     me = await viewer(request, Role.GRID_WORKER)
-    delivery_id = int(request.match_info["delivery_id"])
+    delivery_id = int_param(request, "delivery_id")
     async with transaction(request.app[RESOURCES].db) as db:
         delivery = await db.get(Delivery, delivery_id)
         if delivery is None:

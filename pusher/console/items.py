@@ -13,6 +13,7 @@ from pusher.errors import NotFound, UserError
 from pusher.models import Item, ItemStatus, Region, Role, Topic
 from pusher.pipeline import ingest, review
 from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.params import parse_id
 
 STATUS_NAMES = {
     ItemStatus.DRAFT: "草稿",
@@ -26,7 +27,7 @@ PAGE = 50
 
 
 async def load_item(db: AsyncSession, raw: str) -> Item:
-    item = await db.get(Item, int(raw)) if raw.isdigit() else None
+    item = await db.get(Item, item_id) if (item_id := parse_id(raw)) else None
     if item is None:
         raise NotFound("这条信息不存在或已被删除。")
     return item

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Region, RegionKind, Resident, ResidentTag, Subscription, Topic
+from pusher.web.params import parse_id
 from subscriptions.importer import OPENID, PHONE, TAG_SPLIT
 
 
@@ -57,7 +58,7 @@ async def parse_resident(
         "name": text["name"],
         "phone": text["phone"] or None,
         "openid": text["openid"] or None,
-        "region_id": int(text["region_id"]) if text["region_id"].isdigit() else 0,
+        "region_id": parse_id(text["region_id"]) or 0,
         "sms_consent": "sms_consent" in form,
         "sms_opt_out": "sms_opt_out" in form,
         "wechat_opt_out": "wechat_opt_out" in form,

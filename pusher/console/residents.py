@@ -18,6 +18,7 @@ from pusher.errors import NotFound
 from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic, utcnow
 from pusher.pipeline.readdress import follow_resident
 from pusher.web.keys import RESOURCES
+from pusher.web.params import int_param
 from subscriptions.importer import COLUMNS, import_residents, read_rows
 
 PAGE = 50
@@ -58,7 +59,7 @@ async def residents_page(request: web.Request) -> web.Response:
 
 
 async def _resident(request: web.Request, db: AsyncSession, me: Viewer) -> Resident:
-    resident = await db.get(Resident, int(request.match_info["resident_id"]))
+    resident = await db.get(Resident, int_param(request, "resident_id"))
     if resident is None:
         raise NotFound("这位居民不存在。")
     if not visible(me.scope, resident.region_id):

@@ -17,6 +17,7 @@ from pusher.db import transaction
 from pusher.errors import NotFound
 from pusher.models import Group, Role, Rule, utcnow
 from pusher.web.keys import RESOURCES
+from pusher.web.params import parse_id
 from rules import ItemText, RuleSyntaxError, compile_rules, parse_rule
 
 KIND_NAMES = {"region": "地区", "topic": "订阅领域", "tag": "标签", "list": "名单"}
@@ -73,7 +74,7 @@ async def rules_list(request: web.Request) -> web.Response:
 
 
 async def _group(db: AsyncSession, raw: str) -> tuple[Group, list[Rule]]:
-    group = await db.get(Group, int(raw))
+    group = await db.get(Group, gid) if (gid := parse_id(raw)) else None
     if group is None:
         raise NotFound("这个推送对象不存在。")
     rules = (

@@ -15,6 +15,7 @@ from pusher.errors import InvalidInput, NotFound
 from pusher.models import Region, RegionKind, Role, User, UserRegion
 from pusher.web.auth import hash_token, new_token
 from pusher.web.keys import RESOURCES
+from pusher.web.params import int_param, parse_id
 
 
 async def _admin(request: web.Request) -> Viewer:
@@ -54,7 +55,7 @@ async def users_page(request: web.Request) -> web.Response:
 
 
 def _regions(form: Any) -> list[int]:
-    return [int(v) for v in form.getall("regions", []) if str(v).isdigit()]
+    return [i for v in form.getall("regions", []) if (i := parse_id(str(v))) is not None]
 
 
 async def _set_regions(db: AsyncSession, uid: int, regions: list[int]) -> None:
@@ -97,7 +98,7 @@ async def user_update(request: web.Request) -> web.Response:
     action = str(form.get("action", ""))
     token = None
     async with transaction(request.app[RESOURCES].db) as db:
-        user = await db.get(User, int(request.match_info["user_id"]))
+        user = await db.get(User, int_param(request, "user_id"))
         if user is None:
             raise NotFound("用户不存在。")
         if action == "password":

@@ -1,10 +1,18 @@
-"""Ingest: validate a newly published item and store it as a draft."""
+"""Ingest: validate a newly published item and store it as a draft.
+
+Control characters (C0/C1 but tab and newline, DEL, bidi overrides and isolates) never
+reach the database or an SMS: one-line fields that carry them are refused (422 naming
+the field), bodies have them removed (CRLF becomes LF first).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,24 +21,50 @@ from pusher.models import Disclosure, Item, ItemStatus, Region, Urgency, utcnow
 from pusher.pipeline.review import ensure_editable
 from rules import ItemText, classify_urgency
 
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def refuse_controls(value: str) -> str:
+    """``value`` unchanged, or a validation error when it holds a control character."""
+    found = CONTROLS.search(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "含有不允许的控制字符 U+{code}",
+            {"code": f"{ord(found.group()):04X}"},
+        )
+    return value
+
+
+def strip_controls(value: str) -> str:
+    """``value`` without control characters (tab and newline kept, CRLF made LF)."""
+    cleaned = CONTROLS.sub("", value.replace("\r\n", "\n")).strip()
+    if not cleaned:
+        raise PydanticCustomError("string_too_short", "正文不能为空")
+    return cleaned
+
+
+Line = Annotated[str, AfterValidator(refuse_controls)]
+Text = Annotated[str, AfterValidator(strip_controls)]
+
 
 class ItemIn(BaseModel):
     """An item as a publisher submits it (the standard catalogue template's fields)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1)
-    publisher: str = Field(min_length=1, max_length=100)
-    region_code: str = Field(min_length=1, max_length=32)
-    domain: str | None = Field(default=None, max_length=64)
+    title: Line = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1)
+    publisher: Line = Field(min_length=1, max_length=100)
+    region_code: Line = Field(min_length=1, max_length=32)
+    domain: Line | None = Field(default=None, max_length=64)
     disclosure: Disclosure = Disclosure.PROACTIVE
     #: None: decided from the title (预警信号, 紧急转移 … → urgent), see ``rules.classify_urgency``
     urgency: Urgency | None = None
     source_url: HttpUrl | None = None
     formed_at: datetime | None = None
     published_at: datetime | None = None
-    external_id: str | None = Field(default=None, max_length=128)
+    external_id: Line | None = Field(default=None, max_length=128)
 
 
 def urgency_of(data: ItemIn) -> Urgency:

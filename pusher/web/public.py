@@ -30,6 +30,7 @@ from pusher.db import transaction
 from pusher.models import Item, LinkOpen, Region
 from pusher.pipeline.review import pushable
 from pusher.web.keys import RESOURCES
+from pusher.web.params import parse_id
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -128,7 +129,7 @@ async def _gate_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def item_page(request: web.Request) -> web.Response:
     raw = request.match_info["item_id"]
-    item = await _visible(request, int(raw) if raw.isdigit() else None)
+    item = await _visible(request, parse_id(raw))
     when = item.published_at or item.created_at
     source = (
         f'<p><a href="{html.escape(item.source_url)}">查看原文</a></p>' if item.source_url else ""
