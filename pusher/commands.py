@@ -112,8 +112,9 @@ def set_user(
     password: str | None,
     name: str,
     regions: list[str],
+    duty: bool = False,
 ) -> int:
-    """Create a console user or reset their role, password and regions."""
+    """Create a console user or reset their role, password, regions and duty flag."""
     import getpass
     import os
 
@@ -135,6 +136,7 @@ def set_user(
                     password=password,
                     display_name=name,
                     region_codes=regions,
+                    duty_officer=duty,
                 )
         finally:
             await engine.dispose()

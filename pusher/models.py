@@ -67,6 +67,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     PUBLISHER = "publisher"
     REVIEWER = "reviewer"
+    LEADER = "leader"
     GRID_WORKER = "grid_worker"
 
 
@@ -333,6 +334,10 @@ class User(SQLModel, table=True):
     password_hash: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
     active: bool = True
+    #: 值班: may approve urgent warnings in one step (never their own)
+    duty_officer: bool = False
+    #: bumped on logout and password change/reset; console cookies carry it
+    session_version: int = 0
     api_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.audit import record
-from pusher.console.passwords import hash_password, password_problem
+from pusher.console.passwords import hash_async, password_problem
 from pusher.errors import InvalidInput
 from pusher.models import Region, Role, User, UserRegion
 
@@ -21,9 +21,12 @@ async def set_user(
     password: str,
     display_name: str = "",
     region_codes: Iterable[str] = (),
+    duty_officer: bool = False,
     actor: str = "cli",
 ) -> User:
-    """Create ``username`` or reset their role, password and regions (idempotent).
+    """Create ``username`` or reset their role, password, regions and duty flag (idempotent).
+
+    A reset ends the user's console sessions (their ``session_version`` goes up).
 
     Raises :class:`InvalidInput` for a weak password or an unknown region code.
     """
@@ -34,7 +37,9 @@ async def set_user(
     if user is None:
         user = User(username=username, role=role)
         session.add(user)
-    user.role, user.password_hash, user.active = role, hash_password(password), True
+    user.role, user.password_hash, user.active = role, await hash_async(password), True
+    user.duty_officer = duty_officer
+    user.session_version = (user.session_version or 0) + 1
     user.display_name = display_name or user.display_name
     await session.flush()
     codes = list(region_codes)
@@ -48,6 +53,6 @@ async def set_user(
         actor=actor,
         action="user.create",
         target=f"user:{username}",
-        detail={"role": role.value},
+        detail={"role": role.value, "duty_officer": duty_officer},
     )
     return user

@@ -27,9 +27,10 @@ ROLE_NAMES = {
     Role.ADMIN: "管理员",
     Role.PUBLISHER: "信息发布员",
     Role.REVIEWER: "审核人",
+    Role.LEADER: "主管领导",
     Role.GRID_WORKER: "网格员",
 }
-STAFF = (Role.PUBLISHER, Role.REVIEWER)
+STAFF = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER)
 LOCAL = ZoneInfo("Asia/Shanghai")
 _PHONE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
 

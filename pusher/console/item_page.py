@@ -126,6 +126,7 @@ async def item_page(request: web.Request) -> web.Response:
         ]
         push = await db.scalar(select(Push).where(Push.item_id == item.id))
         state = await progress(db, item, request.app[RESOURCES].settings.quiet_hours)
+        marker = await review.urgent_marker(db, item)
     shown = None
     if push is None and item.disclosure == "主动公开":
         resources = request.app[RESOURCES]
@@ -140,6 +141,7 @@ async def item_page(request: web.Request) -> web.Response:
         item=item,
         region=region,
         reviews=reviews,
+        urgent_marker=marker,
         matched=matched,
         push=push,
         preview=shown,
@@ -153,7 +155,7 @@ async def item_page(request: web.Request) -> web.Response:
 
 
 async def item_review(request: web.Request) -> web.Response:
-    me = await viewer(request, Role.REVIEWER)
+    me = await viewer(request, Role.REVIEWER, Role.LEADER)
     form = await request.post()
     resources = request.app[RESOURCES]
     try:
@@ -170,7 +172,7 @@ async def item_review(request: web.Request) -> web.Response:
                 item,
                 step=step,
                 decision=decision,
-                actor=me.name,
+                actor=review.Actor.of(me.user),
                 opinion=opinion,
                 publish_form=str(form.get("publish_form", "")).strip(),
             )
@@ -182,6 +184,9 @@ async def item_review(request: web.Request) -> web.Response:
                 decision=decision.value,
                 opinion=opinion,
             )
+    except review.ReviewRefused as exc:
+        await review.record_refusal(resources.db, exc)
+        raise
     except UserError as exc:
         if exc.field != "opinion":
             raise

@@ -1,4 +1,5 @@
-"""User administration (administrators): create, assign regions, reset password, API token."""
+"""User administration (administrators): create, assign regions, reset password, API token,
+duty officer (值班) flag. A password reset ends the user's console sessions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.base import ROLE_NAMES, Viewer, audit, deny, render, viewer
-from pusher.console.passwords import hash_password, password_problem
+from pusher.console.passwords import hash_async, password_problem
+from pusher.console.session import get_session
 from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
 from pusher.models import Region, RegionKind, Role, User, UserRegion
@@ -82,7 +84,8 @@ async def user_create(request: web.Request) -> web.Response:
             username=username,
             display_name=str(form.get("display_name", "")).strip(),
             role=role,
-            password_hash=hash_password(password),
+            password_hash=await hash_async(password),
+            duty_officer=form.get("duty_officer") == "on",
         )
         db.add(user)
         await db.flush()
@@ -105,7 +108,12 @@ async def user_update(request: web.Request) -> web.Response:
             problem = password_problem(str(form.get("password", "")))
             if problem:
                 return await _page(request, me, error=problem)
-            user.password_hash = hash_password(str(form.get("password", "")))
+            user.password_hash = await hash_async(str(form.get("password", "")))
+            user.session_version += 1
+            if user.id == me.user.id:  # keep this session, end the others
+                get_session(request)["ver"] = user.session_version
+        elif action == "duty":
+            user.duty_officer = not user.duty_officer
         elif action == "regions":
             await _set_regions(db, user.id or 0, _regions(form))
         elif action == "token":

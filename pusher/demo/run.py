@@ -60,7 +60,8 @@ async def _users(r: Resources, town: Town) -> dict[str, str]:
         for name, role, display, regions in (
             ("admin", Role.ADMIN, "管理员", ()),
             ("publisher", Role.PUBLISHER, "党政办 小王", ()),
-            ("reviewer", Role.REVIEWER, "分管领导 李主任", ()),
+            ("reviewer", Role.REVIEWER, "党政办 保密审查员 陈敏", ()),
+            ("leader", Role.LEADER, "主管领导 李主任", ()),
             ("grid", Role.GRID_WORKER, "东山村网格员 小张", tuple(town.grid_codes[:4])),
         ):
             user = await set_user(
@@ -99,14 +100,19 @@ async def _publish(r: Resources, town: Town, sample: Sample) -> int:
     return item.id
 
 
+REVIEWER = review.Actor("reviewer", Role.REVIEWER)
+LEADER = review.Actor("leader", Role.LEADER)
+
+
 async def _review(session: AsyncSession, item: Item, sample: Sample) -> bool:
+    """The staff check by the reviewer, the approval (or urgent one step) by the leader."""
     if not sample.approve:
         await review.decide(
             session,
             item,
             step=review.Step.STAFF,
             decision=review.Decision.REJECT,
-            actor="reviewer",
+            actor=REVIEWER,
             opinion="涉及内部审议内容，不予公开",
         )
         return False
@@ -116,7 +122,7 @@ async def _review(session: AsyncSession, item: Item, sample: Sample) -> bool:
             item,
             step=review.Step.URGENT,
             decision=review.Decision.APPROVE,
-            actor="reviewer",
+            actor=LEADER,
             opinion="紧急预警，立即发布",
             publish_form="微信、短信、群聊",
         )
@@ -125,7 +131,7 @@ async def _review(session: AsyncSession, item: Item, sample: Sample) -> bool:
         item,
         step=review.Step.STAFF,
         decision=review.Decision.APPROVE,
-        actor="reviewer",
+        actor=REVIEWER,
         opinion="经审查不涉密",
     )
     return await review.decide(
@@ -133,7 +139,7 @@ async def _review(session: AsyncSession, item: Item, sample: Sample) -> bool:
         item,
         step=review.Step.LEADER,
         decision=review.Decision.APPROVE,
-        actor="reviewer",
+        actor=LEADER,
         opinion="同意发布",
         publish_form="微信、短信、群聊",
     )

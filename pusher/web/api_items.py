@@ -34,6 +34,11 @@ def item_json(item: Item) -> dict[str, Any]:
     return item.model_dump(mode="json")
 
 
+async def review_json(session: Any, item: Item) -> dict[str, Any]:
+    """The item with who marked it urgent (``urgent_marked_by``), for reviewers."""
+    return item_json(item) | {"urgent_marked_by": await review.urgent_marker(session, item)}
+
+
 async def create_item(request: web.Request) -> web.Response:
     user = await require(request, *WRITE_ITEMS)
     data = ingest.ItemIn.model_validate(await json_object(request))
@@ -69,8 +74,9 @@ async def get_item(request: web.Request) -> web.Response:
             await session.scalars(select(ItemMatch).where(ItemMatch.item_id == item_id))
         ).all()
         push = await session.scalar(select(Push).where(Push.item_id == item_id))
+        shown = await review_json(session, item)
     return web.json_response(
-        item_json(item)
+        shown
         | {
             "reviews": [r.model_dump(mode="json") for r in reviews],
             "matches": [m.model_dump(mode="json") for m in matches],
@@ -102,17 +108,21 @@ async def review_item(request: web.Request) -> web.Response:
     user = await require(request, *REVIEW_ITEMS)
     data = ReviewIn.model_validate(await json_object(request))
     resources = request.app[RESOURCES]
-    async with transaction(resources.db) as session:
-        item = await _item(session, int_param(request, "item_id"))
-        approved = await review.decide(
-            session,
-            item,
-            step=data.step,
-            decision=data.decision,
-            actor=user.username,
-            opinion=data.opinion,
-            publish_form=data.publish_form,
-        )
+    try:
+        async with transaction(resources.db) as session:
+            item = await _item(session, int_param(request, "item_id"))
+            approved = await review.decide(
+                session,
+                item,
+                step=data.step,
+                decision=data.decision,
+                actor=review.Actor.of(user),
+                opinion=data.opinion,
+                publish_form=data.publish_form,
+            )
+    except review.ReviewRefused as exc:
+        await review.record_refusal(resources.db, exc)
+        raise
     if approved and review.pushable(item):
         await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
     return web.json_response(item_json(item))

@@ -5,9 +5,10 @@ Who may call what (admins may call everything):
 | what | roles |
 | --- | --- |
 | create, edit, submit items | publisher |
-| review items | reviewer |
-| read items, previews | publisher, reviewer |
-| read pushes and deliveries | publisher, reviewer, grid worker (own regions only) |
+| review items | reviewer (staff check), leader (approval); who may take which step is
+  :func:`pusher.pipeline.review.refusal`'s |
+| read items, previews | publisher, reviewer, leader |
+| read pushes and deliveries | publisher, reviewer, leader, grid worker (own regions only) |
 
 A grid worker's scope is the console's (:func:`pusher.console.scope.scope_of`): the
 regions assigned to them and everything under them. Every refusal of a signed-in user is
@@ -31,9 +32,9 @@ from pusher.models import Role, User
 from pusher.web.keys import RESOURCES
 
 WRITE_ITEMS = (Role.PUBLISHER,)
-REVIEW_ITEMS = (Role.REVIEWER,)
-READ_ITEMS = (Role.PUBLISHER, Role.REVIEWER)
-READ_DELIVERIES = (Role.PUBLISHER, Role.REVIEWER, Role.GRID_WORKER)
+REVIEW_ITEMS = (Role.REVIEWER, Role.LEADER)
+READ_ITEMS = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER)
+READ_DELIVERIES = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER, Role.GRID_WORKER)
 OUTSIDE = "这不在你负责的网格内，无权查看。此次访问已记入操作日志。"
 
 

@@ -77,6 +77,9 @@ async def test_publish_review_and_watch_progress_in_chromium(
             await page.fill("textarea[name=opinion]", "经审查不涉密，同意")
             await page.click("button[value=approve]")
             assert "待领导审批" in await page.inner_text("#item-status")
+            await page.click("text=退出")
+            await _login(page, base, "leader")  # the approval is another person's
+            await page.goto(item_url)
             await page.fill("textarea[name=opinion]", "同意发布")
             await page.click("button[value=approve]")
             await runner.app[RESOURCES].queue.join()  # type: ignore[attr-defined]

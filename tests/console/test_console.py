@@ -250,6 +250,7 @@ async def _pushed(console: Console) -> int:
         f"/items/{item_id}/review", {"step": "urgent", "decision": "approve", "opinion": "紧急"}
     )
     await console.client.server.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+    await console.login("reviewer")  # the callers go on as the office's reviewer
     async with transaction(db_of(console)) as db:
         rows = (
             await db.scalars(

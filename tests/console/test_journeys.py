@@ -142,6 +142,9 @@ async def test_publish_review_push_and_see_deliveries(
     await t.shot("staff_review")
     await t.go("button[value=approve]")
     assert "待领导审批" in await t.page.inner_text("#item-status")
+    await t.logout()
+    await t.login("leader")  # the approval is another person's
+    await t.page.goto(item_url)
     await t.page.fill("textarea[name=opinion]", "同意发布")
     await t.shot("leader_review")
     await t.go("button[value=approve]")

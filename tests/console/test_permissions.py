@@ -36,7 +36,11 @@ from tests.console.world import (
 
 Client = TestClient[object, object]
 PUBLIC = frozenset(ROLES)
-STAFF = frozenset({"admin", "publisher", "reviewer"})
+STAFF = frozenset({"admin", "publisher", "reviewer", "leader"})
+#: the leader reads and approves; editing rules and retrying deliveries are the office's
+OFFICE = STAFF - {"leader"}
+#: the call takes the staff check, which is a reviewer's (or admin's), never a leader's
+STAFF_CHECK = frozenset({"admin", "reviewer"})
 READERS = STAFF | {"grid_worker"}
 GRID = frozenset({"admin", "grid_worker"})
 ADMIN = frozenset({"admin"})
@@ -127,7 +131,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         frozenset({"admin", "publisher"}), Call(at("/api/v1/items/{w.draft}/submit"))
     ),
     ("POST", "/api/v1/items/{item_id}/review"): Entry(
-        frozenset({"admin", "reviewer"}),
+        STAFF_CHECK,
         Call(
             at("/api/v1/items/{w.submitted}/review"), json={"step": "staff", "decision": "approve"}
         ),
@@ -157,7 +161,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         frozenset({"admin", "publisher"}), Call(at("/items/{w.draft}/submit"), form=_none)
     ),
     ("POST", "/items/{item_id}/review"): Entry(
-        frozenset({"admin", "reviewer"}),
+        STAFF_CHECK,
         Call(
             at("/items/{w.submitted}/review"),
             form=lambda w, r: {"step": "staff", "decision": "approve", "opinion": "不涉密"},
@@ -168,7 +172,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/deliveries"): Entry(READERS, Call(at("/deliveries"))),
     ("GET", "/deliveries/export.{fmt}"): Entry(READERS, Call(at("/deliveries/export.csv"))),
-    ("POST", "/deliveries/retry"): Entry(STAFF, Call(at("/deliveries/retry"), form=_none)),
+    ("POST", "/deliveries/retry"): Entry(OFFICE, Call(at("/deliveries/retry"), form=_none)),
     ("GET", "/followup"): Entry(GRID, Call(at("/followup"))),
     ("POST", "/followup/{delivery_id}/confirm"): Entry(
         GRID, Call(at("/followup/{w.unreachable}/confirm"), form=_none)
@@ -203,7 +207,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/rules/validate"): Entry(STAFF, Call(at("/rules/validate?text=低保"))),
     ("GET", "/rules/{group_id}"): Entry(STAFF, Call(at("/rules/{w.group}"))),
     ("POST", "/rules/{group_id}"): Entry(
-        STAFF, Call(at("/rules/{w.group}"), form=lambda w, r: {"rule_new": "低保 | 救助"})
+        OFFICE, Call(at("/rules/{w.group}"), form=lambda w, r: {"rule_new": "低保 | 救助"})
     ),
     ("POST", "/rules/{group_id}/test"): Entry(
         STAFF,

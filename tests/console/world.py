@@ -41,7 +41,7 @@ from tests.console.test_console import ITEM, PASSWORD, make_users
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
-ROLES = ("anonymous", "admin", "publisher", "reviewer", "grid_worker")
+ROLES = ("anonymous", "admin", "publisher", "reviewer", "leader", "grid_worker")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

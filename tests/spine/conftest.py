@@ -29,7 +29,7 @@ async def start(settings: Settings, *, residents: int = 300) -> tuple[Town, dict
     await asyncio.to_thread(upgrade, settings.database_url.get_secret_value())
     async with open_resources(settings) as r, transaction(r.db) as session:
         town = await build_town(session, residents=residents)
-        for role in (Role.PUBLISHER, Role.REVIEWER, Role.GRID_WORKER):
+        for role in (Role.PUBLISHER, Role.REVIEWER, Role.LEADER, Role.GRID_WORKER):
             session.add(User(username=role.value, role=role, api_token_hash=hash_token(role.value)))
     return town, {role.value: role.value for role in Role}
 

@@ -7,9 +7,12 @@ from collections import Counter
 from sqlalchemy import select
 
 from pusher.db import transaction
-from pusher.models import Delivery, Push, SandboxMessage, Urgency
+from pusher.models import Delivery, Push, Role, SandboxMessage, Urgency
 from pusher.pipeline import ingest, review
 from pusher.resources import Resources
+
+REVIEWER = review.Actor("reviewer", Role.REVIEWER)
+LEADER = review.Actor("leader", Role.LEADER)
 
 
 async def publish(
@@ -34,12 +37,12 @@ async def publish(
         item, _ = await ingest.create_item(session, data, max_body_chars=50_000)
         await review.submit(session, item, actor="publisher")
         if urgency is Urgency.URGENT:
-            steps = [review.Step.URGENT]
+            steps = [(review.Step.URGENT, LEADER)]
         else:
-            steps = [review.Step.STAFF, review.Step.LEADER]
-        for step in steps:
+            steps = [(review.Step.STAFF, REVIEWER), (review.Step.LEADER, LEADER)]
+        for step, actor in steps:
             approved = await review.decide(
-                session, item, step=step, decision=review.Decision.APPROVE, actor="reviewer"
+                session, item, step=step, decision=review.Decision.APPROVE, actor=actor
             )
     assert approved and item.id is not None
     await r.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")

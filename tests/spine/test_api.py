@@ -83,7 +83,7 @@ async def test_review_flow_through_the_api_pushes_once(
     assert skip.status == 409
     leader = {"step": "leader", "decision": "approve", "publish_form": "微信、短信"}
     assert (
-        await client.post(f"{base}/review", json=leader, headers=auth("reviewer"))
+        await client.post(f"{base}/review", json=leader, headers=auth("leader"))
     ).status == 200
     queue = service.resources.queue
     assert isinstance(queue, LocalQueue)
@@ -112,9 +112,9 @@ async def test_on_request_items_are_approved_but_never_pushed(
     item_id = (await created.json())["id"]
     base = f"/api/v1/items/{item_id}"
     await client.post(f"{base}/submit", headers=auth("publisher"))
-    for step in ("staff", "leader"):
+    for step, who in (("staff", "reviewer"), ("leader", "leader")):
         answer = await client.post(
-            f"{base}/review", json={"step": step, "decision": "approve"}, headers=auth("reviewer")
+            f"{base}/review", json={"step": step, "decision": "approve"}, headers=auth(who)
         )
         assert answer.status == 200
     queue = service.resources.queue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from pusher.db import transaction
-from pusher.models import Item, ItemMatch, Push
+from pusher.models import Item, ItemMatch, Push, Role
 from pusher.pipeline import ingest, review
 from pusher.preview import preview
 from pusher.queue import LocalQueue
@@ -41,9 +41,12 @@ async def test_preview_matches_what_the_push_then_does(service: Service) -> None
     async with transaction(r.db) as session:
         stored = await session.get_one(Item, item.id)
         await review.submit(session, stored, actor="publisher")
-        for step in (review.Step.STAFF, review.Step.LEADER):
+        for step, actor in (
+            (review.Step.STAFF, review.Actor("reviewer", Role.REVIEWER)),
+            (review.Step.LEADER, review.Actor("leader", Role.LEADER)),
+        ):
             await review.decide(
-                session, stored, step=step, decision=review.Decision.APPROVE, actor="reviewer"
+                session, stored, step=step, decision=review.Decision.APPROVE, actor=actor
             )
     await r.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
     assert isinstance(r.queue, LocalQueue)
