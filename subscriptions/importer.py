@@ -3,6 +3,14 @@
 Columns: 姓名, 手机号, 所属网格 (grid name or code), 微信 (openid, optional), 标签 (optional,
 separated by 、 , ；). A file with any bad row imports nothing: the report names each bad
 row and why, so the grid worker fixes the file and imports it again.
+
+Uploads are hostile until read: :func:`read_rows` refuses (:class:`FileRefused`) a file
+over :data:`MAX_FILE_BYTES`, an .xlsx whose archive would unpack to more than
+:data:`MAX_UNPACKED_BYTES` or packs a member more tightly than :data:`MAX_RATIO` (a zip
+bomb), and a sheet of more than :data:`MAX_ROWS` rows, and it streams rows so memory stays
+bounded. Call it in a thread. A name or tag a spreadsheet would read as a formula
+(``=HYPERLINK(…)``) is a row error: no real name starts with ``=``, and storing it with a
+``'`` in front would send that ``'`` in every message to the resident.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.audit import record
+from pusher.errors import TooLarge
 from pusher.models import Region, RegionKind, Resident, ResidentTag
 
 COLUMNS = ("姓名", "手机号", "所属网格", "微信", "标签")
@@ -28,6 +38,17 @@ PHONE = re.compile(r"^1[3-9]\d{9}$")
 OPENID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TAG_SPLIT = re.compile(r"[、,，;；\s]+")
 Row = Mapping[str, Any]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_RATIO = 100  # a real sheet packs 5-30 times; a bomb a thousand
+MAX_ROWS = 20_000
+MAX_COLUMNS = 20
+ERRORS_SHOWN = 100
+
+
+class FileRefused(TooLarge, ValueError):
+    """An upload refused before it is read (too big, too many rows, a zip bomb)."""
 
 
 @dataclass
@@ -49,6 +70,16 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def shown(self) -> list[RowError]:
+        """The errors a page lists (the first :data:`ERRORS_SHOWN`)."""
+        return self.errors[:ERRORS_SHOWN]
+
+    @property
+    def hidden(self) -> int:
+        """How many errors :attr:`shown` leaves out."""
+        return max(0, len(self.errors) - ERRORS_SHOWN)
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -64,22 +95,70 @@ def _rows(header: list[str], body: Iterable[Iterable[Any]]) -> list[dict[str, st
 
 
 def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
-    """Parse an uploaded .xlsx or .csv (UTF-8 or GBK) into rows keyed by header."""
+    """Parse an uploaded .xlsx or .csv (UTF-8 or GBK) into rows keyed by header.
+
+    Raises :class:`FileRefused` for a file too big to read safely; slow: call in a thread.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRefused(f"文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB，请拆分后分批导入。")
     if filename.lower().endswith(".xlsx"):
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        values = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
+        values = _xlsx_values(data)
     else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gbk", errors="replace")
-        values = [list(r) for r in csv.reader(io.StringIO(text))]
-    values = [v for v in values if any(_cell(c) for c in v)]
+        values = _bounded(csv.reader(io.StringIO(_decode(data))))
     if not values:
         return []
     return _rows(values[0], values[1:])
+
+
+def read_file(path: Path) -> list[dict[str, str]]:
+    """:func:`read_rows` of a file on disk, refused before reading when it is too big."""
+    with path.open("rb") as f:
+        return read_rows(f.read(MAX_FILE_BYTES + 1), path.name)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gbk", errors="replace")
+
+
+def _bounded(rows: Iterable[Iterable[Any]]) -> list[list[Any]]:
+    """The non-blank rows (first :data:`MAX_COLUMNS` cells), refused past :data:`MAX_ROWS`."""
+    out: list[list[Any]] = []
+    for row in rows:
+        cells = list(row)[:MAX_COLUMNS]
+        if not any(_cell(c) for c in cells):
+            continue
+        if len(out) > MAX_ROWS:  # the header plus MAX_ROWS residents
+            raise FileRefused(f"文件超过 {MAX_ROWS} 行，请拆分后分批导入。")
+        out.append(cells)
+    return out
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse an .xlsx whose members would unpack too big or are packed like a bomb."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ValueError("not an xlsx archive") from exc
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise FileRefused("文件解压后过大（可能是压缩炸弹），请检查文件或拆分后分批导入。")
+    for m in members:
+        if m.file_size > 1024 * 1024 and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise FileRefused("文件压缩比异常（可能是压缩炸弹），请另存为普通的 .xlsx 后再导入。")
+
+
+def _xlsx_values(data: bytes) -> list[list[Any]]:
+    _check_archive(data)
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        rows: Iterator[Iterable[Any]] = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        return _bounded(rows)
+    finally:
+        book.close()
 
 
 async def _grids(session: AsyncSession) -> tuple[dict[str, int], dict[str, list[int]]]:
@@ -128,6 +207,9 @@ class _Checker:
             out.append(f"手机号 {phone} 已登记过")
         else:
             self.seen[phone] = number
+        for column in ("姓名", "标签"):
+            if str(row.get(column, "")).startswith(FORMULA_STARTS):
+                out.append(f"{column}不能以 = + - @ 开头（表格会把它当作公式）")
         openid = str(row.get("微信", ""))
         if openid and openid not in ("是", "否", "有", "无") and not OPENID.match(openid):
             out.append("微信一栏应填写公众号 openid，或留空")
@@ -175,9 +257,7 @@ async def import_residents(
     the report has errors. ``allowed_region_ids`` limits a grid worker to their grids.
     """
     if isinstance(rows_or_path, (str, Path)):
-        path = Path(rows_or_path)
-        data = await asyncio.to_thread(path.read_bytes)
-        rows: list[Row] = await asyncio.to_thread(read_rows, data, path.name)
+        rows: list[Row] = await asyncio.to_thread(read_file, Path(rows_or_path))
     else:
         rows = list(rows_or_path)
     missing = _missing_columns(rows)

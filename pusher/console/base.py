@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from pusher.console.session import get_session
 from pusher.db import transaction
 from pusher.errors import Forbidden
 from pusher.models import Role, User
+from pusher.privacy import mask_phone, sees_full
 from pusher.web.keys import RESOURCES
 from pusher.web.params import parse_int
 
@@ -32,7 +32,6 @@ ROLE_NAMES = {
 }
 STAFF = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER)
 LOCAL = ZoneInfo("Asia/Shanghai")
-_PHONE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
 
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/", "首页", (*STAFF, Role.GRID_WORKER)),
@@ -45,14 +44,6 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/audit", "操作日志", ()),
     ("/users", "用户", ()),
 )
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****1234; anything that is not an 11-digit number is hidden whole."""
-    if not phone:
-        return ""
-    m = _PHONE.match(phone)
-    return f"{m.group(1)}****{m.group(2)}" if m else "****"
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ class Viewer:
 
     def phone(self, phone: str | None) -> str:
         """The phone as this viewer may see it: whole for admins and grid workers."""
-        if self.user.role in (Role.ADMIN, Role.GRID_WORKER):
+        if sees_full(self.user.role):
             return phone or ""
         return mask_phone(phone)
 

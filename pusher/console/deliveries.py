@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
@@ -16,12 +18,14 @@ from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
+from pusher.privacy import recipient_for
 from pusher.web.keys import RESOURCES
 from pusher.web.params import parse_id
 from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
 EXPORT_LIMIT = 100_000
+FILTER_KEYS = ("push", "village", "grid", "channel", "status", "date")
 CHANNELS = {"wechat": "公众号", "wecom": "微信群", "sms": "短信", "sandbox": "模拟"}
 HEADER = (
     "编号",
@@ -89,7 +93,7 @@ def state(d: Delivery, now: datetime) -> str:
 
 
 def _row(me: Viewer, d: Delivery, name: str | None, grid: str | None) -> list[Any]:
-    recipient = me.phone(d.recipient) if d.channel == "sms" else (d.recipient or "")
+    recipient = recipient_for(me.role, d.channel, d.recipient)
     return [
         d.id,
         d.push_id,
@@ -152,13 +156,14 @@ async def export(request: web.Request) -> web.Response:
     async with transaction(request.app[RESOURCES].db) as db:
         rows = (await db.execute(filtered(request, me).limit(EXPORT_LIMIT))).all()
         await audit(db, me, "deliveries.export", request.path_qs, rows=len(rows), format=fmt)
-    return download(fmt, "推送记录", HEADER, [_row(me, *r) for r in rows])
+    return await download(fmt, "推送记录", HEADER, (_row(me, *r) for r in rows))
 
 
 async def retry(request: web.Request) -> web.Response:
     """Put failed deliveries of the filter back in the queue and dispatch them again."""
     me = await viewer(request, Role.PUBLISHER, Role.REVIEWER)
     form = await request.post()
+    back = safe_back(form.get("back"), request.query)
     resources = request.app[RESOURCES]
     scoped = filtered(request, me).where(Delivery.status == DeliveryStatus.FAILED)
     ids = select(scoped.subquery().c.id)
@@ -192,8 +197,24 @@ async def retry(request: web.Request) -> web.Response:
     for push_id, channel in work:
         job = f"dispatch:{push_id}:{channel}:retry:{row}"
         await resources.queue.enqueue("dispatch", push_id, channel, job_id=job)
-    back = str(form.get("back", "")) or request.query_string
-    raise web.HTTPFound(f"/deliveries?{back}&retried={count}&kept={failed - count}")
+    done = urlencode({**back, "retried": count, "kept": failed - count})
+    raise web.HTTPFound(f"/deliveries?{done}")
+
+
+def safe_back(raw: object, query: Mapping[str, str]) -> dict[str, str]:
+    """The deliveries page's filters to go back to after a retry.
+
+    ``raw`` is the form's ``back``: a query string, or a same-origin ``/deliveries?…``
+    path. Only the page's own filter keys are kept and they are encoded again, so
+    nothing the form sent (CR/LF, another host) reaches the ``Location`` header;
+    anything else falls back to the filters of the request itself.
+    """
+    text = raw if isinstance(raw, str) else ""
+    if text.startswith("/deliveries?"):
+        text = text.removeprefix("/deliveries?")
+    bad = any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or text.startswith("/")
+    pairs = parse_qsl(text) if text and not bad else list(query.items())
+    return {k: v for k, v in pairs if k in FILTER_KEYS and v.isprintable()}
 
 
 def still_allowed() -> ColumnElement[bool]:

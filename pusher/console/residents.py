@@ -19,9 +19,16 @@ from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Top
 from pusher.pipeline.readdress import follow_resident
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
-from subscriptions.importer import COLUMNS, import_residents, read_rows
+from subscriptions.importer import (
+    COLUMNS,
+    MAX_FILE_BYTES,
+    FileRefused,
+    import_residents,
+    read_rows,
+)
 
 PAGE = 50
+EXPORT_CHUNK = 1000
 EXPORT_HEADER = ("姓名", "手机号", "所属网格", "微信", "标签", "短信退订", "公众号退订")
 
 
@@ -169,9 +176,11 @@ async def import_page(request: web.Request) -> web.Response:
     return await render(request, "import.html", me, report=None, columns=COLUMNS)
 
 
-async def _import_refused(request: web.Request, me: Viewer, error: str) -> web.Response:
+async def _import_refused(
+    request: web.Request, me: Viewer, error: str, status: int = 422
+) -> web.Response:
     return await render(
-        request, "import.html", me, report=None, columns=COLUMNS, error=error, status=422
+        request, "import.html", me, report=None, columns=COLUMNS, error=error, status=status
     )
 
 
@@ -182,7 +191,9 @@ async def import_upload(request: web.Request) -> web.Response:
     if not isinstance(upload, web.FileField):
         return await _import_refused(request, me, "请选择要导入的 Excel 文件（.xlsx）或 CSV 文件。")
     try:
-        rows = await asyncio.to_thread(read_rows, upload.file.read(), upload.filename)
+        rows = await asyncio.to_thread(_read_upload, upload)
+    except FileRefused as exc:
+        return await _import_refused(request, me, exc.message, exc.status)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         return await _import_refused(request, me, "无法读取这个文件，请确认是 .xlsx 或 .csv 格式。")
     async with transaction(request.app[RESOURCES].db) as db:
@@ -191,16 +202,26 @@ async def import_upload(request: web.Request) -> web.Response:
     return await render(request, "import.html", me, report=report, columns=COLUMNS, status=status)
 
 
+def _read_upload(upload: web.FileField) -> list[dict[str, str]]:
+    """The upload's rows (in a thread: reading and parsing a spreadsheet is slow)."""
+    return read_rows(upload.file.read(MAX_FILE_BYTES + 1), upload.filename)
+
+
 async def export(request: web.Request) -> web.Response:
     me = await viewer(request, Role.GRID_WORKER)
     fmt = request.match_info["fmt"]
+    listing = _listing(me, "")
     async with transaction(request.app[RESOURCES].db) as db:
-        rows = (await db.execute(_listing(me, ""))).all()
+        rows = await _fetch(db, listing)
         tags: dict[int, list[str]] = {}
-        for rid, tag in await db.execute(select(ResidentTag.resident_id, ResidentTag.tag)):
+        ids = select(listing.subquery().c.id)
+        tagged = select(ResidentTag.resident_id, ResidentTag.tag).where(
+            ResidentTag.resident_id.in_(ids)
+        )
+        for rid, tag in await _fetch(db, tagged):
             tags.setdefault(rid, []).append(tag)
         await audit(db, me, "residents.export", request.path, rows=len(rows), format=fmt)
-    out = [
+    out = (
         [
             r.name,
             me.phone(r.phone),
@@ -211,5 +232,15 @@ async def export(request: web.Request) -> web.Response:
             "是" if r.wechat_opt_out else "",
         ]
         for r, grid in rows
-    ]
-    return download(fmt, "居民名单", EXPORT_HEADER, out)
+    )
+    return await download(fmt, "居民名单", EXPORT_HEADER, out)
+
+
+async def _fetch(db: AsyncSession, query: Any) -> list[Any]:
+    """All rows of ``query``, read in partitions so the event loop breathes in between."""
+    out: list[Any] = []
+    result = await db.stream(query.execution_options(yield_per=EXPORT_CHUNK))
+    async for part in result.partitions():
+        out.extend(part)
+        await asyncio.sleep(0)
+    return out

@@ -2,7 +2,13 @@
 
 Grid workers see only deliveries whose region lies inside their assigned regions: the
 lists and a push's counts are cut to their scope, and asking for a resident or a region
-outside it is refused (403) and written to the audit log.
+outside it is refused (403) and written to the audit log. A push they have no delivery of
+answers 404, like one that does not exist, so ids cannot be probed.
+
+Addresses are personal data: delivery lists mask phone numbers and openids
+(:mod:`pusher.privacy`); ``?full=1`` gives them whole to the roles that may see them
+(admins, grid workers for their own grids) and is refused to others. Every list read is
+written to the audit log with its filter and row count.
 """
 
 from __future__ import annotations
@@ -13,13 +19,18 @@ from aiohttp import web
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.errors import InvalidInput, NotFound
+from pusher.audit import record
+from pusher.db import transaction
+from pusher.errors import Forbidden, InvalidInput, NotFound
+from pusher.logs import mask_text
 from pusher.models import Delivery, DeliveryStatus, Push, Region, Resident
+from pusher.privacy import mask_recipient, sees_full
 from pusher.web.auth import READ_DELIVERIES, Caller, caller, refuse
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param, page, query_int
 
 D = Delivery.__table__.c
+FULL_REFUSED = "你的角色不能查看完整的手机号和微信 openid。此次访问已记入操作日志。"
 
 
 def in_scope(me: Caller) -> ColumnElement[bool] | None:
@@ -54,7 +65,7 @@ async def get_push(request: web.Request) -> web.Response:
     push_id = int_param(request, "push_id")
     async with request.app[RESOURCES].db() as session:
         push = await session.get(Push, push_id)
-        if push is None:
+        if push is None or not await _push_in_scope(session, me, push_id):
             raise NotFound(f"推送 {push_id} 不存在")
         query = select(D.channel, D.status, func.count()).where(D.push_id == push_id)
         rows = await session.execute(_scoped(query, me).group_by(D.channel, D.status))
@@ -63,6 +74,15 @@ async def get_push(request: web.Request) -> web.Response:
             counts.setdefault(channel, {})[status] = count
     scope = {"scope": "own_regions"} if me.scope is not None else {}
     return web.json_response(push.model_dump(mode="json") | {"counts": counts} | scope)
+
+
+async def _push_in_scope(session: AsyncSession, me: Caller, push_id: int) -> bool:
+    """Whether ``me`` sees the push: the condition :func:`list_pushes` uses (one of its
+    deliveries lies inside their regions); callers without a scope see every push."""
+    if me.scope is None:
+        return True
+    mine = _scoped(select(D.id).where(D.push_id == push_id).limit(1), me)
+    return await session.scalar(mine) is not None
 
 
 async def _filtered(request: web.Request, session: AsyncSession, me: Caller) -> Select[Any]:
@@ -109,12 +129,56 @@ async def _check_region(request: web.Request, session: AsyncSession, me: Caller,
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
+    """Deliveries of the filter, addresses masked unless ``full=1``; the read is audited."""
     me = await caller(request, *READ_DELIVERIES)
     limit, offset = page(request, max_limit=1000)
+    full = await _wants_full(request, me)
     async with request.app[RESOURCES].db() as session:
         query = await _filtered(request, session, me)
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         rows = (await session.scalars(query.limit(limit).offset(offset))).all()
-    return web.json_response(
-        {"total": total, "deliveries": [d.model_dump(mode="json") for d in rows]}
-    )
+    await _audit_read(request, me, count=len(rows), total=total or 0, full=full)
+    return web.json_response({"total": total, "deliveries": [_shown(d, full=full) for d in rows]})
+
+
+async def _wants_full(request: web.Request, me: Caller) -> bool:
+    """``full=1``: whole addresses, for the roles that may see them; refused otherwise."""
+    raw = request.query.get("full", "")
+    if raw not in ("", "0", "1"):
+        raise InvalidInput("full 只能是 0 或 1", field="full")
+    if raw != "1":
+        return False
+    if not sees_full(me.user.role):
+        detail = {"why": "role", "path": request.path_qs, "method": request.method}
+        await _audit(request, me, "access.denied", "deliveries:full", detail | {"via": "api"})
+        raise Forbidden(FULL_REFUSED)
+    return True
+
+
+def _shown(d: Delivery, *, full: bool) -> dict[str, Any]:
+    out = d.model_dump(mode="json")
+    if not full:
+        out["recipient"] = mask_recipient(d.channel, d.recipient) or None
+        out["error_message"] = mask_text(d.error_message) if d.error_message else None
+    return out
+
+
+async def _audit_read(
+    request: web.Request, me: Caller, *, count: int, total: int, full: bool
+) -> None:
+    """One audit row per list read of personal data: who, which filter, how many rows."""
+    detail = {
+        "filter": {k: v[:100] for k, v in list(request.query.items())[:20]},
+        "count": count,
+        "total": total,
+        "full": full,
+        "via": "api",
+    }
+    await _audit(request, me, "deliveries.read", request.path, detail)
+
+
+async def _audit(
+    request: web.Request, me: Caller, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    async with transaction(request.app[RESOURCES].db) as session:
+        record(session, actor=me.user.username, action=action, target=target, detail=detail)
