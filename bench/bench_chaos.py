@@ -238,10 +238,15 @@ def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-def _cluster(db_url: str, tmp: Path, wechat_messages: int, *, chunk: int) -> Cluster:
+def _cluster(
+    db_url: str, tmp: Path, wechat_messages: int, *, chunk: int, lease: str = LEASE
+) -> Cluster:
     ports = {"redis": REDIS_PORT, "wechat": _free_port(), "sms": _free_port(), "web": _free_port()}
     # 20 planning chunks: 20 dispatch jobs per channel, as many as the two workers run at once
-    env = _env(db_url, tmp, ports) | {"PUSHER_DISPATCH__PLAN_CHUNK": str(chunk)}
+    env = _env(db_url, tmp, ports) | {
+        "PUSHER_DISPATCH__PLAN_CHUNK": str(chunk),
+        "PUSHER_DISPATCH__LEASE_SECONDS": lease,
+    }
     ours = f"http://127.0.0.1:{ports['web']}"
     redis = Proc(
         "redis",
@@ -409,13 +414,14 @@ async def failed_rows(db: Database, item_id: int) -> str:
     )
 
 
-async def _measure(residents: int, limit: float) -> dict[str, Any]:
+async def _measure(residents: int, limit: float, *, lease: str = LEASE) -> dict[str, Any]:
     if _port_in_use(REDIS_PORT):
         raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
     tmp = Path(tempfile.mkdtemp(prefix="pusher-chaos-"))  # the processes' logs stay here
     async with Database.create() as db:
         item_id, recipients, wechat_count = await seed(db, residents)
-        cluster = _cluster(db.sqlalchemy_url, tmp, wechat_count, chunk=max(250, residents // 20))
+        chunk = max(250, residents // 20)
+        cluster = _cluster(db.sqlalchemy_url, tmp, wechat_count, chunk=chunk, lease=lease)
         cluster.start()
         try:
             await _wait_for_ports(cluster)
@@ -438,8 +444,13 @@ async def _measure(residents: int, limit: float) -> dict[str, Any]:
     }
 
 
-def run(*, quick: bool) -> list[dict[str, Any]]:
-    """One row: reached / lost / duplicated residents and the time the push took."""
+def run(*, quick: bool, smoke: bool = False) -> list[dict[str, Any]]:
+    """One row: reached / lost / duplicated residents and the time the push took.
+
+    ``smoke``: 400 residents and a 5 s lease, every process and break once in about a
+    minute (the push may end before a break is due; ``events`` says what happened)."""
+    if smoke:
+        return [asyncio.run(_measure(400, 180.0, lease="5"))]
     residents, limit = (5_000, 300.0) if quick else (100_000, 1200.0)
     return [asyncio.run(_measure(residents, limit))]
 

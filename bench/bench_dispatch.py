@@ -370,9 +370,9 @@ def apprise_to_sink(server: Server, n: int) -> Run:
 # -- running and reporting -------------------------------------------------------------------
 
 
-def _repeat(measure: Callable[[], Run]) -> tuple[list[Run], float]:
+def _repeat(measure: Callable[[], Run], repeats: int = REPEATS) -> tuple[list[Run], float]:
     load = os.getloadavg()[0]
-    return [measure() for _ in range(REPEATS)], load
+    return [measure() for _ in range(repeats)], load
 
 
 def _row(figure: str, n: int, runs: list[Run], load: float, unit: str) -> dict[str, Any]:
@@ -406,11 +406,11 @@ CASES: list[Case] = [
 ]
 
 
-def _dispatch_row(case: Case, n: int) -> dict[str, Any]:
+def _dispatch_row(case: Case, n: int, repeats: int) -> dict[str, Any]:
     provider, name, factory, kind, recipient = case
     with emulator(provider) as server:
         runs, load = _repeat(
-            lambda: asyncio.run(dispatch_once(server, factory, kind, n, recipient))
+            lambda: asyncio.run(dispatch_once(server, factory, kind, n, recipient)), repeats
         )
     unit = "messages" if kind is ChannelKind.WECHAT else "recipients"
     row = _row(f"dispatch {name} (emulator, rows persisted)", n, runs, load, unit)
@@ -419,11 +419,10 @@ def _dispatch_row(case: Case, n: int) -> dict[str, Any]:
     return row
 
 
-def _apprise_rows(quick: bool) -> list[dict[str, Any]]:
-    n = 1_000 if quick else 10_000
+def _apprise_rows(n: int, repeats: int) -> list[dict[str, Any]]:
     with sink() as server:
-        ours, load_ours = _repeat(lambda: asyncio.run(ours_to_sink(server, n)))
-        theirs, load_theirs = _repeat(lambda: apprise_to_sink(server, n))
+        ours, load_ours = _repeat(lambda: asyncio.run(ours_to_sink(server, n)), repeats)
+        theirs, load_theirs = _repeat(lambda: apprise_to_sink(server, n), repeats)
     rows = [
         _row("WeChatChannel -> JSON sink", n, ours, load_ours, "messages"),
         _row("Apprise json:// -> JSON sink", n, theirs, load_theirs, "messages"),
@@ -447,12 +446,17 @@ def _million_row() -> dict[str, Any]:
     return row | {"1M_recipients_s": round(run.seconds, 1)}
 
 
-def run(*, quick: bool) -> list[dict[str, Any]]:
-    """Dispatch figures per provider, then the Apprise comparison (and 1M SMS, full run)."""
-    n_wechat, n_sms = (2_000, 10_000) if quick else (20_000, 100_000)
-    rows = [_dispatch_row(c, n_wechat if c[0] == "wechat" else n_sms) for c in CASES]
-    million = [] if quick else [_million_row()]
-    return rows + million + _apprise_rows(quick)
+def run(*, quick: bool, smoke: bool = False) -> list[dict[str, Any]]:
+    """Dispatch figures per provider, then the Apprise comparison (and 1M SMS, full run).
+
+    ``smoke``: every path once with a few hundred messages (figures mean nothing)."""
+    shapes = {"smoke": (200, 1_000, 100), "quick": (2_000, 10_000, 1_000)}
+    shape = "smoke" if smoke else "quick" if quick else "full"
+    n_wechat, n_sms, n_apprise = shapes.get(shape, (20_000, 100_000, 10_000))
+    repeats = 1 if smoke else REPEATS
+    rows = [_dispatch_row(c, n_wechat if c[0] == "wechat" else n_sms, repeats) for c in CASES]
+    million = [] if quick or smoke else [_million_row()]
+    return rows + million + _apprise_rows(n_apprise, repeats)
 
 
 def _serve(app: web.Application, port: int) -> None:

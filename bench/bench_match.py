@@ -269,8 +269,8 @@ def _domain_rows(name: str, path: Path, classifier: DomainClassifier) -> list[Ro
     return rows
 
 
-def run(*, quick: bool) -> list[Row]:
-    """All rows; quick mode: 1k and 10k rules, 100 items."""
+def run(*, quick: bool, smoke: bool = False) -> list[Row]:
+    """All rows; quick mode: 1k and 10k rules, 100 items; smoke: the same rules, 20 items."""
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         tok = build_tokenizer(cache_dir=cache)
@@ -281,8 +281,8 @@ def run(*, quick: bool) -> list[Row]:
                 "seconds": round(time.perf_counter() - start, 2),
             }
         ]
-    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
-    n_items = 100 if quick else 300
+    sizes = (1_000, 10_000) if quick or smoke else (1_000, 10_000, 100_000)
+    n_items = 20 if smoke else 100 if quick else 300
     size_rows = [_size_row(n, n_items, 20, tok) for n in sizes]
     rows += size_rows + _targets(size_rows)
     classifier = DomainClassifier(tokenizer=tok)

@@ -137,9 +137,10 @@ async def _measure(residents: int) -> dict[str, Any]:
     }
 
 
-def run(*, quick: bool) -> list[dict[str, object]]:
-    """One row per town size (2,000 residents; 20,000 too unless ``quick``)."""
-    sizes = SIZES[:1] if quick else SIZES
+def run(*, quick: bool, smoke: bool = False) -> list[dict[str, object]]:
+    """One row per town size (2,000 residents; 20,000 too unless ``quick``; 200 as a smoke
+    test)."""
+    sizes = [200] if smoke else SIZES[:1] if quick else SIZES
     return [asyncio.run(_measure(n)) for n in sizes]
 
 

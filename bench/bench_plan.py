@@ -347,9 +347,10 @@ async def _measure(backend: str, residents: int, village: int) -> list[dict[str,
     ]
 
 
-def run(*, quick: bool) -> list[dict[str, Any]]:
+def run(*, quick: bool, smoke: bool = False) -> list[dict[str, Any]]:
     """Rows for PostgreSQL and SQLite: plan rate, dispatch rate with one and two workers."""
-    residents, village = (100_000, 10_000) if quick else (1_000_000, 40_000)
+    shapes = {"smoke": (5_000, 1_000), "quick": (100_000, 10_000), "full": (1_000_000, 40_000)}
+    residents, village = shapes["smoke" if smoke else "quick" if quick else "full"]
     rows: list[dict[str, Any]] = []
     for backend in ("postgresql", "sqlite"):
         rows += asyncio.run(_measure(backend, residents, village))

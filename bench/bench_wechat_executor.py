@@ -174,9 +174,9 @@ async def _blocking(client: WeChatClient, n: int) -> None:
         await asyncio.sleep(0)
 
 
-def run(*, quick: bool) -> list[dict[str, object]]:
+def run(*, quick: bool, smoke: bool = False) -> list[dict[str, object]]:
     """Rows of figures (messages/s, loop lag) for each approach."""
-    n, n_blocking = (200, 40) if quick else (2000, 200)
+    n, n_blocking = (50, 10) if smoke else (200, 40) if quick else (2000, 200)
     rows = []
     for latency in (0.0, 0.05):
         rows += asyncio.run(_run(n, n_blocking, latency))

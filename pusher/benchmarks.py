@@ -1,7 +1,9 @@
 """``pusher bench``: run the benchmarks under ``bench/``, print tables, write JSON.
 
-Each benchmark is a file ``bench/bench_NAME.py`` with ``run(*, quick: bool)``
-returning rows (dicts) of figures. They are listed here explicitly.
+Each benchmark is a file ``bench/bench_NAME.py`` with ``run(*, quick: bool, smoke: bool)``
+returning rows (dicts) of figures. They are listed here explicitly. ``--smoke`` runs
+each at its smallest shape, to see that it works at all (the test suite does); its
+figures mean nothing and are not written to ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def _load(name: str) -> Callable[..., Rows]:
     if spec is None or spec.loader is None or not path.exists():
         raise FileNotFoundError(f"no benchmark {name!r} ({path})")
     module = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:  # their shared helpers: ``import stack``
+        sys.path.insert(0, str(path.parent))
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     run: Callable[..., Rows] = module.run
@@ -106,7 +110,7 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def run_benchmarks(names: Sequence[str], *, quick: bool) -> int:
+def run_benchmarks(names: Sequence[str], *, quick: bool, smoke: bool = False) -> int:
     """Run ``names`` (all when empty); returns the exit code."""
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -119,9 +123,11 @@ def run_benchmarks(names: Sequence[str], *, quick: bool) -> int:
     results.mkdir(exist_ok=True)
     for name in names or BENCHMARKS:
         started = time.perf_counter()
-        rows = _load(name)(quick=quick)
+        rows = _load(name)(quick=quick or smoke, smoke=smoke)
         elapsed = time.perf_counter() - started
-        print(f"\n== {name} ({elapsed:.1f} s) ==\n{table(rows)}")
+        print(f"\n== {name} ({elapsed:.1f} s{', smoke' if smoke else ''}) ==\n{table(rows)}")
+        if smoke:
+            continue
         record = {
             "benchmark": name,
             "quick": quick,

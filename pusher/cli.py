@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run benchmarks; figures to stdout and bench/results/")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     bench.add_argument("--quick", action="store_true")
+    bench.add_argument("--smoke", action="store_true", help="smallest shapes, no results kept")
     return parser
 
 
@@ -126,7 +127,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             report_url=args.report_url,
         )
         return serve_emulator(args.provider, port=args.port, host=args.host, options=options)
-    return commands.bench(args.names, quick=args.quick)
+    return commands.bench(args.names, quick=args.quick, smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -67,10 +67,10 @@ def match(rules: Path, items: Path) -> int:
     return run_match(rules, items, sys.stdout)
 
 
-def bench(names: list[str], *, quick: bool) -> int:
+def bench(names: list[str], *, quick: bool, smoke: bool = False) -> int:
     from pusher.benchmarks import run_benchmarks
 
-    return run_benchmarks(names, quick=quick)
+    return run_benchmarks(names, quick=quick, smoke=smoke)
 
 
 def import_residents(settings: Settings, path: Path) -> int:
