@@ -29,18 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.db import transaction
 from pusher.models import Item, LinkOpen, Region
 from pusher.pipeline.review import pushable
-from pusher.web.keys import RESOURCES
+from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.open_gate import MemoryGate, OpenGate, RedisGate
 from pusher.web.params import parse_id
 
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
 log = logging.getLogger(__name__)
-PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _REGION_CODE = re.compile(r"^[0-9A-Za-z]{1,32}$")
 _VISITOR = re.compile(r"^[0-9a-f]{32}$")
 VISITOR_COOKIE = "pv"
 LOCAL = ZoneInfo("Asia/Shanghai")
 OPEN_GATE = web.AppKey("open_gate", OpenGate)
+
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
 <style>body{{font:18px/1.7 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
 max-width:42rem;margin:0 auto;padding:1rem;color:#222}}h1{{font-size:1.4rem}}
@@ -145,7 +146,7 @@ async def item_page(request: web.Request) -> web.Response:
 
 
 def setup_public(app: web.Application) -> None:
-    app.router.add_get("/s/{code}", short_link)
-    app.router.add_get("/p/{item_id}", item_page)
     """Register the public routes and the open-counting gate (after the resources)."""
     app.cleanup_ctx.append(_gate_ctx)
+    app.router.add_get("/s/{code}", short_link)
+    app.router.add_get("/p/{item_id}", item_page)
