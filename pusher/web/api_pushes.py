@@ -27,7 +27,7 @@ from pusher.models import Delivery, DeliveryStatus, Push, Region, Resident
 from pusher.privacy import mask_recipient, sees_full
 from pusher.web.auth import READ_DELIVERIES, Caller, caller, refuse
 from pusher.web.keys import RESOURCES
-from pusher.web.params import int_param, page, query_int
+from pusher.web.params import int_param, page, query_id
 
 D = Delivery.__table__.c
 FULL_REFUSED = "你的角色不能查看完整的手机号和微信 openid。此次访问已记入操作日志。"
@@ -49,7 +49,7 @@ async def list_pushes(request: web.Request) -> web.Response:
     me = await caller(request, *READ_DELIVERIES)
     limit, offset = page(request)
     query = select(Push).order_by(Push.id.desc())
-    item_id = query_int(request, "item_id")
+    item_id = query_id(request, "item_id")
     if item_id is not None:
         query = query.where(Push.item_id == item_id)
     if me.scope is not None:
@@ -87,10 +87,10 @@ async def _push_in_scope(session: AsyncSession, me: Caller, push_id: int) -> boo
 
 async def _filtered(request: web.Request, session: AsyncSession, me: Caller) -> Select[Any]:
     query = _scoped(select(Delivery).order_by(D.id), me)
-    push_id = query_int(request, "push_id")
+    push_id = query_id(request, "push_id")
     if push_id is not None:
         query = query.where(D.push_id == push_id)
-    resident_id = query_int(request, "resident_id")
+    resident_id = query_id(request, "resident_id")
     if resident_id is not None:
         await _check_resident(request, session, me, resident_id)
         query = query.where(D.resident_id == resident_id)

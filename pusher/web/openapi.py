@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document of the JSON API, built from the same pydantic models."""
+"""The OpenAPI 3.1 document of the JSON API, built from the same pydantic models.
+
+Every operation declares the errors it can answer (400 unreadable body, 401, 403, 404,
+413, 422) and the schema of its success; query and path parameters carry their real
+types (ids are 64-bit integers, statuses are enums), so a client or a fuzzer
+(Schemathesis, see tests/spine/test_schemathesis.py) can check answers against it.
+"""
 
 from __future__ import annotations
 
@@ -9,60 +15,193 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from pusher import __version__
+from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
 from pusher.web.api_items import ReviewIn
+from pusher.web.params import MAX_ID
 
-_ERR = {"$ref": "#/components/schemas/Error"}
+_ERRORS = {
+    "400": "请求体无法解析（不是 UTF-8 或 JSON，或嵌套过深）",
+    "401": "未登录",
+    "403": "无权限",
+    "404": "不存在",
+    "413": "请求体或正文过大",
+    "422": "输入有误",
+}
+_CONFLICT = "信息当前的状态不允许此操作（如已提交的信息不能再改）"
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_PARAMS: dict[str, dict[str, Any]] = {
+    "item_id": _ID,
+    "push_id": _ID,
+    "resident_id": _ID,
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0},
+    # Free text: an unknown region code or channel just matches nothing.
+    "region": {"type": "string"},
+    "channel": {"type": "string"},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, *, path: bool, schema: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path" if path else "query",
+        "required": path,
+        "schema": schema or _PARAMS[name],
+    }
 
 
 def _op(
-    summary: str, *, body: str | None = None, ok: int = 200, params: Sequence[str] = ()
+    summary: str,
+    returns: str,
+    *,
+    body: str | None = None,
+    ok: int = 200,
+    path: Sequence[str] = (),
+    query: Sequence[str | tuple[str, dict[str, Any]]] = (),
+    writes: bool = False,
 ) -> dict[str, Any]:
+    """One operation: bearer auth, its parameters, its success schema and its errors."""
+    responses = {str(ok): _json(_ref(returns), "成功")}
+    if ok == 201:
+        responses["200"] = _json(_ref(returns), "同一 external_id 已存在：返回已有信息")
+    responses |= {code: _json(_ref("Error"), text) for code, text in _ERRORS.items()}
+    if writes:
+        responses["409"] = _json(_ref("Error"), _CONFLICT)
+    params = [_param(p, path=True, schema=None) for p in path]
+    for entry in query:
+        name, schema = (entry, None) if isinstance(entry, str) else entry
+        params.append(_param(name, path=False, schema=schema))
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"bearer": []}],
-        "responses": {
-            str(ok): {"description": "OK"},
-            "401": {"description": "未登录", "content": {"application/json": {"schema": _ERR}}},
-            "403": {"description": "无权限", "content": {"application/json": {"schema": _ERR}}},
-            "422": {"description": "输入有误", "content": {"application/json": {"schema": _ERR}}},
-        },
-        "parameters": [
-            {
-                "name": p,
-                "in": "path" if p.endswith("_id}") else "query",
-                "required": p.endswith("_id}"),
-                "schema": {"type": "string"},
-            }
-            for p in params
-        ],
+        "parameters": params,
+        "responses": responses,
     }
-    for p in op["parameters"]:
-        p["name"] = p["name"].strip("{}")
     if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
+        content = {"application/json": {"schema": _ref(body)}}
+        op["requestBody"] = {"required": True, "content": content}
     return op
 
 
+def _page(max_limit: int) -> list[str | tuple[str, dict[str, Any]]]:
+    limit = {"type": "integer", "minimum": 1, "maximum": max_limit, "default": 50}
+    return [("limit", limit), "offset"]
+
+
+def _enum(values: Sequence[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _object(required: Sequence[str], **properties: dict[str, Any]) -> dict[str, Any]:
+    """An object schema; further properties are allowed (the API may add fields)."""
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+def _answers() -> dict[str, Any]:
+    """Schemas of the success answers."""
+    integer, text, rows = {"type": "integer"}, {"type": "string"}, {"type": "array"}
+    item = _object(
+        ["id", "title", "body", "status", "region_id"],
+        id=integer,
+        title=text,
+        body=text,
+        status=_enum(list(ItemStatus)),
+        region_id=integer,
+    )
+    detail = item | {"required": [*item["required"], "reviews", "matches", "push_id"]}
+    detail["properties"] = item["properties"] | {
+        "reviews": rows,
+        "matches": rows,
+        "push_id": {"type": ["integer", "null"]},
+    }
+    push = _object(["id", "item_id"], id=integer, item_id=integer)
+    return {
+        "Item": item,
+        "ItemDetail": detail,
+        "ItemList": _object(
+            ["total", "items"], total=integer, items=rows | {"items": _ref("Item")}
+        ),
+        "Preview": {"type": "object"},
+        "Push": push,
+        "PushDetail": _object(["id", "counts"], id=integer, counts={"type": "object"}),
+        "PushList": _object(["pushes"], pushes=rows | {"items": _ref("Push")}),
+        "DeliveryList": _object(
+            ["total", "deliveries"],
+            total=integer,
+            deliveries=rows | {"items": _object(["id", "push_id"], id=integer, push_id=integer)},
+        ),
+        "Error": _object(
+            ["error"],
+            error=text,
+            field=text,
+            fields={"type": "array", "items": {"type": "object"}},
+        ),
+    }
+
+
+def _paths() -> dict[str, Any]:
+    item = ["item_id"]
+    return {
+        "/api/v1/items": {
+            "post": _op("新建信息（草稿）", "Item", body="ItemIn", ok=201),
+            "get": _op(
+                "信息列表", "ItemList", query=[("status", _enum(list(ItemStatus))), *_page(500)]
+            ),
+        },
+        "/api/v1/items/{item_id}": {
+            "get": _op("信息详情（含审核记录、匹配原因）", "ItemDetail", path=item),
+            "put": _op("修改草稿或被退回的信息", "Item", body="ItemIn", path=item, writes=True),
+        },
+        "/api/v1/items/{item_id}/submit": {
+            "post": _op("提交审核", "Item", path=item, writes=True)
+        },
+        "/api/v1/items/{item_id}/review": {
+            "post": _op(
+                "保密审查：经办人审核、领导审批或紧急一步审批",
+                "Item",
+                body="ReviewIn",
+                path=item,
+                writes=True,
+            ),
+        },
+        "/api/v1/items/{item_id}/preview": {
+            "get": _op("推送预览：各渠道文字、长度、短信条数与受众估算", "Preview", path=item),
+        },
+        "/api/v1/pushes": {"get": _op("推送列表", "PushList", query=["item_id", *_page(500)])},
+        "/api/v1/pushes/{push_id}": {
+            "get": _op("推送详情与各状态计数", "PushDetail", path=["push_id"])
+        },
+        "/api/v1/deliveries": {
+            "get": _op(
+                "投递记录",
+                "DeliveryList",
+                query=[
+                    "push_id",
+                    "resident_id",
+                    ("status", _enum(list(DeliveryStatus))),
+                    "channel",
+                    "region",
+                    *_page(1000),
+                ],
+            ),
+        },
+    }
+
+
 def document() -> dict[str, Any]:
+    """The whole OpenAPI document (served at ``/api/v1/openapi.json``)."""
     _, schemas = models_json_schema(
         [(ItemIn, "validation"), (ReviewIn, "validation")],
         ref_template="#/components/schemas/{model}",
     )
-    components = schemas.get("$defs", {})
-    components["Error"] = {
-        "type": "object",
-        "properties": {
-            "error": {"type": "string"},
-            "field": {"type": "string"},
-            "fields": {"type": "array", "items": {"type": "object"}},
-        },
-        "required": ["error"],
-    }
-    page = ["limit", "offset"]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -74,38 +213,10 @@ def document() -> dict[str, Any]:
             ),
         },
         "components": {
-            "schemas": components,
+            "schemas": schemas.get("$defs", {}) | _answers(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": {
-            "/api/v1/items": {
-                "post": _op("新建信息（草稿）", body="ItemIn", ok=201),
-                "get": _op("信息列表", params=["status", *page]),
-            },
-            "/api/v1/items/{item_id}": {
-                "get": _op("信息详情（含审核记录、匹配原因）", params=["{item_id}"]),
-                "put": _op("修改草稿或被退回的信息", body="ItemIn", params=["{item_id}"]),
-            },
-            "/api/v1/items/{item_id}/submit": {"post": _op("提交审核", params=["{item_id}"])},
-            "/api/v1/items/{item_id}/review": {
-                "post": _op(
-                    "保密审查：经办人审核、领导审批或紧急一步审批",
-                    body="ReviewIn",
-                    params=["{item_id}"],
-                ),
-            },
-            "/api/v1/items/{item_id}/preview": {
-                "get": _op("推送预览：各渠道文字、长度、短信条数与受众估算", params=["{item_id}"]),
-            },
-            "/api/v1/pushes": {"get": _op("推送列表", params=["item_id", *page])},
-            "/api/v1/pushes/{push_id}": {"get": _op("推送详情与各状态计数", params=["{push_id}"])},
-            "/api/v1/deliveries": {
-                "get": _op(
-                    "投递记录",
-                    params=["push_id", "resident_id", "status", "channel", "region", *page],
-                ),
-            },
-        },
+        "paths": _paths(),
     }
 
 
