@@ -4,16 +4,26 @@ Both take the same job names and arguments and call the same job functions,
 so the pipeline cannot tell which mode it runs in. Job ids are deterministic:
 enqueueing an id that is already queued (or, in process, already seen) is a
 no-op, and every job is idempotent anyway.
+
+arq's workers poll Redis for new jobs; an enqueue also publishes on the queue's wake
+channel (:func:`wake_channel`), which idle workers listen to (:class:`Wakeup`) so they poll
+at once instead of at their next poll. A wake-up is a hint: one that is lost (Redis
+restarting, a listener reconnecting) costs the normal poll delay, never a job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 log = logging.getLogger(__name__)
+#: What a Redis that went away raises on a publish or a subscription.
+_REDIS_DOWN = (RedisError, OSError)
 
 JobFunction = Callable[..., Awaitable[Any]]
 
@@ -22,8 +32,13 @@ class JobQueue(Protocol):
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None: ...
 
 
+def wake_channel(queue_name: str) -> str:
+    """The Redis pub/sub channel that wakes the idle workers of ``queue_name``."""
+    return f"{queue_name}:wake"
+
+
 class ArqQueue:
-    """Enqueues on arq's Redis queue."""
+    """Enqueues on arq's Redis queue and wakes the idle workers."""
 
     def __init__(self, redis: Any, *, queue_name: str) -> None:
         self._redis = redis
@@ -32,7 +47,73 @@ class ArqQueue:
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
         # arq keys job ids globally, not per queue: namespace them by queue
         scoped = f"{self._queue_name}:{job_id}" if job_id else None
-        await self._redis.enqueue_job(name, *args, _job_id=scoped, _queue_name=self._queue_name)
+        job = await self._redis.enqueue_job(
+            name, *args, _job_id=scoped, _queue_name=self._queue_name
+        )
+        if job is not None:  # None: the same job id is queued or running already
+            await self._wake()
+
+    async def _wake(self) -> None:
+        try:
+            await self._redis.publish(wake_channel(self._queue_name), b"")
+        except _REDIS_DOWN as exc:  # the job is queued: a worker's next poll finds it
+            log.info("wake-up not published", extra={"error": str(exc)})
+
+
+class Wakeup:
+    """An idle worker's ear on its queue's wake channel.
+
+    :meth:`wait` returns when a job was enqueued (or :meth:`set` was called) since the
+    last :meth:`clear`, or after its ``seconds``. The listener subscribes on a connection of
+    ``redis`` (an arq pool) and, when Redis goes away, subscribes again every ``retry``
+    seconds; it wakes the worker each time it (re)subscribes, for whatever was enqueued
+    while nobody listened.
+    """
+
+    def __init__(self, redis: Any, *, queue_name: str, retry: float = 1.0) -> None:
+        self._redis = redis
+        self._channel = wake_channel(queue_name)
+        self._retry = retry
+        self._event = asyncio.Event()
+        self._task = asyncio.create_task(self._listen())
+
+    def set(self) -> None:
+        """Wake the worker now."""
+        self._event.set()
+
+    def clear(self) -> None:
+        """Forget earlier wake-ups (the worker is about to poll)."""
+        self._event.clear()
+
+    async def wait(self, seconds: float) -> None:
+        """Until a wake-up, at most ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._subscribed()
+            except _REDIS_DOWN as exc:
+                log.debug("wake channel lost, subscribing again", extra={"error": str(exc)})
+            await asyncio.sleep(self._retry)
+
+    async def _subscribed(self) -> None:
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self._channel)
+            self._event.set()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    self._event.set()
+        finally:
+            with contextlib.suppress(*_REDIS_DOWN):
+                await pubsub.aclose()
 
 
 class LocalQueue:

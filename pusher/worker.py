@@ -16,6 +16,7 @@ from redis.exceptions import WatchError
 
 from pusher.jobs import FUNCTIONS, purge_old, sweep
 from pusher.metrics import start_metrics_server
+from pusher.queue import Wakeup
 from pusher.resources import open_resources, redis_settings
 from pusher.secret_keys import secure
 from pusher.settings import Settings
@@ -41,23 +42,46 @@ class PusherWorker(Worker):
     A Redis outage (a restart, a failover) does not end the worker: arq's poll
     raises on a lost connection; here it is logged and polling resumes once
     Redis answers again. Jobs already running go on with their database work.
+
+    An idle worker waits ``poll_delay`` between polls, but an enqueue wakes it at once
+    (:class:`~pusher.queue.Wakeup`), and so does a job slot freed while every slot was
+    taken; arq's own sleep between polls is then nil. Burst workers poll as arq does.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Set on SIGTERM/SIGINT: running dispatch jobs stop between batches.
         self.stopping = asyncio.Event()
+        #: Seconds an idle worker waits for a wake-up before it polls anyway.
+        self.idle_poll_s = self.poll_delay_s
+        if not self.burst:
+            self.poll_delay_s = 0.0  # the wait is ours (``_idle``), cut short by a wake-up
+        self.wakeup: Wakeup | None = None
 
     def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
         self.stopping.set()
         super().handle_sig_wait_for_completion(signum)
 
     async def _poll_iteration(self) -> None:
+        if self.wakeup is not None:
+            self.wakeup.clear()  # a wake-up from now on brings the next poll forward
         try:
             await super()._poll_iteration()
         except REDIS_LOST as exc:
             log.warning("Redis unreachable, polling again shortly", extra={"error": str(exc)})
             await asyncio.sleep(REDIS_RETRY)
+        if not self.burst:
+            await self._idle()
+
+    async def _idle(self) -> None:
+        if self.wakeup is None:  # arq's pool exists from the first poll on
+            self.wakeup = Wakeup(self.pool, queue_name=self.queue_name, retry=REDIS_RETRY)
+        await self.wakeup.wait(self.idle_poll_s)
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        if self.wakeup is not None and self.job_counter == self.max_jobs - 1:
+            self.wakeup.set()  # every slot was taken: a queued job may start now
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's start, one job at a time; a job slot taken for a job that could not be
@@ -79,11 +103,18 @@ class PusherWorker(Worker):
             self.handle_sig(signal.SIGUSR1)
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks.clear()
+        if self.wakeup is not None:
+            await self.wakeup.close()
         await super().close()
 
 
-def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10) -> Worker:
+def build_worker(
+    settings: Settings, *, burst: bool = False, max_jobs: int = 10, poll_delay: float = 0.5
+) -> Worker:
     """An arq worker for ``settings`` (``burst`` stops when the queue is empty).
+
+    ``poll_delay`` is how long an idle worker waits between polls when no enqueue wakes
+    it (deferred and cron jobs are found by polls; everything enqueued wakes it).
 
     Raises :class:`~pusher.secret_keys.InsecureSettings` in production with weak secrets.
     """
@@ -124,6 +155,6 @@ def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10)
         job_completion_wait=COMPLETION_WAIT,
         # job ids de-duplicate only work that is queued or running; every job is idempotent
         keep_result=0,
-        poll_delay=0.2,
+        poll_delay=poll_delay,
     )
     return worker
