@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from pusher.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
+from pusher.web.errors import errors_middleware
 from tests.console.test_console import Console, console  # noqa: F401 (fixture)
 from tests.spine.conftest import Service, start
 
@@ -196,3 +198,24 @@ async def test_console_page_numbers_beyond_64_bits_show_the_first_page(
     for page in (TOO_BIG, "٣", "²"):
         answer = await console.client.get(f"/items?page={page}")
         assert answer.status == 200, (page, await answer.text())
+
+
+
+async def test_stray_decoding_errors_of_a_request_are_400_and_our_own_bugs_stay_500() -> None:
+    async def reads_json(request: web.Request) -> web.Response:
+        return web.json_response(await request.json())  # aiohttp decodes the body
+
+    async def has_a_bug(_request: web.Request) -> web.Response:
+        return web.json_response(int("not a number"))  # a ValueError of our own
+
+    app = web.Application(middlewares=[errors_middleware])
+    app.router.add_post("/api/json", reads_json)
+    app.router.add_post("/api/bug", has_a_bug)
+    async with TestClient(TestServer(app)) as c:
+        json = {"Content-Type": "application/json"}
+        bad = await c.post("/api/json", data=b'{"a": "\xff"}', headers=json)
+        assert bad.status == 400
+        await _error(bad)
+        assert (await c.post("/api/bug")).status == 500
+        wrong_method = await c.get("/api/json")
+        assert wrong_method.status == 405 and wrong_method.headers["Allow"] == "POST"
