@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     emulate.add_argument("--token-expiry-after", type=int, help="WeChat: calls per token")
     emulate.add_argument("--callback-url", help="WeChat: where events are POSTed")
     emulate.add_argument("--report-url", help="SMS: where delivery reports are POSTed")
+    emulate.add_argument(
+        "--account", type=Path, help="YAML/JSON: the account's signs, templates, followers, keys"
+    )
     bench = sub.add_parser("bench", help="run benchmarks; figures to stdout and bench/results/")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     bench.add_argument("--quick", action="store_true")
@@ -125,6 +128,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             token_expiry_after=args.token_expiry_after,
             callback_url=args.callback_url,
             report_url=args.report_url,
+            account_file=args.account,
         )
         return serve_emulator(args.provider, port=args.port, host=args.host, options=options)
     return commands.bench(args.names, quick=args.quick, smoke=args.smoke)

@@ -82,6 +82,16 @@ def test_a_wecom_account_file_lists_the_robots(tmp_path: Path) -> None:
             ] == code
 
 
+@pytest.fixture
+def never_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving at all is the failure here: fail at once instead of running forever."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the emulator started despite a bad account file")
+
+    monkeypatch.setattr("pusher.emulate.web.run_app", refuse)
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -93,7 +103,7 @@ def test_a_wecom_account_file_lists_the_robots(tmp_path: Path) -> None:
     ids=["templates-not-a-mapping", "unknown-kind", "variable-not-in-text", "not-yaml"],
 )
 def test_an_unreadable_account_file_stops_the_emulator_with_a_sentence(
-    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str], never_serve: None
 ) -> None:
     path = tmp_path / "tencent.yaml"
     path.write_text(content, encoding="utf-8")
@@ -103,7 +113,7 @@ def test_an_unreadable_account_file_stops_the_emulator_with_a_sentence(
 
 
 def test_a_missing_account_file_stops_the_emulator(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], never_serve: None
 ) -> None:
     options = EmulatorOptions(account_file=tmp_path / "nowhere.yaml")
     assert serve_emulator("wecom", port=1, options=options) == 2
