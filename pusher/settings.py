@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.aliyun_sms import AliyunSmsSettings
@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     link_open_retention_days: int = Field(400, ge=0)
     #: short-link opens counted per client address per minute (the redirect always works)
     link_open_rate: int = Field(20, ge=0)
+    #: proxies whose X-Forwarded-For is believed (IPs or CIDRs, JSON list); empty: none
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    #: console cookie ``Secure`` flag; unset: on when ``public_url`` is https
+    cookie_secure: bool | None = None
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)

@@ -15,7 +15,8 @@ from aiohttp import web
 from pusher.console import routes
 from pusher.console.base import localdate, localtime
 from pusher.console.middleware import console_middleware
-from pusher.console.session import FERNET, make_fernet
+from pusher.console.session import COOKIE_SECURE, FERNET, cookie_secure, make_fernet
+from pusher.console.throttle import throttle_ctx
 from pusher.web.keys import SETTINGS
 
 HERE = Path(__file__).parent
@@ -23,7 +24,10 @@ HERE = Path(__file__).parent
 
 def setup_console(app: web.Application) -> None:
     """Register the console's routes, templates and session handling on ``app``."""
-    app[FERNET] = make_fernet(app[SETTINGS].secret_key.get_secret_value())
+    settings = app[SETTINGS]
+    app[FERNET] = make_fernet(settings.secret_key.get_secret_value())
+    app[COOKIE_SECURE] = cookie_secure(settings.cookie_secure, settings.public_url)
+    app.cleanup_ctx.append(throttle_ctx)
     app.middlewares.append(console_middleware)
     aiohttp_jinja2.setup(
         app,

@@ -1,72 +1,84 @@
-"""Signing in and out, with throttling of wrong passwords per username and address."""
+"""Signing in and out, with throttling of attempts per username and per client address.
+
+Every login runs argon2 (against a dummy hash for unknown or disabled users), in a
+thread, so neither the answer's timing nor a blocked event loop tells usernames apart.
+Logging out raises the user's ``session_version``, which ends every copy of the cookie.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from pusher.audit import record
 from pusher.console.base import render
-from pusher.console.passwords import verify_password
-from pusher.console.session import get_session, new_session
+from pusher.console.passwords import verify_async
+from pusher.console.session import VERSION, get_session, new_session
+from pusher.console.throttle import THROTTLE, WINDOW_SECONDS, client_address
 from pusher.db import transaction
-from pusher.models import AuditLog, User, utcnow
-from pusher.web.keys import RESOURCES
+from pusher.models import User
+from pusher.web.keys import RESOURCES, SETTINGS
 
-MAX_FAILURES = 5
-WINDOW = timedelta(minutes=15)
 FAILED = "login.failed"
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
+LOCKED = f"登录失败次数过多，已临时锁定，请 {WINDOW_SECONDS // 60} 分钟后再试。"
 
 
 def _next(raw: str | None) -> str:
-    """Only local paths, so the login page cannot bounce users to another site."""
-    if raw and raw.startswith("/") and not raw.startswith("//"):
-        return raw
-    return "/"
+    """Only same-origin paths, so the login page cannot bounce users to another site.
+
+    A path starts with one ``/`` (not ``//``), has no backslash (browsers read ``/\\x``
+    as ``//x``), no control characters, and parses without a scheme or host.
+    """
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        return "/"
+    parts = urlsplit(raw)
+    return "/" if parts.scheme or parts.netloc else raw
 
 
 async def login_page(request: web.Request) -> web.Response:
     return await render(request, "login.html", None, next=_next(request.query.get("next")))
 
 
-async def _failures(db: AsyncSession, key: str) -> int:
-    since = utcnow() - WINDOW
-    count = await db.scalar(
-        select(func.count())
-        .select_from(AuditLog)
-        .where(AuditLog.action == FAILED, AuditLog.target == key, AuditLog.at >= since)
-    )
-    return int(count or 0)
-
-
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    username = str(form.get("username", "")).strip()
-    password = str(form.get("password", ""))
+    username = str(form.get("username", "")).strip()[:MAX_USERNAME]
+    password = str(form.get("password", ""))[:MAX_PASSWORD]
     target = _next(str(form.get("next", "")))
-    key = f"{username}@{request.remote or '?'}"
-    async with transaction(request.app[RESOURCES].db) as db:
-        if await _failures(db, key) >= MAX_FAILURES:
-            record(db, actor=username, action="login.locked", target=key)
-            message = f"登录失败次数过多，账户已临时锁定，请 {WINDOW.seconds // 60} 分钟后再试。"
-            return await _again(request, username, target, message, 429)
-        user = await db.scalar(select(User).where(User.username == username))
-        if user is None or not user.active or not verify_password(user.password_hash, password):
-            record(db, actor=username, action=FAILED, target=key)
-            left = MAX_FAILURES - await _failures(db, key)
-            return await _again(request, username, target, _wrong(left), 401)
-        record(db, actor=username, action="login", target=key)
-    session = new_session(request)
-    session["uid"] = user.id
+    address = client_address(request, request.app[SETTINGS].trusted_proxies)
+    key = f"{username}@{address}"
+    throttle = request.app[THROTTLE]
+    attempt = await throttle.attempt(username, address)
+    db = request.app[RESOURCES].db
+    if not attempt.allowed:
+        async with transaction(db) as session:
+            record(session, actor=username, action="login.locked", target=key)
+        return await _again(request, username, target, LOCKED, 429)
+    async with db() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user is not None and user.active else None
+    ok = await verify_async(stored, password)  # argon2 for unknown users too
+    if not ok or user is None:
+        async with transaction(db) as session:
+            record(session, actor=username, action=FAILED, target=key)
+        return await _again(request, username, target, _wrong(attempt.left), 401)
+    await throttle.succeeded(username, address)
+    async with transaction(db) as session:
+        record(session, actor=username, action="login", target=key)
+    fresh = new_session(request)
+    fresh["uid"] = user.id
+    fresh[VERSION] = user.session_version
     raise web.HTTPFound(target)
 
 
 def _wrong(left: int) -> str:
     if left <= 0:
-        return "用户名或密码不正确。失败次数过多，账户已临时锁定 15 分钟。"
+        return "用户名或密码不正确。失败次数过多，已临时锁定 15 分钟。"
     return f"用户名或密码不正确（再错 {left} 次将临时锁定 15 分钟）。"
 
 
@@ -79,11 +91,14 @@ async def _again(
 
 
 async def logout(request: web.Request) -> web.Response:
+    """End this session and every other of the same user (their version goes up)."""
     session = get_session(request)
     uid = session.get("uid")
     if isinstance(uid, int):
         async with transaction(request.app[RESOURCES].db) as db:
             user = await db.get(User, uid)
+            if user is not None and session.get(VERSION) == user.session_version:
+                user.session_version += 1
             record(db, actor=user.username if user else str(uid), action="logout")
     session.invalidate()
     raise web.HTTPFound("/login")

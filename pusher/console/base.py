@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.audit import record
 from pusher.console.csrf import csrf_token
 from pusher.console.scope import scope_of
-from pusher.console.session import get_session
+from pusher.console.session import VERSION, get_session
 from pusher.db import transaction
 from pusher.errors import Forbidden
 from pusher.models import Role, User
@@ -82,7 +82,8 @@ async def viewer(request: web.Request, *roles: Role) -> Viewer:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
     async with request.app[RESOURCES].db() as db:
         user = await db.get(User, uid)
-        if user is None or not user.active:
+        # a session of an older version ended with a logout or a password change
+        if user is None or not user.active or session.get(VERSION) != user.session_version:
             session.invalidate()
             raise web.HTTPFound("/login")
         scope = await scope_of(db, user)

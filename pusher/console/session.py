@@ -3,6 +3,11 @@
 A small replacement for aiohttp-session's middleware, which keeps its state under string
 request keys (a warning on aiohttp ≥ 3.11); this one uses a typed ``web.RequestKey`` and
 only runs for console routes.
+
+The cookie is ``HttpOnly``, ``SameSite=Lax`` and, when :data:`COOKIE_SECURE` says so,
+``Secure``. A signed-in session holds the user's ``session_version`` (:data:`VERSION`);
+a session whose version is not the user's current one is over (logout and password
+changes raise the version, ending every copy of every cookie of that user).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 COOKIE = "pusher_session"
 MAX_AGE = 12 * 3600
+VERSION = "ver"
 
 
 class Session(dict[str, Any]):
@@ -37,6 +43,12 @@ class Session(dict[str, Any]):
 
 SESSION = web.RequestKey("console_session", Session)
 FERNET = web.AppKey("console_fernet", Fernet)
+COOKIE_SECURE = web.AppKey("console_cookie_secure", bool)
+
+
+def cookie_secure(explicit: bool | None, public_url: str) -> bool:
+    """The ``Secure`` flag: as configured, else on when the console is served over https."""
+    return explicit if explicit is not None else public_url.lower().startswith("https://")
 
 
 def make_fernet(secret: str) -> Fernet:
@@ -66,10 +78,18 @@ def save(request: web.Request, response: web.StreamResponse) -> None:
     if session is None or not session.changed or response.prepared:
         return
     if not session:
-        response.del_cookie(COOKIE, path="/")
+        response.del_cookie(COOKIE, path="/", secure=request.app[COOKIE_SECURE])
         return
     token = request.app[FERNET].encrypt(json.dumps(dict(session)).encode()).decode()
-    response.set_cookie(COOKIE, token, max_age=MAX_AGE, path="/", httponly=True, samesite="Lax")
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[COOKIE_SECURE],
+    )
 
 
 def get_session(request: web.Request) -> Session:

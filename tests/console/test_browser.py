@@ -54,6 +54,8 @@ async def test_publish_review_and_watch_progress_in_chromium(
         async with playwright_api.async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = await browser.new_page(viewport={"width": 390, "height": 844})
+            blocked: list[str] = []  # what the console's CSP refused, reported by Chromium
+            page.on("console", lambda m: blocked.append(m.text) if "Policy" in m.text else 0)
             await page.goto(f"{base}/items")
             await page.screenshot(path=str(shots / "login.png"))
             await _login(page, base, "publisher")
@@ -83,8 +85,8 @@ async def test_publish_review_and_watch_progress_in_chromium(
             await page.fill("textarea[name=opinion]", "同意发布")
             await page.click("button[value=approve]")
             await runner.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
-            await page.wait_for_function(
-                "document.getElementById('percent') && "
+            await page.wait_for_function(  # a function: the console's CSP forbids eval
+                "() => document.getElementById('percent') && "
                 "document.getElementById('percent').textContent === '100'",
                 timeout=20_000,
             )
@@ -117,6 +119,7 @@ async def test_publish_review_and_watch_progress_in_chromium(
             await page.screenshot(path=str(shots / "import_report.png"))
             await page.screenshot(path=str(shots / "dashboard_phone.png"), full_page=True)
             await browser.close()
+            assert blocked == []
     finally:
         await runner.cleanup()
     keep = os.environ.get("PUSHER_CONSOLE_SHOTS")

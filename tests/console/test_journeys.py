@@ -149,8 +149,8 @@ async def test_publish_review_push_and_see_deliveries(
     await t.shot("leader_review")
     await t.go("button[value=approve]")
     await t.settle()
-    await t.page.wait_for_function(
-        "document.getElementById('percent')?.textContent === '100'", timeout=20_000
+    await t.page.wait_for_function(  # a function: the console's CSP forbids eval
+        "() => document.getElementById('percent')?.textContent === '100'", timeout=20_000
     )
     await t.page.wait_for_selector("text=查看每条推送记录")  # the page reloads when done
     await t.page.wait_for_load_state("load")

@@ -74,4 +74,10 @@
       xhr.send(new FormData(upload));
     });
   }
+  // Error page: "back" without a javascript: URL (the CSP allows no inline script).
+  document.querySelectorAll("[data-back]").forEach(function (link) {
+    link.addEventListener("click", function (ev) {
+      if (history.length > 1) { ev.preventDefault(); history.back(); }
+    });
+  });
 })();
