@@ -215,7 +215,9 @@ class TencentSmsChannel(Channel):
             async with self._session.post(
                 self._url, data=body, headers=self._headers(action, body), timeout=timeout
             ) as resp:
-                text = await resp.text()
+                # JSON is UTF-8 (RFC 8259) whatever charset the type names, or none:
+                # the service answers plain ``application/json``.
+                text = (await resp.read()).decode("utf-8", errors="replace")
                 status = resp.status
         except TimeoutError as exc:
             raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
