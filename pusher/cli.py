@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: read from PUSHER_USER_PASSWORD or prompt")
     user.add_argument("--name", default="", help="display name")
     user.add_argument("--region", action="append", default=[], help="region code (grid workers)")
+    resident = sub.add_parser("resident", help="resident data: erase on the resident's request")
+    resident.add_argument("action", choices=["forget"])
+    resident.add_argument("resident_id", type=int)
+    resident.add_argument("--reason", required=True, help="why (e.g. the resident's request)")
     send = sub.add_parser("send-test", help="send one test message with the configured provider")
     send.add_argument("channel", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
     send.add_argument("--to", required=True, help="openid, robot webhook key or mobile number")
@@ -115,6 +119,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             regions=args.region,
             duty=args.duty,
         )
+    if args.command == "resident":
+        return commands.forget_resident(settings, args.resident_id, reason=args.reason)
     if args.command == "send-test":
         return commands.send_test(settings, args.channel, to=args.to, text=args.text)
     if args.command == "match":

@@ -157,3 +157,30 @@ def send_test(settings: Settings, channel: str, *, to: str, text: str) -> int:
     code, report = asyncio.run(run(settings, channel, to, text))
     print(report, file=sys.stdout if code == 0 else sys.stderr)
     return code
+
+
+def forget_resident(settings: Settings, resident_id: int, *, reason: str) -> int:
+    """Erase a resident's personal data on their request (audited, actor ``cli``)."""
+    from pusher.db import create_engine, session_factory
+    from pusher.errors import UserError
+    from pusher.lifecycle import erasure_reason
+    from pusher.lifecycle import forget_resident as forget
+
+    async def go() -> dict[str, int]:
+        engine = create_engine(settings.database_url.get_secret_value())
+        try:
+            db = session_factory(engine)
+            return await forget(
+                db, resident_id, actor="cli", reason=erasure_reason(reason), via="cli"
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        counts = asyncio.run(go())
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    rows = counts["deliveries"]
+    print(f"已删除居民 {resident_id} 的个人信息（涉及投递记录 {rows} 条），已记入操作日志")
+    return 0

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from pusher.db import SessionFactory, rowcount, transaction
-from pusher.errors import NotFound
+from pusher.errors import InvalidInput, NotFound
 from pusher.models import AuditLog, DeliveryStatus, Resident, deliveries_of
 
 log = logging.getLogger(__name__)
 FORGOTTEN_NAME = "已删除"
 FORGOTTEN_CODE = "resident_forgotten"
 DEFAULT_CHUNK = 5000
+MAX_REASON = 200
 #: audit detail keys that may name a person (e.g. ``resident.save`` records the name)
 PERSONAL_KEYS = frozenset({"name", "phone", "openid", "recipient"})
 
@@ -124,6 +125,16 @@ async def purge(
     return report
 
 
+def erasure_reason(raw: object) -> str:
+    """The reason given for an erasure, trimmed; refused when missing or too long."""
+    reason = raw.strip() if isinstance(raw, str) else ""
+    if not reason:
+        raise InvalidInput("请填写删除原因（如：本人申请及申请日期）", field="reason")
+    if len(reason) > MAX_REASON or any(ord(c) < 32 for c in reason):
+        raise InvalidInput(f"删除原因应为一行文字，不超过 {MAX_REASON} 字", field="reason")
+    return reason
+
+
 async def forget_resident(
     db: SessionFactory, resident_id: int, *, actor: str, reason: str = "", via: str = ""
 ) -> dict[str, int]:
@@ -141,7 +152,7 @@ async def forget_resident(
         resident.openid = None
         resident.wechat_follows = False
         resident.sms_consent = False
-        detail: dict[str, object] = {**counts, "reason": reason[:200], "via": via}
+        detail: dict[str, object] = {**counts, "reason": reason[:MAX_REASON], "via": via}
         target = f"resident:{resident_id}"
         session.add(AuditLog(actor=actor, action="resident.forget", target=target, detail=detail))
     log.info("resident forgotten", extra={"resident_id": resident_id, "actor": actor, **counts})

@@ -11,6 +11,7 @@ from pusher.console import (
     auth,
     dashboard,
     deliveries,
+    erase,
     followup,
     item_page,
     items,
@@ -48,6 +49,8 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/residents/new", residents.resident_create, name="console.resident_create")
     get("/residents/{resident_id:\\d+}", residents.resident_edit, name="console.resident")
     post("/residents/{resident_id:\\d+}", residents.resident_update, name="console.resident_save")
+    get("/residents/{resident_id:\\d+}/erase", erase.erase_page, name="console.erase_page")
+    post("/residents/{resident_id:\\d+}/erase", erase.erase, name="console.erase")
     get("/residents/import", residents.import_page, name="console.import_page")
     post("/residents/import", residents.import_upload, name="console.import_upload")
     get("/residents/export.{fmt:xlsx|csv}", residents.export, name="console.resident_export")

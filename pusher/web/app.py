@@ -20,7 +20,7 @@ from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
-from pusher.web import api_items, api_pushes, openapi
+from pusher.web import api_items, api_pushes, api_residents, openapi
 from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
 from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
@@ -47,6 +47,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/pushes", api_pushes.list_pushes)
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)
+    r.add_post("/api/v1/residents/{resident_id}/erase", api_residents.erase_resident)
 
 
 def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:

@@ -138,6 +138,12 @@ def _answers() -> dict[str, Any]:
             total=integer,
             deliveries=rows | {"items": _object(["id", "push_id"], id=integer, push_id=integer)},
         ),
+        "Erasure": _object(
+            ["id", "erased"], id=integer, erased={"type": "boolean"}, rows={"type": "object"}
+        ),
+        "ErasureIn": _object(
+            ["reason"], reason={"type": "string", "minLength": 1, "maxLength": 200}
+        ),
         "Error": _object(
             ["error"],
             error=text,
@@ -178,6 +184,14 @@ def _paths() -> dict[str, Any]:
         "/api/v1/pushes": {"get": _op("推送列表", "PushList", query=["item_id", *_page(500)])},
         "/api/v1/pushes/{push_id}": {
             "get": _op("推送详情与各状态计数", "PushDetail", path=["push_id"])
+        },
+        "/api/v1/residents/{resident_id}/erase": {
+            "post": _op(
+                "删除居民个人信息（本人申请；仅管理员，须填原因，记入操作日志）",
+                "Erasure",
+                body="ErasureIn",
+                path=["resident_id"],
+            ),
         },
         "/api/v1/deliveries": {
             "get": _op(

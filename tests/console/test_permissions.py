@@ -142,6 +142,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/pushes"): Entry(READERS, Call(at("/api/v1/pushes"))),
     ("GET", "/api/v1/pushes/{push_id}"): Entry(READERS, Call(at("/api/v1/pushes/{w.push}"))),
     ("GET", "/api/v1/deliveries"): Entry(READERS, Call(at("/api/v1/deliveries"))),
+    ("POST", "/api/v1/residents/{resident_id}/erase"): Entry(
+        ADMIN, Call(at("/api/v1/residents/{w.own_resident}/erase"), json={"reason": "本人申请"})
+    ),
     # console
     ("GET", "/"): Entry(READERS, Call(at("/"))),
     ("GET", "/items"): Entry(STAFF, Call(at("/items"))),
@@ -192,6 +195,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Call(
             at("/residents/{w.own_resident}"),
             form=lambda w, r: {"name": "改名", "region_id": w.grids[0], "sms_consent": "on"},
+        ),
+    ),
+    ("GET", "/residents/{resident_id}/erase"): Entry(
+        ADMIN, Call(at("/residents/{w.own_resident}/erase"))
+    ),
+    ("POST", "/residents/{resident_id}/erase"): Entry(
+        ADMIN,
+        Call(
+            at("/residents/{w.own_resident}/erase"),
+            form=lambda w, r: {"reason": "本人申请", "confirm": "on"},
         ),
     ),
     ("GET", "/residents/import"): Entry(GRID, Call(at("/residents/import"))),
