@@ -31,6 +31,7 @@ BENCHMARKS = (
     "dispatch",
     "plan",
     "chaos",
+    "classify",
 )
 
 Rows = list[dict[str, Any]]

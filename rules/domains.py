@@ -1,24 +1,40 @@
-"""Classifying an item into the 26 standard domains from its own words.
+"""An item's domain: the one its publisher declared, else what its own words say, or none.
 
-Each domain has a keyword list (``rules/data/domains.txt``) built from the domain's own
-vocabulary, each keyword weighted 1 (common, ambiguous) to 3 (names the domain). A
-domain's score is the sum of its distinct keywords found, a title hit counting double;
-the item is in every domain scoring at least :data:`THRESHOLD`. So one ambiguous word in
-the body is not enough, and an item about nothing in the 26 domains stays unclassified.
+:func:`decide_domains` is the one place the rule "declared wins" lives: a domain declared
+for the item (by its publisher today; by its catalogue entry or its source column later,
+in the order of :data:`DECLARED_ORDER`) is the item's domain, and the classifier only
+fills in when nothing is declared.
+
+:class:`DomainClassifier` reads the item's words against the 26 domains' keyword lists
+(``rules/data/domains.txt``) with their anchors and vetoes (``domain_context.txt``) and
+keeps a domain only when it is confident and ahead of its competitors
+(:mod:`rules.classify` has the decision); otherwise it abstains. Every kept domain
+carries its score and the words that made it (:class:`Reason`), for the review page.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from rules.classify import (
+    Candidate,
+    DomainContext,
+    Found,
+    decide,
+    domain_contexts,
+    score_domain,
+)
 from rules.index import Hit, KeywordIndex
 from rules.model import DOMAINS, DomainHit, ItemText, Reason
 from rules.resources import domain_keywords
 from rules.synonyms import load_synonyms
+from rules.text import normalize
 from rules.tokenizer import Tokenizer
 
-THRESHOLD = 2.0
-TITLE_FACTOR = 2.0
+#: Who may declare an item's domain, the first with a domain winning.
+DECLARED_ORDER: tuple[str, ...] = ("item", "catalogue", "source")
 
 
 class DomainClassifier:
@@ -26,53 +42,122 @@ class DomainClassifier:
 
     def __init__(self, *, tokenizer: Tokenizer | None) -> None:
         lists = domain_keywords()
-        unknown = set(lists) - set(DOMAINS)
+        contexts = domain_contexts()
+        unknown = (set(lists) | set(contexts)) - set(DOMAINS)
         if unknown:
-            raise ValueError(f"domains.txt names unknown domains: {sorted(unknown)}")
+            raise ValueError(f"domain data names unknown domains: {sorted(unknown)}")
         words = [w for entries in lists.values() for w, _ in entries]
         self._index = KeywordIndex(words, synonyms=load_synonyms(), tokenizer=tokenizer)
         self._lists = {
             d: [(w, weight, self._index.term_id(w)) for w, weight in lists.get(d, ())]
             for d in DOMAINS
         }
+        self._contexts = {d: contexts.get(d) for d in DOMAINS}
+
+    def _scan(self, item: ItemText) -> tuple[dict[int, Hit], dict[int, Hit]]:
+        title = self._index.scan("title", item.title, longest=True)
+        return title, self._index.scan("body", item.body, longest=True)
+
+    def candidates(self, item: ItemText) -> list[Candidate]:
+        """Every domain with at least one keyword found, scored, before the decision."""
+        return self._candidates(item, *self._scan(item))
+
+    def _candidates(
+        self, item: ItemText, title: dict[int, Hit], body: dict[int, Hit]
+    ) -> list[Candidate]:
+        norm_title = normalize(item.title)
+        whole = f"{norm_title}\n{normalize(item.body)}"
+        out = []
+        for domain, entries in self._lists.items():
+            found = _found(entries, title, body)
+            if found:
+                context = self._contexts[domain] or DomainContext()
+                out.append(
+                    score_domain(domain, found, context=context, title=norm_title, whole=whole)
+                )
+        return out
 
     def classify(self, item: ItemText) -> list[DomainHit]:
-        """Every domain the item's text is about, best first, with the keywords found."""
-        title = self._index.scan("title", item.title, longest=True)
-        body = self._index.scan("body", item.body, longest=True)
-        found = []
-        for domain, entries in self._lists.items():
-            score, reasons = _score(domain, entries, title, body)
-            if score >= THRESHOLD:
-                found.append(DomainHit(domain, score, tuple(reasons)))
-        return sorted(found, key=lambda h: (-h.score, DOMAINS.index(h.domain)))
+        """The domains the item's text is confidently about, best first; often none."""
+        title, body = self._scan(item)
+        kept = decide(self._candidates(item, title, body))
+        return [
+            DomainHit(c.domain, c.score, _reasons(c, title, body))
+            for c in sorted(kept, key=lambda c: (-c.score, DOMAINS.index(c.domain)))
+        ]
 
 
-def _score(
-    domain: str,
-    entries: list[tuple[str, float, int]],
-    title: dict[int, Hit],
-    body: dict[int, Hit],
-) -> tuple[float, list[Reason]]:
-    score = 0.0
-    reasons: list[Reason] = []
+def _found(
+    entries: list[tuple[str, float, int]], title: dict[int, Hit], body: dict[int, Hit]
+) -> list[Found]:
+    found: list[Found] = []
     seen: set[int] = set()
     for word, weight, term in entries:
         hit = title.get(term) or body.get(term)
         if hit is None or term in seen:
             continue
         seen.add(term)
-        score += weight * (TITLE_FACTOR if hit.field == "title" else 1.0)
-        reasons.append(Reason(word, hit.field, hit.offset, f"domain:{domain}", hit.matched_text))
-    return score, reasons
+        found.append(Found(word, weight, hit.field, term))
+    return found
+
+
+def _reasons(c: Candidate, title: dict[int, Hit], body: dict[int, Hit]) -> tuple[Reason, ...]:
+    out = []
+    for f in c.found:
+        hit = title.get(f.term) if f.field == "title" else body.get(f.term)
+        if hit is not None:
+            out.append(
+                Reason(f.word, hit.field, hit.offset, f"domain:{c.domain}", hit.matched_text)
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class DomainDecision:
+    """An item's domains and where they came from.
+
+    ``source`` is ``"declared"`` (``declared_by`` says by whom: ``item``, ``catalogue``,
+    ``source``), ``"classified"`` (``hits`` carry scores and reasons) or ``"none"``.
+    """
+
+    domains: tuple[str, ...]
+    source: str
+    declared_by: str | None = None
+    hits: tuple[DomainHit, ...] = ()
+
+
+def decide_domains(
+    declared: Sequence[tuple[str, str]], classify: Callable[[], list[DomainHit]]
+) -> DomainDecision:
+    """Declared wins: ``declared`` holds ``(by, domain)`` pairs (``by`` one of
+    :data:`DECLARED_ORDER`); the classifier runs only when none is declared."""
+    for by in DECLARED_ORDER:
+        mine = tuple(dict.fromkeys(d for who, d in declared if who == by and d))
+        if mine:
+            return DomainDecision(mine, "declared", by)
+    hits = tuple(classify())
+    if not hits:
+        return DomainDecision((), "none")
+    return DomainDecision(tuple(h.domain for h in hits), "classified", None, hits)
+
+
+def item_domains(item: ItemText, classifier: DomainClassifier | None) -> tuple[str, ...]:
+    """The domains of an :class:`ItemText`: its declared ones, else the classified ones."""
+    declared = [("item", d) for d in item.domains]
+    return decide_domains(declared, lambda: classifier.classify(item) if classifier else []).domains
 
 
 _classifiers: weakref.WeakKeyDictionary[object, DomainClassifier] = weakref.WeakKeyDictionary()
 
 
-def classify_domains(item: ItemText, *, tokenizer: Tokenizer) -> list[DomainHit]:
-    """Classify one item; the classifier is compiled once per tokenizer and reused."""
+def classifier_for(tokenizer: Tokenizer) -> DomainClassifier:
+    """The classifier compiled once per tokenizer and reused."""
     classifier = _classifiers.get(tokenizer)
     if classifier is None:
         classifier = _classifiers[tokenizer] = DomainClassifier(tokenizer=tokenizer)
-    return classifier.classify(item)
+    return classifier
+
+
+def classify_domains(item: ItemText, *, tokenizer: Tokenizer) -> list[DomainHit]:
+    """Classify one item (ignoring any declared domain); often an empty list."""
+    return classifier_for(tokenizer).classify(item)

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from rules.domains import DomainClassifier
+from rules.domains import DomainClassifier, item_domains
 from rules.index import Hit, KeywordIndex
 from rules.model import FIELDS, GroupMatch, ItemText, Reason, RuleSpec
 from rules.parser import check_spec, format_rule, split_scope
@@ -128,8 +128,7 @@ class Matcher:
 
         def domains() -> frozenset[str]:
             if not cached:
-                hits = self._classifier.classify(item) if self._classifier else []
-                cached.append(frozenset(item.domains) | {h.domain for h in hits})
+                cached.append(frozenset(item_domains(item, self._classifier)))
             return cached[0]
 
         return domains

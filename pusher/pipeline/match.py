@@ -2,7 +2,9 @@
 
 A group is matched when
 - one of its keyword rules fires on the item's text (reason: rule, keyword, field, offset);
-- it is a topic group and the item is in its topic's domain, declared or classified;
+- it is a topic group and the item is in its topic's domain: the domain its publisher
+  declared, else the one the classifier is confident of (``rules.decide_domains``, where
+  "declared wins" lives); an item with no confident domain reaches no topic group;
 - it is a region group for exactly the item's region and that region is a village,
   community or grid (a notice about one village concerns all its people), or the item
   is urgent and the group's region lies inside the item's region (warnings reach the
@@ -21,7 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Group, GroupKind, Item, ItemMatch, Region, RegionKind, Topic, Urgency
-from rules import ItemText, Matcher, classify_domains
+from rules import DomainHit, ItemText, Matcher
+from rules.domains import DomainDecision, classifier_for, decide_domains
 
 Reasons = dict[int, list[dict[str, Any]]]
 
@@ -48,40 +51,57 @@ async def find_matches(
         title=item.title,
         body=item.body,
         region_path=tuple(code for code in region.path.split("/") if code),
-        domains=(item.domain,) if item.domain else (),
         urgency=item.urgency,
     )
-    hits = classify_domains(text, tokenizer=tokenizer)
-    domains = sorted({*text.domains, *(hit.domain for hit in hits)})
-    text = replace(text, domains=tuple(domains))
+    decision = item_domain_decision(item, text, tokenizer=tokenizer)
+    text = replace(text, domains=decision.domains)
     reasons: Reasons = defaultdict(list)
     for found in matcher.match(text):
         why = [{"kind": "rule", **asdict(r)} for r in found.reasons]
         # a rule with filters only (region, domain) fires without keywords: say which rule
         reasons[int(found.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(found.rules)}])
-    await _topic_groups(session, domains, hits, reasons)
+    await _topic_groups(session, decision, reasons)
     await _region_groups(session, item, region, reasons)
-    return domains, dict(reasons)
+    return list(decision.domains), dict(reasons)
 
 
-async def _topic_groups(
-    session: AsyncSession, domains: list[str], hits: list[Any], reasons: Reasons
-) -> None:
-    if not domains:
+def item_domain_decision(item: Item, text: ItemText, *, tokenizer: Any) -> DomainDecision:
+    """The item's domains: declared by its publisher, else classified from ``text``."""
+    declared = [("item", item.domain)] if item.domain else []
+    return decide_domains(declared, lambda: classifier_for(tokenizer).classify(text))
+
+
+def domain_explanation(decision: DomainDecision) -> dict[str, Any]:
+    """What a review page shows about an item's domain: which, from where, and why."""
+    return {
+        "domains": list(decision.domains),
+        "source": decision.source,
+        "declared_by": decision.declared_by,
+        "classified": [_hit_reason(hit) for hit in decision.hits],
+    }
+
+
+def _hit_reason(hit: DomainHit) -> dict[str, Any]:
+    return {"domain": hit.domain, "score": hit.score, "keywords": [asdict(r) for r in hit.reasons]}
+
+
+async def _topic_groups(session: AsyncSession, decision: DomainDecision, reasons: Reasons) -> None:
+    if not decision.domains:
         return
-    by_domain = {hit.domain: hit for hit in hits}
+    by_domain = {hit.domain: hit for hit in decision.hits}
     rows = await session.execute(
         select(Group.id, Topic.name)
         .join(Topic, Topic.id == Group.topic_id)
-        .where(Group.kind == GroupKind.TOPIC, Topic.name.in_(domains))
+        .where(Group.kind == GroupKind.TOPIC, Topic.name.in_(decision.domains))
     )
     for group_id, name in rows:
+        why: dict[str, Any] = {"kind": "domain", "domain": name, "source": decision.source}
         hit = by_domain.get(name)
-        keywords = [asdict(r) for r in hit.reasons] if hit is not None else []
-        source = "classified" if hit is not None else "declared"
-        reasons[group_id].append(
-            {"kind": "domain", "domain": name, "source": source, "keywords": keywords}
-        )
+        if hit is None:
+            why.update(declared_by=decision.declared_by, keywords=[])
+        else:
+            why.update(_hit_reason(hit))
+        reasons[group_id].append(why)
 
 
 async def _region_groups(

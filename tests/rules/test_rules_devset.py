@@ -1,7 +1,9 @@
-"""The labelled development set and the classifiers' floor on it."""
+"""The labelled development set, the hand-labelled test split and the shared sample:
+the classifiers' floor on each (the test split skips when its texts are not rebuilt)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,8 +12,11 @@ import pytest
 from rules import DOMAINS, DomainClassifier, ItemText, Tokenizer, classify_urgency
 from rules.evaluate import evaluate, load_records
 from rules.model import URGENCIES
+from rules.testset import REBUILD_HINT, load_test_split, measure, no_domain_rate
 
 DEV_SET = Path(__file__).resolve().parents[1] / "data" / "dev_notices.jsonl"
+TEST_SPLIT = Path(__file__).resolve().parents[2] / "bench" / "classify"
+SAMPLE = Path("/work/shared/data/notices_sample.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,50 @@ def test_domain_classifier_keeps_its_level_on_the_dev_set(
     classifier = DomainClassifier(tokenizer=tokenizer)
     result = evaluate(records, lambda item: [h.domain for h in classifier.classify(item)])
     figures = result.micro().figures()
-    assert figures["precision"] >= 0.75 and figures["recall"] >= 0.95, figures
-    assert result.unlabelled_classified <= 2
+    assert figures["precision"] >= 0.95 and figures["recall"] >= 0.80, figures
+    assert result.unlabelled_classified <= 1
+
+
+@pytest.fixture(scope="module")
+def test_split() -> list[dict[str, object]]:
+    records, missing = load_test_split(TEST_SPLIT)
+    if missing:
+        pytest.skip(f"{len(missing)} test texts missing: {REBUILD_HINT}")
+    return records
+
+
+def test_the_test_split_is_labelled_with_standard_domains() -> None:
+    lines = (TEST_SPLIT / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    labels = [json.loads(line) for line in lines if line.strip()]
+    assert len(labels) >= 300 and len({x["id"] for x in labels}) == len(labels)
+    assert all(set(x["labels"]) <= set(DOMAINS) for x in labels)
+    # the split was fixed by the id before tuning: 0, 1, 2 modulo 10 of its hash
+    assert all(x["split"] == "test" and int(x["id"][4:], 16) % 10 < 3 for x in labels)
+    assert sum(1 for x in labels if not x["labels"]) >= 100
+
+
+def test_domain_classifier_meets_the_targets_on_the_test_split(
+    test_split: list[dict[str, object]], tokenizer: Tokenizer
+) -> None:
+    classifier = DomainClassifier(tokenizer=tokenizer)
+    measured = measure(test_split, lambda item: [h.domain for h in classifier.classify(item)])
+    figures = measured.evaluation.micro().figures()
+    assert figures["precision"] >= 0.90 and figures["recall"] >= 0.65, figures
+    assert no_domain_rate(measured.evaluation) <= 0.05
+
+
+def test_domain_classifier_on_the_shared_sample_is_measured_not_tuned(
+    tokenizer: Tokenizer,
+) -> None:
+    # The sample's labels are the source's life-event tags mapped to domains (noisy); the
+    # floor is the figure measured once after the classifier was built without it.
+    if not SAMPLE.is_file():
+        pytest.skip(f"shared sample missing at {SAMPLE}")
+    classifier = DomainClassifier(tokenizer=tokenizer)
+    result = evaluate(load_records(SAMPLE), lambda i: [h.domain for h in classifier.classify(i)])
+    figures = result.micro().figures()
+    assert figures["precision"] >= 0.70 and figures["recall"] >= 0.50, figures
+    assert no_domain_rate(result) <= 0.20
 
 
 def test_urgency_on_the_dev_set_flags_no_ordinary_notice(

@@ -1,0 +1,88 @@
+"""Benchmark of the domain classifier on real notices it was not tuned on.
+
+Rows: per-domain precision and recall on the hand-labelled test split
+(``bench/classify/labels.jsonl``, texts rebuilt by ``bench/classify/rebuild.py``), the
+micro figures, the share of no-domain records given a domain anyway, the ten worst
+confusions; then the same micro figures on the shared sample and on the development set,
+and the classifier's speed. Without the rebuilt texts the test rows say where to get
+them. ``smoke`` classifies the first 20 records of each set only.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rules import build_tokenizer
+from rules.domains import DomainClassifier
+from rules.evaluate import load_records, ordered_rows
+from rules.model import ItemText
+from rules.testset import REBUILD_HINT, Measured, load_test_split, measure, no_domain_rate
+
+HERE = Path(__file__).resolve().parent
+FOLDER = HERE / "classify"
+SAMPLE = HERE.parents[1] / "shared" / "data" / "notices_sample.jsonl"
+SAMPLE_FALLBACK = Path("/work/shared/data/notices_sample.jsonl")
+DEV_SET = HERE.parent / "tests" / "data" / "dev_notices.jsonl"
+SMOKE_RECORDS = 20
+
+Row = dict[str, Any]
+
+
+def _summary(name: str, m: Measured) -> list[Row]:
+    e = m.evaluation
+    return [
+        {"bench": name, "case": "micro", "items": m.items, **e.micro().figures()},
+        {
+            "bench": name,
+            "case": f"no-domain given one (of {e.unlabelled_items})",
+            "fp": e.unlabelled_classified,
+            "rate": round(no_domain_rate(e), 3),
+        },
+    ]
+
+
+def _test_rows(m: Measured) -> list[Row]:
+    rows = [
+        {"bench": "test", "case": name, **m.evaluation.rows[name].figures()}
+        for name in ordered_rows(m.evaluation)
+    ]
+    rows += _summary("test", m)
+    rows += [
+        {"bench": "test", "case": f"confusion {gold} → {got}", "count": n}
+        for (gold, got), n in m.confusions.most_common(10)
+    ]
+    return rows
+
+
+def _speed(classifier: DomainClassifier, records: list[dict[str, object]]) -> Row:
+    items = [ItemText(str(r["id"]), str(r["title"]), str(r["body"])) for r in records]
+    started = time.perf_counter()
+    for item in items:
+        classifier.classify(item)
+    per_item = (time.perf_counter() - started) / max(len(items), 1)
+    return {"bench": "speed", "case": f"{len(items)} items", "us_per_item": round(per_item * 1e6)}
+
+
+def run(*, quick: bool = False, smoke: bool = False) -> list[Row]:
+    """Figures of the domain classifier on the test split, the sample and the dev set."""
+    classifier = DomainClassifier(tokenizer=build_tokenizer())
+
+    def domains(item: ItemText) -> list[str]:
+        return [h.domain for h in classifier.classify(item)]
+
+    limit = SMOKE_RECORDS if smoke else None
+    test, missing = load_test_split(FOLDER)
+    rows: list[Row] = []
+    if missing:
+        rows.append({"bench": "test", "case": f"{len(missing)} texts missing: {REBUILD_HINT}"})
+    if test:
+        rows += _test_rows(measure(test[:limit], domains))
+    sample_path = SAMPLE if SAMPLE.is_file() else SAMPLE_FALLBACK
+    sample = load_records(sample_path)[:limit]
+    rows += _summary("shared sample", measure(sample, domains))
+    dev = load_records(DEV_SET)[:limit]
+    rows += _summary("dev set", measure(dev, domains))
+    rows.append(_speed(classifier, sample + dev + test[:limit]))
+    return rows
