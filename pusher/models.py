@@ -173,6 +173,22 @@ class Item(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # the catalogue's fields (公开事项: 依据, 时限, 对象, 渠道) and the document's (发文字号, 索引号)
+    basis: str | None = Field(default=None, max_length=500)
+    time_limit_days: int | None = None
+    audience: str | None = Field(default=None, max_length=100)
+    disclosure_channels: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    doc_number: str | None = Field(default=None, max_length=100)
+    index_number: str | None = Field(default=None, max_length=64, index=True)
+    #: 政策解读: {"text", "url", "attachment", "by", "contact"}, reviewed with the item
+    interpretation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    #: linked, not copied: [{"name", "url"}]
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    #: a correction draft of this (approved) item, made when its source page changed
+    corrects_id: int | None = Field(default=None, foreign_key="item.id")
+    #: the county source it was ingested from, and when it vanished from there
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    gone_at: datetime | None = None
 
 
 class Review(SQLModel, table=True):
@@ -388,3 +404,47 @@ class LinkOpen(SQLModel, table=True):
     region_code: str = Field(default="", max_length=32)
     day: date = Field(index=True)
     opens: int = 0
+
+
+class Source(SQLModel, table=True):
+    """A place the county already publishes (a feed, a column's list pages, a JSON
+    endpoint), polled every ``interval_minutes``; its new items become drafts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # rss | html | json
+    url: str = Field(max_length=500)
+    region_id: int = Field(foreign_key="region.id")
+    domain: str | None = Field(default=None, max_length=64)
+    interval_minutes: int = 30
+    enabled: bool = True
+    #: per kind: CSS selectors, pagination depth, JSON field paths (see pusher.sources.config)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    etag: str | None = Field(default=None, max_length=200)
+    last_modified: str | None = Field(default=None, max_length=100)
+    last_fetch_at: datetime | None = Field(default=None, index=True)
+    last_ok_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    items_found: int = 0
+    items_created: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SourceEntry(SQLModel, table=True):
+    """One notice seen at a source: its identity (URL, 索引号), the item it became, a digest
+    of its title and body (a change after approval makes a correction draft), the detail
+    page's validators for conditional GETs, and when it was found gone."""
+
+    __tablename__ = "source_entry"
+    __table_args__ = (UniqueConstraint("source_id", "url", name="uq_source_entry_url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    url: str = Field(max_length=500, index=True)
+    index_number: str | None = Field(default=None, max_length=64, index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    digest: str = Field(max_length=64)
+    etag: str | None = Field(default=None, max_length=200)
+    last_modified: str | None = Field(default=None, max_length=100)
+    seen_at: datetime = Field(default_factory=utcnow)
+    checked_at: datetime = Field(default_factory=utcnow)
+    gone_at: datetime | None = None
