@@ -203,6 +203,7 @@ def _paths() -> dict[str, Any]:
                     ("status", _enum(list(DeliveryStatus))),
                     "channel",
                     "region",
+                    ("full", _enum(["0", "1"])),
                     *_page(1000),
                 ],
             ),
