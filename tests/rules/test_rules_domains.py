@@ -10,6 +10,7 @@ from pusher.db import SessionFactory, create_engine, session_factory
 from pusher.models import Group, GroupKind, Item, Region, RegionKind, Topic
 from pusher.pipeline.match import find_matches
 from rules import DOMAINS, ItemText, Tokenizer, classify_domains, compile_rules
+from rules.classify import Candidate, decide
 from rules.domains import DomainClassifier, decide_domains, item_domains
 from rules.evaluate import EITHER, Evaluation, gold_requirements
 from rules.model import DomainHit
@@ -68,6 +69,9 @@ def test_it_abstains_on_notices_of_no_domain(tokenizer: Tokenizer, title: str, b
         "关于做好2024年普通高校本科招生录取工作的通知",
         "2024年职业资格考试报名须知",
         "学校开展环境教育进课堂活动",
+        # 入学 next to 新生 would count; 高中 and 高校 veto it
+        "普通高中新生入学报到须知",
+        "高校新生入学资格复查通知",
     ],
 )
 def test_education_that_is_not_compulsory_is_vetoed(tokenizer: Tokenizer, title: str) -> None:
@@ -93,6 +97,42 @@ def test_generic_words_count_only_next_to_an_anchor(
 ) -> None:
     assert domain not in domains_of(tokenizer, generic)
     assert domain in domains_of(tokenizer, anchored)
+
+
+@pytest.mark.parametrize(
+    ("title", "word", "domain", "counts"),
+    [
+        ("关于加强教育工作的通知", "教育", "义务教育", False),
+        ("关于加强中小学教育工作的通知", "教育", "义务教育", True),
+        ("请携带身份证到村委会", "身份证", "户籍管理", False),
+        ("身份证挂失补领", "身份证", "户籍管理", True),
+        ("国家食品展销会", "食品", "食品药品监管", False),
+        ("食品质量监管通报", "食品", "食品药品监管", True),
+    ],
+)
+def test_an_anchored_word_is_counted_only_with_its_anchor(
+    tokenizer: Tokenizer, title: str, word: str, domain: str, counts: bool
+) -> None:
+    classifier = DomainClassifier(tokenizer=tokenizer)
+    found = {
+        f.word
+        for c in classifier.candidates(ItemText(id="d", title=title, body=""))
+        if c.domain == domain
+        for f in c.found
+    }
+    assert (word in found) is counts
+
+
+def test_a_clear_winner_keeps_the_item_a_close_second_shares_it(tokenizer: Tokenizer) -> None:
+    # 公益性岗位 (就业, 3 x 1.5) against 养老保险 (社会保险, 2 x 1.5): not within 75%
+    assert domains_of(tokenizer, "公益性岗位人员参加养老保险补贴") == ["就业"]
+    # 稳岗 (就业) and 失业保险 (社会保险) weigh the same: both
+    assert set(domains_of(tokenizer, "失业保险稳岗返还申领")) == {"就业", "社会保险"}
+    weak = Candidate("就业", 3.3, ())
+    assert decide([Candidate("社会保险", 4.5, ()), weak]) == [Candidate("社会保险", 4.5, ())]
+    assert len(decide([Candidate("社会保险", 4.0, ()), weak])) == 2
+    assert decide([Candidate("社会保险", 2.9, ())]) == []
+    assert decide([Candidate("社会保险", 9.0, (), vetoed_by="退休")]) == []
 
 
 def test_a_specific_word_in_the_body_alone_does_not_decide(tokenizer: Tokenizer) -> None:
