@@ -137,6 +137,7 @@ SUBSCRIBE_REFUSALS = {
     "thing-over-20": ((FAN, SUBSCRIBE, over(SUB, "thing1", "通" * 26)), 47003),
     "phrase-over-5": ((FAN, SUBSCRIBE, over(SUB, "phrase2", "已经公示完毕")), 47003),
     "number-not-digits": ((FAN, SUBSCRIBE, over(SUB, "number3", "三")), 47003),
+    "empty-value": ((FAN, SUBSCRIBE, over(SUB, "phrase2", "")), 47003),
 }
 
 
@@ -155,3 +156,12 @@ def test_without_an_account_fields_are_still_checked_by_their_type() -> None:
         assert sdk.message.send_template("oAny0001", "TPL-any", NOTICE)["errcode"] == 0
         long = over(NOTICE, "thing1", "通" * 26)
         assert refusal(lambda: sdk.message.send_template("oAny0001", "TPL-any", long)) == 47003
+
+
+def test_a_template_message_may_leave_a_field_blank(served: Any) -> None:
+    """Template messages show an empty value blank (assumed; see emulators.wechat)."""
+    base, state = served
+    assert client(base).message.send_template(FAN, TEMPLATE, over(NOTICE, "time2", ""))[
+        "errcode"
+    ] == 0
+    assert state.inbox.messages == {FAN: ["低保复核公示 "]}
