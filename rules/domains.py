@@ -30,7 +30,7 @@ from rules.index import Hit, KeywordIndex
 from rules.model import DOMAINS, DomainHit, ItemText, Reason
 from rules.resources import domain_keywords
 from rules.synonyms import load_synonyms
-from rules.text import normalize
+from rules.text import normalize_with_offsets
 from rules.tokenizer import Tokenizer
 
 #: Who may declare an item's domain, the first with a domain winning.
@@ -52,7 +52,8 @@ class DomainClassifier:
             d: [(w, weight, self._index.term_id(w)) for w, weight in lists.get(d, ())]
             for d in DOMAINS
         }
-        self._contexts = {d: contexts.get(d) for d in DOMAINS}
+        self._contexts = {d: contexts.get(d) or DomainContext() for d in DOMAINS}
+        self._by_term = _by_term(self._lists)
 
     def _scan(self, item: ItemText) -> tuple[dict[int, Hit], dict[int, Hit]]:
         title = self._index.scan("title", item.title, longest=True)
@@ -65,17 +66,27 @@ class DomainClassifier:
     def _candidates(
         self, item: ItemText, title: dict[int, Hit], body: dict[int, Hit]
     ) -> list[Candidate]:
-        norm_title = normalize(item.title)
-        whole = f"{norm_title}\n{normalize(item.body)}"
-        out = []
-        for domain, entries in self._lists.items():
-            found = _found(entries, title, body)
-            if found:
-                context = self._contexts[domain] or DomainContext()
-                out.append(
-                    score_domain(domain, found, context=context, title=norm_title, whole=whole)
-                )
-        return out
+        found: dict[str, list[tuple[int, Found]]] = {}
+        for term in title.keys() | body.keys():
+            hit = title.get(term) or body[term]
+            for domain, order, word, weight in self._by_term.get(term, ()):
+                found.setdefault(domain, []).append((order, Found(word, weight, hit.field, term)))
+        norm_title = normalize_with_offsets(item.title).text
+        anchored = any(
+            f.word in self._contexts[d].anchors for d, fs in found.items() for _, f in fs
+        )
+        # the body is normalised again only when an anchor has to be looked for
+        whole = f"{norm_title}\n{normalize_with_offsets(item.body).text}" if anchored else ""
+        return [
+            score_domain(
+                d,
+                [f for _, f in sorted(fs, key=lambda x: x[0])],
+                context=self._contexts[d],
+                title=norm_title,
+                whole=whole,
+            )
+            for d, fs in sorted(found.items(), key=lambda x: DOMAINS.index(x[0]))
+        ]
 
     def classify(self, item: ItemText) -> list[DomainHit]:
         """The domains the item's text is confidently about, best first; often none."""
@@ -87,18 +98,19 @@ class DomainClassifier:
         ]
 
 
-def _found(
-    entries: list[tuple[str, float, int]], title: dict[int, Hit], body: dict[int, Hit]
-) -> list[Found]:
-    found: list[Found] = []
-    seen: set[int] = set()
-    for word, weight, term in entries:
-        hit = title.get(term) or body.get(term)
-        if hit is None or term in seen:
-            continue
-        seen.add(term)
-        found.append(Found(word, weight, hit.field, term))
-    return found
+def _by_term(
+    lists: dict[str, list[tuple[str, float, int]]],
+) -> dict[int, list[tuple[str, int, str, float]]]:
+    """Term → the domains it counts for, with its place in their list, word and weight;
+    a term listed twice in one domain (a synonym) counts once, as first listed."""
+    out: dict[int, list[tuple[str, int, str, float]]] = {}
+    for domain, entries in lists.items():
+        seen: set[int] = set()
+        for order, (word, weight, term) in enumerate(entries):
+            if term not in seen:
+                seen.add(term)
+                out.setdefault(term, []).append((domain, order, word, weight))
+    return out
 
 
 def _reasons(c: Candidate, title: dict[int, Hit], body: dict[int, Hit]) -> tuple[Reason, ...]:
