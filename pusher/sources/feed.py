@@ -17,13 +17,13 @@ from pusher.sources.htmlpages import block_text
 def read_feed(data: bytes, *, url: str) -> list[Found]:
     """The feed's entries; :class:`ExtractError` for a document that is not a feed."""
     parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True)
-    if parsed.get("bozo") and not parsed.entries:
+    found = [f for f in (_entry(e) for e in parsed.entries) if f is not None]
+    if parsed.get("bozo") and not found:
         problem = parsed.get("bozo_exception")
         raise ExtractError(f"订阅源格式有误，无法读取：{type(problem).__name__}: {problem}"[:300])
-    if not parsed.get("version") and not parsed.entries:
+    if not parsed.get("version"):
         raise ExtractError("这不是 RSS 或 Atom 订阅源")
-    return [f for f in (_entry(e) for e in parsed.entries) if f is not None]
-
+    return found
 
 def _entry(entry: Any) -> Found | None:
     link, title = entry.get("link") or "", " ".join((entry.get("title") or "").split())
