@@ -14,13 +14,21 @@ Sources
              python bench/classify/rebuild.py [--gaq PATH_TO_REPO_OR_bszl-data.js]
 
          Without ``--gaq`` the mirror under ``/work/.mirror/v-luobo+zwfw/repo`` is read.
+``gcn``  State Council documents of 2018-19 with their gov.cn 主题分类, from the public
+         repository ZhouYNF/platform-1, file ``db/ge_policy_raw20190217.sql`` (official
+         documents, outside copyright under PRC Copyright Law art. 5; the repository states
+         no licence). Title and the first 500 characters of the text. The 15 documents the
+         shared sample already holds (``govcn-*``) are left out. ``--gcn PATH`` as above;
+         default ``/work/.mirror/ZhouYNF+platform-1/repo``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,16 +38,67 @@ TEXTS = HERE / "texts"
 GAQ_MIRROR = Path("/work/.mirror/v-luobo+zwfw/repo")
 GAQ_COMMIT = "11bd626"
 GAQ_FILE = "bszl-data.js"
+GCN_MIRROR = Path("/work/.mirror/ZhouYNF+platform-1/repo")
+GCN_COMMIT = "2197df5"
+GCN_FILE = "db/ge_policy_raw20190217.sql"
+#: gov.cn content ids of the documents already in the shared sample (``govcn-*``).
+GCN_IN_SAMPLE = frozenset(
+    [
+        "5353307",
+        "5352666",
+        "5352010",
+        "5351718",
+        "5351713",
+        "5351707",
+        "5351671",
+        "5351649",
+        "5351624",
+        "5351607",
+        "5351598",
+        "5351596",
+        "5351593",
+        "5351590",
+        "5351586",
+    ]
+)
+BODY_CHARS = 500
 
 
-def _read_gaq(path: Path) -> str:
+def _read(path: Path, commit: str, name: str) -> str:
+    """A file given directly, inside a work tree, or at ``commit`` of a bare git mirror."""
     if path.is_file():
         return path.read_text(encoding="utf-8")
-    if (path / GAQ_FILE).is_file():
-        return (path / GAQ_FILE).read_text(encoding="utf-8")
-    show = ["git", "--git-dir", str(path), "show"]
-    out = subprocess.run([*show, f"{GAQ_COMMIT}:{GAQ_FILE}"], capture_output=True, check=True)
-    return out.stdout.decode("utf-8")
+    if (path / name).is_file():
+        return (path / name).read_text(encoding="utf-8")
+    show = ["git", "--git-dir", str(path), "show", f"{commit}:{name}"]
+    return subprocess.run(show, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+def gcn_records(source: str) -> list[dict[str, str]]:
+    """The State Council documents of the SQL dump, minus those of the shared sample."""
+    out = []
+    for part in source.split("insert into ge_policy_raw")[1:]:
+        head = re.search(r"values \((\d+), '([^']*)', '[^']*', '[^']*', '([^']*)', '([^']*)'", part)
+        if head is None:
+            continue
+        url, title, office = head.group(2), head.group(3), head.group(4)
+        content_id = re.search(r"content_(\d+)", url)
+        if content_id is None or content_id.group(1) in GCN_IN_SAMPLE:
+            continue
+        text = html.unescape(re.sub(r"\s+", "", re.sub(r"<[^>]+>", " ", part)))
+        dated = re.search(r"发布日期：\d{4}年\d{2}月\d{2}日", text)
+        body = text[dated.end() :] if dated else text
+        body = body.replace(title, "", 1)[:BODY_CHARS]
+        out.append(
+            {
+                "id": f"gcn-{content_id.group(1)}",
+                "title": title,
+                "body": body,
+                "issuer": office,
+                "source": url,
+            }
+        )
+    return out
 
 
 def gaq_records(source: str) -> list[dict[str, str]]:
@@ -70,17 +129,22 @@ def gaq_records(source: str) -> list[dict[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gaq", type=Path, default=GAQ_MIRROR)
+    parser.add_argument("--gcn", type=Path, default=GCN_MIRROR)
     args = parser.parse_args(argv)
     try:
-        records = gaq_records(_read_gaq(args.gaq))
+        sets = {
+            "gaq": gaq_records(_read(args.gaq, GAQ_COMMIT, GAQ_FILE)),
+            "gcn": gcn_records(_read(args.gcn, GCN_COMMIT, GCN_FILE)),
+        }
     except (OSError, subprocess.CalledProcessError, ValueError) as exc:
-        print(f"cannot read the gaq source at {args.gaq}: {exc}", file=sys.stderr)
+        print(f"cannot read a source ({args.gaq}, {args.gcn}): {exc}", file=sys.stderr)
         return 1
     TEXTS.mkdir(exist_ok=True)
-    with (TEXTS / "gaq.jsonl").open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"wrote {len(records)} records to {TEXTS / 'gaq.jsonl'}")
+    for name, records in sets.items():
+        with (TEXTS / f"{name}.jsonl").open("w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"wrote {len(records)} records to {TEXTS / f'{name}.jsonl'}")
     return 0
 
 
