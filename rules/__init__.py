@@ -53,7 +53,8 @@ Matching semantics
 * Region scope: the rule's region code must appear in the item's ``region_path`` (the
   item's region lies inside the rule's); an item without a region matches no
   region-scoped rule.
-* Domains: the item's declared domains plus those :func:`classify_domains` finds.
+* Domains: the item's declared domains; only when none is declared, those
+  :func:`classify_domains` is confident of (``rules.domains.decide_domains``).
 * Short-keyword boundaries are judged on jieba's segmentation (HMM off) of the run of
   Han characters/letters/digits holding the hit, which is exactly how jieba segments
   the whole text, so only that run is segmented.
@@ -64,12 +65,13 @@ strings for a form; :func:`check_spec` validates a spec built from data (YAML).
 Domain classification
 ---------------------
 :func:`classify_domains` puts an item in zero, one or several of the 26 :data:`DOMAINS`
-from weighted keyword lists (``rules/data/domains.txt``, the domains' own vocabulary): a
-domain's distinct keywords found add their weights (title hits double) and the domain is
-kept from a score of 2. A keyword inside a longer keyword found at the same place counts
-for the longer one only (``养老`` inside ``养老保险``). Every hit carries its reasons.
-:mod:`rules.evaluate` scores it against labelled notices; ``bench/bench_match.py``
-reports the figures.
+from weighted keyword lists (``rules/data/domains.txt``, the domains' own vocabulary) with
+anchors and vetoes (``domain_context.txt``): domains compete, and an item no domain is
+confidently ahead for gets none (:mod:`rules.classify` has the decision). A keyword inside
+a longer keyword found at the same place counts for the longer one only (``养老`` inside
+``养老保险``). Every hit carries its score and reasons. A declared domain always wins
+(:func:`rules.domains.decide_domains`). ``pusher bench classify`` reports the figures on
+a hand-labelled test split (``bench/classify/``), the shared sample and the dev set.
 
 Urgency
 -------
