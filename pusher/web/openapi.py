@@ -123,6 +123,8 @@ def _answers() -> dict[str, Any]:
         "push_id": {"type": ["integer", "null"]},
     }
     push = _object(["id", "item_id"], id=integer, item_id=integer)
+        # who marked the item urgent (username, role, a note for reviewers), or null
+        "urgent_marked_by": {"type": ["object", "null"]},
     return {
         "Item": item,
         "ItemDetail": detail,
