@@ -90,8 +90,9 @@ Offline tool: :func:`rules.offline.run_match` (``pusher match --rules R --items 
 
 from __future__ import annotations
 
+from rules.compiler import compile_rules, compile_texts
 from rules.domains import DomainClassifier, classify_domains
-from rules.matcher import Matcher, compile_rules
+from rules.matcher import Matcher
 from rules.model import DOMAINS, DomainHit, GroupMatch, ItemText, Reason, RuleSpec
 from rules.parser import (
     RuleSyntaxError,
@@ -121,6 +122,7 @@ __all__ = [
     "classify_domains",
     "classify_urgency",
     "compile_rules",
+    "compile_texts",
     "format_rule",
     "parse_rule",
     "validate_rule",

@@ -1,20 +1,14 @@
-"""Compiling rule specs into one matcher and matching items against it."""
+"""Matching items against every compiled rule (:mod:`rules.compiler` builds the matcher)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from rules.domains import DomainClassifier, item_domains
 from rules.index import Hit, KeywordIndex
-from rules.model import FIELDS, GroupMatch, ItemText, Reason, RuleSpec
-from rules.parser import check_spec, format_rule, split_scope
-from rules.resources import data_hash
-from rules.synonyms import load_synonyms
-from rules.tokenizer import Tokenizer
+from rules.model import GroupMatch, ItemText, Reason
 
 TITLE_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -23,7 +17,9 @@ HitMap = dict[tuple[int, str], Hit]
 
 
 @dataclass(frozen=True)
-class _Cond:
+class Condition:
+    """A keyword, the term it was compiled into and the fields it is looked for in."""
+
     keyword: str
     term: int
     fields: tuple[str, ...]
@@ -33,12 +29,14 @@ class _Cond:
 
 
 @dataclass(frozen=True)
-class _Rule:
+class CompiledRule:
+    """One rule with its keywords compiled; ``text`` is its compact form."""
+
     group: str
     text: str
-    any: tuple[_Cond, ...]
-    all: tuple[_Cond, ...]
-    none: tuple[_Cond, ...]
+    any: tuple[Condition, ...]
+    all: tuple[Condition, ...]
+    none: tuple[Condition, ...]
     region: str | None
     domains: frozenset[str]
     urgency: str | None
@@ -80,7 +78,7 @@ class Matcher:
 
     def __init__(
         self,
-        rules: Sequence[_Rule],
+        rules: Sequence[CompiledRule],
         index: KeywordIndex,
         version: str,
         classifier: DomainClassifier | None,
@@ -89,19 +87,7 @@ class Matcher:
         self._rules = tuple(rules)
         self._index = index
         self._classifier = classifier
-        # Rules are posted under each of their terms and their region (None: any region),
-        # so an item only meets the region-scoped rules of its own regions.
-        postings: dict[tuple[int, str | None], set[int]] = {}
-        unkeyed: dict[str | None, list[int]] = {}
-        usage = Counter(c.term for rule in self._rules for c in (*rule.any, *rule.all))
-        for i, rule in enumerate(self._rules):
-            terms = _posting_terms(rule, usage)
-            for term in terms:
-                postings.setdefault((term, rule.region), set()).add(i)
-            if not terms:
-                unkeyed.setdefault(rule.region, []).append(i)
-        self._postings = {k: tuple(sorted(r)) for k, r in postings.items()}
-        self._unkeyed = {k: tuple(r) for k, r in unkeyed.items()}
+        self._postings, self._unkeyed = _post(self._rules)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -154,10 +140,39 @@ class Matcher:
         ]
 
 
-def _posting_terms(rule: _Rule, usage: Counter[int]) -> set[int]:
+Postings = dict[tuple[int, str | None], tuple[int, ...]]
+
+
+def _post(rules: Sequence[CompiledRule]) -> tuple[Postings, dict[str | None, tuple[int, ...]]]:
+    """Each rule's index under its posting terms and its region (None: any region).
+
+    An item then meets only the region-scoped rules of its own regions; rules without a
+    keyword are listed by region alone. Indices are appended in order, so every list is
+    sorted.
+    """
+    postings: dict[tuple[int, str | None], list[int]] = {}
+    unkeyed: dict[str | None, list[int]] = {}
+    usage = Counter(c.term for rule in rules for c in (*rule.any, *rule.all))
+    for i, rule in enumerate(rules):
+        terms = _posting_terms(rule, usage)
+        for term in terms:
+            postings.setdefault((term, rule.region), []).append(i)
+        if not terms:
+            unkeyed.setdefault(rule.region, []).append(i)
+    return (
+        {k: tuple(r) for k, r in postings.items()},
+        {k: tuple(r) for k, r in unkeyed.items()},
+    )
+
+
+def _posting_terms(rule: CompiledRule, usage: Counter[int]) -> set[int]:
     # A rule fires only if each all-term is found, and one any-term; so posting it under
     # any one all-term, or under every any-term, finds it. Take the option whose terms
     # the fewest rules share: a hit then brings the fewest candidates to check.
+    if not rule.all:
+        return {c.term for c in rule.any}
+    if not rule.any and len(rule.all) == 1:
+        return {rule.all[0].term}
     options = [{c.term} for c in rule.all]
     if rule.any:
         options.append({c.term for c in rule.any})
@@ -166,44 +181,3 @@ def _posting_terms(rule: _Rule, usage: Counter[int]) -> set[int]:
 
 def _score(reasons: list[Reason]) -> float:
     return sum(TITLE_WEIGHT if r.field == "title" else BODY_WEIGHT for r in reasons)
-
-
-def _conds(keywords: tuple[str, ...], spec: RuleSpec, index: KeywordIndex) -> tuple[_Cond, ...]:
-    out = []
-    for keyword in keywords:
-        fields, word = split_scope(keyword, tuple(spec.fields) or FIELDS)
-        out.append(_Cond(keyword, index.term_id(word), fields))
-    return tuple(out)
-
-
-def spec_version(specs: Sequence[RuleSpec]) -> str:
-    """A content hash of the specs in order, plus the shipped word lists."""
-    payload = json.dumps([asdict(s) for s in specs], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256((payload + data_hash()).encode("utf-8")).hexdigest()[:16]
-
-
-def compile_rules(specs: Sequence[RuleSpec], *, tokenizer: Tokenizer | None) -> Matcher:
-    """Validate and compile every spec into one :class:`Matcher` (deterministic).
-
-    ``tokenizer=None`` skips jieba: every substring hit counts, short keywords too.
-    """
-    for spec in specs:
-        check_spec(spec)
-    words = [split_scope(k, FIELDS)[1] for s in specs for k in (*s.any, *s.all, *s.none)]
-    index = KeywordIndex(words, synonyms=load_synonyms(), tokenizer=tokenizer)
-    rules = [
-        _Rule(
-            group=s.group,
-            text=format_rule(s),
-            any=_conds(s.any, s, index),
-            all=_conds(s.all, s, index),
-            none=_conds(s.none, s, index),
-            region=s.region,
-            domains=frozenset(s.domains),
-            urgency=s.urgency,
-        )
-        for s in specs
-    ]
-    needs_domains = any(s.domains for s in specs)
-    classifier = DomainClassifier(tokenizer=tokenizer) if needs_domains else None
-    return Matcher(rules, index, spec_version(specs), classifier)

@@ -30,9 +30,10 @@ from typing import TextIO
 
 import yaml
 
+from rules.compiler import compile_rules
 from rules.domains import DomainClassifier
 from rules.loader import InputError, iter_items, load_rules
-from rules.matcher import Matcher, compile_rules
+from rules.matcher import Matcher
 from rules.model import ItemText, RuleSpec
 from rules.tokenizer import build_tokenizer
 

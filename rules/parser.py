@@ -11,112 +11,18 @@ Grammar (see the package docstring for examples)::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import lru_cache
 
+from rules.lexer import FIELD_KEYS as _FIELD_KEYS
+from rules.lexer import FILTER_KEYS as _FILTER_KEYS
+from rules.lexer import RuleSyntaxError as RuleSyntaxError
+from rules.lexer import Token as _Token
+from rules.lexer import lex
 from rules.model import DOMAINS, FIELDS, URGENCIES, RuleSpec
 
-_OPS = {"|": "|", "&": "&", "!": "!", "｜": "|", "＆": "&", "！": "!"}
-_QUOTES = {'"': '"', "“": "”"}
-_FIELD_KEYS = frozenset(FIELDS)
-_FILTER_KEYS = frozenset({"in", "region", "domain", "urgency"})
 _REGION_RE = re.compile(r"^[0-9A-Za-z_.-]+$")
 _NEEDS_QUOTES = re.compile(r"[\s|&!｜＆！\"“”\\:]")
-
-
-class RuleSyntaxError(ValueError):
-    """A rule that cannot be parsed; ``position`` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, position: int, text: str = "") -> None:
-        self.message = message
-        self.position = position
-        self.text = text
-        where = f"at position {position}"
-        if text:
-            where += f": {text[:position]}▶{text[position:]}"
-        super().__init__(f"{message} ({where})")
-
-    def __reduce__(self) -> tuple[type[RuleSyntaxError], tuple[str, int, str]]:
-        # Picklable with its fields (job queues pickle exceptions).
-        return (RuleSyntaxError, (self.message, self.position, self.text))
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "op" or "term"
-    value: str
-    pos: int
-    key: str | None = None
-
-
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    close = _QUOTES[text[start]]
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if c == close:
-            return "".join(out), i + 1
-        out.append(c)
-        i += 1
-    raise RuleSyntaxError("unclosed quote", start, text)
-
-
-def _is_word_char(c: str) -> bool:
-    return not c.isspace() and c not in _OPS and c not in _QUOTES
-
-
-def _ascii_colon_after_key(word: str) -> str:
-    """``title：低保`` (full-width colon, as Chinese input methods type it) → ``title:低保``."""
-    key, sep, value = word.partition("：")
-    if sep and ":" not in key and (key in _FIELD_KEYS or key in _FILTER_KEYS):
-        return f"{key}:{value}"
-    return word
-
-
-def _read_term(text: str, start: int) -> tuple[_Token, int]:
-    if text[start] in _QUOTES:
-        value, end = _read_quoted(text, start)
-        return _Token("term", value, start), end
-    end = start
-    while end < len(text) and _is_word_char(text[end]):
-        end += 1
-    word = _ascii_colon_after_key(text[start:end])
-    if ":" not in word:
-        return _Token("term", word, start), end
-    key, _, value = word.partition(":")
-    if key not in _FIELD_KEYS and key not in _FILTER_KEYS:
-        raise RuleSyntaxError(
-            f"unknown prefix '{key}:' (use title:, body:, in:, region:, domain:, urgency:;"
-            " quote a keyword that contains ':')",
-            start,
-            text,
-        )
-    if not value:
-        if end < len(text) and text[end] in _QUOTES:
-            value, end = _read_quoted(text, end)
-        else:
-            raise RuleSyntaxError(f"expected a value after '{key}:'", end, text)
-    return _Token("term", value, start, key), end
-
-
-def _lex(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in _OPS:
-            tokens.append(_Token("op", _OPS[c], i))
-            i += 1
-        else:
-            token, i = _read_term(text, i)
-            tokens.append(token)
-    return tokens
 
 
 def _split_clauses(tokens: list[_Token], text: str) -> list[list[_Token]]:
@@ -234,12 +140,81 @@ class _Builder:
         )
 
 
+# What one clause adds to a rule: a kind and its values. Each clause is one kind (a
+# negation, a filter, one keyword or alternatives); a rule takes each of _ONCE at most once.
+_Part = tuple[str, tuple[str, ...]]
+_ONCE = frozenset({"any", "in", "region", "urgency"})
+
+
+# An unquoted keyword without a prefix: no space, operator, quote or colon of either width.
+_WORD = re.compile(r"[^\s|&!｜＆！\"“:：]+")
+_WORDS = re.compile(rf"{_WORD.pattern}(?:\s*[|｜]\s*{_WORD.pattern})*")
+_NEGATED_WORD = re.compile(rf"[!！]\s*({_WORD.pattern})")
+
+
+@lru_cache(maxsize=1 << 16)
+def _read_clause(clause: str) -> _Part | None:
+    """One clause of a rule without quotes, read alone; ``None`` when it is not valid.
+
+    Keywords alone (``a``, ``a | b``, ``!a``) are read by regular expressions, the rest
+    by the tokenizer and :class:`_Builder`.
+    """
+    if negated := _NEGATED_WORD.fullmatch(clause):
+        return "none", (negated.group(1),)
+    if _WORDS.fullmatch(clause):
+        words = tuple(_WORD.findall(clause))
+        return ("all", words) if len(words) == 1 else ("any", words)
+    b = _Builder(clause)
+    try:
+        tokens = lex(clause)
+        if not tokens:
+            return None
+        b.clause(tokens)
+    except RuleSyntaxError:
+        return None
+    single = (b.region,) if b.region else (b.urgency,) if b.urgency else ()
+    kinds = ("any", "all", "none", "in", "domain", "region" if b.region else "urgency")
+    values = (b.any, b.all, b.none, b.fields or (), b.domains, single)
+    return next(((kind, tuple(v)) for kind, v in zip(kinds, values, strict=True) if v), None)
+
+
+def _parse_quickly(text: str, group: str) -> RuleSpec | None:
+    """The spec of a rule without quotes, read clause by clause (each distinct clause once).
+
+    Without quotes every ``&`` separates clauses, and a clause's tokens do not depend on
+    its neighbours. ``None`` for a rule with quotes or any error: the full parser then
+    reads it and words the error.
+    """
+    if '"' in text or "“" in text:
+        return None
+    parts: dict[str, tuple[str, ...]] = {"all": (), "none": (), "domain": ()}
+    for clause in text.replace("＆", "&").split("&"):
+        part = _read_clause(clause.strip())
+        if part is None or (part[0] in _ONCE and part[0] in parts):
+            return None
+        kind, values = part
+        parts[kind] = parts[kind] + values if kind not in _ONCE else values
+    get = parts.get
+    if not (get("any") or parts["all"] or get("region") or parts["domain"] or get("urgency")):
+        return None
+    region, urgency = get("region", (None,))[0], get("urgency", (None,))[0]
+    fields = get("in") or FIELDS
+    return RuleSpec(
+        group, get("any", ()), parts["all"], parts["none"], fields, region, parts["domain"], urgency
+    )
+
+
 def parse_rule(text: str, *, group: str) -> RuleSpec:
     """Parse the compact form, e.g. ``养老 | 高龄补贴 | 老年人 & !招聘``.
 
     Raises :class:`RuleSyntaxError` saying what is wrong and where.
     """
-    tokens = _lex(text)
+    quick = _parse_quickly(text, group)
+    return quick if quick is not None else _parse_fully(text, group)
+
+
+def _parse_fully(text: str, group: str) -> RuleSpec:
+    tokens = lex(text)
     builder = _Builder(text)
     for clause in _split_clauses(tokens, text):
         builder.clause(clause)
@@ -255,6 +230,7 @@ def validate_rule(text: str) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=1 << 16)
 def _format_term(keyword: str, *, negated: bool = False) -> str:
     key, sep, value = keyword.partition(":")
     prefix = ""
