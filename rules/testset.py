@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rules.evaluate import Evaluation, gold_requirements
+from rules.evaluate import EITHER, Evaluation, gold_requirements
 from rules.model import ItemText
 
 NONE = "∅"
@@ -66,11 +66,20 @@ def measure(
         gold, predicted = gold_requirements(record), set(classify(item))
         out.evaluation.add(gold, predicted)
         out.items += 1
-        for wrong in sorted(predicted - gold):
-            out.confusions[("/".join(sorted(gold)) or NONE, wrong)] += 1
-        for missed in sorted(gold - predicted):
-            out.confusions[(missed, "/".join(sorted(predicted)) or NONE)] += 1
+        _confuse(out.confusions, gold, predicted)
     return out
+
+
+def _confuse(confusions: Counter[tuple[str, str]], gold: set[str], predicted: set[str]) -> None:
+    """One count per wrong domain (gold → it), and per missed one when nothing wrong was
+    predicted instead (missed → ∅); either of the ambiguous label's domains is right."""
+    either = set(EITHER.split("|")) if EITHER in gold else set()
+    wrong = sorted(predicted - gold - either)
+    for name in wrong:
+        confusions[("/".join(sorted(gold)) or NONE, name)] += 1
+    if not wrong:
+        for name in sorted(gold - predicted - ({EITHER} if either & predicted else set())):
+            confusions[(name, NONE)] += 1
 
 
 def no_domain_rate(result: Evaluation) -> float:

@@ -14,6 +14,7 @@ from rules.classify import Candidate, decide
 from rules.domains import DomainClassifier, decide_domains, item_domains
 from rules.evaluate import EITHER, Evaluation, gold_requirements
 from rules.model import DomainHit
+from rules.testset import NONE, measure
 
 
 def domains_of(tokenizer: Tokenizer, title: str, body: str = "") -> list[str]:
@@ -268,6 +269,27 @@ def test_label_mapping_of_the_sample_file() -> None:
     assert gold_requirements({"original_label": {"severity": "minor"}}) == {"救灾"}
     assert gold_requirements({"original_label": "综合政务\\应急管理"}) == {"救灾"}
     assert gold_requirements({"original_label": "其他"}) == set()
+
+
+def test_confusions_count_each_mistake_once() -> None:
+    records = [
+        {"id": "a", "title": "甲", "body": "", "labels": ["就业"]},
+        {"id": "b", "title": "乙", "body": "", "labels": []},
+        {"id": "c", "title": "丙", "body": "", "labels": ["社会保险"]},
+        {
+            "id": "d",
+            "title": "丁",
+            "body": "",
+            "original_label": ["社会保障（社会保险、社会救助）"],
+        },
+    ]
+    said = {"甲": ["公共法律服务"], "乙": ["义务教育"], "丙": [], "丁": ["社会救助"]}
+    measured = measure(records, lambda item: said[item.title])
+    assert measured.confusions == {
+        ("就业", "公共法律服务"): 1,
+        (NONE, "义务教育"): 1,
+        ("社会保险", NONE): 1,
+    }
 
 
 def test_evaluation_counts_either_label_once() -> None:
