@@ -22,6 +22,7 @@ from pusher.pipeline.receipts import apply_all_parked
 from pusher.pipeline.review import pushable
 from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.resources import Resources
+from pusher.sources.poll import poll_sources
 from pusher.texts import texts_for
 
 log = logging.getLogger(__name__)
@@ -126,4 +127,4 @@ async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
     return asdict(report)
 
 
-FUNCTIONS = [process_item, dispatch, sweep, purge_old]
+FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources]

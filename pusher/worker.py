@@ -20,6 +20,7 @@ from pusher.queue import Wakeup
 from pusher.resources import open_resources, redis_settings
 from pusher.secret_keys import secure
 from pusher.settings import Settings
+from pusher.sources.poll import poll_sources
 
 log = logging.getLogger(__name__)
 #: Seconds a stopping worker lets running jobs finish (compose's stop_grace_period is above).
@@ -143,6 +144,7 @@ def build_worker(
         cron_jobs=[
             cron(sweep, second={0, 15, 30, 45}, unique=True, run_at_startup=True),
             cron(purge_old, hour={3}, minute={17}, unique=True),
+            cron(poll_sources, second={40}, unique=True),  # sources due by their interval
         ],
         on_startup=startup,
         on_shutdown=shutdown,

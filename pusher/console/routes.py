@@ -18,6 +18,7 @@ from pusher.console import (
     residents,
     rules_page,
     sandbox,
+    sources,
     users,
 )
 
@@ -64,4 +65,10 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/users", users.users_page, name="console.users")
     post("/users", users.user_create, name="console.user_create")
     post("/users/{user_id:\\d+}", users.user_update, name="console.user_update")
+    get("/sources", sources.sources_list, name="console.sources")
+    get("/sources/new", sources.source_new, name="console.source_new")
+    post("/sources/new", sources.source_save, name="console.source_create")
+    get("/sources/{source_id:\\d+}", sources.source_page, name="console.source")
+    post("/sources/{source_id:\\d+}", sources.source_save, name="console.source_save")
+    post("/sources/{source_id:\\d+}/fetch", sources.source_fetch, name="console.source_fetch")
     r.add_static("/static/", static, name="console.static")

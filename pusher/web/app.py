@@ -20,7 +20,7 @@ from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
-from pusher.web import api_items, api_pushes, api_residents, openapi
+from pusher.web import api_items, api_pushes, api_residents, api_sources, openapi
 from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
 from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
@@ -32,6 +32,7 @@ SWEEP_SECONDS = 15.0
 #: Embedded mode purges old rows a minute after start-up (not competing with it), then daily.
 PURGE_FIRST_SECONDS = 60.0
 PURGE_SECONDS = 24 * 3600.0
+POLL_SOURCES_SECONDS = 60.0
 
 
 def setup_routes(app: web.Application) -> None:
@@ -48,6 +49,11 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)
     r.add_post("/api/v1/residents/{resident_id}/erase", api_residents.erase_resident)
+    r.add_get("/api/v1/sources", api_sources.list_sources)
+    r.add_post("/api/v1/sources", api_sources.create_source)
+    r.add_get("/api/v1/sources/{source_id}", api_sources.get_source_view)
+    r.add_put("/api/v1/sources/{source_id}", api_sources.update_source)
+    r.add_post("/api/v1/sources/{source_id}/fetch", api_sources.fetch_source)
 
 
 def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:
@@ -104,6 +110,7 @@ async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     if isinstance(resources.queue, LocalQueue):
         tasks.append(asyncio.create_task(_sweep_forever(resources, resources.queue)))
         tasks.append(asyncio.create_task(_purge_daily(resources.queue)))
+        tasks.append(asyncio.create_task(_poll_sources_forever(resources.queue)))
     yield
     for task in tasks:
         task.cancel()
@@ -116,6 +123,14 @@ async def _sweep_forever(resources: Resources, queue: LocalQueue) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
         queue.forget("sweep")
         await queue.enqueue("sweep", job_id="sweep")
+
+
+async def _poll_sources_forever(queue: LocalQueue) -> None:
+    """Each minute, poll the county sources that are due (arq cron in production)."""
+    while True:
+        await asyncio.sleep(POLL_SOURCES_SECONDS)
+        queue.forget("poll_sources")
+        await queue.enqueue("poll_sources", job_id="poll_sources")
 
 
 async def _purge_daily(queue: LocalQueue) -> None:

@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from pusher import __version__
 from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
+from pusher.sources.config import SourceIn
 from pusher.web.api_items import ReviewIn
 from pusher.web.params import MAX_ID
 
@@ -34,6 +35,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "item_id": _ID,
     "push_id": _ID,
     "resident_id": _ID,
+    "source_id": _ID,
     "offset": {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0},
     # Free text: an unknown region code or channel just matches nothing.
     "region": {"type": "string"},
@@ -121,10 +123,10 @@ def _answers() -> dict[str, Any]:
         "reviews": rows,
         "matches": rows,
         "push_id": {"type": ["integer", "null"]},
-    }
-    push = _object(["id", "item_id"], id=integer, item_id=integer)
         # who marked the item urgent (username, role, a note for reviewers), or null
         "urgent_marked_by": {"type": ["object", "null"]},
+    }
+    push = _object(["id", "item_id"], id=integer, item_id=integer)
     return {
         "Item": item,
         "ItemDetail": detail,
@@ -145,6 +147,18 @@ def _answers() -> dict[str, Any]:
         ),
         "ErasureIn": _object(
             ["reason"], reason={"type": "string", "minLength": 1, "maxLength": 200}
+        ),
+        "Source": _object(
+            ["id", "name", "kind", "url", "region_id", "enabled"],
+            id=integer, name=text, kind=_enum(["rss", "html", "json"]), url=text,
+            region_id=integer, enabled={"type": "boolean"},
+            last_error={"type": ["string", "null"]}, items_found=integer,
+        ),
+        "SourceList": _object(["sources"], sources=rows | {"items": _ref("Source")}),
+        "FetchReport": _object(
+            ["source_id", "outcomes", "error", "preview"],
+            source_id=integer, outcomes={"type": "object"},
+            error={"type": ["string", "null"]}, preview=rows,
         ),
         "Error": _object(
             ["error"],
@@ -195,6 +209,22 @@ def _paths() -> dict[str, Any]:
                 path=["resident_id"],
             ),
         },
+        "/api/v1/sources": {
+            "get": _op("信息来源列表（县政务公开栏目、订阅源、平台接口）", "SourceList"),
+            "post": _op("新增信息来源（仅管理员）", "Source", body="SourceIn", ok=201),
+        },
+        "/api/v1/sources/{source_id}": {
+            "get": _op("信息来源详情与最近一次读取", "Source", path=["source_id"]),
+            "put": _op("修改信息来源（仅管理员）", "Source", body="SourceIn", path=["source_id"]),
+        },
+        "/api/v1/sources/{source_id}/fetch": {
+            "post": _op(
+                "立即读取来源；dry_run=true 只预览将新建的草稿，不写入",
+                "FetchReport",
+                path=["source_id"],
+                query=[("dry_run", _enum(["true", "false"]))],
+            ),
+        },
         "/api/v1/deliveries": {
             "get": _op(
                 "投递记录",
@@ -216,7 +246,7 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     """The whole OpenAPI document (served at ``/api/v1/openapi.json``)."""
     _, schemas = models_json_schema(
-        [(ItemIn, "validation"), (ReviewIn, "validation")],
+        [(ItemIn, "validation"), (ReviewIn, "validation"), (SourceIn, "validation")],
         ref_template="#/components/schemas/{model}",
     )
     return {

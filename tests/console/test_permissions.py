@@ -44,6 +44,10 @@ STAFF_CHECK = frozenset({"admin", "reviewer"})
 READERS = STAFF | {"grid_worker"}
 GRID = frozenset({"admin", "grid_worker"})
 ADMIN = frozenset({"admin"})
+#: sources: configured by the admin; read and fetched now by a publisher too
+SOURCES = frozenset({"admin", "publisher"})
+SOURCE = {"name": "县政务公开", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
+          "region_code": "360123101"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,28 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/residents/{resident_id}/erase"): Entry(
         ADMIN, Call(at("/api/v1/residents/{w.own_resident}/erase"), json={"reason": "本人申请"})
     ),
+    # sources: an admin configures them; a publisher may read them and fetch one now
+    ("GET", "/api/v1/sources"): Entry(SOURCES, Call(at("/api/v1/sources"))),
+    ("POST", "/api/v1/sources"): Entry(ADMIN, Call(at("/api/v1/sources"), json=SOURCE)),
+    ("GET", "/api/v1/sources/{source_id}"): Entry(SOURCES, Call(at("/api/v1/sources/{w.source}"))),
+    ("PUT", "/api/v1/sources/{source_id}"): Entry(
+        ADMIN, Call(at("/api/v1/sources/{w.source}"), json=SOURCE)
+    ),
+    ("POST", "/api/v1/sources/{source_id}/fetch"): Entry(
+        SOURCES, Call(at("/api/v1/sources/{w.source}/fetch?dry_run=true"), json={})
+    ),
     # console
     ("GET", "/"): Entry(READERS, Call(at("/"))),
+    ("GET", "/sources"): Entry(SOURCES, Call(at("/sources"))),
+    ("GET", "/sources/new"): Entry(ADMIN, Call(at("/sources/new"))),
+    ("POST", "/sources/new"): Entry(ADMIN, Call(at("/sources/new"), form=lambda w, r: SOURCE)),
+    ("GET", "/sources/{source_id}"): Entry(SOURCES, Call(at("/sources/{w.source}"))),
+    ("POST", "/sources/{source_id}"): Entry(
+        ADMIN, Call(at("/sources/{w.source}"), form=lambda w, r: SOURCE | {"enabled": "on"})
+    ),
+    ("POST", "/sources/{source_id}/fetch"): Entry(
+        SOURCES, Call(at("/sources/{w.source}/fetch"), form=lambda w, r: {"dry_run": "1"})
+    ),
     ("GET", "/items"): Entry(STAFF, Call(at("/items"))),
     ("GET", "/items/new"): Entry(frozenset({"admin", "publisher"}), Call(at("/items/new"))),
     ("POST", "/items/new"): Entry(

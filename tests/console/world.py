@@ -26,6 +26,7 @@ from pusher.models import (
     Push,
     Region,
     Resident,
+    Source,
     Urgency,
     User,
 )
@@ -62,6 +63,7 @@ class World:
     user: int
     town_code: str
     grid_codes: list[str]
+    source: int = 0  # a county source (a loopback URL nobody answers on)
 
 
 def settings_for(db: Path, jieba: Path) -> Settings:
@@ -92,6 +94,7 @@ async def build(settings: Settings) -> World:
         async with transaction(r.db) as db:
             ids = await _rows(db, grids)
             draft, submitted = await _items(db)
+            source = await _source(db)
             admin = await db.scalar(select(User).where(User.username == "admin"))
             assert admin is not None
             admin.api_token_hash = hash_token("admin")
@@ -99,8 +102,17 @@ async def build(settings: Settings) -> World:
         codes = await _grid_codes(db, grids)
     return World(
         settings, grids, pushed, draft=draft, submitted=submitted, town_code=town.town_code,
-        grid_codes=codes, **ids,
+        grid_codes=codes, source=source, **ids,
     )  # fmt: skip
+
+
+async def _source(db: AsyncSession) -> int:
+    region = await db.scalar(select(Region.id).where(Region.code == "360123101"))
+    assert region is not None
+    row = Source(name="县政务公开", kind="rss", url="http://127.0.0.1:9/feed.xml", region_id=region)
+    db.add(row)
+    await db.flush()
+    return row.id or 0
 
 
 async def _rows(db: AsyncSession, grids: list[int]) -> dict[str, int]:
