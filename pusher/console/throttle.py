@@ -101,6 +101,8 @@ class Attempt:
 
 @dataclass
 class Throttle:
+    """Counts login attempts per username and per client address on ``counter``."""
+
     counter: Counter
 
     async def attempt(self, username: str, address: str) -> Attempt:
