@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.console.base import Viewer, audit, deny, page_number, render, viewer
 from pusher.console.residentform import grid_choices, parse_resident, resident_values
 from pusher.console.scope import visible
-from pusher.console.tabular import download
+from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
 from pusher.errors import NotFound
 from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic, utcnow
@@ -28,7 +28,6 @@ from subscriptions.importer import (
 )
 
 PAGE = 50
-EXPORT_CHUNK = 1000
 # Plain columns, not Resident objects: building 20,000 ORM objects stalls the event loop.
 EXPORT_COLUMNS = (
     Resident.id,
@@ -222,13 +221,13 @@ async def export(request: web.Request) -> web.Response:
     fmt = request.match_info["fmt"]
     listing = _listing(me, "", EXPORT_COLUMNS)
     async with transaction(request.app[RESOURCES].db) as db:
-        rows = await _fetch(db, listing)
+        rows = await fetch_all(db, listing)
         tags: dict[int, list[str]] = {}
         ids = select(listing.subquery().c.id)
         tagged = select(ResidentTag.resident_id, ResidentTag.tag).where(
             ResidentTag.resident_id.in_(ids)
         )
-        for rid, tag in await _fetch(db, tagged):
+        for rid, tag in await fetch_all(db, tagged):
             tags.setdefault(rid, []).append(tag)
         await audit(db, me, "residents.export", request.path, rows=len(rows), format=fmt)
     out = (
@@ -244,13 +243,3 @@ async def export(request: web.Request) -> web.Response:
         for r in rows
     )
     return await download(fmt, "居民名单", EXPORT_HEADER, out)
-
-
-async def _fetch(db: AsyncSession, query: Any) -> list[Any]:
-    """All rows of ``query``, read in partitions so the event loop breathes in between."""
-    out: list[Any] = []
-    result = await db.stream(query.execution_options(yield_per=EXPORT_CHUNK))
-    async for part in result.partitions():
-        out.extend(part)
-        await asyncio.sleep(0)
-    return out

@@ -8,6 +8,7 @@ import re
 import time
 import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import FormData
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from pusher.models import Region, Resident
 from pusher.settings import Settings
-from subscriptions.importer import FileRefused, read_rows
+from subscriptions.importer import FileRefused, read_file, read_rows
 from tests.console.test_console import Console, _console, db_of
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -130,3 +131,11 @@ async def test_a_formula_in_a_name_is_a_row_error(console: Console, name: str) -
     assert "第 2 行" in page and "姓名不能以" in page
     assert "第 3 行" in page and "标签不能以" in page
     assert await _residents(console) == before
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    big = tmp_path / "名单.csv"
+    big.write_bytes(("姓名,手机号,所属网格\n" + "张三,13912345678,第1网格\n" * 200_000).encode())
+    assert big.stat().st_size > 5 * 1024 * 1024
+    with pytest.raises(FileRefused, match="超过 5 MB"):
+        read_file(big)
