@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from pusher.demo.expected import expected_audience
+from pusher.demo.expected import expected_for, region_code
+from pusher.demo.items import SAMPLES
 from pusher.models import DeliveryStatus, Item, ItemMatch, Urgency
 from pusher.queue import LocalQueue
 from tests.spine.conftest import Service
@@ -18,18 +19,17 @@ async def _run(service: Service) -> None:
 
 
 async def test_item_reaches_exactly_its_audience_once(service: Service) -> None:
+    # expected from how the town was built (tags, subscriptions), not from the pipeline
     r = service.resources
+    sample = SAMPLES[0]  # 高龄津贴: residents tagged 老年人 and subscribers of 养老服务
     item_id = await publish(
-        r,
-        region_code=service.town.town_code,
-        title="关于发放2024年高龄津贴的通知",
-        body="年满80周岁的老年人每人每月100元，请于12月10日前到村委会核对。",
+        r, region_code=region_code(service.town, sample), title=sample.title, body=sample.body
     )
     await _run(service)
     rows = await deliveries(r, item_id)
     async with r.db() as session:
         item = await session.get_one(Item, item_id)
-        expected = await expected_audience(session, item)
+        expected = set((await expected_for(session, service.town, sample)).residents)
         matched = list(await session.scalars(select(ItemMatch).where(ItemMatch.item_id == item_id)))
     assert item.status == "pushed"
     assert expected, "the demo town has elderly residents"
