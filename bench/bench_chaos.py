@@ -24,25 +24,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import types
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg  # type: ignore[import-untyped]
+from stack import Cluster, Database, Proc, production_env
+from stack import free_port as _free_port
+from stack import inbox as _inbox
+from stack import port_in_use as _port_in_use
+from stack import pusher as _pusher
+from stack import wait_for_ports as _wait_for_ports
 
-from pusher.benchmarks import RESIDENT_COLUMNS, scratch_database
+from pusher.benchmarks import RESIDENT_COLUMNS
 from pusher.migrate import upgrade
 
 # ``pusher bench`` loads this file by path without registering it in sys.modules, which
@@ -55,25 +55,7 @@ LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
 SECRET = "chaos-callback-secret-0123456789abcdef"
 SESSION_KEY = "chaos-session-key-0123456789abcdef0123"
 FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
-REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Database:
-    """A PostgreSQL database of our own on the machine's server."""
-
-    url: str  # for asyncpg
-
-    @property
-    def sqlalchemy_url(self) -> str:
-        return self.url.replace("postgresql://", "postgresql+asyncpg://")
-
-    @staticmethod
-    @asynccontextmanager
-    async def create() -> AsyncIterator[Database]:
-        async with scratch_database("postgresql") as url:
-            yield Database(url.replace("postgresql+asyncpg://", "postgresql://"))
 
 
 def _resident(n: int, region_id: int) -> tuple[Any, ...]:
@@ -133,106 +115,13 @@ async def status_counts(db: Database, item_id: int) -> dict[str, Any]:
     return {str(r["status"]): int(r["n"]) for r in rows} | {"push": push["status"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass
-class Proc:
-    """One child process, restartable, with its output in a log file."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
-            )
-        self.starts += 1
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.popen is not None and self.alive():
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-@dataclass
-class Cluster:
-    """Redis, the emulators, ``pusher serve`` and the workers of one run."""
-
-    redis: Proc
-    services: list[Proc]
-    workers: list[Proc]
-    ports: dict[str, int]
-    events: list[str] = field(default_factory=list)
-    unplanned_restarts: int = 0
-
-    def start(self) -> None:
-        for proc in [self.redis, *self.services, *self.workers]:
-            proc.start()
-
-    def stop(self) -> None:
-        for proc in [*self.workers, *self.services, self.redis]:
-            proc.kill(signal.SIGTERM)
-
-    def supervise(self) -> None:
-        """Restart workers that exited on their own."""
-        for proc in self.workers:
-            if not proc.alive():
-                self.unplanned_restarts += 1
-                self.events.append(f"{proc.name} exited by itself: restarted")
-                proc.start()
-
-
-def _pusher(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pusher.cli", *args]
-
-
 def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHER_")}
-    wechat, sms = f"http://127.0.0.1:{ports['wechat']}/", f"http://127.0.0.1:{ports['sms']}/"
+    env = production_env(db_url, tmp, ports, name="chaos", secrets=(SECRET, SESSION_KEY))
     env |= {
-        "PYTHONPATH": str(REPO),
-        "PUSHER_DATABASE_URL": db_url,
-        "PUSHER_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
-        "PUSHER_QUEUE_NAME": "pusher:chaos",
-        "PUSHER_JIEBA_CACHE_DIR": str(tmp / "jieba"),
-        "PUSHER_CALLBACK_SECRET": SECRET,
-        "PUSHER_SECRET_KEY": SESSION_KEY,
-        "PUSHER_QUIET_HOURS__START": "0",
-        "PUSHER_QUIET_HOURS__END": "0",
         "PUSHER_DISPATCH__LEASE_SECONDS": LEASE,
         "PUSHER_DISPATCH__RETRY_DELAYS": "[2,4,8,16,32,64]",
-        "PUSHER_WECHAT__APP_ID": "wx-emulator",
-        "PUSHER_WECHAT__APP_SECRET": "emulator-secret",
-        "PUSHER_WECHAT__TEMPLATE_ID": "TPL-chaos",
-        "PUSHER_WECHAT__BASE_URL": wechat,
         "PUSHER_WECHAT__TIMEOUT_SECONDS": "1.5",
         "PUSHER_WECHAT__MAX_CONCURRENCY": "32",
-        "PUSHER_ALIYUN_SMS__ACCESS_KEY_ID": "emulator-key",
-        "PUSHER_ALIYUN_SMS__ACCESS_KEY_SECRET": "emulator-secret",
-        "PUSHER_ALIYUN_SMS__SIGN_NAME": "青山镇",
-        "PUSHER_ALIYUN_SMS__TEMPLATE_CODE": "SMS_CHAOS",
-        "PUSHER_ALIYUN_SMS__BASE_URL": sms,
         "PUSHER_ALIYUN_SMS__TIMEOUT_SECONDS": "3",
     }
     return env
@@ -278,15 +167,6 @@ def _cluster(
     ]
     workers = [Proc(f"worker{n}", _pusher("worker"), env, tmp / f"worker{n}.log") for n in (0, 1)]
     return Cluster(redis, services, workers, ports)
-
-
-async def _wait_for_ports(cluster: Cluster, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    for port in cluster.ports.values():
-        while not _port_in_use(port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"port {port} did not open")
-            await asyncio.sleep(0.2)
 
 
 async def _enqueue(redis_port: int, item_id: int) -> None:
@@ -342,22 +222,6 @@ async def _run_push(
             return time.monotonic() - started, True
     cluster.events.append(f"gave up after {limit:.0f} s")
     return time.monotonic() - started, False
-
-
-async def _inbox(port: int) -> dict[str, list[str]]:
-    """``GET /emulator/inbox``, again until the injected faults let it through."""
-    timeout = aiohttp.ClientTimeout(total=5)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        for _ in range(50):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/emulator/inbox") as resp:
-                    if resp.status == 200:
-                        inbox: dict[str, list[str]] = await resp.json()
-                        return inbox
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"inbox on port {port} not readable")
 
 
 async def _count(cluster: Cluster, recipients: dict[str, int]) -> dict[str, int]:

@@ -32,6 +32,7 @@ BENCHMARKS = (
     "plan",
     "chaos",
     "classify",
+    "county",
 )
 
 Rows = list[dict[str, Any]]

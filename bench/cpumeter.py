@@ -1,0 +1,120 @@
+"""CPU seconds and peak RSS of a benchmark's processes, by kind, read from /proc.
+
+PostgreSQL's share is its backends serving the scratch database (their pids from
+``pg_stat_activity``, sampled every second: a backend that exits between two samples
+loses at most its last second; the benchmark's own are left out), its autovacuum workers
+on their own, and apart from them the server-wide writers
+(checkpointer, WAL writer, background writer), which also serve every other database
+on the server. pg_stat_statements is not enabled on the machine's server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from stack import cpu_seconds, peak_rss_mb
+
+_BACKENDS = (
+    "SELECT pid, CASE WHEN datname IS DISTINCT FROM current_database() THEN 'postgres_aux'"
+    " WHEN backend_type = 'autovacuum worker' THEN 'postgres_autovacuum' ELSE 'postgres' END"
+    " AS kind FROM pg_stat_activity WHERE pid <> ALL($1::int[]) AND (datname = current_database()"
+    " OR backend_type IN ('checkpointer', 'walwriter', 'background writer'))"
+)
+
+
+class Meter:
+    """Samples the processes ``pids`` (pid → kind) and the database's backends."""
+
+    def __init__(self, url: str, pids: dict[int, str], *, ignore: tuple[int, ...] = ()) -> None:
+        self._url = url
+        self._ignore = list(ignore)  # the benchmark's own backends
+        self._conn: Any = None
+        self.kinds = dict(pids)
+        self.base: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.peak: dict[int, float] = {}
+        #: (wall time, CPU seconds of the workers and the database's backends so far)
+        self.series: list[tuple[float, float]] = []
+
+    async def sample(self, *, baseline: bool = False) -> None:
+        """Read every process once; with ``baseline``, what they used so far is not counted."""
+        if self._conn is None:
+            self._conn = await asyncpg.connect(self._url)
+            self._ignore.append(self._conn.get_server_pid())
+        for row in await self._conn.fetch(_BACKENDS, self._ignore):
+            self.kinds.setdefault(int(row["pid"]), str(row["kind"]))
+        for pid, _ in self.kinds.items():
+            cpu = cpu_seconds(pid)
+            if cpu is None:
+                continue
+            self.base.setdefault(pid, cpu if baseline else 0.0)
+            self.last[pid] = cpu
+            self.peak[pid] = max(self.peak.get(pid, 0.0), peak_rss_mb(pid) or 0.0)
+        self.series.append((time.time(), self.cpu("worker") + self.cpu("postgres")))
+
+    async def run(self, every: float = 1.0) -> None:
+        """Sample every ``every`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            await self.sample()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    def cpu(self, kind: str) -> float:
+        """CPU seconds the processes of ``kind`` used since the baseline."""
+        return sum(
+            self.last[p] - self.base[p]
+            for p, k in self.kinds.items()
+            if k == kind and p in self.last
+        )
+
+    def rss(self, kind: str) -> list[float]:
+        """Peak RSS in MB of each process of ``kind`` (PostgreSQL's include the shared
+        buffers they touched)."""
+        return [
+            round(self.peak[p], 1) for p, k in self.kinds.items() if k == kind and p in self.peak
+        ]
+
+    def at(self, when: float) -> float:
+        """Workers' and backends' CPU seconds at wall time ``when`` (interpolated)."""
+        before = [(t, c) for t, c in self.series if t <= when] or self.series[:1]
+        after = [(t, c) for t, c in self.series if t >= when] or self.series[-1:]
+        (t0, c0), (t1, c1) = before[-1], after[0]
+        return c0 if t1 <= t0 else c0 + (c1 - c0) * (when - t0) / (t1 - t0)
+
+
+async def split_cost(
+    conn: Any, meter: Meter, item_id: int, approved: float, last: dict[str, float | None]
+) -> dict[str, float | None]:
+    """Workers' and backends' CPU µs per SMS recipient and per WeChat message.
+
+    Once the last SMS is accepted only WeChat messages go out: the CPU after it, over the
+    WeChat messages accepted after it, is the cost of one; the CPU before it, less that
+    cost for the WeChat messages accepted before it, over the SMS recipients, is the cost
+    of one SMS recipient (planning both channels' rows included). None when the SMS did not
+    finish at least 5 s before WeChat.
+    """
+    sms_at, wechat_at = last.get("sms"), last.get("wechat")
+    if sms_at is None or wechat_at is None or wechat_at - sms_at < 5:
+        return {"us_per_sms": None, "us_per_wechat": None}
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE d.channel = 'sms') AS sms,"
+        " count(*) FILTER (WHERE d.channel = 'wechat') AS wechat,"
+        " count(*) FILTER (WHERE d.channel = 'wechat' AND extract(epoch FROM d.sent_at) <= $2)"
+        " AS wechat_before FROM delivery d JOIN push p ON p.id = d.push_id"
+        " WHERE p.item_id = $1 AND d.sent_at IS NOT NULL",
+        item_id,
+        sms_at,
+    )
+    wechat_after = int(row["wechat"]) - int(row["wechat_before"])
+    per_wechat = (meter.at(wechat_at) - meter.at(sms_at)) / max(wechat_after, 1)
+    before = meter.at(sms_at) - meter.at(approved) - int(row["wechat_before"]) * per_wechat
+    return {
+        "us_per_sms": round(before / max(int(row["sms"]), 1) * 1e6, 1),
+        "us_per_wechat": round(per_wechat * 1e6, 1),
+    }
