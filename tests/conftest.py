@@ -21,6 +21,8 @@ REDIS = os.environ.get("PUSHER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 # Production mode refuses short or published secrets: tests bring their own.
 TEST_SECRET_KEY = "test-secret-key-" + uuid.uuid4().hex
 TEST_CALLBACK_SECRET = "test-callback-secret-" + uuid.uuid4().hex
+# County sources are read from the fixture server only: nothing leaves the machine.
+LOOPBACK = ["127.0.0.1", "localhost"]
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,7 @@ def sqlite_settings(tmp_path: Path, jieba_cache: Path) -> Settings:
         redis_url=None,
         jieba_cache_dir=jieba_cache,
         quiet_hours=NO_QUIET,
+        source_hosts=LOOPBACK,
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -72,6 +75,7 @@ def production_settings(pg_url: str, jieba_cache: Path) -> Settings:
         callback_secret=SecretStr(TEST_CALLBACK_SECRET),
         jieba_cache_dir=jieba_cache,
         quiet_hours=NO_QUIET,
+        source_hosts=LOOPBACK,
         _env_file=None,  # type: ignore[call-arg]
     )
 

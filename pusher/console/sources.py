@@ -18,7 +18,7 @@ from pusher.console.base import Viewer, render, viewer
 from pusher.db import transaction
 from pusher.models import Item, Region, Role, Source
 from pusher.sources.config import Kind, SourceIn
-from pusher.sources.fetch import Fetcher
+from pusher.sources.fetch import fetcher_for
 from pusher.sources.poll import poll_source
 from pusher.sources.records import get_source, save_source
 from pusher.web.keys import RESOURCES, SETTINGS
@@ -100,7 +100,7 @@ async def source_fetch(request: web.Request) -> web.Response:
     async with resources.db() as db:
         source = await get_source(db, int_param(request, "source_id"))
     report = await poll_source(
-        resources.db, Fetcher(resources.http), source.id or 0,
+        resources.db, fetcher_for(resources.http, resources.settings.source_hosts), source.id or 0,
         max_body_chars=request.app[SETTINGS].max_body_chars, dry_run=form.get("dry_run") == "1",
     )  # fmt: skip
     async with resources.db() as db:

@@ -58,6 +58,11 @@ class Page:
         return self.body.decode("utf-8", errors="replace")
 
 
+def fetcher_for(session: aiohttp.ClientSession, hosts: list[str]) -> Fetcher:
+    """The fetcher the poller and the fetch-now buttons use, limited to ``hosts`` if any."""
+    return Fetcher(session, hosts=frozenset(h.lower() for h in hosts))
+
+
 def web_url(url: str) -> bool:
     """True for an absolute http(s) URL with a host."""
     parts = urlsplit(url)
@@ -92,8 +97,11 @@ class Fetcher:
         max_bytes: int = 5 * 1024 * 1024,
         per_host_interval: float = 1.0,
         max_redirects: int = 5,
+        hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.session = session
+        #: when not empty, the only hosts fetched (``PUSHER_SOURCE_HOSTS``), redirects too
+        self.hosts = hosts
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.pacer = HostPacer(per_host_interval)
@@ -111,6 +119,8 @@ class Fetcher:
         for _ in range(self.max_redirects + 1):
             if not web_url(url):
                 raise FetchError(f"只能读取 http 或 https 网址：{url[:200]}")
+            if self.hosts and (urlsplit(url).hostname or "") not in self.hosts:
+                raise FetchError(f"主机不在允许读取的列表中（PUSHER_SOURCE_HOSTS）：{url[:200]}")
             await self.pacer.wait(urlsplit(url).hostname or "")
             page = await self._once(url, headers)
             if isinstance(page, Page):

@@ -24,7 +24,7 @@ from pusher.db import SessionFactory, transaction
 from pusher.models import Source, SourceEntry, utcnow
 from pusher.sources.config import Kind, SourceConfig
 from pusher.sources.feed import read_feed
-from pusher.sources.fetch import Fetcher, FetchError, Page
+from pusher.sources.fetch import Fetcher, FetchError, Page, fetcher_for
 from pusher.sources.found import ExtractError, Found
 from pusher.sources.htmlpages import read_detail, read_list
 from pusher.sources.jsonsrc import read_json
@@ -239,7 +239,7 @@ async def poll_due(db: SessionFactory, fetcher: Fetcher, *, max_body_chars: int)
 async def poll_sources(ctx: dict[str, Any]) -> dict[str, int]:
     """The scheduled job (arq cron each minute; the embedded runner likewise)."""
     resources = ctx["resources"]
-    fetcher = Fetcher(resources.http)
+    fetcher = fetcher_for(resources.http, resources.settings.source_hosts)
     reports = await poll_due(
         resources.db, fetcher, max_body_chars=resources.settings.max_body_chars
     )

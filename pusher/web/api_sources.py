@@ -14,7 +14,7 @@ from pusher.db import transaction
 from pusher.errors import InvalidInput
 from pusher.models import Role, Source
 from pusher.sources.config import SourceIn
-from pusher.sources.fetch import Fetcher
+from pusher.sources.fetch import fetcher_for
 from pusher.sources.poll import poll_source
 from pusher.sources.records import get_source, save_source, source_json
 from pusher.web.auth import require
@@ -67,7 +67,7 @@ async def fetch_source(request: web.Request) -> web.Response:
         source = await get_source(session, int_param(request, "source_id"))
     report = await poll_source(
         resources.db,
-        Fetcher(resources.http),
+        fetcher_for(resources.http, resources.settings.source_hosts),
         source.id or 0,
         max_body_chars=request.app[SETTINGS].max_body_chars,
         dry_run=dry == "true",

@@ -37,7 +37,7 @@ from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token
 from pusher.web.keys import RESOURCES
-from tests.conftest import NO_QUIET
+from tests.conftest import LOOPBACK, NO_QUIET
 from tests.console.test_console import ITEM, PASSWORD, make_users
 from tests.spine.conftest import start
 from tests.spine.flow import publish
@@ -72,6 +72,7 @@ def settings_for(db: Path, jieba: Path) -> Settings:
         redis_url=None,
         jieba_cache_dir=jieba,
         quiet_hours=NO_QUIET,
+        source_hosts=LOOPBACK,
         _env_file=None,  # type: ignore[call-arg]
     )
 

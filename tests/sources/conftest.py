@@ -62,7 +62,9 @@ async def _rig(settings: Settings, site: Site) -> AsyncIterator[Rig]:
         assert region.id is not None
         region_id = region.id
     async with aiohttp.ClientSession() as http:
-        yield Rig(db, site, Fetcher(http, timeout=2.0, per_host_interval=0.0), region_id)
+        hosts = frozenset(settings.source_hosts)  # the fixture server's loopback only
+        fetcher = Fetcher(http, timeout=2.0, per_host_interval=0.0, hosts=hosts)
+        yield Rig(db, site, fetcher, region_id)
     await engine.dispose()
 
 

@@ -173,3 +173,11 @@ async def test_a_failing_source_is_marked_in_error_and_the_others_go_on(
     assert source.last_error == report.error and source.last_ok_at is None
     assert source.last_fetch_at is not None
     assert await _poll(rig, good) == {"new": 1}
+
+
+async def test_a_host_outside_the_allowed_list_is_never_contacted(lite: Rig) -> None:
+    # the tests' settings allow loopback only (PUSHER_SOURCE_HOSTS): nothing leaves the machine
+    bad = await lite.source("html", "http://county.invalid/gk/list.html")
+    report = await poll_source(lite.db, lite.fetcher, bad, max_body_chars=LIMIT)
+    assert report.error is not None and "PUSHER_SOURCE_HOSTS" in report.error
+    assert await _poll(lite, await lite.source("html", "/gk/list.html")) == {"new": 1}
