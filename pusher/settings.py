@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
     #: console cookie ``Secure`` flag; unset: on when ``public_url`` is https
     cookie_secure: bool | None = None
+    #: Hosts county sources may be read from (empty: any). Redirects elsewhere are refused.
+    source_hosts: list[str] = Field(default_factory=list)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
