@@ -406,6 +406,19 @@ class LinkOpen(SQLModel, table=True):
     opens: int = 0
 
 
+class CallbackNonce(SQLModel, table=True):
+    """A signed callback already seen (embedded mode; Redis keeps them in production).
+
+    ``key`` is a digest of the callback's timestamp and nonce; a second callback with
+    the same pair is a replay. Rows older than twice the accepted clock skew are useless
+    (their timestamp is refused anyway) and are deleted as new ones arrive.
+    """
+
+    __tablename__ = "callback_nonce"
+    key: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class Source(SQLModel, table=True):
     """A place the county already publishes (a feed, a column's list pages, a JSON
     endpoint), polled every ``interval_minutes``; its new items become drafts."""
