@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Region, Rule
 from rules import Matcher, build_tokenizer, compile_texts
-from rules.compiler import long_lived
+from rules.compiler import collection_policy
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Rulebook:
             self.region_count = len(region_names)
         # Parsing 100,000 rules takes a second: it runs in the thread with the compile.
         # Reading them allocates as much, so the collector pauses for both (long_lived).
-        with long_lived():
+        with collection_policy(fingerprint[0]):
             rows = await load_rule_texts(session)
             self.matcher = await asyncio.to_thread(compile_texts, rows, tokenizer=self.tokenizer)
         self.fingerprint = fingerprint

@@ -16,7 +16,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from rules.domains import DomainClassifier
 from rules.index import KeywordIndex
@@ -28,6 +28,8 @@ from rules.synonyms import load_synonyms
 from rules.tokenizer import Tokenizer
 
 _HASH_CHUNK = 1_000
+# From this many rules a build pauses the cyclic collector and freezes what it built.
+LONG_LIVED_RULES = 5_000
 
 
 def spec_version(specs: Sequence[RuleSpec]) -> str:
@@ -52,7 +54,7 @@ def compile_rules(specs: Sequence[RuleSpec], *, tokenizer: Tokenizer | None) -> 
     Raises :class:`~rules.parser.RuleSyntaxError` for a spec that its compact text
     would not give (as :func:`~rules.parser.check_spec`).
     """
-    with long_lived():
+    with collection_policy(len(specs)):
         texts = [format_rule(spec) for spec in specs]
         for spec, text in zip(specs, texts, strict=True):
             parse_rule(text, group=spec.group)
@@ -64,9 +66,14 @@ def compile_texts(rules: Sequence[tuple[str, str]], *, tokenizer: Tokenizer | No
 
     Raises :class:`~rules.parser.RuleSyntaxError` for the first text that does not parse.
     """
-    with long_lived():
+    with collection_policy(len(rules)):
         specs = [parse_rule(text, group=group) for text, group in rules]
         return _compile(specs, [format_rule(spec) for spec in specs], tokenizer)
+
+
+def collection_policy(rules: int) -> AbstractContextManager[None]:
+    """:func:`long_lived` for a county's rules; nothing for a few (a preview's, a test's)."""
+    return long_lived() if rules >= LONG_LIVED_RULES else nullcontext()
 
 
 @contextmanager
