@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     #: Hosts county sources may be read from (empty: any). Redirects elsewhere are refused.
     source_hosts: list[str] = Field(default_factory=list)
+    #: local rest days and make-up working days (JSON lists of dates, e.g. ["2026-11-02"])
+    #: added to the national holiday calendar when disclosure deadlines are counted
+    local_holidays: list[date] = Field(default_factory=list)
+    local_workdays: list[date] = Field(default_factory=list)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
