@@ -177,6 +177,19 @@ class Channel(abc.ABC):
 
 
 @dataclass(frozen=True, slots=True)
+class Inbound:
+    """What a follower sent that is not a receipt: a follow through a QR code (``scene``,
+    value the scene string), a ``text`` or recognised ``voice`` message, a menu ``click``
+    (value the key) or a subscription-notice ``consent`` (value ``accept``/``reject``).
+    ``account`` is our account's id, the sender of a passive reply."""
+
+    kind: str
+    sender: str
+    value: str = ""
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackBatch:
     """What one provider callback carried, and what to answer the provider."""
 
@@ -184,5 +197,8 @@ class CallbackBatch:
     opt_outs: list[OptOut] = field(default_factory=list)
     #: Addresses that followed the account (again): the channel may be used for them.
     follows: list[str] = field(default_factory=list)
+    #: Follows through QR codes, messages, clicks and consents (WeChat) or replies that
+    #: are not commands (SMS, kind ``text``), for the residents' side to answer.
+    inbound: list[Inbound] = field(default_factory=list)
     reply: bytes = b""
     content_type: str = "application/json"

@@ -33,6 +33,8 @@ from pydantic import Field, SecretStr
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.events import (
+    ClickEvent,
+    ScanEvent,
     SubscribeEvent,
     SubscribeMsgSentEvent,
     SubscribeScanEvent,
@@ -40,6 +42,8 @@ from wechatpy.events import (
     UnsubscribeEvent,
 )
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import TextMessage, VoiceMessage
+from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 from yarl import URL
 
@@ -49,6 +53,7 @@ from channels.base import (
     Channel,
     ChannelError,
     ChannelKind,
+    Inbound,
     Limits,
     Message,
     OptOut,
@@ -261,6 +266,17 @@ class WeChatChannel(Channel):
     async def _fetch(self) -> tuple[str, int]:
         return await fetch_token(self._session, self._settings)
 
+    async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST ``payload`` to another API of the account (QR codes, menu, customer-service
+        messages) with the shared access token; the answer, or the typed error."""
+        token = await self._tokens.get(self._settings.app_id, self._fetch)
+        body = await self._post(path, token, payload)
+        if _code(body) in TOKEN_ERRORS:
+            body = await self._post(path, await self._refreshed(token), payload)
+        if _code(body) != 0:
+            raise _error(body)
+        return body
+
 
 def _check(query: Mapping[str, str], settings: WeChatSettings) -> None:
     try:
@@ -302,7 +318,10 @@ def _decrypt(body: bytes, query: Mapping[str, str], settings: WeChatSettings) ->
 
 
 # Event fields read as one text each, and the numbers among them with their digit limits.
-_TEXT_FIELDS = ("ToUserName", "FromUserName", "MsgType", "Event", "Status", "EventKey", "Ticket")
+_TEXT_FIELDS = (
+    *("ToUserName", "FromUserName", "MsgType", "Event", "Status", "EventKey", "Ticket"),
+    *("Content", "Recognition", "MediaId", "Format"),
+)
 _NUMBER_FIELDS = {"CreateTime": 10, "MsgID": 20, "MsgId": 20, "ErrorCode": 10}
 _LIST_FIELDS = ("MsgID", "ErrorCode", "ErrorStatus", "TemplateId")
 
@@ -384,4 +403,48 @@ def parse_callback(
         batch.opt_outs.append(OptOut(recipient=str(event.source), reason="unsubscribe"))
     elif isinstance(event, SubscribeEvent | SubscribeScanEvent):  # followed (again)
         batch.follows.append(str(event.source))
+    inbound = _inbound(event, xml)
+    if inbound is not None:
+        batch.inbound.append(inbound)
     return batch
+
+
+def _inbound(event: Any, xml: bytes | str) -> Inbound | None:
+    """A QR follow or scan, a text or voice message, a click or a notice consent."""
+    sender, account = str(event.source), str(event.target)
+    found: tuple[str, Any] | None = None
+    if isinstance(event, SubscribeScanEvent | ScanEvent):
+        found = ("scene", event.scene_id)
+    elif isinstance(event, TextMessage):
+        found = ("text", event.content)
+    elif isinstance(event, VoiceMessage):
+        found = ("voice", event.recognition)
+    elif isinstance(event, ClickEvent):
+        found = ("click", event.key)
+    elif str(getattr(event, "event", "")) == "subscribe_msg_popup_event":
+        found = ("consent", _consent(xml))
+    if found is None:
+        return None
+    return Inbound(found[0], sender, str(found[1] or "")[:2000], account)
+
+
+def _consent(xml: bytes | str) -> str:
+    """``accept`` when the follower accepted any notice template in the popup, else ``reject``."""
+    root = ElementTree.fromstring(xml)
+    statuses = [e.text or "" for e in root.iter("SubscribeStatusString")]
+    return "accept" if "accept" in statuses else "reject"
+
+
+def passive_reply(
+    inbound: Inbound, text: str, *, query: Mapping[str, str], settings: WeChatSettings
+) -> bytes:
+    """The XML answering a message in the callback's own response (encrypted in safe mode)."""
+    xml: str = TextReply(source=inbound.account, target=inbound.sender, content=text).render()
+    aes_key = settings.encoding_aes_key
+    if aes_key is None or not aes_key.get_secret_value():
+        return xml.encode()
+    crypto = WeChatCrypto(
+        settings.token.get_secret_value(), aes_key.get_secret_value(), settings.app_id
+    )
+    encrypted: str = crypto.encrypt_message(xml, query.get("nonce", ""), query.get("timestamp"))
+    return encrypted.encode()

@@ -461,3 +461,75 @@ class SourceEntry(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow)
     checked_at: datetime = Field(default_factory=utcnow)
     gone_at: datetime | None = None
+
+
+class WxFollower(SQLModel, table=True):
+    """A follower of the official account as we know them before (and after) binding:
+    the region of the QR code they followed through, and their subscription-notice
+    consent. ``last_seen_at`` opens WeChat's 48-hour window for customer-service replies."""
+
+    __tablename__ = "wx_follower"
+    openid: str = Field(primary_key=True, max_length=64)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    scene: str = Field(default="", max_length=64)
+    following: bool = True
+    consent_at: datetime | None = None
+    followed_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class WxBinding(SQLModel, table=True):
+    """A follower tied to a roster resident (``bound``), or asking to be (``pending`` for
+    the grid worker; ``rejected``). ``proxy``: the follower receives for someone else (代收)."""
+
+    __tablename__ = "wx_binding"
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, index=True)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    name: str = Field(max_length=64)
+    phone: str = Field(max_length=20)
+    proxy: bool = False
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
+
+
+class VerifyCode(SQLModel, table=True):
+    """A 6-digit confirmation code sent by SMS (kept as a keyed digest, never in clear)."""
+
+    __tablename__ = "verify_code"
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=20, index=True)
+    openid: str = Field(max_length=64, index=True)
+    address: str = Field(default="", max_length=64, index=True)
+    digest: str = Field(max_length=64)
+    name: str = Field(max_length=64)
+    proxy: bool = False
+    tries: int = 0
+    used: bool = False
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    expires_at: datetime
+
+
+class ResidentMessage(SQLModel, table=True):
+    """What a resident wrote back (SMS reply, WeChat text or voice) that is not a command,
+    for their grid worker to answer and close."""
+
+    __tablename__ = "resident_message"
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    channel: str = Field(max_length=16)
+    sender: str = Field(max_length=64)  # openid or phone it came from
+    text: str = Field(max_length=2000)
+    push_id: int | None = None
+    urgent: bool = False
+    status: str = Field(default="open", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    answer: str | None = Field(default=None, max_length=1000)
+    answered_by: str | None = Field(default=None, max_length=64)
+    answered_via: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None

@@ -47,6 +47,34 @@ class DispatchSettings(BaseModel):
     )
 
 
+class WxSettings(BaseModel):
+    """Residents' side of the official account: OAuth, codes, the menu, urgent words."""
+
+    #: where residents' browsers are sent to learn their openid (snsapi_base)
+    oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    code_ttl_seconds: int = Field(300, ge=60, le=3600)
+    code_tries: int = Field(5, ge=1, le=20)
+    #: codes per phone number (and per client address) an hour; one a minute at most
+    codes_per_hour: int = Field(5, ge=1, le=100)
+    codes_per_address_hour: int = Field(10, ge=1, le=1000)
+    #: hours after a resident's last message in which WeChat takes customer-service replies
+    reply_window_hours: int = Field(48, ge=1, le=48)
+    #: a reply links back to the push sent to them within this many days
+    answers_push_days: int = Field(7, ge=0, le=90)
+    urgent_words: list[str] = Field(
+        default_factory=lambda: ["求助", "救命", "被困", "着火", "失火", "溺水", "晕倒", "报警"]
+    )
+    #: the account's menu: (name, path under public_url)
+    menu: list[tuple[str, str]] = Field(
+        default_factory=lambda: [
+            ("最新通知", "/wx/notices"),
+            ("我的订阅", "/wx/"),
+            ("绑定/代收", "/wx/bind"),
+            ("联系网格员", "/wx/contact"),
+        ]
+    )
+
+
 class Settings(BaseSettings):
     """Everything a process needs; built once in ``main`` and passed down."""
 
@@ -104,6 +132,7 @@ class Settings(BaseSettings):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
+    wx: WxSettings = Field(default_factory=WxSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     wecom_enabled: bool = False
     aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)

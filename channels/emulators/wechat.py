@@ -31,6 +31,7 @@ from aiohttp import web
 
 from channels.emulators.accounts import WeChatAccount
 from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
+from channels.emulators.wechat_users import Followers, add_routes
 
 FAILURES = ("failed:user block", "failed: system failed")
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -82,6 +83,8 @@ class WeChatEmulatorState:
     msgids: itertools.count[int] = field(default_factory=lambda: itertools.count(200_000_001))
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
+    #: QR tickets, OAuth codes, menus and customer-service windows (wechat_users)
+    users: Followers = field(default_factory=Followers)
 
 
 STATE = web.AppKey("wechat_emulator_state", WeChatEmulatorState)
@@ -372,4 +375,5 @@ def build_app(
     app.router.add_post("/cgi-bin/message/template/send", send_template)
     app.router.add_post("/cgi-bin/message/subscribe/bizsend", send_subscribe)
     app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
+    add_routes(app)
     return app

@@ -36,6 +36,7 @@ from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryRange, DeliveryStatus, Item, Push, Urgency
 from pusher.pipeline.claims import Claimed, claim, hold_until, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
+from pusher.pipeline.proxies import marked, proxy_names
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.settings import DispatchSettings, QuietHours
 
@@ -224,7 +225,16 @@ async def _ask_and_send(
     """Ask the provider about rows of unknown outcome, send the rest (paced); the
     outcomes, when to try paced rows again, and how many the provider already had.
     Calls to the channel happen inside ``turns``."""
-    messages = [_message(c, content) for c in batch]
+    proxied: dict[int, str] = {}
+    if channel.kind is ChannelKind.WECHAT:  # 代收: say whose message it is
+        proxied = await proxy_names(d.db, [c.resident_id for c in batch if c.resident_id])
+    width = channel.limits.max_chars or 20
+    messages = [
+        _message(c, marked(content, proxied[c.resident_id], max_chars=width))
+        if c.resident_id in proxied
+        else _message(c, content)
+        for c in batch
+    ]
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
     if unknown:

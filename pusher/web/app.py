@@ -26,6 +26,7 @@ from pusher.web.errors import errors_middleware
 from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.public import setup_public
 from pusher.web.receipt_batch import ReceiptApplier
+from pusher.web.wx import setup_wx
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> web
     setup_callbacks(app)
     setup_public(app)
     setup_console(app)
+    setup_wx(app)
     return app
 
 

@@ -24,6 +24,8 @@ from aiohttp import web
 
 from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
+from pusher.db import transaction
+from pusher.residents import inbound
 from pusher.web.keys import NONCES, RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.nonces import DatabaseNonces, NonceStore, RedisNonces, nonce_key
 
@@ -77,10 +79,25 @@ async def wechat_event(request: web.Request) -> web.Response:
         log.warning("wechat callback replayed: refused")
         return web.Response(status=403, text="重复的回调（时间戳与随机数已使用过）")
     try:
-        return await _apply(request, "wechat", ChannelKind.WECHAT, batch)
+        response = await _apply(request, "wechat", ChannelKind.WECHAT, batch)
+        return await _answer_inbound(request, batch) if batch.inbound else response
     except BaseException:
         await nonces.release(key)  # not applied: WeChat's own retry must still pass
         raise
+
+
+async def _answer_inbound(request: web.Request, batch: CallbackBatch) -> web.Response:
+    """Follows through QR codes, messages and consents: the passive reply (see residents)."""
+    settings = request.app[SETTINGS]
+    async with transaction(request.app[RESOURCES].db) as session:
+        texts = [await inbound.answer(session, event, settings) for event in batch.inbound]
+    text = next((t for t in texts if t), None)
+    if text is None:
+        return web.Response(text="success")
+    reply = wechat.passive_reply(
+        batch.inbound[0], text, query=request.query, settings=settings.wechat
+    )
+    return web.Response(body=reply, content_type="application/xml")
 
 
 def sms_callback(provider: str, kind: str) -> Callable[[web.Request], object]:

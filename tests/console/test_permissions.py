@@ -83,6 +83,9 @@ UNFOLLOW = (
 )
 
 
+WX_POSTS = ("/wx/topics", "/wx/channels", "/wx/bind/code", "/wx/bind/confirm", "/wx/contact")
+
+
 def _none(_w: World, _role: str) -> dict[str, Any]:
     return {}
 
@@ -121,6 +124,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ),
     ),
     ("POST", "/logout"): Entry(PUBLIC, Call(at("/logout"), form=_none)),
+    # residents' pages: their own WeChat session, never a console role (without one:
+    # a redirect to sign in through WeChat)
+    **{
+        ("GET", path): Entry(PUBLIC, Call(at(path)))
+        for path in ("/wx/login", "/wx/oauth", "/wx/", "/wx/bind", "/wx/notices", "/wx/contact")
+    },
+    **{("POST", path): Entry(PUBLIC, Call(at(path), form=_none)) for path in WX_POSTS},
     # JSON API
     ("POST", "/api/v1/items"): Entry(
         frozenset({"admin", "publisher"}), Call(at("/api/v1/items"), json=_item_json("新通知"))
