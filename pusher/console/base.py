@@ -39,6 +39,8 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/deliveries", "推送记录", (*STAFF, Role.GRID_WORKER)),
     ("/followup", "未送达跟进", (Role.GRID_WORKER,)),
     ("/residents", "居民", (Role.GRID_WORKER,)),
+    ("/messages", "居民留言", (*STAFF, Role.GRID_WORKER)),
+    ("/posters", "关注二维码", (*STAFF, Role.GRID_WORKER)),
     ("/rules", "推送规则", STAFF),
     ("/sandbox", "模拟收件箱", STAFF),
     ("/audit", "操作日志", ()),

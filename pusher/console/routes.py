@@ -15,6 +15,7 @@ from pusher.console import (
     followup,
     item_page,
     items,
+    messages,
     residents,
     rules_page,
     sandbox,
@@ -71,4 +72,11 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/sources/{source_id:\\d+}", sources.source_page, name="console.source")
     post("/sources/{source_id:\\d+}", sources.source_save, name="console.source_save")
     post("/sources/{source_id:\\d+}/fetch", sources.source_fetch, name="console.source_fetch")
+    get("/messages", messages.messages_page, name="console.messages")
+    post("/messages/{message_id:\\d+}/answer", messages.answer, name="console.message_answer")
+    post("/messages/{message_id:\\d+}/close", messages.close, name="console.message_close")
+    get("/bindings", messages.bindings_page, name="console.bindings")
+    post("/bindings/{binding_id:\\d+}", messages.decide_binding, name="console.binding_decide")
+    get("/posters", messages.posters_page, name="console.posters")
+    get("/posters/{region_id:\\d+}", messages.poster, name="console.poster")
     r.add_static("/static/", static, name="console.static")

@@ -9,6 +9,8 @@ Console POSTs carry a valid CSRF token, so what is checked is authorization.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +20,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from channels.emulators.wechat import sign as wechat_sign
 from pusher.models import AuditLog, Delivery
 from pusher.texts import short_code
 from pusher.web.keys import RESOURCES
 from tests.console.test_console import ITEM, PASSWORD, xlsx
 from tests.console.world import (
+    CALLBACK_SECRET,
     ROLES,
+    WECHAT_TOKEN,
     World,
     client_for,
     copy_of,
@@ -74,8 +79,14 @@ def _item_json(title: str) -> dict[str, Any]:
     return {k: ITEM[k] for k in keep} | {"title": title}
 
 
-WECHAT_QUERY = "signature=da39a3ee5e6b4b0d3255bfef95601890afd80709&timestamp=&nonce="
-SECRET = "change-me-callback-secret"
+def wechat_query(_w: World) -> str:
+    """A freshly signed callback query: the route refuses stale and replayed ones."""
+    stamp, nonce = str(int(time.time())), uuid.uuid4().hex
+    signature = wechat_sign(WECHAT_TOKEN, stamp, nonce)
+    return f"signature={signature}&timestamp={stamp}&nonce={nonce}"
+
+
+SECRET = CALLBACK_SECRET
 UNFOLLOW = (
     "<xml><ToUserName>gh</ToUserName><FromUserName>o-nobody</FromUserName>"
     "<CreateTime>1700000000</CreateTime><MsgType>event</MsgType>"
@@ -97,10 +108,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/metrics"): Entry(PUBLIC, Call(at("/metrics"))),
     ("GET", "/api/v1/openapi.json"): Entry(PUBLIC, Call(at("/api/v1/openapi.json"))),
     ("GET", "/callbacks/wechat"): Entry(
-        PUBLIC, Call(at(f"/callbacks/wechat?{WECHAT_QUERY}&echostr=hi"))
+        PUBLIC, Call(lambda w: f"/callbacks/wechat?{wechat_query(w)}&echostr=hi")
     ),
     ("POST", "/callbacks/wechat"): Entry(
-        PUBLIC, Call(at(f"/callbacks/wechat?{WECHAT_QUERY}"), form=lambda w, r: {"xml": UNFOLLOW})
+        PUBLIC,
+        Call(lambda w: f"/callbacks/wechat?{wechat_query(w)}", form=lambda w, r: {"xml": UNFOLLOW}),
     ),
     **{
         ("POST", f"/callbacks/{p}/{k}/{{secret}}"): Entry(
@@ -250,6 +262,20 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ),
     ),
     ("GET", "/residents/export.{fmt}"): Entry(GRID, Call(at("/residents/export.csv"))),
+    # residents' messages, binding requests and QR posters
+    ("GET", "/messages"): Entry(READERS, Call(at("/messages"))),
+    ("POST", "/messages/{message_id}/answer"): Entry(
+        GRID, Call(at("/messages/{w.message}/answer"), form=lambda w, r: {"answer": "已报修"})
+    ),
+    ("POST", "/messages/{message_id}/close"): Entry(
+        GRID, Call(at("/messages/{w.message}/close"), form=_none)
+    ),
+    ("GET", "/bindings"): Entry(GRID, Call(at("/bindings"))),
+    ("POST", "/bindings/{binding_id}"): Entry(
+        GRID, Call(at("/bindings/{w.binding}"), form=lambda w, r: {"decision": "reject"})
+    ),
+    ("GET", "/posters"): Entry(READERS, Call(at("/posters"))),
+    ("GET", "/posters/{region_id}"): Entry(READERS, Call(at("/posters/{w.grids[0]}"))),
     ("GET", "/rules"): Entry(STAFF, Call(at("/rules"))),
     ("GET", "/rules/validate"): Entry(STAFF, Call(at("/rules/validate?text=低保"))),
     ("GET", "/rules/{group_id}"): Entry(STAFF, Call(at("/rules/{w.group}"))),

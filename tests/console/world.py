@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.wechat import WeChatSettings
 from pusher.db import transaction
 from pusher.models import (
     Delivery,
@@ -26,9 +27,11 @@ from pusher.models import (
     Push,
     Region,
     Resident,
+    ResidentMessage,
     Source,
     Urgency,
     User,
+    WxBinding,
 )
 from pusher.pipeline import ingest, review
 from pusher.queue import LocalQueue
@@ -64,6 +67,13 @@ class World:
     town_code: str
     grid_codes: list[str]
     source: int = 0  # a county source (a loopback URL nobody answers on)
+    message: int = 0  # a resident's SMS message in grids[0]
+    binding: int = 0  # a pending WeChat binding in grids[0]
+
+
+# the callbacks are public routes of the matrix: they answer only with these configured
+CALLBACK_SECRET = "world-callback-secret-0123456789abcdef"
+WECHAT_TOKEN = "world-wechat-token"
 
 
 def settings_for(db: Path, jieba: Path) -> Settings:
@@ -73,6 +83,8 @@ def settings_for(db: Path, jieba: Path) -> Settings:
         jieba_cache_dir=jieba,
         quiet_hours=NO_QUIET,
         source_hosts=LOOPBACK,
+        callback_secret=SecretStr(CALLBACK_SECRET),
+        wechat=WeChatSettings(token=SecretStr(WECHAT_TOKEN)),
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -96,6 +108,7 @@ async def build(settings: Settings) -> World:
             ids = await _rows(db, grids)
             draft, submitted = await _items(db)
             source = await _source(db)
+            wx_rows = await _wx_rows(db, grids[0])
             admin = await db.scalar(select(User).where(User.username == "admin"))
             assert admin is not None
             admin.api_token_hash = hash_token("admin")
@@ -103,8 +116,16 @@ async def build(settings: Settings) -> World:
         codes = await _grid_codes(db, grids)
     return World(
         settings, grids, pushed, draft=draft, submitted=submitted, town_code=town.town_code,
-        grid_codes=codes, source=source, **ids,
+        grid_codes=codes, source=source, **ids, **wx_rows,
     )  # fmt: skip
+
+
+async def _wx_rows(db: AsyncSession, grid: int) -> dict[str, int]:
+    message = ResidentMessage(region_id=grid, channel="sms", sender="13900000000", text="路灯坏了")
+    binding = WxBinding(openid="o-world-pending", region_id=grid, name="赵六", phone="13911112222")
+    db.add_all([message, binding])
+    await db.flush()
+    return {"message": message.id or 0, "binding": binding.id or 0}
 
 
 async def _source(db: AsyncSession) -> int:
