@@ -20,6 +20,7 @@ from pusher.models import Region, Resident
 from pusher.resources import Resources, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
+from tests.console.test_console import PASSWORD, make_users
 from tests.fanout.rig import WX_TOKEN, RecordingQueue, _free_port, _serve, _settings, _sms_app
 from tests.spine.conftest import start
 
@@ -75,6 +76,7 @@ class WxRig:
 async def running(settings: Settings, *, residents: int = 40) -> AsyncIterator[WxRig]:
     """The town, the emulators and our app on a port known to ``public_url``."""
     town, _ = await start(settings, residents=residents)
+    await make_users(settings)  # passwords; grid_worker keeps the first grid
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     app_id = f"wx-{uuid.uuid4().hex[:10]}"
@@ -155,6 +157,29 @@ class Phone:
                 return await self.get(resp.headers["Location"])
             self._keep_csrf(text)
             return resp.status, text
+
+
+async def console(rig: WxRig, username: str) -> aiohttp.ClientSession:
+    """A signed-in console session (the caller closes it)."""
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{rig.base}/login") as resp:
+        token = CSRF.search(await resp.text())
+    assert token is not None
+    data = {"username": username, "password": PASSWORD, "csrf": token.group(1)}
+    async with http.post(f"{rig.base}/login", data=data, allow_redirects=False) as resp:
+        assert resp.status == 302, resp.status
+    return http
+
+
+async def console_form(
+    http: aiohttp.ClientSession, rig: WxRig, path: str, form: dict[str, str]
+) -> tuple[int, str]:
+    """POST a console form with the CSRF token of the page it sits on."""
+    async with http.get(f"{rig.base}/messages") as resp:
+        token = CSRF.search(await resp.text())
+    assert token is not None
+    async with http.post(f"{rig.base}{path}", data={"csrf": token.group(1), **form}) as resp:
+        return resp.status, await resp.text()
 
 
 def code_in(texts: list[str]) -> str:

@@ -60,8 +60,12 @@ async def test_scan_follow_bind_choose_receive_and_look_back(sqlite_settings: Se
             assert sub is not None and not sub.opted_out
 
             title = "村道维修通知"
-            item_id = await publish(rig.resources, region_code=village.code, title=title,
-                                    body="本周六村道维修，请绕行。")  # fmt: skip
+            item_id = await publish(
+                rig.resources,
+                region_code=village.code,
+                title=title,
+                body="本周六村道维修，请绕行。",
+            )
             from pusher.jobs import process_item
 
             push_id = await process_item(rig.ctx, item_id)
