@@ -146,6 +146,7 @@ async def forget_resident(
             raise NotFound(f"居民 {resident_id} 不存在", field="resident_id")
         addresses = [a for a in (resident.phone, resident.openid) if a]
         counts = await _erase_links(session, resident_id, addresses)
+        counts |= await forget_wechat_side(session, resident_id, addresses)
         counts["audit_scrubbed"] = await _scrub_audit(session, resident_id)
         resident.name = FORGOTTEN_NAME
         resident.phone = None
@@ -207,6 +208,32 @@ async def _erase_links(
             update(delivery).where(deliveries_of([resident_id])).values(recipient=None)
         )
     )
+    return counts
+
+
+async def forget_wechat_side(
+    session: AsyncSession, resident_id: int, addresses: list[str]
+) -> dict[str, int]:
+    """Delete the resident's bindings, codes sent to their number and messages they wrote,
+    and their follower record unless the openid still reaches someone else (代收)."""
+    tables = SQLModel.metadata.tables
+    binding, code = tables["wx_binding"], tables["verify_code"]
+    message, follower = tables["resident_message"], tables["wx_follower"]
+    residents = tables["resident"].c
+    others = select(residents.id).where(
+        residents.openid.in_(addresses), residents.id != resident_id
+    )
+    alone = ~others.exists()  # their openid reaches nobody else (not a child's, 代收)
+    ours = (binding.c.resident_id == resident_id) | binding.c.phone.in_(addresses)
+    counts = {"wx_binding": rowcount(await session.execute(delete(binding).where(ours)))}
+    counts["verify_code"] = rowcount(
+        await session.execute(delete(code).where(code.c.phone.in_(addresses)))
+    )
+    by_sender = message.c.sender.in_(addresses) & ((message.c.channel == "sms") | alone)
+    theirs = (message.c.resident_id == resident_id) | by_sender
+    counts["resident_message"] = rowcount(await session.execute(delete(message).where(theirs)))
+    lone = follower.c.openid.in_(addresses) & alone
+    counts["wx_follower"] = rowcount(await session.execute(delete(follower).where(lone)))
     return counts
 
 
