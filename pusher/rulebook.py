@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Region, Rule
-from rules import Matcher, build_tokenizer, compile_texts
-from rules.compiler import collection_policy
+from rules import Matcher, build_tokenizer
+from rules.compiler import RuleTexts, collection_policy
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class Rulebook:
     fingerprint: tuple[Any, ...] = ()
     region_count: int = -1
     _lock: asyncio.Lock | None = None
+    _texts: RuleTexts = field(default_factory=RuleTexts, repr=False)
 
     async def current(self, session: AsyncSession) -> Matcher:
         """The matcher for the rules now in the database, recompiled if they changed."""
@@ -58,6 +59,7 @@ class Rulebook:
         # Reading them allocates as much, so the collector pauses for both (long_lived).
         with collection_policy(fingerprint[0]):
             rows = await load_rule_texts(session)
+            compile_texts = self._texts.compile  # parses only the rules that changed
             self.matcher = await asyncio.to_thread(compile_texts, rows, tokenizer=self.tokenizer)
         self.fingerprint = fingerprint
         log.info("rules compiled", extra={"rules": len(rows), "version": self.matcher.version})

@@ -66,9 +66,33 @@ def compile_texts(rules: Sequence[tuple[str, str]], *, tokenizer: Tokenizer | No
 
     Raises :class:`~rules.parser.RuleSyntaxError` for the first text that does not parse.
     """
-    with collection_policy(len(rules)):
-        specs = [parse_rule(text, group=group) for text, group in rules]
-        return _compile(specs, [format_rule(spec) for spec in specs], tokenizer)
+    return RuleTexts().compile(rules, tokenizer=tokenizer)
+
+
+class RuleTexts:
+    """Rule texts parsed by the last build, so that the next parses only what changed.
+
+    Parsing and formatting are half of a build from texts; after an edit of one rule in
+    100,000, only that rule is parsed again. Not for two threads at once.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], tuple[RuleSpec, str]] = {}
+
+    def compile(self, rules: Sequence[tuple[str, str]], *, tokenizer: Tokenizer | None) -> Matcher:
+        """Like :func:`compile_texts`; remembers these rules' specs for the next call."""
+        with collection_policy(len(rules)):
+            parsed = [self._read(key) for key in rules]
+            self._known = dict(zip(rules, parsed, strict=True))
+            specs, texts = [spec for spec, _ in parsed], [text for _, text in parsed]
+            return _compile(specs, texts, tokenizer)
+
+    def _read(self, key: tuple[str, str]) -> tuple[RuleSpec, str]:
+        found = self._known.get(key)
+        if found is None:
+            spec = parse_rule(key[0], group=key[1])
+            found = (spec, format_rule(spec))
+        return found
 
 
 def collection_policy(rules: int) -> AbstractContextManager[None]:

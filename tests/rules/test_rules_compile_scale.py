@@ -14,11 +14,21 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rules import ItemText, Matcher, RuleSpec, Tokenizer, compile_rules, compile_texts
-from rules.compiler import spec_version
+from rules import (
+    ItemText,
+    Matcher,
+    RuleSpec,
+    Tokenizer,
+    compile_rules,
+    compile_texts,
+    compiler,
+    parse_rule,
+)
+from rules.compiler import RuleTexts, spec_version
 from rules.model import DOMAINS, GroupMatch
 from rules.parser import RuleSyntaxError, _parse_fully, _parse_quickly, format_rule
 from rules.resources import data_hash
@@ -74,7 +84,9 @@ def _normal(found: Sequence[GroupMatch]) -> Normal:
     return out
 
 
-def _each_alone(specs: Sequence[RuleSpec], items: Sequence[ItemText], tok: Tokenizer) -> list:
+def _each_alone(
+    specs: Sequence[RuleSpec], items: Sequence[ItemText], tok: Tokenizer
+) -> list[Normal]:
     singles = [compile_rules([spec], tokenizer=tok) for spec in specs]
     return [_normal([m for one in singles for m in one.match(item)]) for item in items]
 
@@ -135,3 +147,28 @@ def test_quick_parse_agrees_with_the_full_parser(text: str) -> None:
     assert quick in (None, full)
     if '"' not in text and "“" not in text:
         assert quick == full
+
+
+def test_rule_texts_parse_only_the_rules_that_changed(
+    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(7)
+    rows = [(format_rule(s), s.group) for s in (_spec(rng, i) for i in range(300))]
+    items = [_item(rng, i) for i in range(40)]
+    texts = RuleTexts()
+    texts.compile(rows, tokenizer=tokenizer)
+    new = [("低保 & 停水 & !招聘 & in:title", rows[17][1]), ("养老 | 医保", "g-new")]
+    edited = [*rows[:5], *rows[6:17], new[0], *rows[18:], new[1], (rows[3][0], "g-same-text")]
+    parsed: list[str] = []
+
+    def counting(text: str, *, group: str) -> RuleSpec:
+        parsed.append(text)
+        return parse_rule(text, group=group)
+
+    monkeypatch.setattr(compiler, "parse_rule", counting)
+    again = texts.compile(edited, tokenizer=tokenizer)
+    assert sorted(parsed) == sorted([new[0][0], new[1][0], rows[3][0]])
+    monkeypatch.undo()
+    expected = _all_at_once(compile_texts(edited, tokenizer=tokenizer), items)
+    assert _all_at_once(again, items) == expected
+    assert any("g-same-text" in groups for groups in expected)
