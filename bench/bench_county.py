@@ -310,7 +310,9 @@ async def _push(
         sampler.cancel()
         await meter.sample()
         times = await _times(conn, item_id)
-        cost = await split_cost(conn, meter, item_id, approved, times["last"])
+        cost: dict[str, float | None] = {"us_per_sms": None, "us_per_wechat": None}
+        if finished:
+            cost = await split_cost(conn, meter, item_id, approved, times["last"])
     finally:
         await meter.close()
         await conn.close()
