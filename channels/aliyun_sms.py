@@ -44,6 +44,7 @@ from channels.base import (
     Channel,
     ChannelError,
     ChannelKind,
+    Inbound,
     Limits,
     Message,
     OptOut,
@@ -97,6 +98,22 @@ def national(phone: str) -> str:
 def is_opt_out(text: str) -> bool:
     """Whether an uplink reply asks to unsubscribe (TD, 退订, T, R, N)."""
     return text.strip().lower() in OPT_OUT_WORDS
+
+
+#: replies that take SMS back after an opt-out
+RESUME_WORDS = frozenset({"订阅", "恢复"})
+
+
+def replies(pairs: list[tuple[str, str]]) -> list[Inbound]:
+    """Uplink replies that are not opt-outs, as (phone, text) pairs: ``resume`` for 订阅/恢复,
+    else ``text`` (a message for the grid worker)."""
+    found = []
+    for phone, text in pairs:
+        if not phone or not text.strip() or is_opt_out(text):
+            continue
+        kind = "resume" if text.strip() in RESUME_WORDS else "text"
+        found.append(Inbound(kind, national(phone), text.strip()[:2000]))
+    return found
 
 
 def classify(code: str, message: str = "") -> ChannelError:
@@ -349,7 +366,8 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
             for i in items
             if is_opt_out(str(i.get("content", "")))
         ]
-        return CallbackBatch(opt_outs=opt_outs, reply=CALLBACK_REPLY)
+        pairs = [(str(i.get("phone_number", "")), str(i.get("content", ""))) for i in items]
+        return CallbackBatch(opt_outs=opt_outs, inbound=replies(pairs), reply=CALLBACK_REPLY)
     receipts = [
         Receipt(
             provider_id=f"{i.get('out_id', '')}:{national(str(i.get('phone_number', '')))}",

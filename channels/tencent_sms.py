@@ -33,7 +33,7 @@ from pydantic import BaseModel, SecretStr
 from yarl import URL
 
 from channels import signing
-from channels.aliyun_sms import beijing_time, callback_items, is_opt_out, national
+from channels.aliyun_sms import beijing_time, callback_items, is_opt_out, national, replies
 from channels.base import (
     Accepted,
     CallbackBatch,
@@ -281,7 +281,8 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
             for i in items
             if is_opt_out(str(i.get("text", "")))
         ]
-        return CallbackBatch(opt_outs=opt_outs, reply=CALLBACK_REPLY)
+        pairs = [(str(i.get("mobile", "")), str(i.get("text", ""))) for i in items]
+        return CallbackBatch(opt_outs=opt_outs, inbound=replies(pairs), reply=CALLBACK_REPLY)
     receipts = [
         Receipt(
             provider_id=str(i.get("sid", "")),

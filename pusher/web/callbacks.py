@@ -25,7 +25,7 @@ from aiohttp import web
 from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
 from pusher.db import transaction
-from pusher.residents import inbound
+from pusher.residents import inbound, replies
 from pusher.web.keys import NONCES, RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.nonces import DatabaseNonces, NonceStore, RedisNonces, nonce_key
 
@@ -112,9 +112,22 @@ def sms_callback(provider: str, kind: str) -> Callable[[web.Request], object]:
             batch = module.parse_callback(await request.read(), kind=kind)
         except ValueError as exc:
             return web.json_response({"error": f"回执格式有误：{exc}"}, status=400)
-        return await _apply(request, provider, ChannelKind.SMS, batch)
+        response = await _apply(request, provider, ChannelKind.SMS, batch)
+        if batch.inbound:
+            await _take_replies(request, batch)
+        return response
 
     return handler
+
+
+async def _take_replies(request: web.Request, batch: CallbackBatch) -> None:
+    """SMS replies that are not opt-outs: resumptions and messages (see residents)."""
+    settings, resources = request.app[SETTINGS], request.app[RESOURCES]
+    async with transaction(resources.db) as session:
+        answers = [(r.sender, await replies.apply_sms(session, r, settings)) for r in batch.inbound]
+    for phone, text in answers:
+        if text:
+            await replies.confirm(resources.channels.get(ChannelKind.SMS), phone, text)
 
 
 async def _apply(
