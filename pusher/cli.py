@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     resident.add_argument("action", choices=["forget"])
     resident.add_argument("resident_id", type=int)
     resident.add_argument("--reason", required=True, help="why (e.g. the resident's request)")
+    wx = sub.add_parser("wechat", help="official account set-up")
+    wx.add_argument("action", choices=["menu"], help="menu: set the menu from PUSHER_WX__MENU")
     send = sub.add_parser("send-test", help="send one test message with the configured provider")
     send.add_argument("channel", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
     send.add_argument("--to", required=True, help="openid, robot webhook key or mobile number")
@@ -121,6 +123,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "resident":
         return commands.forget_resident(settings, args.resident_id, reason=args.reason)
+    if args.command == "wechat":
+        return commands.wechat_menu(settings)
     if args.command == "send-test":
         return commands.send_test(settings, args.channel, to=args.to, text=args.text)
     if args.command == "match":

@@ -159,6 +159,26 @@ def send_test(settings: Settings, channel: str, *, to: str, text: str) -> int:
     return code
 
 
+def wechat_menu(settings: Settings) -> int:
+    """Set the official account's menu (最新通知, 我的订阅, 绑定/代收, 联系网格员)."""
+    import json
+
+    from channels.base import ChannelError
+    from pusher.errors import UserError
+    from pusher.residents.wxapi import publish_menu
+
+    try:
+        menu = asyncio.run(publish_menu(settings))
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except ChannelError as exc:
+        print(f"菜单设置失败：{exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(menu, ensure_ascii=False, indent=2))
+    return 0
+
+
 def forget_resident(settings: Settings, resident_id: int, *, reason: str) -> int:
     """Erase a resident's personal data on their request (audited, actor ``cli``)."""
     from pusher.db import create_engine, session_factory
