@@ -42,6 +42,8 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/messages", "居民留言", (*STAFF, Role.GRID_WORKER)),
     ("/posters", "关注二维码", (*STAFF, Role.GRID_WORKER)),
     ("/rules", "推送规则", STAFF),
+    ("/reports/monthly", "报表", STAFF),
+    ("/due", "公开时限", STAFF),
     ("/sandbox", "模拟收件箱", STAFF),
     ("/audit", "操作日志", ()),
     ("/users", "用户", ()),

@@ -9,7 +9,9 @@ from aiohttp import web
 from sqlalchemy import case, func, select
 
 from pusher.console.base import LOCAL, STAFF, render, viewer
+from pusher.console.due import due_summary
 from pusher.models import Delivery, DeliveryStatus, Item, ItemStatus, Push, Region, Role
+from pusher.reports.period import range_of, today_local
 from pusher.web.keys import RESOURCES
 
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.CONFIRMED)
@@ -22,9 +24,11 @@ def _today_start() -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-async def _villages(db: Any, since: datetime, scope: frozenset[int] | None) -> list[dict[str, Any]]:
-    """Delivery rate per village over the last week: reached / deliveries with an
-    outcome. Messages still waiting (quiet hours, a push under way) are counted
+async def _villages(
+    db: Any, since: datetime, scope: frozenset[int] | None, *, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Delivery rate per village since ``since`` (before ``until``): reached / deliveries
+    with an outcome. Messages still waiting (quiet hours, a push under way) are counted
     apart: they have not missed anyone yet."""
     village = select(Region.id, Region.name, Region.path).where(Region.kind == "village").subquery()
     grid = select(Region.id, Region.path).subquery()
@@ -44,6 +48,8 @@ async def _villages(db: Any, since: datetime, scope: frozenset[int] | None) -> l
     )
     if scope is not None:
         query = query.where(Delivery.region_id.in_(scope or {-1}))
+    if until is not None:
+        query = query.where(Delivery.created_at < until)
     out = []
     for name, total, reached, missed, pending in await db.execute(query):
         settled = total - (pending or 0)
@@ -73,7 +79,11 @@ async def dashboard(request: web.Request) -> web.Response:
                 .limit(20)
             )
         ).all()
-        villages = await _villages(db, today - timedelta(days=7), me.scope)
+        window = range_of(request.query, today=today_local())
+        since, until = (window.start, window.end) if window else (today - timedelta(days=7), None)
+        villages = await _villages(db, since, me.scope, until=until)
+        office = me.role != Role.GRID_WORKER
+        due = await due_summary(db, request.app[RESOURCES].settings) if office else None
     failures = sum(v["missed"] for v in villages)
     pending = sum(v["pending"] for v in villages)
     return await render(
@@ -85,4 +95,6 @@ async def dashboard(request: web.Request) -> web.Response:
         villages=villages,
         failures=failures,
         pending=pending,
+        window=window,
+        due=due,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,13 +19,14 @@ from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.privacy import recipient_for
+from pusher.reports.period import Period, range_of, today_local
 from pusher.web.keys import RESOURCES
 from pusher.web.params import parse_id
 from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
 EXPORT_LIMIT = 100_000
-FILTER_KEYS = ("push", "village", "grid", "channel", "status", "date")
+FILTER_KEYS = ("push", "village", "grid", "channel", "status", "date", "from", "to")
 CHANNELS = {"wechat": "公众号", "wecom": "微信群", "sms": "短信", "sandbox": "模拟"}
 HEADER = (
     "编号",
@@ -57,6 +58,14 @@ def _region_filter(query: Select[Any], code: str) -> Select[Any]:
     return query.where(Delivery.region_id.in_(inside.scalar_subquery()))
 
 
+def _dates(q: Mapping[str, str]) -> Period | None:
+    """Days (Beijing time) from ``from``/``to``, or the one day ``date``; a malformed
+    date is a 422 with a Chinese sentence."""
+    if q.get("date") and not (q.get("from") or q.get("to")):
+        q = {"from": q["date"], "to": q["date"]}
+    return range_of(q, today=today_local())
+
+
 def filtered(
     request: web.Request,
     me: Viewer,
@@ -79,15 +88,8 @@ def filtered(
         query = query.where(Delivery.channel == q["channel"])
     if q.get("status") in DeliveryStatus._value2member_map_:
         query = query.where(Delivery.status == q["status"])
-    if q.get("date"):
-        try:
-            day = datetime.combine(date.fromisoformat(q["date"]), datetime.min.time())
-            start = day.replace(tzinfo=utcnow().tzinfo) - timedelta(hours=8)
-            query = query.where(
-                Delivery.created_at >= start, Delivery.created_at < start + timedelta(days=1)
-            )
-        except ValueError:
-            pass
+    if (period := _dates(q)) is not None:
+        query = query.where(Delivery.created_at >= period.start, Delivery.created_at < period.end)
     if me.scope is not None:
         query = query.where(Delivery.region_id.in_(me.scope or {-1}))
     return query

@@ -11,11 +11,13 @@ from pusher.console import (
     auth,
     dashboard,
     deliveries,
+    due,
     erase,
     followup,
     item_page,
     items,
     messages,
+    reports,
     residents,
     rules_page,
     sandbox,
@@ -79,4 +81,11 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/bindings/{binding_id:\\d+}", messages.decide_binding, name="console.binding_decide")
     get("/posters", messages.posters_page, name="console.posters")
     get("/posters/{region_id:\\d+}", messages.poster, name="console.poster")
+    get("/items/{item_id:\\d+}/review-form", reports.review_form, name="console.review_form")
+    get("/due", due.due_page, name="console.due")
+    get("/reports/monthly", reports.monthly_page, name="console.report_monthly")
+    get("/reports/monthly/print", reports.monthly_print, name="console.report_print")
+    get("/reports/monthly.xlsx", reports.monthly_xlsx, name="console.report_xlsx")
+    get("/reports/yearly", reports.yearly_page, name="console.report_yearly")
+    get("/reports/register.xlsx", reports.register_xlsx, name="console.report_register")
     r.add_static("/static/", static, name="console.static")

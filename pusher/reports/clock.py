@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Disclosure, Item, ItemStatus, Review
 from pusher.reports.period import LOCAL, Period
+from pusher.settings import Settings
 from pusher.workdays import DEFAULT_LIMIT, CalendarUnknown, WorkCalendar
 
 #: the console's warning: items due within this many working days
@@ -131,3 +132,10 @@ def tally(clocks: Sequence[Clock]) -> dict[str, int]:
         key = {True: "on_time", False: "late", None: "unknown"}[c.on_time]
         out[key] += 1
     return out
+
+
+def calendar_for(settings: Settings) -> WorkCalendar:
+    """The national calendar with the township's own days from ``settings``."""
+    return WorkCalendar.national(
+        local_holidays=settings.local_holidays, local_workdays=settings.local_workdays
+    )

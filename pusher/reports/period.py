@@ -56,7 +56,8 @@ def _month_end(first: date) -> date:
     return following - timedelta(days=1)
 
 
-def _parse_day(text: str, name: str) -> date:
+def parse_day(text: str, name: str) -> date:
+    """A ``YYYY-MM-DD`` query value; :class:`InvalidInput` (422, in Chinese) otherwise."""
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
@@ -72,7 +73,7 @@ def month(text: str) -> Period:
     year, _, num = text.strip().partition("-")
     if not (year.isdigit() and num.isdigit() and len(year) == 4 and 1 <= int(num) <= 12):
         raise InvalidInput(f"月份「{text[:20]}」格式不对，请写成 2026-11。", field="month")
-    first = _parse_day(f"{year}-{int(num):02d}-01", "month")
+    first = parse_day(f"{year}-{int(num):02d}-01", "month")
     return Period(first, _month_end(first))
 
 
@@ -85,8 +86,8 @@ def year(text: str) -> Period:
 def from_query(query: Mapping[str, str], *, today: date) -> Period:
     """``?month=2026-11``, or ``?from=…&to=…`` (either may be left out), or this month."""
     if query.get("from") or query.get("to"):
-        first = _parse_day(query["from"], "from") if query.get("from") else today.replace(day=1)
-        last = _parse_day(query["to"], "to") if query.get("to") else today
+        last = parse_day(query["to"], "to") if query.get("to") else today
+        first = parse_day(query["from"], "from") if query.get("from") else last.replace(day=1)
         if last < first:
             raise InvalidInput("结束日期不能早于开始日期。", field="to")
         if (last - first).days >= MAX_DAYS:
@@ -96,6 +97,13 @@ def from_query(query: Mapping[str, str], *, today: date) -> Period:
         return month(query["month"])
     first = today.replace(day=1)
     return Period(first, _month_end(first))
+
+
+def range_of(query: Mapping[str, str], *, today: date) -> Period | None:
+    """``?from=&to=`` as a period (either may be left out); None when neither is given."""
+    if not (query.get("from") or query.get("to")):
+        return None
+    return from_query(query, today=today)
 
 
 def today_local() -> date:

@@ -290,6 +290,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ),
     ),
     ("GET", "/sandbox"): Entry(STAFF, Call(at("/sandbox"))),
+    # reports and the disclosure clock: the office reads them; grid workers do not
+    ("GET", "/items/{item_id}/review-form"): Entry(
+        STAFF, Call(at("/items/{w.pushed}/review-form"))
+    ),
+    ("GET", "/due"): Entry(STAFF, Call(at("/due"))),
+    ("GET", "/reports/monthly"): Entry(STAFF, Call(at("/reports/monthly"))),
+    ("GET", "/reports/monthly/print"): Entry(STAFF, Call(at("/reports/monthly/print"))),
+    ("GET", "/reports/monthly.xlsx"): Entry(STAFF, Call(at("/reports/monthly.xlsx"))),
+    ("GET", "/reports/yearly"): Entry(STAFF, Call(at("/reports/yearly"))),
+    ("GET", "/reports/register.xlsx"): Entry(STAFF, Call(at("/reports/register.xlsx"))),
     ("GET", "/audit"): Entry(ADMIN, Call(at("/audit"))),
     ("GET", "/users"): Entry(ADMIN, Call(at("/users"))),
     ("POST", "/users"): Entry(
