@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.models import Item, LinkOpen, Region
+from pusher.models import Disclosure, Item, LinkOpen, Region
 from pusher.reports import reach
 from pusher.reports.clock import Clock, approvals, disclosed_clocks, tally
 from pusher.reports.period import Period
+from pusher.reports.replies import replies
 from pusher.reports.table import Table
 from pusher.workdays import WorkCalendar
 
@@ -39,13 +40,15 @@ class Monthly:
 
 
 async def published_by(db: AsyncSession, period: Period, column: Any) -> list[list[Any]]:
-    """Items approved for release in ``period``, counted by ``column`` (domain, publisher)."""
+    """Proactively disclosed items approved in ``period``, counted by ``column`` (domain,
+    publisher)."""
     approved = approvals()
     key = func.coalesce(column, NO_DOMAIN)
     query = (
         select(key, func.count(Item.id))
         .join(approved, approved.c.item_id == Item.id)
         .where(approved.c.at >= period.start, approved.c.at < period.end)
+        .where(Item.disclosure == Disclosure.PROACTIVE)
         .group_by(key)
         .order_by(func.count(Item.id).desc(), key)
     )
@@ -112,6 +115,7 @@ async def monthly(db: AsyncSession, period: Period, calendar: WorkCalendar) -> M
         Table("opens", "短链接打开次数（按村）", ["村(社区)", "打开次数"], opens),
         Table("week", "按周趋势", ["周", *reach.HEADER], weeks),
         Table("clock", "公开时限", CLOCK_HEADER, _clock_rows(clocks), note=CLOCK_NOTE),
+        await replies(db, period),
     ]
     report.villages = [(v[0], _reached(v), v[1]) for v in villages]
     report.weeks = [(w[0], _reached(w), w[1]) for w in weeks]

@@ -1,9 +1,6 @@
 """Figures for the annual report on government information disclosure (政府信息公开工作
 年度报告), in its shapes where they touch pusher's work: information proactively disclosed
-by domain, the channels it went out on, and the months of the year.
-
-Replies from residents (留言办理) are not counted yet: the messages model is not in
-pusher's schema at the time of writing.
+by domain, the channels it went out on, and residents' messages received and handled.
 """
 
 from __future__ import annotations
@@ -14,11 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.models import Disclosure, Item, Review
+from pusher.models import Item, Review
 from pusher.reports import reach
-from pusher.reports.clock import approvals
-from pusher.reports.monthly import CHANNEL_NAMES, NO_DOMAIN
+from pusher.reports.monthly import CHANNEL_NAMES, published_by
 from pusher.reports.period import Period
+from pusher.reports.replies import replies
 from pusher.reports.table import Table
 
 #: how the register's 发布形式 is written (several joined by 、)
@@ -29,20 +26,6 @@ def split_forms(text: str) -> list[str]:
     for sep in FORM_SEPARATORS[1:]:
         text = text.replace(sep, FORM_SEPARATORS[0])
     return [part for part in text.split(FORM_SEPARATORS[0]) if part]
-
-
-async def proactive_by_domain(db: AsyncSession, period: Period) -> list[list[Any]]:
-    approved = approvals()
-    key = func.coalesce(Item.domain, NO_DOMAIN)
-    query = (
-        select(key, func.count(Item.id))
-        .join(approved, approved.c.item_id == Item.id)
-        .where(approved.c.at >= period.start, approved.c.at < period.end)
-        .where(Item.disclosure == Disclosure.PROACTIVE)
-        .group_by(key)
-        .order_by(func.count(Item.id).desc(), key)
-    )
-    return [[name, int(n)] for name, n in await db.execute(query)]
 
 
 async def forms_used(db: AsyncSession, period: Period) -> list[list[Any]]:
@@ -61,13 +44,14 @@ async def forms_used(db: AsyncSession, period: Period) -> list[list[Any]]:
 
 
 async def yearly(db: AsyncSession, period: Period) -> list[Table]:
-    """The year's tables: disclosed by domain, forms, deliveries by channel."""
+    """The year's tables: disclosed by domain, forms, deliveries by channel, messages."""
     channels = await reach.by_channel(db, period)
     named = [[CHANNEL_NAMES.get(c, c), *rest] for c, *rest in channels]
-    domains = await proactive_by_domain(db, period)
+    domains = await published_by(db, period, Item.domain)
     forms = await forms_used(db, period)
     return [
         Table("domain", "主动公开政府信息（按领域）", ["领域", "条数"], domains),
         Table("forms", "公开渠道（审查表所选发布形式）", ["发布形式", "条数"], forms),
         Table("channel", "精准推送（按渠道）", ["渠道", *reach.HEADER], named),
+        await replies(db, period),
     ]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import transaction
 from pusher.migrate import upgrade
-from pusher.models import Delivery, Item, LinkOpen, Push, Region, Review
+from pusher.models import Delivery, Item, LinkOpen, Push, Region, ResidentMessage, Review
 from pusher.resources import open_resources
 from pusher.settings import Settings
 
@@ -46,6 +46,7 @@ class Spec:
     limit: int | None
     approved: str | None  # leader approval (Beijing time); None: never approved
     step: str = "leader"
+    disclosure: str = "主动公开"
 
 
 ITEMS = [
@@ -61,6 +62,9 @@ ITEMS = [
     Spec("D", "就业", "青山镇人民政府", "2026-10-01", "2026-10-10 09:00", None, "2026-10-20 09:00"),
     # only the staff check in November: not approved, not counted
     Spec("E", "就业", "青山镇人民政府", "2026-11-02", "2026-11-02 09:00", None, None),
+    # disclosed on request (依申请公开): reviewed and approved, never proactively published
+    Spec("H", "社会救助", "青山镇民政办", "2026-11-01", "2026-11-02 09:00", None,
+         "2026-11-10 09:00", disclosure="依申请公开"),
 ]
 # deliveries: item key → [(grid code, channel, status, count)]
 DELIVERIES = {
@@ -77,6 +81,14 @@ OPENS = [
     ("A", "", "2026-11-04", 2), ("B", "360123102", "2026-11-30", 4),
     ("B", "360123102", "2026-12-01", 100), ("D", "360123101", "2026-10-31", 50),
 ]  # fmt: skip
+# residents' messages: (channel, received at (Beijing), answered, closed, urgent)
+MESSAGES = [
+    ("sms", "2026-11-02 09:00", True, True, False),
+    ("sms", "2026-11-10 20:00", True, False, True),
+    ("wechat", "2026-11-15 08:00", False, False, False),
+    ("wechat", "2026-10-31 23:30", True, True, False),  # October, Beijing time
+    ("wechat", "2026-12-01 00:10", True, True, True),  # December
+]
 #: B's ten messages are reached one an hour after its approval: the 9th (90%) at 9 hours
 B_HOURS_TO_90 = 9.0
 
@@ -92,6 +104,8 @@ async def build_month(settings: Settings) -> dict[str, int]:
         for key, rows in DELIVERIES.items():
             spec = next(s for s in ITEMS if s.key == key)
             await _push(db, ids[key], spec, rows, regions)
+        for channel, at, answered, closed, urgent in MESSAGES:
+            db.add(_message(channel, bj(at), answered=answered, closed=closed, urgent=urgent))
         for key, code, day, n in OPENS:
             db.add(LinkOpen(item_id=ids[key], region_code=code,
                             day=datetime.fromisoformat(day).date(), opens=n))  # fmt: skip
@@ -117,7 +131,7 @@ async def _item(db: AsyncSession, spec: Spec, regions: dict[str, int]) -> int:
         title=f"{spec.key}：测试通知", body="正文", publisher=spec.publisher, domain=spec.domain,
         region_id=regions["360123"], formed_at=bj(spec.formed + " 00:00") if spec.formed else None,
         created_at=bj(spec.created), time_limit_days=spec.limit,
-        status="pushed" if approved else "checked",
+        status="pushed" if approved else "checked", disclosure=spec.disclosure,
     )  # fmt: skip
     db.add(item)
     await db.flush()
@@ -154,3 +168,14 @@ async def _push(
             db.add(Delivery(push_id=push.id or 0, region_id=regions[code], channel=channel,
                             status=status, created_at=push.created_at, done_at=done,
                             next_attempt_at=None))  # fmt: skip
+
+
+def _message(
+    channel: str, at: datetime, *, answered: bool, closed: bool, urgent: bool
+) -> ResidentMessage:
+    later = at + timedelta(hours=3)
+    return ResidentMessage(
+        channel=channel, sender="13800000000", text="请问补贴何时发放？", urgent=urgent,
+        created_at=at, answered_at=later if answered else None,
+        closed_at=later if closed else None, status="closed" if closed else "open",
+    )  # fmt: skip

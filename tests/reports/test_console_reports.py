@@ -95,8 +95,9 @@ async def test_register_workbook_and_review_form(client: Client) -> None:
     assert resp.status == 200
     rows = _book(await resp.read())["信息发布保密审查登记"]
     by_title = {row[2]: row for row in rows[3:]}
-    # reviewed in November: A, B (leader), C (urgent, no staff step), E (staff check only)
-    assert sorted(by_title) == ["A：测试通知", "B：测试通知", "C：测试通知", "E：测试通知"]
+    # reviewed in November: A, B (leader), C (urgent, no staff step), E (staff check only),
+    # H (disclosed on request: reviewed all the same)
+    assert sorted(by_title) == [f"{k}：测试通知" for k in "ABCEH"]
     a = by_title["A：测试通知"]
     assert a[1:5] == ["青山镇人民政府", "A：测试通知", "公众号、短信", "同意。不涉密"]
     assert a[5:11] == ["reviewer", "2026-11-03", "同意。同意发布", "leader", "2026-11-03",

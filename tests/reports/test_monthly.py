@@ -9,11 +9,20 @@ from typing import Any
 import pytest
 
 from pusher.reports.monthly import Monthly, monthly
-from pusher.reports.period import month
+from pusher.reports.period import month, year
+from pusher.reports.yearly import yearly
 from pusher.resources import open_resources
 from pusher.settings import Settings
 from pusher.workdays import WorkCalendar
-from tests.reports.month import B_HOURS_TO_90, DELIVERIES, ITEMS, OPENS, REGIONS, build_month
+from tests.reports.month import (
+    B_HOURS_TO_90,
+    DELIVERIES,
+    ITEMS,
+    MESSAGES,
+    OPENS,
+    REGIONS,
+    build_month,
+)
 
 IN_MONTH = {"A", "B", "C"}  # approved and pushed in November (see month.py)
 BUCKET = {"delivered": 0, "sent": 1, "failed": 2, "unreachable": 3, "confirmed": 4,
@@ -29,9 +38,14 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture
-async def report(settings: Settings) -> Monthly:
+async def built(settings: Settings) -> Settings:
     await build_month(settings)
-    async with open_resources(settings) as r, r.db() as db:
+    return settings
+
+
+@pytest.fixture
+async def report(built: Settings) -> Monthly:
+    async with open_resources(built) as r, r.db() as db:
         return await monthly(db, month("2026-11"), WorkCalendar.national())
 
 
@@ -96,3 +110,35 @@ async def test_disclosure_on_time_and_late(report: Monthly) -> None:
     assert rows["C"][2] == "2026-11-19" and rows["C"][-1] == "按时"
     assert set(rows) == IN_MONTH
     assert (report.summary["on_time"], report.summary["late"]) == (2, 1)
+
+
+def _replies(first: str, last: str) -> dict[str, list[int]]:
+    """Messages received between two Beijing days, by channel, from the month's list."""
+    names = {"sms": "短信", "wechat": "公众号"}
+    out: dict[str, list[int]] = {}
+    for channel, at, answered, closed, urgent in MESSAGES:
+        if first <= at[:10] <= last:
+            line = out.setdefault(names[channel], [0, 0, 0, 0])
+            for n, flag in enumerate((True, answered, closed, urgent)):
+                line[n] += flag
+    return out
+
+
+async def test_replies_received_and_answered(report: Monthly) -> None:
+    assert _as_dict(report.table("replies").rows) == _replies("2026-11-01", "2026-11-30")
+    assert _as_dict(report.table("replies").rows)["短信"] == [2, 2, 1, 1]  # by hand
+
+
+async def test_yearly_figures(built: Settings) -> None:
+    async with open_resources(built) as r, r.db() as db:
+        tables = {t.key: t for t in await yearly(db, year("2026"))}
+    approved = [s for s in ITEMS if s.approved and s.disclosure == "主动公开"]
+    domains = Counter(s.domain or "未分类" for s in approved)
+    assert dict((k, n) for k, n in tables["domain"].rows) == domains
+    assert "依申请公开" not in {s.disclosure for s in approved} and len(approved) == 4
+    # every approval chose 公众号、短信 (H, disclosed on request, was reviewed too)
+    reviewed = sum(1 for s in ITEMS if s.approved)
+    assert dict((k, n) for k, n in tables["forms"].rows) == {"公众号": reviewed, "短信": reviewed}
+    messages = sum(c for rows in DELIVERIES.values() for *_, c in rows)
+    assert sum(row[1] for row in tables["channel"].rows) == messages
+    assert _as_dict(tables["replies"].rows) == _replies("2026-01-01", "2026-12-31")
