@@ -18,6 +18,7 @@ at a time. Provider answers map to errors by the table ``channels.errors.WECHAT`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -88,6 +89,9 @@ class WeChatSettings(pydantic.BaseModel):
     # max_concurrency / round-trip time (32 / 30 ms ≈ 1,000 messages/s; 8 ≈ 270).
     # Against a local emulator 32 also costs less CPU per message than 8 (bench_dispatch).
     max_concurrency: int = Field(32, ge=1, le=256)
+    #: Template messages a day (100,000 by default; a county with more followers asks
+    #: WeChat for a higher quota and sets it here).
+    daily_quota: int = Field(100_000, ge=1)
 
     @property
     def configured(self) -> bool:
@@ -183,6 +187,9 @@ class WeChatChannel(Channel):
         self._session = session
         self._tokens = tokens
         self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self.limits = dataclasses.replace(  # type: ignore[misc]  # the account's own quota
+            type(self).limits, rate=settings.daily_quota
+        )
         self._refreshing: dict[str, asyncio.Future[str]] = {}
         self._urls: dict[tuple[str, str], URL] = {}
 

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     emulate.add_argument("--timeout-rate", type=float, default=0.0, help="share held too long")
     emulate.add_argument("--token-expiry-after", type=int, help="WeChat: calls per token")
     emulate.add_argument("--callback-url", help="WeChat: where events are POSTed")
+    emulate.add_argument(
+        "--callback-token", default="", help="WeChat: signs events (PUSHER_WECHAT__TOKEN)"
+    )
     emulate.add_argument("--report-url", help="SMS: where delivery reports are POSTed")
     emulate.add_argument(
         "--account", type=Path, help="YAML/JSON: the account's signs, templates, followers, keys"
@@ -137,6 +140,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             timeout_rate=args.timeout_rate,
             token_expiry_after=args.token_expiry_after,
             callback_url=args.callback_url,
+            callback_token=args.callback_token,
             report_url=args.report_url,
             account_file=args.account,
         )

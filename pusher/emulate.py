@@ -2,7 +2,7 @@
 
 Fault injection and callback targets come from :class:`EmulatorOptions`
 (``--error-rate``, ``--timeout-rate``, ``--token-expiry-after``,
-``--callback-url``, ``--report-url`` on the command line), so a benchmark or a
+``--callback-url``, ``--callback-token``, ``--report-url`` on the command line), so a benchmark or a
 manual test can run an emulator as its own process and still break it.
 ``--account FILE`` (YAML or JSON, see :mod:`channels.emulators.accounts`) says
 what the account holds: signs and approved templates with their variables'
@@ -34,7 +34,8 @@ class EmulatorOptions:
     ``error_rate``/``timeout_rate``: shares of requests answered HTTP 500 or
     held past the client's timeout; ``token_expiry_after``: (WeChat) a token
     expires after this many calls; ``callback_url``: (WeChat) where events are
-    POSTed; ``report_url``: (SMS) where delivery reports are POSTed;
+    POSTed, signed with ``callback_token`` (our ``PUSHER_WECHAT__TOKEN``);
+    ``report_url``: (SMS) where delivery reports are POSTed;
     ``account_file``: what the account holds (None: anything goes).
     """
 
@@ -42,6 +43,7 @@ class EmulatorOptions:
     timeout_rate: float = 0.0
     token_expiry_after: int | None = None
     callback_url: str | None = None
+    callback_token: str = ""
     report_url: str | None = None
     account_file: Path | None = None
 
@@ -73,7 +75,12 @@ def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.A
         from channels.emulators import wechat
 
         assert account is None or isinstance(account, WeChatAccount)
-        return wechat.build_app(faults=o.faults(), callback_url=o.callback_url, account=account)
+        return wechat.build_app(
+            faults=o.faults(),
+            callback_url=o.callback_url,
+            callback_token=o.callback_token,
+            account=account,
+        )
     if provider == "wecom":
         from channels.emulators import wecom
 
