@@ -173,7 +173,8 @@ class Item(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    # the catalogue's fields (公开事项: 依据, 时限, 对象, 渠道) and the document's (发文字号, 索引号)
+    # the catalogue's fields (公开事项: 依据, 时限, 对象, 渠道)
+    # and the document's (发文字号, 索引号)
     basis: str | None = Field(default=None, max_length=500)
     time_limit_days: int | None = None
     audience: str | None = Field(default=None, max_length=100)
