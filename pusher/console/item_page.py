@@ -49,7 +49,31 @@ DELIVERY_NAMES = {
     DeliveryStatus.CONFIRMED: "已当面告知",
 }
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
-PUBLISH_FORMS = ("政府网站", "公众号", "村(居)民微信群", "短信", "政务公开栏")
+#: 发布形式 on the review form: the channels pusher sends on, and the office's own
+PUBLISH_FORMS = ("公众号", "短信", "村(居)民微信群", "企业微信群", "政府网站", "政务公开栏")
+DEFAULT_FORMS = ("村(居)民微信群", "短信")
+
+
+def publish_forms(values: list[str]) -> str:
+    """The chosen 发布形式 in the list's order, joined by 、 (a value may itself hold
+    several joined by 、); one outside :data:`PUBLISH_FORMS` is refused (422)."""
+    parts = {p.strip() for v in values for p in v.split("、") if p.strip()}
+    unknown = sorted(parts - set(PUBLISH_FORMS))
+    if unknown:
+        raise UserError(
+            f"发布形式「{'、'.join(unknown)[:60]}」不在可选范围内，请从"
+            f"{'、'.join(PUBLISH_FORMS)}中选择。",
+            field="publish_form",
+        )
+    return "、".join(f for f in PUBLISH_FORMS if f in parts)
+
+
+def chosen_forms(reviews: list[Review], item: Item) -> set[str]:
+    """The forms to tick: the last step's choice, else the usual pair for the leader."""
+    for r in reversed(reviews):
+        if r.publish_form:
+            return set(r.publish_form.split("、"))
+    return set(DEFAULT_FORMS) if item.status == "checked" else set()
 
 
 def describe(group: str, reason: dict[str, Any]) -> str:
@@ -150,6 +174,7 @@ async def item_page(request: web.Request) -> web.Response:
         steps=STEP_NAMES,
         decisions=DECISION_NAMES,
         forms=PUBLISH_FORMS,
+        chosen=chosen_forms(list(reviews), item),
         error=request.query.get("error", ""),
     )
 
@@ -164,6 +189,7 @@ async def item_review(request: web.Request) -> web.Response:
     except ValueError:
         raise UserError("请选择审查步骤和结论。") from None
     opinion = str(form.get("opinion", "")).strip()
+    forms = publish_forms([str(v) for v in form.getall("publish_form", [])])
     try:
         async with transaction(resources.db) as db:
             item = await load_item(db, request.match_info["item_id"])
@@ -174,7 +200,7 @@ async def item_review(request: web.Request) -> web.Response:
                 decision=decision,
                 actor=review.Actor.of(me.user),
                 opinion=opinion,
-                publish_form=str(form.get("publish_form", "")).strip(),
+                publish_form=forms,
             )
             await audit(
                 db,

@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from pusher.db import transaction
-from pusher.models import Item, Region
+from pusher.models import Item, Region, Review
 from pusher.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from tests.console.test_console import make_users
-from tests.console.world import login
+from tests.console.world import csrf, login
 from tests.reports.month import DELIVERIES, bj, build_month
 from tests.reports.test_monthly import NAMES, _expected
 
@@ -46,13 +48,19 @@ async def client(
 
 
 async def _later_items(settings: Settings) -> None:
-    """Drafts for the due list: one due in 3 working days, one past the calendar's years."""
+    """Drafts for the due list: one due in 3 working days, one past the calendar's years;
+    and S, submitted for review by the publisher."""
     async with open_resources(settings) as r, transaction(r.db) as db:
         town = (await db.scalars(Region.__table__.select().where(Region.code == "360123"))).one()
         for title, formed, limit in (("F：三日内到期", "2026-11-27", 5),
                                      ("G：跨年信息", "2026-12-20", 20)):  # fmt: skip
             db.add(Item(title=title, body="正文", publisher="青山镇人民政府", region_id=town,
                         formed_at=bj(formed + " 00:00"), time_limit_days=limit))  # fmt: skip
+        item = Item(title="S：待审查", body="正文", publisher="青山镇人民政府", region_id=town,
+                    status="submitted", formed_at=bj("2026-11-25 00:00"))  # fmt: skip
+        db.add(item)
+        await db.flush()
+        db.add(Review(item_id=item.id or 0, step="submit", decision="submit", reviewer="publisher"))
 
 
 def _book(body: bytes) -> dict[str, list[list[object]]]:
@@ -151,3 +159,34 @@ async def test_delivery_log_and_dashboard_date_ranges(client: Client) -> None:
         reached = sum(n for s, n in rows if s in ("delivered", "sent", "confirmed"))
         rate = round(100 * reached / sum(n for _, n in rows))
         assert re.search(rf"{village}</span>.*?<span>{rate}%</span>", board, re.S), village
+
+
+async def _review(client: Client, item: int, forms: list[str]) -> int:
+    data = FormData()
+    for name, value in (("csrf", await csrf(client)), ("step", "staff"),
+                        ("decision", "approve"), ("opinion", "不涉密")):  # fmt: skip
+        data.add_field(name, value)
+    for form in forms:
+        data.add_field("publish_form", form)
+    resp = await client.post(f"/items/{item}/review", data=data, allow_redirects=False)
+    return resp.status
+
+
+async def test_publish_forms_are_a_set_of_choices(
+    client: Client, sqlite_settings: Settings
+) -> None:
+    async with open_resources(sqlite_settings) as r, r.db() as db:
+        item = (await db.scalars(Item.__table__.select().where(Item.title == "S：待审查"))).one()
+    page = await (await client.get(f"/items/{item}")).text()
+    boxes = re.findall(r'name="publish_form" value="([^"]+)"', page)
+    assert boxes == ["公众号", "短信", "村(居)民微信群", "企业微信群", "政府网站", "政务公开栏"]
+    assert await _review(client, item, ["微博"]) == 400  # not a channel pusher knows
+    async with open_resources(sqlite_settings) as r, r.db() as db:
+        assert (await db.get(Item, item)).status == "submitted"  # type: ignore[union-attr]
+    assert await _review(client, item, ["短信", "公众号"]) == 302
+    async with open_resources(sqlite_settings) as r, r.db() as db:
+        query = select(Review.publish_form).where(Review.step == "staff", Review.item_id == item)
+        assert list(await db.scalars(query)) == ["公众号、短信"]  # the list's order
+    page = await (await client.get(f"/items/{item}")).text()  # the leader's form
+    ticked = re.findall(r'name="publish_form" value="([^"]+)" checked', page)
+    assert ticked == ["公众号", "短信"]
