@@ -54,6 +54,7 @@ REDIS_PORT = int(os.environ.get("PUSHER_CHAOS_REDIS_PORT", "6390"))
 LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
 SECRET = "chaos-callback-secret-0123456789abcdef"
 SESSION_KEY = "chaos-session-key-0123456789abcdef0123"
+WECHAT_TOKEN = "chaos-wechat-token"
 FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -122,6 +123,8 @@ def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
         "PUSHER_DISPATCH__RETRY_DELAYS": "[2,4,8,16,32,64]",
         "PUSHER_WECHAT__TIMEOUT_SECONDS": "1.5",
         "PUSHER_WECHAT__MAX_CONCURRENCY": "32",
+        # /callbacks/wechat answers only a configured token; the emulator signs with it
+        "PUSHER_WECHAT__TOKEN": WECHAT_TOKEN,
         "PUSHER_ALIYUN_SMS__TIMEOUT_SECONDS": "3",
     }
     return env
@@ -150,6 +153,7 @@ def _cluster(
             _pusher(
                 *("emulate", "wechat", "--port", str(ports["wechat"]), *FAULTS),
                 *("--token-expiry-after", expiry, "--callback-url", f"{ours}/callbacks/wechat"),
+                *("--callback-token", WECHAT_TOKEN),
             ),
             env,
             tmp / "wechat.log",
@@ -308,13 +312,24 @@ async def _measure(residents: int, limit: float, *, lease: str = LEASE) -> dict[
     }
 
 
+def _require_exactly_once(row: dict[str, Any]) -> None:
+    """A smoke run is a check: everyone reached once and every receipt applied."""
+    broken = {k: row[k] for k in ("lost", "duplicated", "extra_messages") if row[k]}
+    if row["receipts_settled_s"] is None:
+        broken["receipts_settled_s"] = None
+    if broken:
+        raise SystemExit(f"chaos smoke run broke its promise: {broken} (logs: {row['logs']})")
+
+
 def run(*, quick: bool, smoke: bool = False) -> list[dict[str, Any]]:
     """One row: reached / lost / duplicated residents and the time the push took.
 
     ``smoke``: 400 residents and a 5 s lease, every process and break once in about a
     minute (the push may end before a break is due; ``events`` says what happened)."""
     if smoke:
-        return [asyncio.run(_measure(400, 180.0, lease="5"))]
+        row = asyncio.run(_measure(400, 180.0, lease="5"))
+        _require_exactly_once(row)
+        return [row]
     residents, limit = (5_000, 300.0) if quick else (100_000, 1200.0)
     return [asyncio.run(_measure(residents, limit))]
 
