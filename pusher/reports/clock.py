@@ -5,7 +5,8 @@ starts on the item's formation date (成文日期, ``formed_at``); a correction 
 item, ``corrects_id`` set) starts on the day the change was recorded; an item with no
 formation date on record starts on the day it was entered. It stops on the day the item
 was approved for release (the leader's approval, or the one-step urgent approval).
-Only proactively disclosed items (主动公开) run a clock.
+Only proactively disclosed items (主动公开) written by the office run a clock: an item
+read from a county source was disclosed there, on the county's clock.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _query() -> tuple[Select[Any], Any]:
     query = (
         select(*columns)
         .outerjoin(approved, approved.c.item_id == Item.id)
-        .where(Item.disclosure == Disclosure.PROACTIVE)
+        .where(Item.disclosure == Disclosure.PROACTIVE, Item.source_id.is_(None))
         .order_by(Item.id)
     )
     return query, approved

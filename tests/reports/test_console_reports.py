@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from pusher.db import transaction
-from pusher.models import Item, Region, Review
+from pusher.models import Item, Region, Review, Source
 from pusher.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
@@ -56,6 +56,12 @@ async def _later_items(settings: Settings) -> None:
                                      ("G：跨年信息", "2026-12-20", 20)):  # fmt: skip
             db.add(Item(title=title, body="正文", publisher="青山镇人民政府", region_id=town,
                         formed_at=bj(formed + " 00:00"), time_limit_days=limit))  # fmt: skip
+        source = Source(name="县政务公开", kind="rss", url="http://127.0.0.1:9/feed.xml",
+                        region_id=town)  # fmt: skip
+        db.add(source)
+        await db.flush()
+        db.add(Item(title="K：县里已公开", body="正文", publisher="示范县民政局", region_id=town,
+                    formed_at=bj("2026-10-01 00:00"), source_id=source.id))  # fmt: skip
         item = Item(title="S：待审查", body="正文", publisher="青山镇人民政府", region_id=town,
                     status="submitted", formed_at=bj("2026-11-25 00:00"))  # fmt: skip
         db.add(item)
@@ -138,6 +144,7 @@ async def test_due_list_and_dashboard_block(client: Client) -> None:
     assert re.search(r"E：测试通知.*?2026-11-30.*?超期 2 个工作日", page, re.S)
     assert re.search(r"F：三日内到期.*?2026-12-04.*?还剩 2 个工作日", page, re.S)
     assert re.search(r"G：跨年信息.*?2027年的法定节假日安排尚未收录", page, re.S)
+    assert "K：县里已公开" not in page  # read from the county's site: disclosed there
     board = await (await client.get("/")).text()
     assert re.search(r'id="due-block".*?<b>1</b> 条已超期，<b>2</b> 条', board, re.S)
 
