@@ -107,6 +107,23 @@ def _object(required: Sequence[str], **properties: dict[str, Any]) -> dict[str, 
     return {"type": "object", "required": list(required), "properties": properties}
 
 
+def _catalogue() -> dict[str, dict[str, Any]]:
+    """The item's catalogue fields and interpretation as answered (null when not given)."""
+    text, links = {"type": ["string", "null"]}, {"type": ["array", "null"]}
+    return {
+        "basis": text,
+        "time_limit_days": {"type": ["integer", "null"]},
+        "audience": text,
+        "disclosure_channels": links | {"items": {"type": "string"}},
+        "doc_number": text,
+        "index_number": text,
+        # {"text", "url", "attachment": {"name", "url"}, "by", "contact"} (政策解读)
+        "interpretation": {"type": ["object", "null"]},
+        "attachments": links | {"items": _object(["name", "url"], name=text, url=text)},
+        "source_id": {"type": ["integer", "null"]},
+    }
+
+
 def _answers() -> dict[str, Any]:
     """Schemas of the success answers."""
     integer, text, rows = {"type": "integer"}, {"type": "string"}, {"type": "array"}
@@ -117,6 +134,7 @@ def _answers() -> dict[str, Any]:
         body=text,
         status=_enum(list(ItemStatus)),
         region_id=integer,
+        **_catalogue(),
     )
     detail = item | {"required": [*item["required"], "reviews", "matches", "push_id"]}
     detail["properties"] = item["properties"] | {

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.db import transaction
 from pusher.models import Item, LinkOpen, Region
 from pusher.pipeline.review import pushable
+from pusher.web.catalogue_html import catalogue_html
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.open_gate import MemoryGate, OpenGate, RedisGate
 from pusher.web.params import parse_id
@@ -47,7 +48,7 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 max-width:42rem;margin:0 auto;padding:1rem;color:#222}}h1{{font-size:1.4rem}}
 .meta{{color:#666;font-size:.95rem}}p{{white-space:pre-wrap}}</style></head>
 <body><h1>{title}</h1><div class="meta">{publisher} · {date}</div>
-<p>{body}</p>{source}</body></html>"""
+<p>{body}</p>{catalogue}{source}</body></html>"""
 
 
 def decode(code: str) -> int | None:
@@ -140,6 +141,7 @@ async def item_page(request: web.Request) -> web.Response:
         publisher=html.escape(item.publisher),
         date=when.strftime("%Y-%m-%d"),
         body=html.escape(item.body),
+        catalogue=catalogue_html(item),
         source=source,
     )
     return web.Response(text=body, content_type="text/html")
