@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pusher.console.tabular import FORMULA_STARTS
 from pusher.models import Region, RegionKind, Resident, ResidentTag, Subscription, Topic
 from pusher.web.params import parse_id
 from subscriptions.importer import OPENID, PHONE, TAG_SPLIT
@@ -69,6 +70,10 @@ async def parse_resident(
     errors: dict[str, str] = {}
     if not values["name"]:
         errors["name"] = "请填写姓名"
+    elif values["name"].startswith(FORMULA_STARTS):
+        errors["name"] = "姓名不能以 = + - @ 开头（导出的表格会把它当作公式）"
+    if any(tag.startswith(FORMULA_STARTS) for tag in values["tags"]):
+        errors["tags"] = "标签不能以 = + - @ 开头（导出的表格会把它当作公式）"
     if values["phone"] and not PHONE.match(values["phone"]):
         errors["phone"] = "手机号应为 11 位大陆手机号，如 13812345678"
     elif values["phone"]:
