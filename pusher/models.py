@@ -61,6 +61,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     UNREACHABLE = "unreachable"  # no channel the resident can be reached on
     CONFIRMED = "confirmed"  # a grid worker confirmed in person
+    CANCELLED = "cancelled"  # still waiting when its push was stopped (error_code says why)
 
 
 class Role(StrEnum):
@@ -190,6 +191,11 @@ class Item(SQLModel, table=True):
     #: the county source it was ingested from, and when it vanished from there
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
     gone_at: datetime | None = None
+    #: 撤回: taken down after its push (its page says so, with the reason)
+    withdrawn_at: datetime | None = None
+    withdraw_reason: str | None = Field(default=None, max_length=200)
+    #: 失效: from then on it leaves the notice lists and its page says so
+    expires_at: datetime | None = None
 
 
 class Review(SQLModel, table=True):
@@ -221,12 +227,16 @@ class Push(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id", unique=True)
-    status: str = Field(default="planning", max_length=16)  # planning | dispatching | done
+    #: planning | dispatching | done | stopped (nothing more is claimed)
+    status: str = Field(default="planning", max_length=16)
     texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     planned: int = 0
     planned_upto: int = 0  # last resident id planned (progress of chunked planning)
     created_at: datetime = Field(default_factory=utcnow)
     planned_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stopped_by: str | None = Field(default=None, max_length=64)
+    stop_reason: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):

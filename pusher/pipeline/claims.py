@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import SessionFactory, rowcount, transaction
 from pusher.models import Delivery, DeliveryRange, DeliveryStatus
+from pusher.pipeline.lifecycle_push import cancel_waiting, is_stopped
 
 DT = Delivery.__table__
 D = DT.c
@@ -87,6 +88,9 @@ async def claim(
 ) -> list[Claimed]:
     """Claim up to ``limit`` due deliveries: expired leases first, then rows due
     again, then fresh rows in resident order."""
+    if await is_stopped(session, push_id):  # stopped: cancel what waits, send nothing
+        await cancel_waiting(session, push_id, now=now, channel=channel)
+        return []
     values = {
         "status": DeliveryStatus.SENDING.value,
         "claimed_by": worker,

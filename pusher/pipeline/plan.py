@@ -290,7 +290,9 @@ def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> In
 async def _finish(db: SessionFactory, push_id: int, item_id: int) -> None:
     async with transaction(db) as session:
         await session.execute(
-            update(Push).where(Push.id == push_id).values(status="dispatching", planned_at=utcnow())
+            update(Push)
+            .where(Push.id == push_id, Push.status == "planning")  # not if stopped
+            .values(status="dispatching", planned_at=utcnow())
         )
         await session.execute(
             update(Item).where(Item.id == item_id).values(status=ItemStatus.PUSHED)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import (
     Delivery,
+    DeliveryStatus,
     Item,
     Push,
     Region,
@@ -24,6 +25,7 @@ from pusher.models import (
     deliveries_of,
     utcnow,
 )
+from pusher.pipeline.lifecycle_push import shown
 from pusher.pipeline.readdress import follow_resident
 
 NOTICES = 50
@@ -115,7 +117,8 @@ async def notices(
         )
         .join(Push, Push.id == Delivery.push_id)
         .join(Item, Item.id == Push.item_id)
-        .where(deliveries_of(ids))
+        .where(deliveries_of(ids), shown(utcnow()))
+        .where(Delivery.status != DeliveryStatus.CANCELLED.value)  # stopped before sent
         .order_by(Delivery.id.desc())
         .limit(limit)
     )

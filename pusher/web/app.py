@@ -20,7 +20,14 @@ from pusher.queue import LocalQueue
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
-from pusher.web import api_items, api_pushes, api_residents, api_sources, openapi
+from pusher.web import (
+    api_items,
+    api_lifecycle,
+    api_pushes,
+    api_residents,
+    api_sources,
+    openapi,
+)
 from pusher.web.callbacks import setup_callbacks
 from pusher.web.errors import errors_middleware
 from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
@@ -46,6 +53,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/items/{item_id}/submit", api_items.submit_item)
     r.add_post("/api/v1/items/{item_id}/review", api_items.review_item)
     r.add_get("/api/v1/items/{item_id}/preview", api_items.preview_item)
+    r.add_post("/api/v1/items/{item_id}/stop", api_lifecycle.stop_item)
+    r.add_post("/api/v1/items/{item_id}/withdraw", api_lifecycle.withdraw_item)
+    r.add_post("/api/v1/items/{item_id}/expire", api_lifecycle.expire_item)
     r.add_get("/api/v1/pushes", api_pushes.list_pushes)
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)

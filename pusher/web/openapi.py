@@ -19,6 +19,7 @@ from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
 from pusher.sources.config import SourceIn
 from pusher.web.api_items import ReviewIn
+from pusher.web.api_lifecycle import ExpireIn, TakeDownIn
 from pusher.web.params import MAX_ID
 
 _ERRORS = {
@@ -153,6 +154,8 @@ def _answers() -> dict[str, Any]:
         ),
         "Preview": {"type": "object"},
         "Push": push,
+        "TakeDown": _object(["item_id", "cancelled"], item_id=integer, cancelled=integer),
+        "Expiry": _object(["item_id", "expires_at"], item_id=integer, expires_at=text),
         "PushDetail": _object(["id", "counts"], id=integer, counts={"type": "object"}),
         "PushList": _object(["pushes"], pushes=rows | {"items": _ref("Push")}),
         "DeliveryList": _object(
@@ -215,6 +218,24 @@ def _paths() -> dict[str, Any]:
         "/api/v1/items/{item_id}/preview": {
             "get": _op("推送预览：各渠道文字、长度、短信条数与受众估算", "Preview", path=item),
         },
+        "/api/v1/items/{item_id}/stop": {
+            "post": _op(
+                "停止推送：待发消息取消，已发出的不变（领导、管理员；紧急预警时值班人员）",
+                "TakeDown", body="TakeDownIn", path=item, writes=True,
+            ),
+        },
+        "/api/v1/items/{item_id}/withdraw": {
+            "post": _op(
+                "撤回信息：停止推送，公开页面显示已撤回（领导、管理员；紧急预警时值班人员）",
+                "TakeDown", body="TakeDownIn", path=item, writes=True,
+            ),
+        },
+        "/api/v1/items/{item_id}/expire": {
+            "post": _op(
+                "设为失效（立即或指定时间起）：不再出现在通知列表",
+                "Expiry", body="ExpireIn", path=item, writes=True,
+            ),
+        },
         "/api/v1/pushes": {"get": _op("推送列表", "PushList", query=["item_id", *_page(500)])},
         "/api/v1/pushes/{push_id}": {
             "get": _op("推送详情与各状态计数", "PushDetail", path=["push_id"])
@@ -264,7 +285,13 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     """The whole OpenAPI document (served at ``/api/v1/openapi.json``)."""
     _, schemas = models_json_schema(
-        [(ItemIn, "validation"), (ReviewIn, "validation"), (SourceIn, "validation")],
+        [
+            (ItemIn, "validation"),
+            (ReviewIn, "validation"),
+            (SourceIn, "validation"),
+            (TakeDownIn, "validation"),
+            (ExpireIn, "validation"),
+        ],
         ref_template="#/components/schemas/{model}",
     )
     return {

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import transaction
 from pusher.models import Item, LinkOpen, Region
+from pusher.pipeline.lifecycle_push import expired
 from pusher.pipeline.review import pushable
 from pusher.web.catalogue_html import catalogue_html
 from pusher.web.keys import RESOURCES, SETTINGS
@@ -76,7 +77,8 @@ async def short_link(request: web.Request) -> web.StreamResponse:
         await _count(request, item, visitor)
     except Exception:  # counting is a statistic: the resident still gets the notice
         log.exception("short-link open not counted", extra={"item_id": item.id})
-    found = web.HTTPFound(item.source_url or f"/p/{item.id}")
+    away = item.source_url if item.withdrawn_at is None else None  # 撤回: our page says so
+    found = web.HTTPFound(away or f"/p/{item.id}")
     if fresh:
         found.set_cookie(
             VISITOR_COOKIE, visitor, max_age=365 * 86400, path="/s/", httponly=True, samesite="Lax"
@@ -132,6 +134,8 @@ async def _gate_ctx(app: web.Application) -> AsyncIterator[None]:
 async def item_page(request: web.Request) -> web.Response:
     raw = request.match_info["item_id"]
     item = await _visible(request, parse_id(raw))
+    if item.withdrawn_at is not None:
+        return _withdrawn_page(item)
     when = item.published_at or item.created_at
     source = (
         f'<p><a href="{html.escape(item.source_url)}">查看原文</a></p>' if item.source_url else ""
@@ -142,9 +146,32 @@ async def item_page(request: web.Request) -> web.Response:
         date=when.strftime("%Y-%m-%d"),
         body=html.escape(item.body),
         catalogue=catalogue_html(item),
-        source=source,
+        source=source + _expired_note(item),
     )
     return web.Response(text=body, content_type="text/html")
+
+
+def _withdrawn_page(item: Item) -> web.Response:
+    """已撤回, with the date and reason: the text is no longer shown."""
+    assert item.withdrawn_at is not None
+    when = item.withdrawn_at.astimezone(LOCAL).strftime("%Y-%m-%d")
+    body = PAGE.format(
+        title=html.escape(item.title),
+        publisher=html.escape(item.publisher),
+        date=when,
+        body=html.escape(f"此信息已于 {when} 撤回。撤回原因：{item.withdraw_reason or ''}"),
+        catalogue="",
+        source="",
+    )
+    return web.Response(text=body, content_type="text/html")
+
+
+def _expired_note(item: Item) -> str:
+    if not expired(item, datetime.now(LOCAL)):
+        return ""
+    assert item.expires_at is not None
+    when = item.expires_at.astimezone(LOCAL).strftime("%Y-%m-%d")
+    return f'<p class="meta"><strong>此信息已于 {when} 失效。</strong></p>'
 
 
 def setup_public(app: web.Application) -> None:

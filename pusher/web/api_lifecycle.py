@@ -1,0 +1,120 @@
+"""JSON API after a push: stop it, withdraw (撤回) or expire (失效) its item.
+
+Who may: leaders and admins; a duty officer (值班, any role) for an urgent warning
+(:func:`pusher.pipeline.lifecycle_push.may_take_down`). Any other signed-in user is
+refused (403) and the refusal written to the audit log, like every API refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pusher.audit import record
+from pusher.db import transaction
+from pusher.errors import Forbidden, NotFound
+from pusher.models import Item, User
+from pusher.pipeline import lifecycle_push as lifecycle
+from pusher.web.auth import require
+from pusher.web.keys import RESOURCES
+from pusher.web.params import int_param, json_object
+
+REFUSED = "只有领导或管理员（紧急预警时值班人员）可以停止、撤回或设为失效。此次操作已记入操作日志。"
+
+
+def _clean(text: str) -> str:
+    if not text.strip():
+        raise ValueError("请填写原因")
+    return text.strip()
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean)]
+
+
+class TakeDownIn(BaseModel):
+    """Why the push is stopped or the item withdrawn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ExpireIn(BaseModel):
+    """Why, and from when (default now), the item is 失效."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+    at: datetime | None = None
+
+
+async def stop_item(request: web.Request) -> web.Response:
+    """Stop the item's push: waiting messages cancelled, those sent stay sent."""
+    user = await require(request)
+    data = TakeDownIn.model_validate(await json_object(request))
+    item_id = await _allowed(request, user)
+    async with transaction(request.app[RESOURCES].db) as session:
+        item = await session.get_one(Item, item_id)
+        now = datetime.now(UTC)
+        cancelled = await lifecycle.stop_push(
+            session, item, actor=user.username, reason=data.reason, now=now
+        )
+    return web.json_response({"item_id": item.id, "cancelled": cancelled})
+
+
+async def withdraw_item(request: web.Request) -> web.Response:
+    """Withdraw the item: its push stopped, its page showing 已撤回."""
+    user = await require(request)
+    data = TakeDownIn.model_validate(await json_object(request))
+    item_id = await _allowed(request, user)
+    async with transaction(request.app[RESOURCES].db) as session:
+        item = await session.get_one(Item, item_id)
+        now = datetime.now(UTC)
+        cancelled = await lifecycle.withdraw_item(
+            session, item, actor=user.username, reason=data.reason, now=now
+        )
+    return web.json_response({"item_id": item.id, "cancelled": cancelled})
+
+
+async def expire_item(request: web.Request) -> web.Response:
+    """Mark the item 失效 now or from a given time."""
+    user = await require(request)
+    data = ExpireIn.model_validate(await json_object(request))
+    item_id = await _allowed(request, user)
+    at = data.at or datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    async with transaction(request.app[RESOURCES].db) as session:
+        item = await session.get_one(Item, item_id)
+        await lifecycle.expire_item(
+            session, item, actor=user.username, reason=data.reason, at=at.astimezone(UTC)
+        )
+    return web.json_response({"item_id": item.id, "expires_at": at.astimezone(UTC).isoformat()})
+
+
+async def _allowed(request: web.Request, user: User) -> int:
+    """The item id in the path, if ``user`` may take it down; else 404 or 403 (audited)."""
+    item_id = int_param(request, "item_id")
+    async with request.app[RESOURCES].db() as session:
+        item = await session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"信息 {item_id} 不存在")
+    if not lifecycle.may_take_down(user, item):
+        await _audit_refusal(request, user, item_id)
+        raise Forbidden(REFUSED)
+    return item_id
+
+
+async def _audit_refusal(request: web.Request, user: User, item_id: int) -> None:
+    detail = {"why": "role", "path": request.path_qs, "method": request.method, "via": "api"}
+    async with transaction(request.app[RESOURCES].db) as session:
+        record(
+            session,
+            actor=user.username,
+            action="access.denied",
+            target=f"item:{item_id}",
+            detail=detail,
+        )
