@@ -27,6 +27,18 @@ def state(clock: Clock) -> str:
     return "今天截止" if clock.left == 0 else f"还剩 {clock.left} 个工作日"
 
 
+def deadline_text(clock: Clock) -> str:
+    """One item's deadline for its page: due date and days left, or how it ended."""
+    if clock.error:
+        return clock.error
+    since = f"自{clock.start_kind} {clock.start.isoformat()}"
+    due = f"{clock.limit} 个工作日（{since}），截止 {clock.due}"
+    if clock.disclosed is None:
+        return f"{due}，{state(clock)}"
+    verdict = "按时" if clock.on_time else "超期"
+    return f"{due}，{clock.disclosed.isoformat()} 审批发布，{verdict}"
+
+
 async def due_summary(db: AsyncSession, settings: Settings) -> dict[str, Any]:
     """Overdue and due-soon counts and the first few items, for the dashboard."""
     clocks = await open_clocks(db, calendar_for(settings), today=today_local())

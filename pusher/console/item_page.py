@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.base import STAFF, audit, render, viewer
+from pusher.console.due import deadline_text
 from pusher.console.items import STATUS_NAMES, load_item
 from pusher.db import transaction
 from pusher.errors import UserError
@@ -28,6 +29,8 @@ from pusher.models import (
 from pusher.pipeline import review
 from pusher.pipeline.dispatch import quiet_until
 from pusher.preview import preview
+from pusher.reports.clock import calendar_for, item_clock
+from pusher.reports.period import today_local
 from pusher.settings import QuietHours
 from pusher.web.keys import RESOURCES
 
@@ -151,6 +154,8 @@ async def item_page(request: web.Request) -> web.Response:
         push = await db.scalar(select(Push).where(Push.item_id == item.id))
         state = await progress(db, item, request.app[RESOURCES].settings.quiet_hours)
         marker = await review.urgent_marker(db, item)
+        settings = request.app[RESOURCES].settings
+        clock = await item_clock(db, calendar_for(settings), item.id, today=today_local())
     shown = None
     if push is None and item.disclosure == "主动公开":
         resources = request.app[RESOURCES]
@@ -175,6 +180,7 @@ async def item_page(request: web.Request) -> web.Response:
         decisions=DECISION_NAMES,
         forms=PUBLISH_FORMS,
         chosen=chosen_forms(list(reviews), item),
+        deadline=deadline_text(clock) if clock else "",
         error=request.query.get("error", ""),
     )
 

@@ -115,6 +115,15 @@ async def open_clocks(
     return sorted(due, key=lambda c: (c.due is not None, c.due or date.min, c.item_id))
 
 
+async def item_clock(
+    db: AsyncSession, calendar: WorkCalendar, item_id: int, *, today: date
+) -> Clock | None:
+    """One item's clock; None when it runs none (disclosed on request, or from a source)."""
+    query, _ = _query()
+    row = (await db.execute(query.where(Item.id == item_id))).first()
+    return clock_of(row, calendar, today) if row is not None else None
+
+
 async def disclosed_clocks(
     db: AsyncSession, calendar: WorkCalendar, period: Period
 ) -> list[Clock]:

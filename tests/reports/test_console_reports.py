@@ -37,6 +37,7 @@ async def client(
     await make_users(sqlite_settings)
     await _later_items(sqlite_settings)
     monkeypatch.setattr("pusher.console.due.today_local", lambda: TODAY)
+    monkeypatch.setattr("pusher.console.item_page.today_local", lambda: TODAY)
     client: Client = TestClient(TestServer(create_app(sqlite_settings)))
     await client.start_server()
     client.ids = ids  # type: ignore[attr-defined]
@@ -197,3 +198,20 @@ async def test_publish_forms_are_a_set_of_choices(
     page = await (await client.get(f"/items/{item}")).text()  # the leader's form
     ticked = re.findall(r'name="publish_form" value="([^"]+)" checked', page)
     assert ticked == ["公众号", "短信"]
+
+
+async def test_item_page_shows_its_deadline(client: Client, sqlite_settings: Settings) -> None:
+    item = client.ids["B"]  # type: ignore[attr-defined]
+    page = await (await client.get(f"/items/{item}")).text()
+    # B: formed 15 Oct, 10 working days → 29 Oct; approved 5 Nov (see month.py)
+    line = ("公开时限：10 个工作日（自形成日期 2026-10-15），截止 2026-10-29，"
+            "2026-11-05 审批发布，超期")
+    assert line in page
+    titles = ["F：三日内到期", "G：跨年信息"]
+    async with open_resources(sqlite_settings) as r, r.db() as db:
+        found = await db.execute(select(Item.title, Item.id).where(Item.title.in_(titles)))
+        ids = dict(found.all())
+    page = await (await client.get(f"/items/{ids['F：三日内到期']}")).text()
+    assert "截止 2026-12-04，还剩 2 个工作日" in page
+    resp = await client.get(f"/items/{ids['G：跨年信息']}")
+    assert resp.status == 200 and "2027年的法定节假日安排尚未收录" in await resp.text()
