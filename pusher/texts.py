@@ -15,6 +15,7 @@ from pusher.models import Item, Urgency
 from pusher.summary import Notice, render_all
 
 _SIGNATURE = re.compile(r"^【[^】]*】")
+_WEB = re.compile(r"^https?://[^\s]+$")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -32,6 +33,14 @@ def item_link(public_url: str, item: Item) -> str:
     """The short link residents follow: ``/s/<code>`` served by pusher itself."""
     assert item.id is not None
     return f"{public_url.rstrip('/')}/s/{short_code(item.id)}"
+
+
+def interpretation_link(item: Item) -> str | None:
+    """The http(s) link of the item's policy interpretation (its page, else its attachment)."""
+    value = item.interpretation or {}
+    attachment = value.get("attachment")
+    candidates = [value.get("url"), attachment.get("url") if isinstance(attachment, dict) else None]
+    return next((u for u in candidates if isinstance(u, str) and _WEB.match(u)), None)
 
 
 def texts_for(
@@ -52,6 +61,7 @@ def texts_for(
         urgency=item.urgency,
         url=link,
         published_at=item.published_at.date() if item.published_at else None,
+        interpretation_url=interpretation_link(item),
     )
     texts = render_all(
         notice,
@@ -61,7 +71,8 @@ def texts_for(
         sms_max_segments=max_segments,
         wechat_fields=wechat_fields,
     )
-    wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link])
+    extra = [f"政策解读：{notice.interpretation_url}"] if notice.interpretation_url else []
+    wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link, *extra])
     return {
         "link": link,
         "sms": {

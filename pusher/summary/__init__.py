@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pusher.summary.extract import clean_title, extract_facts, summarize
+from pusher.summary.interpretation import (
+    sms_with_interpretation,
+    wechat_with_interpretation,
+    wecom_with_interpretation,
+)
 from pusher.summary.length import sms_capacity, sms_length, sms_segments, split_units
 from pusher.summary.model import ChannelTexts, Facts, Notice, Summary
 from pusher.summary.sms import SmsTooShortError, render_sms
@@ -68,15 +73,23 @@ def render_all(
     sms_max_segments: int | None = None,
     wechat_fields: Mapping[str, str],
 ) -> ChannelTexts:
-    """Every channel's text for one notice, for the preview (``None`` segments: default)."""
+    """Every channel's text for one notice, for the preview (``None`` segments: default).
+
+    The notice's interpretation link is added last, where there is room (see
+    :mod:`pusher.summary.interpretation`).
+    """
     summary = summarize(notice, tokenizer=tokenizer)
     segments = sms_max_segments or default_sms_segments(notice)
     sms = render_sms(
         summary, signature=sms_signature, link=link, max_segments=segments, tokenizer=tokenizer
     )
+    extra = notice.interpretation_url
+    sms = sms_with_interpretation(sms, url=extra, link=link, max_segments=segments)
+    wechat = render_wechat_fields(summary, fields=wechat_fields, tokenizer=tokenizer)
+    wecom = render_wecom_markdown(summary, link=link, tokenizer=tokenizer)
     return ChannelTexts(
         sms=sms,
         sms_segments=sms_segments(sms),
-        wechat=render_wechat_fields(summary, fields=wechat_fields, tokenizer=tokenizer),
-        wecom=render_wecom_markdown(summary, link=link, tokenizer=tokenizer),
+        wechat=wechat_with_interpretation(wechat, fields=wechat_fields, url=extra),
+        wecom=wecom_with_interpretation(wecom, url=extra),
     )

@@ -16,6 +16,8 @@ class Notice:
     urgency: str = "normal"
     url: str | None = None
     published_at: dt.date | None = None
+    #: the policy interpretation's link (政策解读), carried where there is room
+    interpretation_url: str | None = None
 
     @property
     def urgent(self) -> bool:

@@ -59,7 +59,7 @@ def render_wecom_markdown(
     """
     if max_bytes < MIN_BYTES:
         raise ValueError(f"max_bytes must be at least {MIN_BYTES}")
-    link_line = f"[查看全文]({_safe_url(link)})" if link else ""
+    link_line = f"[查看全文]({safe_url(link)})" if link else ""
     title = _fit_title(summary, tokenizer, max_bytes - utf8_length(link_line) - 1)
     if not title:
         # an unbreakable title longer than the room: the title matters more than the link
@@ -116,5 +116,5 @@ def _deadline_label(deadlines: Sequence[str], urgent: bool) -> str:
     return "办理时间"
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     return quote(url, safe=":/?#&=%+,;@!$'*~.-_")
