@@ -145,8 +145,25 @@ async def _send_all(
                 _collect(done, tally, channel, target[0])
     finally:
         if flying:
-            done, _ = await asyncio.wait(flying)
-            _collect(done, tally, channel, target[0])
+            cancelled = await _land(flying)
+            _collect(flying, tally, channel, target[0])
+            if cancelled:
+                raise asyncio.CancelledError
+
+
+async def _land(flying: set[asyncio.Task[Tally]]) -> bool:
+    """Wait until the batches in flight are sent and recorded, even when the job is
+    cancelled meanwhile (arq's ``job_timeout``): a batch abandoned half-way leaves rows
+    of unknown outcome and keeps running on its own. True if the job was cancelled."""
+    cancelled = False
+    pending = set(flying)
+    while pending:
+        try:
+            await asyncio.shield(asyncio.wait(pending))
+        except asyncio.CancelledError:
+            cancelled = True
+        pending = {task for task in pending if not task.done()}
+    return cancelled
 
 
 async def _claim(d: Dispatcher, channel: Channel, target: tuple[int, ChannelKind]) -> list[Claimed]:
@@ -248,18 +265,25 @@ async def _ask_and_send(
             found = [not_asked(messages[i].key, exc) for i in unknown]
         for i, outcome in zip(unknown, found, strict=True):
             outcomes[i] = outcome
-    to_send = [i for i, o in enumerate(outcomes) if o is None]
-    paced_until = await _pace(d, channel, len(to_send)) if to_send else None
-    if to_send and paced_until is not None:
-        for i in to_send:  # the account's quota is spent for now: wait without a try
+    # Rows of unknown outcome the provider has no record of go again now, under the same
+    # key, never paced: they paid their share of the quota with their first call, and
+    # WeChat answers a repeated client_msg_id with the first msgid only for 10 minutes, so
+    # a resend deferred until the quota comes back would reach the resident twice.
+    again = [i for i in unknown if outcomes[i] is None]
+    fresh = [i for i, o in enumerate(outcomes) if o is None and i not in set(unknown)]
+    paced_until = await _pace(d, channel, len(fresh)) if fresh else None
+    if paced_until is not None:
+        for i in fresh:  # the account's quota is spent for now: wait without a try
             outcomes[i] = Rejected(messages[i].key, TransientError(PACED, "provider rate"))
-    elif to_send:
+        fresh = []
+    to_send = sorted(again + fresh)
+    if to_send:
         async with turns:
             with d.metrics.time_call(channel.provider):
                 sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
-    return outcomes, paced_until, len(set(unknown) - set(to_send))
+    return outcomes, paced_until, len(unknown) - len(again)
 
 
 async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:
