@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pusher.console import catalogue_form
 from pusher.models import Item, Region, RegionKind, Topic
 from pusher.pipeline.ingest import ItemIn
 
@@ -30,6 +31,7 @@ LABELS = {
     "formed_at": "形成日期",
     "published_at": "发布日期",
 }
+ALL_LABELS = LABELS | catalogue_form.LABELS
 
 
 @dataclass
@@ -48,7 +50,7 @@ def from_item(item: Item, region_code: str) -> ItemForm:
     for name in DATE_FIELDS:
         stamp: datetime | None = getattr(item, name)
         values[name] = stamp.astimezone(LOCAL).date().isoformat() if stamp else ""
-    return ItemForm(values)
+    return ItemForm(values | catalogue_form.values_of(item))
 
 
 def blank(publisher: str = "") -> ItemForm:
@@ -57,7 +59,9 @@ def blank(publisher: str = "") -> ItemForm:
 
 def _message(error: Mapping[str, Any]) -> str:
     kind = str(error["type"])
-    label = LABELS.get(str(error["loc"][0]) if error["loc"] else "", "")
+    label = ALL_LABELS.get(catalogue_form.error_field(error["loc"]), "")
+    if kind in ("interpretation_empty", "control_character"):
+        return str(error["msg"])
     if kind in ("missing", "string_too_short"):
         return f"请填写{label}"
     if kind == "string_too_long":
@@ -77,11 +81,12 @@ def _date(raw: str) -> datetime | None:
 
 def parse(form: Mapping[str, Any], domains: set[str]) -> tuple[ItemForm, ItemIn | None]:
     """Read the posted form; returns the form (with errors) and the item when valid."""
-    values = {name: str(form.get(name, "")).strip() for name in LABELS}
+    values = {name: str(form.get(name, "")).strip() for name in ALL_LABELS}
     result = ItemForm(values)
     data: dict[str, Any] = {k: values[k] for k in TEXT_FIELDS if values[k]}
     if values["source_url"]:
         data["source_url"] = values["source_url"]
+    data |= catalogue_form.data_of(values, result.errors)
     for name in DATE_FIELDS:
         try:
             data[name] = _date(values[name])
@@ -93,7 +98,7 @@ def parse(form: Mapping[str, Any], domains: set[str]) -> tuple[ItemForm, ItemIn 
         item = ItemIn.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            name = str(error["loc"][0]) if error["loc"] else "title"
+            name = catalogue_form.error_field(error["loc"])
             result.errors.setdefault(name, _message(error))
         return result, None
     return result, (None if result.errors else item)
@@ -111,4 +116,9 @@ async def choices(session: AsyncSession) -> dict[str, Any]:
     options = [
         (code, "　" * indent.get(RegionKind(kind), 0) + name) for code, name, kind, _ in regions
     ]
-    return {"topics": list(topics), "regions": options, "labels": LABELS}
+    return {
+        "topics": list(topics),
+        "regions": options,
+        "labels": ALL_LABELS,
+        "labels_catalogue": list(catalogue_form.LABELS),
+    }
