@@ -80,6 +80,9 @@ async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, An
         ):
             job_id = f"dispatch:{target}:sms:fallback:{time.time_ns()}"
             await r.queue.enqueue("dispatch", target, ChannelKind.SMS.value, job_id=job_id)
+    if tally.more:  # the pass ended on time, well before arq's job_timeout: go on
+        job_id = f"dispatch:{push_id}:{kind}:more:{time.time_ns()}"
+        await r.queue.enqueue("dispatch", push_id, kind, job_id=job_id)
     return {
         "sent": tally.sent,
         "retried": tally.retried,

@@ -39,6 +39,9 @@ class DispatchSettings(BaseModel):
     #: Batches one dispatch job keeps in flight: the next batch is claimed and sent
     #: while the previous one's outcomes are written (PostgreSQL; SQLite always 1).
     batches_in_flight: int = Field(2, ge=1, le=16)
+    #: Seconds a dispatch job claims new batches before it ends and enqueues its
+    #: successor: well under arq's 600 s job_timeout, which would cancel it mid-batch.
+    pass_seconds: float = Field(240, ge=0, le=500)
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)
     sms_signature: str = "政务公开"

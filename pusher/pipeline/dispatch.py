@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
@@ -119,7 +120,8 @@ async def _send_all(
     urgent: bool,
 ) -> None:
     """Claim and send batches until none is due, ``batches_in_flight`` at a time,
-    or, for a normal item, until the quiet hours begin.
+    or, for a normal item, until the quiet hours begin, or until ``pass_seconds``
+    are over (``tally.more``: the caller enqueues the next pass).
 
     The next batch is claimed and sent while earlier ones are still in flight or
     being recorded, so the database and the provider work at the same time.
@@ -131,15 +133,20 @@ async def _send_all(
     writes: AbstractAsyncContextManager[Any] = (
         asyncio.Lock() if single_writer(d.db) else nullcontext()
     )
+    ends, batches = time.monotonic() + d.settings.pass_seconds, 0
     try:
         while not tally.fatal and (d.stopping is None or not d.stopping.is_set()):
             if not urgent and quiet_until(d.clock(), d.quiet) is not None:
+                break
+            if batches and time.monotonic() >= ends:
+                tally.more = True  # end the pass long before arq's job_timeout
                 break
             async with writes:
                 batch = await _claim(d, channel, target)
             if not batch:
                 break
             flying.add(asyncio.create_task(_send_batch(d, channel, batch, content, writes)))
+            batches += 1
             if len(flying) >= d.settings.batches_in_flight:
                 done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
                 _collect(done, tally, channel, target[0])

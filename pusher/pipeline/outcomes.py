@@ -43,6 +43,8 @@ class Tally:
     already_accepted: int = 0
     deferred: int = 0
     fatal: str | None = None
+    #: The pass ran out of time with rows maybe left: another dispatch should follow.
+    more: bool = False
     codes: dict[str, int] = field(default_factory=dict)
     fallback_pushes: set[int] = field(default_factory=set)
 
@@ -54,6 +56,7 @@ class Tally:
         self.already_accepted += other.already_accepted
         self.deferred += other.deferred
         self.fatal = other.fatal or self.fatal
+        self.more = self.more or other.more
         self.fallback_pushes |= other.fallback_pushes
         for code, count in other.codes.items():
             self.codes[code] = self.codes.get(code, 0) + count

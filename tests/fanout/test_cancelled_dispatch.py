@@ -22,6 +22,7 @@ from sqlalchemy import update
 from channels.base import Channel, ChannelKind, Message, Outcome
 from channels.emulators import wechat
 from channels.ratelimit import MemoryRateLimiter
+from pusher import jobs
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import Dispatcher, dispatch
@@ -134,3 +135,34 @@ async def test_a_job_timeout_mid_batch_still_records_the_batch(
     assert not [r for r in rows if r.status == DeliveryStatus.SENDING.value]
     accepted = [r for r in rows if r.status in ACCEPTED]
     assert len(accepted) == rig.wechat_inbox.total() > 0
+
+
+async def test_a_dispatch_job_ends_its_pass_on_time_and_enqueues_the_next(
+    either_settings: Settings,
+) -> None:
+    """A pass stops claiming after ``pass_seconds`` (here at once, after its first batch)
+    and the job enqueues its successor, so no job runs into arq's ``job_timeout``."""
+    dispatch_settings = either_settings.dispatch.model_copy(update={"pass_seconds": 0.0})
+    settings = either_settings.model_copy(update={"dispatch": dispatch_settings})
+    async with running(settings, residents=120) as rig:
+        push_id = await urgent_push(rig)
+        wx_rows = [d for d in await rig.deliveries(push_id) if d.channel == "wechat"]
+        inner = rig.resources.channels[ChannelKind.WECHAT]
+        small = CancelledAfterSend(inner, quota=10**5, cancel=False)
+        small.limits = dataclasses.replace(small.limits, batch_size=10)  # type: ignore[misc]
+        rig.resources.channels[ChannelKind.WECHAT] = small  # type: ignore[index]
+        passes = 0
+        while True:
+            queue = rig.resources.queue
+            before = len(queue.jobs)  # type: ignore[attr-defined]
+            result = await jobs.dispatch(rig.ctx, push_id, ChannelKind.WECHAT.value)
+            passes += 1
+            assert result["sent"] <= 10 * settings.dispatch.batches_in_flight
+            followers = [j for j in queue.jobs[before:] if j[0] == "dispatch"]  # type: ignore[attr-defined]
+            if not followers:
+                break
+            assert followers == [("dispatch", (push_id, "wechat"), followers[0][2])]
+        rows = [d for d in await rig.deliveries(push_id) if d.channel == "wechat"]
+    assert passes >= len(wx_rows) // (10 * settings.dispatch.batches_in_flight)
+    assert all(d.status in ACCEPTED for d in rows)
+    assert rig.wechat_inbox.counts() == Counter(d.recipient for d in rows)
