@@ -15,6 +15,7 @@ from pusher.console import (
     erase,
     followup,
     item_page,
+    item_takedown,
     items,
     messages,
     reports,
@@ -42,6 +43,8 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/items/{item_id:\\d+}/edit", items.item_update, name="console.item_update")
     post("/items/{item_id:\\d+}/submit", items.item_submit, name="console.item_submit")
     post("/items/{item_id:\\d+}/review", item_page.item_review, name="console.item_review")
+    takedown = item_takedown.item_takedown
+    post("/items/{item_id:\\d+}/takedown", takedown, name="console.item_takedown")
     get("/items/{item_id:\\d+}/progress.json", item_page.item_progress, name="console.progress")
     get("/deliveries", deliveries.deliveries_page, name="console.deliveries")
     get("/deliveries/export.{fmt:xlsx|csv}", deliveries.export, name="console.export")

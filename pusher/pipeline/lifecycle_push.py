@@ -91,17 +91,17 @@ async def stop_push(
 ) -> int:
     """Stop the item's push; returns how many waiting deliveries were cancelled.
 
-    Raises :class:`Conflict` if the item was never approved, or its push is done or
-    stopped already.
+    A push already done is left as it is (nothing waits). Raises :class:`Conflict`
+    if the item was never approved or its push is stopped already.
     """
     push = await _push_of(session, item)
-    if push.status == "done":
-        raise Conflict("推送已全部发出，没有可停止的消息；如需撤下请使用撤回")
     if push.status == STOPPED and push.stopped_at is not None:
         raise Conflict("该推送已停止")
-    await _mark_stopped(session, push, actor=actor, reason=reason, now=now)
-    assert push.id is not None
-    cancelled = await cancel_waiting(session, push.id, now=now)
+    cancelled = 0
+    if push.status != "done":  # a finished push has nothing waiting: it stays done
+        await _mark_stopped(session, push, actor=actor, reason=reason, now=now)
+        assert push.id is not None
+        cancelled = await cancel_waiting(session, push.id, now=now)
     detail = {"reason": reason, "push_id": push.id, "cancelled": cancelled}
     record(session, actor=actor, action="push.stop", target=f"item:{item.id}", detail=detail)
     return cancelled

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from pusher.audit import record
 from pusher.db import transaction
@@ -34,6 +34,22 @@ def _clean(text: str) -> str:
 Reason = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean)]
 
 
+def _text_only(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("时间须为 ISO 8601 格式的文本，如 2026-12-31T00:00:00+08:00")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("时间超出范围") from None
+
+
+When = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_utc)]
+
+
 class TakeDownIn(BaseModel):
     """Why the push is stopped or the item withdrawn."""
 
@@ -48,7 +64,7 @@ class ExpireIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
-    at: datetime | None = None
+    at: When | None = None
 
 
 async def stop_item(request: web.Request) -> web.Response:
@@ -85,14 +101,12 @@ async def expire_item(request: web.Request) -> web.Response:
     data = ExpireIn.model_validate(await json_object(request))
     item_id = await _allowed(request, user)
     at = data.at or datetime.now(UTC)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
     async with transaction(request.app[RESOURCES].db) as session:
         item = await session.get_one(Item, item_id)
         await lifecycle.expire_item(
-            session, item, actor=user.username, reason=data.reason, at=at.astimezone(UTC)
+            session, item, actor=user.username, reason=data.reason, at=at
         )
-    return web.json_response({"item_id": item.id, "expires_at": at.astimezone(UTC).isoformat()})
+    return web.json_response({"item_id": item.id, "expires_at": at.isoformat()})
 
 
 async def _allowed(request: web.Request, user: User) -> int:

@@ -49,6 +49,8 @@ STAFF_CHECK = frozenset({"admin", "reviewer"})
 READERS = STAFF | {"grid_worker"}
 GRID = frozenset({"admin", "grid_worker"})
 ADMIN = frozenset({"admin"})
+#: stop a push, withdraw or expire an item (a duty officer too, for urgent items only)
+TAKE_DOWN = frozenset({"admin", "leader"})
 #: sources: configured by the admin; read and fetched now by a publisher too
 SOURCES = frozenset({"admin", "publisher"})
 SOURCE = {"name": "县政务公开", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
@@ -162,6 +164,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
             at("/api/v1/items/{w.submitted}/review"), json={"step": "staff", "decision": "approve"}
         ),
     ),
+    **{
+        ("POST", f"/api/v1/items/{{item_id}}/{action}"): Entry(
+            TAKE_DOWN, Call(at(f"/api/v1/items/{{w.pushed}}/{action}"), json={"reason": "有误"})
+        )
+        for action in ("stop", "withdraw", "expire")
+    },
     ("GET", "/api/v1/items/{item_id}/preview"): Entry(
         STAFF, Call(at("/api/v1/items/{w.draft}/preview"))
     ),
@@ -214,6 +222,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Call(
             at("/items/{w.submitted}/review"),
             form=lambda w, r: {"step": "staff", "decision": "approve", "opinion": "不涉密"},
+        ),
+    ),
+    ("POST", "/items/{item_id}/takedown"): Entry(
+        TAKE_DOWN,
+        Call(
+            at("/items/{w.pushed}/takedown"),
+            form=lambda w, r: {"action": "withdraw", "reason": "日期有误", "confirm": "on"},
         ),
     ),
     ("GET", "/items/{item_id}/progress.json"): Entry(
