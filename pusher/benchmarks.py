@@ -33,6 +33,7 @@ BENCHMARKS = (
     "chaos",
     "classify",
     "county",
+    "sources",
 )
 
 Rows = list[dict[str, Any]]
