@@ -27,6 +27,7 @@ from pusher.models import (
     Urgency,
 )
 from pusher.pipeline import review
+from pusher.pipeline.correct import review_diff
 from pusher.pipeline.dispatch import quiet_until
 from pusher.preview import preview
 from pusher.reports.clock import calendar_for, item_clock
@@ -154,6 +155,7 @@ async def item_page(request: web.Request) -> web.Response:
         push = await db.scalar(select(Push).where(Push.item_id == item.id))
         state = await progress(db, item, request.app[RESOURCES].settings.quiet_hours)
         marker = await review.urgent_marker(db, item)
+        correction = await review_diff(db, item)
         settings = request.app[RESOURCES].settings
         clock = await item_clock(db, calendar_for(settings), item.id, today=today_local())
     shown = None
@@ -182,6 +184,7 @@ async def item_page(request: web.Request) -> web.Response:
         chosen=chosen_forms(list(reviews), item),
         deadline=deadline_text(clock) if clock else "",
         error=request.query.get("error", ""),
+        correction=correction,
     )
 
 

@@ -49,6 +49,7 @@ from pusher.models import (
     Resident,
     utcnow,
 )
+from pusher.pipeline.correct import plan_correction
 from pusher.pipeline.review import pushable
 from subscriptions.audience import Audience, group_chats, load_audience, residents_chunk
 from subscriptions.channel import RESIDENT_CHANNELS
@@ -88,6 +89,8 @@ async def plan_push(
     one on SQLite); ``on_chunk(push_id, number)`` runs after each
     chunk is recorded as done, in order, and once more after the last.
     """
+    if await _is_correction(db, item_id):  # the first version's audience, not matching
+        return await plan_correction(db, item_id, texts_for=texts_for, on_chunk=on_chunk)
     async with transaction(db) as session:
         item = await session.get_one(Item, item_id)
         if not pushable(item):
@@ -114,6 +117,11 @@ async def plan_push(
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
     return push_id
+
+
+async def _is_correction(db: SessionFactory, item_id: int) -> bool:
+    async with db() as session:
+        return await session.scalar(select(Item.corrects_id).where(Item.id == item_id)) is not None
 
 
 async def _plan_ranges(

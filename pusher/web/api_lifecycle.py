@@ -1,8 +1,9 @@
-"""JSON API after a push: stop it, withdraw (撤回) or expire (失效) its item.
+"""JSON API after a push: stop it, withdraw (撤回), expire (失效) or correct (更正) its item.
 
 Who may: leaders and admins; a duty officer (值班, any role) for an urgent warning
 (:func:`pusher.pipeline.lifecycle_push.may_take_down`). Any other signed-in user is
 refused (403) and the refusal written to the audit log, like every API refusal.
+A correction is drafted by a publisher or leader (or admin) and reviewed again.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from pusher.audit import record
 from pusher.db import transaction
-from pusher.errors import Forbidden, NotFound
-from pusher.models import Item, User
+from pusher.errors import Forbidden, NotFound, TooLarge
+from pusher.models import Item, Role, User
 from pusher.pipeline import lifecycle_push as lifecycle
+from pusher.pipeline import review
+from pusher.pipeline.correct import draft_correction
+from pusher.pipeline.ingest import Line, Text
 from pusher.web.auth import require
-from pusher.web.keys import RESOURCES
+from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object
 
+#: a correction is a new draft: its authors, and the leader; it is reviewed like any item
+CORRECT_ITEMS = (Role.PUBLISHER, Role.LEADER)
 REFUSED = "只有领导或管理员（紧急预警时值班人员）可以停止、撤回或设为失效。此次操作已记入操作日志。"
 
 
@@ -65,6 +71,35 @@ class ExpireIn(BaseModel):
 
     reason: Reason
     at: When | None = None
+
+
+class CorrectIn(BaseModel):
+    """The corrected title and/or body; the correction goes through review again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    body: Text | None = Field(default=None, min_length=1)
+
+
+async def correct_item(request: web.Request) -> web.Response:
+    """Draft a correction (更正) of an approved item and submit it for review."""
+    user = await require(request, *CORRECT_ITEMS)
+    data = CorrectIn.model_validate(await json_object(request))
+    if data.body is not None and len(data.body) > request.app[SETTINGS].max_body_chars:
+        raise TooLarge("正文过长")
+    async with transaction(request.app[RESOURCES].db) as session:
+        original = await session.get(Item, int_param(request, "item_id"))
+        if original is None:
+            raise NotFound(f"信息 {request.match_info['item_id']} 不存在")
+        item = draft_correction(original, title=data.title, body=data.body)
+        item.created_by = user.id
+        session.add(item)
+        await session.flush()
+        await review.submit(session, item, actor=user.username)
+        record(session, actor=user.username, action="item.correct", target=f"item:{original.id}",
+               detail={"correction": item.id})  # fmt: skip
+    return web.json_response(item.model_dump(mode="json"), status=201)
 
 
 async def stop_item(request: web.Request) -> web.Response:

@@ -56,6 +56,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/items/{item_id}/stop", api_lifecycle.stop_item)
     r.add_post("/api/v1/items/{item_id}/withdraw", api_lifecycle.withdraw_item)
     r.add_post("/api/v1/items/{item_id}/expire", api_lifecycle.expire_item)
+    r.add_post("/api/v1/items/{item_id}/correct", api_lifecycle.correct_item)
     r.add_get("/api/v1/pushes", api_pushes.list_pushes)
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)

@@ -19,7 +19,7 @@ from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
 from pusher.sources.config import SourceIn
 from pusher.web.api_items import ReviewIn
-from pusher.web.api_lifecycle import ExpireIn, TakeDownIn
+from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn
 from pusher.web.params import MAX_ID
 
 _ERRORS = {
@@ -230,6 +230,12 @@ def _paths() -> dict[str, Any]:
                 "TakeDown", body="TakeDownIn", path=item, writes=True,
             ),
         },
+        "/api/v1/items/{item_id}/correct": {
+            "post": _op(
+                "更正：新版本提交审核，批准后发给首次收到的居民和群（发布者、领导）",
+                "Item", body="CorrectIn", path=item, ok=201, writes=True,
+            ),
+        },
         "/api/v1/items/{item_id}/expire": {
             "post": _op(
                 "设为失效（立即或指定时间起）：不再出现在通知列表",
@@ -291,6 +297,7 @@ def document() -> dict[str, Any]:
             (SourceIn, "validation"),
             (TakeDownIn, "validation"),
             (ExpireIn, "validation"),
+            (CorrectIn, "validation"),
         ],
         ref_template="#/components/schemas/{model}",
     )

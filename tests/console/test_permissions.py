@@ -170,6 +170,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         )
         for action in ("stop", "withdraw", "expire")
     },
+    ("POST", "/api/v1/items/{item_id}/correct"): Entry(
+        frozenset({"admin", "publisher", "leader"}),
+        Call(at("/api/v1/items/{w.pushed}/correct"), json={"body": "更正后的正文"}),
+    ),
     ("GET", "/api/v1/items/{item_id}/preview"): Entry(
         STAFF, Call(at("/api/v1/items/{w.draft}/preview"))
     ),

@@ -10,8 +10,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from pusher.db import transaction
-from pusher.models import AuditLog, Delivery, DeliveryStatus, Push, Region, Resident, Urgency
+from pusher.models import (
+    AuditLog,
+    Delivery,
+    DeliveryStatus,
+    Item,
+    Push,
+    Region,
+    Resident,
+    Urgency,
+)
 from pusher.pipeline.claims import claim
+from pusher.pipeline.correct import review_diff
 from pusher.pipeline.sweep import due_work
 from pusher.queue import LocalQueue
 from pusher.residents.choices import Mine, notices
@@ -176,3 +186,49 @@ async def test_refused_roles_get_403_and_an_audit_row(service: Service) -> None:
         rows = await deliveries(r, item_id)
     assert [a.target for a in denied] == [f"item:{item_id}"] * 3
     assert all(d.status != DeliveryStatus.CANCELLED for d in rows)
+
+
+RECEIVED = ("sent", "delivered", "confirmed")
+
+
+def _audience(rows: list[Delivery]) -> list[tuple[object, ...]]:
+    return sorted(
+        (d.resident_id or 0, d.group_chat_id or 0, d.channel, d.recipient or "") for d in rows
+    )
+
+
+async def test_correction_goes_to_exactly_the_first_audience_by_their_channels(
+    service: Service,
+) -> None:
+    r = service.resources
+    item_id = await _pushed(r, service.town.village_codes[0])
+    first = await deliveries(r, item_id)
+    missed, moved = first[0], next(d for d in first[1:] if d.resident_id and d.channel == "wechat")
+    async with transaction(r.db) as session:  # one never received it; one moved to SMS since
+        await session.execute(
+            update(Delivery).where(Delivery.id == missed.id).values(status="failed")
+        )
+        await session.execute(
+            update(Resident).where(Resident.id == moved.resident_id).values(wechat_opt_out=True)
+        )
+    expected = _audience([d for d in first if d.id != missed.id and d.status in RECEIVED])
+    assert expected and len(expected) < len(first)
+    status, draft = await _post(r, f"/api/v1/items/{item_id}/correct", "publisher",
+                                {"body": BODY.replace("12月5日", "12月6日")})  # fmt: skip
+    assert status == 201 and draft["status"] == "submitted"
+    async with r.db() as session:  # what the reviewers see
+        diff = await review_diff(session, await session.get_one(Item, draft["id"]))
+    new_body = BODY.replace("12月5日", "12月6日")
+    assert diff is not None and f"-{BODY}" in diff and f"+{new_body}" in diff
+    for role, step in (("reviewer", "staff"), ("leader", "leader")):
+        path = f"/api/v1/items/{draft['id']}/review"
+        status, _ = await _post(r, path, role, {"step": step, "decision": "approve"})
+        assert status == 200
+    assert isinstance(r.queue, LocalQueue)
+    await r.queue.join()
+    second = await deliveries(r, draft["id"])
+    assert _audience(second) == expected  # the same people and chats, same channel, once
+    assert all(d.status in RECEIVED for d in second)
+    async with r.db() as session:
+        push = await session.scalar(select(Push).where(Push.item_id == draft["id"]))
+    assert push is not None and "更正" in push.texts["wecom"]["text"]
