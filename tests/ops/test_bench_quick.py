@@ -18,7 +18,7 @@ from pusher.benchmarks import BENCHMARKS
 
 REPO = Path(__file__).resolve().parents[2]
 #: Benchmarks that use the machine's PostgreSQL or Redis (chaos starts its own Redis too).
-PRODUCTION = {"ratelimit", "plan", "chaos"}
+PRODUCTION = {"ratelimit", "plan", "chaos", "county"}
 
 
 def _case(name: str) -> object:
