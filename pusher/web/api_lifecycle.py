@@ -8,11 +8,13 @@ A correction is drafted by a publisher or leader (or admin) and reviewed again.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.audit import record
 from pusher.db import transaction
@@ -102,30 +104,31 @@ async def correct_item(request: web.Request) -> web.Response:
     return web.json_response(item.model_dump(mode="json"), status=201)
 
 
+class TakeDown(Protocol):
+    def __call__(
+        self, session: AsyncSession, item: Item, *, actor: str, reason: str, now: datetime
+    ) -> Awaitable[int]: ...
+
+
 async def stop_item(request: web.Request) -> web.Response:
     """Stop the item's push: waiting messages cancelled, those sent stay sent."""
-    user = await require(request)
-    data = TakeDownIn.model_validate(await json_object(request))
-    item_id = await _allowed(request, user)
-    async with transaction(request.app[RESOURCES].db) as session:
-        item = await session.get_one(Item, item_id)
-        now = datetime.now(UTC)
-        cancelled = await lifecycle.stop_push(
-            session, item, actor=user.username, reason=data.reason, now=now
-        )
-    return web.json_response({"item_id": item.id, "cancelled": cancelled})
+    return await _take_down(request, lifecycle.stop_push)
 
 
 async def withdraw_item(request: web.Request) -> web.Response:
     """Withdraw the item: its push stopped, its page showing 已撤回."""
+    return await _take_down(request, lifecycle.withdraw_item)
+
+
+async def _take_down(request: web.Request, action: TakeDown) -> web.Response:
+    """Validate, check the caller may, apply ``action`` with its reason; the cancelled count."""
     user = await require(request)
     data = TakeDownIn.model_validate(await json_object(request))
     item_id = await _allowed(request, user)
     async with transaction(request.app[RESOURCES].db) as session:
         item = await session.get_one(Item, item_id)
-        now = datetime.now(UTC)
-        cancelled = await lifecycle.withdraw_item(
-            session, item, actor=user.username, reason=data.reason, now=now
+        cancelled = await action(
+            session, item, actor=user.username, reason=data.reason, now=datetime.now(UTC)
         )
     return web.json_response({"item_id": item.id, "cancelled": cancelled})
 
