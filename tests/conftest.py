@@ -97,3 +97,18 @@ def _jieba_compiled() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import jieba  # noqa: F401
+
+
+@pytest.fixture
+def settled_heap() -> Iterator[None]:
+    """For event-loop lag tests: the heap earlier tests left behind is collected and frozen,
+    so a generation-2 pass over the whole suite's leftovers (hundreds of ms late in a full
+    run) is not charged to the code under test; its own garbage is still collected."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

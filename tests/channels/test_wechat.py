@@ -259,6 +259,7 @@ async def test_subscribe_mode_uses_bizsend(serve: Serve, session: aiohttp.Client
     assert {s.template_id for s in state.sent.values()} == {"tpl-sub"}
 
 
+@pytest.mark.usefixtures("settled_heap")
 async def test_event_loop_stays_responsive_while_sending(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

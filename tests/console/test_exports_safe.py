@@ -147,15 +147,18 @@ async def _many_residents(console: Console, count: int) -> None:
 
 
 async def _max_lag(work: asyncio.Future[object] | asyncio.Task[object]) -> float:
-    """The longest the event loop went without running a 5 ms ticker while ``work`` ran."""
+    """The most CPU the event loop's own thread spent between two 5 ms ticks while ``work``
+    ran: work done on the loop shows here, work in another thread does not (wall-clock lag
+    would also count the other thread's hold on the GIL and the machine's other load)."""
     worst = 0.0
     while not work.done():
-        before = time.perf_counter()
+        before = time.thread_time()
         await asyncio.sleep(0.005)
-        worst = max(worst, time.perf_counter() - before - 0.005)
+        worst = max(worst, time.thread_time() - before)
     return worst
 
 
+@pytest.mark.usefixtures("settled_heap")
 async def test_a_large_export_does_not_stall_the_event_loop(console: Console) -> None:
     await _many_residents(console, 20_000)
     await console.login("admin")
@@ -164,9 +167,10 @@ async def test_a_large_export_does_not_stall_the_event_loop(console: Console) ->
     resp = await export
     sheet = load_workbook(io.BytesIO(await resp.read()), read_only=True).active
     assert sheet is not None and sum(1 for _ in sheet.iter_rows()) > 20_000
-    assert lag < 0.2, f"the event loop stalled for {lag:.3f} s during the export"
+    assert lag < 0.1, f"the event loop worked for {lag:.3f} s at a stretch during the export"
 
 
+@pytest.mark.usefixtures("settled_heap")
 async def test_a_large_delivery_export_does_not_stall_the_event_loop(console: Console) -> None:
     rows = [
         {"push_id": 999, "channel": "sms", "recipient": f"139{i:08d}", "status": "delivered"}
@@ -180,4 +184,4 @@ async def test_a_large_delivery_export_does_not_stall_the_event_loop(console: Co
     resp = await export
     sheet = load_workbook(io.BytesIO(await resp.read()), read_only=True).active
     assert sheet is not None and sum(1 for _ in sheet.iter_rows()) == 20_001
-    assert lag < 0.2, f"the event loop stalled for {lag:.3f} s during the export"
+    assert lag < 0.1, f"the event loop worked for {lag:.3f} s at a stretch during the export"
