@@ -16,9 +16,10 @@ from pusher.audit import record
 from pusher.console.base import render
 from pusher.console.passwords import verify_async
 from pusher.console.session import VERSION, get_session, new_session
-from pusher.console.throttle import THROTTLE, WINDOW_SECONDS, client_address
+from pusher.console.throttle import THROTTLE, WINDOW_SECONDS
 from pusher.db import transaction
 from pusher.models import User
+from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
 
 FAILED = "login.failed"

@@ -7,8 +7,7 @@ username is locked after :data:`PER_USER` attempts in the window from any addres
 address after :data:`PER_ADDRESS` attempts at any usernames. Counts live in Redis when
 configured (shared by every web process), else in a bounded in-process table.
 
-The client address is the peer's, or the last hop of ``X-Forwarded-For`` that is not a
-trusted proxy when (and only when) the peer itself is one (``PUSHER_TRUSTED_PROXIES``).
+The client address comes from :func:`pusher.web.clients.client_address`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Protocol
 
 from aiohttp import web
@@ -30,7 +28,6 @@ WINDOW_SECONDS = 15 * 60
 PER_USER = 5
 PER_ADDRESS = 20
 MAX_ENTRIES = 100_000
-Network = IPv4Network | IPv6Network
 
 
 class Counter(Protocol):
@@ -129,38 +126,3 @@ async def throttle_ctx(app: web.Application) -> AsyncIterator[None]:
     counter: Counter = MemoryCounter() if redis is None else RedisCounter(redis, prefix)
     app[THROTTLE] = Throttle(counter)
     yield
-
-
-def client_address(request: web.Request, trusted: Sequence[Network]) -> str:
-    """The client's address: the peer, or what trusted proxies say they forwarded for.
-
-    ``X-Forwarded-For`` is read from the right (the hop nearest to us) while the hops are
-    trusted proxies; the first hop that is not one is the client. A malformed hop ends
-    the walk at the last good address.
-    """
-    address = request.remote or "?"
-    if not _in(address, trusted):
-        return address
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-    for hop in reversed([h for h in hops if h]):
-        if not _parses(hop):
-            return address
-        address = hop
-        if not _in(hop, trusted):
-            return hop
-    return address
-
-
-def _in(raw: str, trusted: Sequence[Network]) -> bool:
-    if not _parses(raw):
-        return False
-    address = ip_address(raw)
-    return any(address in net for net in trusted)
-
-
-def _parses(raw: str) -> bool:
-    try:
-        ip_address(raw)
-    except ValueError:
-        return False
-    return True

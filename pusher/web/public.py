@@ -31,6 +31,7 @@ from pusher.models import Item, LinkOpen, Region
 from pusher.pipeline.lifecycle_push import expired
 from pusher.pipeline.review import pushable
 from pusher.web.catalogue_html import catalogue_html
+from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.open_gate import MemoryGate, OpenGate, RedisGate
 from pusher.web.params import parse_id
@@ -92,7 +93,7 @@ async def _count(request: web.Request, item: Item, visitor: str) -> None:
     async with db() as session:
         village = await _village(session, item, request.query.get("v", ""))
     link = f"{item.id}:{village}"
-    address = request.remote or "?"
+    address = client_address(request, request.app[SETTINGS].trusted_proxies)
     if not await request.app[OPEN_GATE].admit(address=address, visitor=visitor, link=link):
         return
     assert item.id is not None

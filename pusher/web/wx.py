@@ -19,13 +19,13 @@ from aiohttp import web
 from channels.base import ChannelKind
 from pusher.audit import record
 from pusher.console.base import localtime
-from pusher.console.throttle import client_address
 from pusher.db import transaction
 from pusher.errors import NotFound, UserError
 from pusher.privacy import mask_phone
 from pusher.residents import binding, choices, messages
 from pusher.residents.scenes import seen
 from pusher.web import wx_auth
+from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import parse_id
 

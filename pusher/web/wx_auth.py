@@ -29,6 +29,7 @@ from pusher.db import transaction
 from pusher.errors import Forbidden, UserError
 from pusher.residents.binding import actor
 from pusher.residents.wxapi import account, authorize_url, oauth_openid
+from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
 
 COOKIE = "pusher_wx"
@@ -117,7 +118,7 @@ async def oauth(request: web.Request) -> web.StreamResponse:
     if not kept or not hmac.compare_digest(str(kept.get("state", "")).encode(), state.encode()):
         async with transaction(request.app[RESOURCES].db) as db:
             record(db, actor="wx:unknown", action="wx.oauth_state", target="wx.oauth",
-                   detail={"address": request.remote or ""})  # fmt: skip
+                   detail={"address": _address(request)})  # fmt: skip
         raise Forbidden("登录校验失败（链接无效或已过期），请从公众号菜单重新打开。")
     if not code or len(code) > 128:
         raise UserError("微信未返回授权码，请从公众号菜单重新打开。")
@@ -132,3 +133,7 @@ async def oauth(request: web.Request) -> web.StreamResponse:
     _write(request, resp, COOKIE, {"openid": openid, "csrf": secrets.token_urlsafe(16)}, MAX_AGE)
     resp.del_cookie(STATE_COOKIE, path="/wx/")
     return resp
+
+
+def _address(request: web.Request) -> str:
+    return client_address(request, request.app[SETTINGS].trusted_proxies)

@@ -18,10 +18,10 @@ from pusher.console.throttle import (
     PER_USER,
     MemoryCounter,
     RedisCounter,
-    client_address,
 )
 from pusher.models import User
 from pusher.settings import Settings
+from pusher.web.clients import client_address
 from tests.conftest import REDIS
 from tests.console.test_console import CSRF, PASSWORD, Console, _console, db_of
 
