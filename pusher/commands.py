@@ -54,7 +54,8 @@ def demo(settings: Settings, *, check: bool, port: int | None) -> int:
     from pusher.demo.run import DEMO_PASSWORD
 
     url = settings.public_url if port is None else f"http://{settings.host}:{port}"
-    print(f"\n控制台：{url}/  用户 admin / publisher / reviewer / grid，密码 {DEMO_PASSWORD}")
+    users = " / ".join(tokens)  # the demo's users, leader included, as they were made
+    print(f"\n控制台：{url}/  用户 {users}，密码 {DEMO_PASSWORD}")
     print("API 令牌（Authorization: Bearer …）：")
     for name, token in tokens.items():
         print(f"  {name}: {token}")
