@@ -53,7 +53,6 @@ from stack import (
     redis_server,
     wait_for_ports,
     wait_for_text,
-    wechat_emulator,
 )
 
 from pusher.migrate import upgrade
@@ -93,7 +92,10 @@ def _cluster(db_url: str, tmp: Path) -> Cluster:
     services = [
         Proc(
             "wechat",
-            wechat_emulator(ports["wechat"], f"{ours}/callbacks/wechat", WECHAT_TOKEN),
+            pusher(
+                *("emulate", "wechat", "--port", str(ports["wechat"])),
+                *("--callback-url", f"{ours}/callbacks/wechat", "--callback-token", WECHAT_TOKEN),
+            ),
             env,
             tmp / "wechat.log",
         ),

@@ -185,23 +185,6 @@ async def inbox(port: int, *, wait: float = 5.0) -> dict[str, list[str]]:
     raise RuntimeError(f"inbox on port {port} not readable")
 
 
-#: ``pusher emulate wechat`` with a callback token (the CLI has no option for one, and
-#: ``/callbacks/wechat`` refuses unsigned events): the same app, served the same way.
-_WECHAT_EMULATOR = """
-import sys
-from aiohttp import web
-from channels.emulators.wechat import build_app
-port, url, token = sys.argv[1:4]
-app = build_app(callback_url=url, callback_token=token)
-web.run_app(app, host="127.0.0.1", port=int(port), access_log=None)
-"""
-
-
-def wechat_emulator(port: int, callback_url: str, token: str) -> list[str]:
-    """The command line of a WeChat emulator that signs its callbacks with ``token``."""
-    return [sys.executable, "-c", _WECHAT_EMULATOR, str(port), callback_url, token]
-
-
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
