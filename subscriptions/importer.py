@@ -38,6 +38,7 @@ PHONE = re.compile(r"^1[3-9]\d{9}$")
 OPENID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TAG_SPLIT = re.compile(r"[、,，;；\s]+")
 Row = Mapping[str, Any]
+# OWASP "CSV injection": a leading = + - @ starts a formula; tab and CR can hide one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024

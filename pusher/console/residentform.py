@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.console.tabular import FORMULA_STARTS
 from pusher.models import Region, RegionKind, Resident, ResidentTag, Subscription, Topic
 from pusher.web.params import parse_id
-from subscriptions.importer import OPENID, PHONE, TAG_SPLIT
+from subscriptions.importer import FORMULA_STARTS, OPENID, PHONE, TAG_SPLIT
 
 
 async def grid_choices(db: AsyncSession, scope: frozenset[int] | None) -> list[tuple[int, str]]:

@@ -19,9 +19,9 @@ from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
+from subscriptions.importer import FORMULA_STARTS  # the one rule, for imports and exports
+
 CHUNK = 1000
-# OWASP "CSV injection": a leading = + - @ starts a formula; tab and CR can hide one.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.errors import InvalidInput, UserError
 from pusher.models import VerifyCode
 from pusher.settings import WxSettings
+from subscriptions.importer import PHONE  # mainland mobile numbers, as the roster takes them
 
-PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CODE = re.compile(r"^[0-9]{6}$")
 
 
