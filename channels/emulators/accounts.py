@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,25 @@ def sms_template(
         limit = spec.get("max_len")
         built.append(Variable(name, kind, int(limit) if limit is not None else None))
     return SmsTemplate(code, text, tuple(built))
+
+
+def sms_shorthand(
+    provider: str,
+    account: SmsAccount | None,
+    *,
+    templates: Mapping[str, str] | None,
+    daily_cap_per_number: int | None,
+) -> SmsAccount:
+    """The account an SMS emulator answers for: ``account``, else one holding only
+    ``templates`` (code → text, default variable rules) or anything; a daily cap on top."""
+    if account is None:
+        approved = None
+        if templates is not None:
+            approved = {c: sms_template(provider, c, t) for c, t in templates.items()}
+        account = SmsAccount(templates=approved)
+    if daily_cap_per_number is not None:
+        account = replace(account, daily_cap_per_number=daily_cap_per_number)
+    return account
 
 
 def _strings(data: Mapping[str, Any], key: str) -> frozenset[str] | None:

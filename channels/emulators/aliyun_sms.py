@@ -16,7 +16,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, cast
@@ -27,7 +27,7 @@ from aiohttp.typedefs import Middleware
 from channels import signing
 from channels.aliyun_sms import BEIJING, national
 from channels.emulators.accounts import ALIYUN_VAR as ACCOUNT_VAR
-from channels.emulators.accounts import SmsAccount, SmsTemplate, sms_template
+from channels.emulators.accounts import SmsAccount, SmsTemplate, sms_shorthand
 from channels.emulators.common import (
     Callbacks,
     Faults,
@@ -390,13 +390,9 @@ def build_app(
     that holds only those.
     """
     faults = faults or Faults()
-    if account is None:
-        approved = None
-        if templates is not None:
-            approved = {c: sms_template("aliyun-sms", c, t) for c, t in templates.items()}
-        account = SmsAccount(templates=approved)
-    if daily_cap_per_number is not None:
-        account = replace(account, daily_cap_per_number=daily_cap_per_number)
+    account = sms_shorthand(
+        "aliyun-sms", account, templates=templates, daily_cap_per_number=daily_cap_per_number
+    )
     # SDK-style requests carry up to 1000 numbers in the query string.
     app = web.Application(
         middlewares=[cast(Middleware, fault_middleware(faults))],

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
 from typing import Any, cast
@@ -36,7 +36,12 @@ from aiohttp.typedefs import Middleware
 
 from channels import signing
 from channels.aliyun_sms import BEIJING, is_opt_out, national
-from channels.emulators.accounts import TENCENT_VAR, SmsAccount, SmsTemplate, sms_template
+from channels.emulators.accounts import (
+    TENCENT_VAR,
+    SmsAccount,
+    SmsTemplate,
+    sms_shorthand,
+)
 from channels.emulators.common import (
     Callbacks,
     Faults,
@@ -444,13 +449,9 @@ def build_app(
     that holds only those.
     """
     faults = faults or Faults()
-    if account is None:
-        approved = None
-        if templates is not None:
-            approved = {c: sms_template("tencent-sms", c, t) for c, t in templates.items()}
-        account = SmsAccount(templates=approved)
-    if daily_cap_per_number is not None:
-        account = replace(account, daily_cap_per_number=daily_cap_per_number)
+    account = sms_shorthand(
+        "tencent-sms", account, templates=templates, daily_cap_per_number=daily_cap_per_number
+    )
     app = web.Application(middlewares=[cast(Middleware, fault_middleware(faults))])
     app[STATE] = TencentSmsState(
         secret_id, secret_key, faults, account, report_url, up_url, report_delay
