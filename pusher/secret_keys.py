@@ -22,6 +22,7 @@ import secrets as random
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from pusher.settings import Settings
 
@@ -45,8 +46,8 @@ class InsecureSettings(Exception):
 
 def is_production(settings: Settings) -> bool:
     """A PostgreSQL database or ``PUSHER_ENV=production`` means production mode."""
-    url = settings.database_url.get_secret_value()
-    return settings.env == "production" or url.startswith("postgresql")
+    url = make_url(settings.database_url.get_secret_value())
+    return settings.env == "production" or url.get_backend_name() == "postgresql"
 
 
 def weak(value: str) -> str | None:
@@ -81,11 +82,10 @@ def secure(settings: Settings) -> Settings:
 
 def data_folder(settings: Settings) -> Path | None:
     """The folder of the embedded SQLite file, or None for an in-memory database."""
-    url = settings.database_url.get_secret_value()
-    _, _, path = url.partition(":///")
-    if not url.startswith("sqlite") or not path or path.startswith(":memory:"):
+    url = make_url(settings.database_url.get_secret_value())
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(path.split("?", 1)[0]).parent
+    return Path(url.database).parent
 
 
 def _kept_secrets(settings: Settings, fields: list[str]) -> dict[str, str]:
