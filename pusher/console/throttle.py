@@ -12,71 +12,17 @@ The client address comes from :func:`pusher.web.clients.client_address`.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import web
-from redis.asyncio import Redis
 
+from pusher.web.counters import Counter, MemoryCounter, RedisCounter
 from pusher.web.keys import RESOURCES, SETTINGS
 
 WINDOW_SECONDS = 15 * 60
 PER_USER = 5
 PER_ADDRESS = 20
-MAX_ENTRIES = 100_000
-
-
-class Counter(Protocol):
-    """Counts in a fixed window per key."""
-
-    async def add(self, keys: Sequence[str], amount: int) -> list[int]:
-        """Add ``amount`` to every key at once; their counts afterwards."""
-        ...
-
-
-@dataclass
-class MemoryCounter:
-    """In-process counts (one web process): a lock around each read-modify-write."""
-
-    clock: Callable[[], float] = time.monotonic
-    max_entries: int = MAX_ENTRIES
-    table: OrderedDict[str, tuple[float, int]] = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def add(self, keys: Sequence[str], amount: int) -> list[int]:
-        with self.lock:
-            now = self.clock()
-            return [self._add(key, amount, now) for key in keys]
-
-    def _add(self, key: str, amount: int, now: float) -> int:
-        expires, count = self.table.pop(key, (now + WINDOW_SECONDS, 0))
-        if expires <= now:
-            expires, count = now + WINDOW_SECONDS, 0
-        count = max(count + amount, 0)
-        self.table[key] = (expires, count)
-        while len(self.table) > self.max_entries:
-            self.table.popitem(last=False)  # the least recently counted key
-        return count
-
-
-@dataclass
-class RedisCounter:
-    """Counts shared by every web process: ``SET NX EX`` then ``INCRBY`` in one MULTI."""
-
-    redis: Redis
-    prefix: str
-
-    async def add(self, keys: Sequence[str], amount: int) -> list[int]:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in keys:
-                pipe.set(f"{self.prefix}:{key}", 0, nx=True, ex=WINDOW_SECONDS)
-                pipe.incrby(f"{self.prefix}:{key}", amount)
-            results = await pipe.execute()
-        return [max(int(n), 0) for n in results[1::2]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +69,10 @@ async def throttle_ctx(app: web.Application) -> AsyncIterator[None]:
     """The login throttle: Redis when configured, else in process."""
     redis = app[RESOURCES].redis
     prefix = f"{app[SETTINGS].queue_name}:login"
-    counter: Counter = MemoryCounter() if redis is None else RedisCounter(redis, prefix)
+    counter: Counter = (
+        MemoryCounter(WINDOW_SECONDS)
+        if redis is None
+        else RedisCounter(redis, prefix, WINDOW_SECONDS)
+    )
     app[THROTTLE] = Throttle(counter)
     yield

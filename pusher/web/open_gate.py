@@ -14,17 +14,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from redis.asyncio import Redis
+
+from pusher.web.counters import MAX_ENTRIES, MemoryCounter, RedisCounter
 
 #: Seconds in which a second open by the same visitor of the same link is not counted.
 DEDUPE_SECONDS = 3600
 #: The rate is counted over this many seconds.
 RATE_SECONDS = 60
-#: Entries the in-process table keeps at most (oldest dropped first).
-MAX_ENTRIES = 100_000
-V = TypeVar("V")
 
 
 class OpenGate(Protocol):
@@ -37,22 +36,26 @@ class OpenGate(Protocol):
 
 @dataclass
 class MemoryGate:
-    """In-process gate (embedded mode): two bounded tables, oldest entries dropped first."""
+    """In-process gate (embedded mode): a bounded table of visitors seen, oldest dropped
+    first, and the address rate on an in-process counter."""
 
     rate: int
     clock: Callable[[], float] = time.monotonic
     max_entries: int = MAX_ENTRIES
     seen: OrderedDict[str, float] = field(default_factory=OrderedDict)  # key → expiry
-    counts: OrderedDict[str, tuple[float, int]] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.counts = MemoryCounter(RATE_SECONDS, clock=self.clock, max_entries=self.max_entries)
 
     async def admit(self, *, address: str, visitor: str, link: str) -> bool:
         now = self.clock()
         self._expire(now)
         key = f"{visitor}|{link}"
-        if key in self.seen or not self._within_rate(address, now):
+        if key in self.seen or (await self.counts.add([address], 1))[0] > self.rate:
             return False
         self.seen[key] = now + DEDUPE_SECONDS
-        _bound(self.seen, self.max_entries)
+        while len(self.seen) > self.max_entries:
+            self.seen.popitem(last=False)
         return True
 
     def _expire(self, now: float) -> None:
@@ -60,23 +63,11 @@ class MemoryGate:
         while self.seen and next(iter(self.seen.values())) <= now:
             self.seen.popitem(last=False)
 
-    def _within_rate(self, address: str, now: float) -> bool:
-        start, used = self.counts.pop(address, (now, 0))
-        if now - start >= RATE_SECONDS:
-            start, used = now, 0
-        self.counts[address] = (start, used + 1 if used < self.rate else used)
-        _bound(self.counts, self.max_entries)
-        return used < self.rate
-
-
-def _bound(table: OrderedDict[str, V], size: int) -> None:
-    while len(table) > size:
-        table.popitem(last=False)
-
 
 @dataclass
 class RedisGate:
-    """Gate shared by every web process (production): ``SET NX EX`` and ``INCR``."""
+    """Gate shared by every web process (production): ``SET NX EX`` for visitors seen,
+    the address rate on a Redis counter."""
 
     redis: Redis
     rate: int
@@ -86,12 +77,8 @@ class RedisGate:
         seen = f"{self.prefix}:seen:{visitor}:{link}"
         if not await self.redis.set(seen, 1, nx=True, ex=DEDUPE_SECONDS):
             return False
-        minute = int(time.time() // RATE_SECONDS)
-        counter = f"{self.prefix}:rate:{address}:{minute}"
-        used = int(await self.redis.incr(counter))
-        if used == 1:
-            await self.redis.expire(counter, RATE_SECONDS * 2)
-        if used > self.rate:
+        counter = RedisCounter(self.redis, f"{self.prefix}:rate", RATE_SECONDS)
+        if (await counter.add([address], 1))[0] > self.rate:
             await self.redis.delete(seen)  # not counted: a later open may still be
             return False
         return True

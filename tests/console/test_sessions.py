@@ -13,15 +13,11 @@ from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import select
 
 from pusher.console import passwords
-from pusher.console.throttle import (
-    PER_ADDRESS,
-    PER_USER,
-    MemoryCounter,
-    RedisCounter,
-)
+from pusher.console.throttle import PER_ADDRESS, PER_USER, WINDOW_SECONDS
 from pusher.models import User
 from pusher.settings import Settings
 from pusher.web.clients import client_address
+from pusher.web.counters import MemoryCounter, RedisCounter
 from tests.conftest import REDIS
 from tests.console.test_console import CSRF, PASSWORD, Console, _console, db_of
 
@@ -224,13 +220,13 @@ async def test_the_cookie_is_secure_when_served_over_https(sqlite_settings: Sett
 @pytest.fixture(params=["memory", "redis"])
 async def counter(request: pytest.FixtureRequest) -> AsyncIterator[MemoryCounter | RedisCounter]:
     if request.param == "memory":
-        yield MemoryCounter()
+        yield MemoryCounter(WINDOW_SECONDS)
         return
     from redis.asyncio import Redis
 
     redis = Redis.from_url(REDIS)
     prefix = f"pusher:test:login:{id(request)}"
-    yield RedisCounter(redis, prefix)
+    yield RedisCounter(redis, prefix, WINDOW_SECONDS)
     keys = [k async for k in redis.scan_iter(f"{prefix}:*")]
     if keys:
         await redis.delete(*keys)
