@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from pusher.db import transaction
 from pusher.demo.town import Town, build_town
@@ -14,6 +15,7 @@ from pusher.migrate import upgrade
 from pusher.models import Role, User
 from pusher.resources import Resources, bind_local, open_resources
 from pusher.settings import Settings
+from pusher.web.app import create_app
 from pusher.web.auth import hash_token
 
 
@@ -40,3 +42,14 @@ async def service(sqlite_settings: Settings) -> AsyncIterator[Service]:
     async with open_resources(sqlite_settings) as resources:
         bind_local(resources)
         yield Service(resources, town, tokens)
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[TestClient[object, object]]:
+    """The API and console of ``service`` over HTTP (its resources shared)."""
+    c: TestClient[object, object] = TestClient(
+        TestServer(create_app(service.resources.settings, resources=service.resources))
+    )
+    await c.start_server()
+    yield c
+    await c.close()

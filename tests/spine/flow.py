@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -10,6 +11,9 @@ from pusher.db import transaction
 from pusher.models import Delivery, Push, Role, SandboxMessage, Urgency
 from pusher.pipeline import ingest, review
 from pusher.resources import Resources
+
+if TYPE_CHECKING:
+    from tests.spine.conftest import Service
 
 REVIEWER = review.Actor("reviewer", Role.REVIEWER)
 LEADER = review.Actor("leader", Role.LEADER)
@@ -66,3 +70,19 @@ async def inbox_counts(r: Resources) -> Counter[str]:
     async with r.db() as session:
         keys = await session.scalars(select(SandboxMessage.key))
         return Counter(keys)
+
+
+def auth(role: str = "publisher") -> dict[str, str]:
+    """Bearer header of a test town user (its token is its name)."""
+    return {"Authorization": f"Bearer {role}"}
+
+
+def item(service: Service, **changes: object) -> dict[str, object]:
+    """A valid item for the API, with ``changes``."""
+    data: dict[str, object] = {
+        "title": "关于调整农村低保标准的通知",
+        "body": "农村低保标准提高到每人每月620元。",
+        "publisher": "青山镇人民政府",
+        "region_code": service.town.town_code,
+    }
+    return data | changes

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from pusher.queue import LocalQueue
-from pusher.web.app import create_app
 from tests.spine.conftest import Service
-
-
-@pytest.fixture
-async def client(service: Service) -> AsyncIterator[TestClient[object, object]]:
-    c: TestClient[object, object] = TestClient(
-        TestServer(create_app(service.resources.settings, resources=service.resources))
-    )
-    await c.start_server()
-    yield c
-    await c.close()
-
-
-def auth(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {role}"}  # tokens of the test town's users
-
-
-def item(service: Service, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "title": "关于调整农村低保标准的通知",
-        "body": "农村低保标准提高到每人每月620元。",
-        "publisher": "青山镇人民政府",
-        "region_code": service.town.town_code,
-    }
-    return data | changes
+from tests.spine.flow import auth, item
 
 
 async def test_bad_input_gets_a_clear_4xx_naming_the_field(

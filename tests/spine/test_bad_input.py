@@ -18,33 +18,14 @@ from pusher.web.app import create_app
 from pusher.web.errors import errors_middleware
 from tests.console.test_console import Console, console  # noqa: F401 (fixture)
 from tests.spine.conftest import Service, start
+from tests.spine.flow import auth, item
 
 Client = TestClient[object, object]
 TOO_BIG = str(2**64)  # beyond any BIGINT; 2**63 - 1 is the largest id
 
 
-@pytest.fixture
-async def client(service: Service) -> AsyncIterator[Client]:
-    c: Client = TestClient(
-        TestServer(create_app(service.resources.settings, resources=service.resources))
-    )
-    await c.start_server()
-    yield c
-    await c.close()
 
 
-def auth(role: str = "publisher") -> dict[str, str]:
-    return {"Authorization": f"Bearer {role}"}  # tokens of the test town's users
-
-
-def item(service: Service, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "title": "关于调整农村低保标准的通知",
-        "body": "农村低保标准提高到每人每月620元。",
-        "publisher": "青山镇人民政府",
-        "region_code": service.town.town_code,
-    }
-    return data | changes
 
 
 async def _error(answer: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +12,7 @@ from pusher.models import Item
 from pusher.queue import LocalQueue
 from pusher.web.app import create_app
 from tests.spine.conftest import Service
-from tests.spine.flow import publish
+from tests.spine.flow import auth, item, publish
 
 CATALOGUE: dict[str, object] = {
     "basis": "《中华人民共和国政府信息公开条例》第二十条",
@@ -36,28 +35,8 @@ CATALOGUE: dict[str, object] = {
 }
 
 
-@pytest.fixture
-async def client(service: Service) -> AsyncIterator[TestClient[object, object]]:
-    c: TestClient[object, object] = TestClient(
-        TestServer(create_app(service.resources.settings, resources=service.resources))
-    )
-    await c.start_server()
-    yield c
-    await c.close()
 
 
-def auth(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {role}"}
-
-
-def item(service: Service, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "title": "关于调整农村低保标准的通知",
-        "body": "农村低保标准提高到每人每月620元。",
-        "publisher": "青山镇人民政府",
-        "region_code": service.town.town_code,
-    }
-    return data | changes
 
 
 async def test_catalogue_fields_and_interpretation_round_trip(

@@ -24,6 +24,7 @@ from pusher.pipeline.review import Actor, Step
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token
 from tests.spine.conftest import Service
+from tests.spine.flow import auth
 
 Client = TestClient[object, object]
 PASSWORD = "correct-horse-2"
@@ -49,10 +50,6 @@ async def client(service: Service) -> AsyncIterator[Client]:
     await c.start_server()
     yield c
     await c.close()
-
-
-def auth(who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who}"}
 
 
 async def _submitted(client: Client, service: Service, *, by: str, **changes: Any) -> str:
