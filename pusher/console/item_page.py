@@ -29,7 +29,7 @@ from pusher.models import (
 from pusher.pipeline import review
 from pusher.pipeline.correct import review_diff
 from pusher.pipeline.dispatch import quiet_until
-from pusher.preview import preview
+from pusher.pipeline.preview import preview
 from pusher.reports.clock import calendar_for, item_clock
 from pusher.reports.period import today_local
 from pusher.settings import QuietHours

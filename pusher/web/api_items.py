@@ -15,7 +15,7 @@ from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
 from pusher.models import Item, ItemMatch, ItemStatus, Push, Review
 from pusher.pipeline import ingest, review
-from pusher.preview import preview
+from pusher.pipeline.preview import preview
 from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
