@@ -128,7 +128,8 @@ def _reasons(c: Candidate, title: dict[int, Hit], body: dict[int, Hit]) -> tuple
 class DomainDecision:
     """An item's domains and where they came from.
 
-    ``source`` is ``"declared"`` (``declared_by`` says by whom: ``item``, ``catalogue``,
+    ``source`` is ``"reviewed"`` (a reviewer chose ``domains``, possibly none, before
+    approval), ``"declared"`` (``declared_by`` says by whom: ``item``, ``catalogue``,
     ``source``), ``"classified"`` (``hits`` carry scores and reasons) or ``"none"``.
     """
 
@@ -139,10 +140,19 @@ class DomainDecision:
 
 
 def decide_domains(
-    declared: Sequence[tuple[str, str]], classify: Callable[[], list[DomainHit]]
+    declared: Sequence[tuple[str, str]],
+    classify: Callable[[], list[DomainHit]],
+    *,
+    reviewed: Sequence[str] | None = None,
 ) -> DomainDecision:
     """Declared wins: ``declared`` holds ``(by, domain)`` pairs (``by`` one of
-    :data:`DECLARED_ORDER`); the classifier runs only when none is declared."""
+    :data:`DECLARED_ORDER`); the classifier runs only when none is declared.
+
+    ``reviewed`` is the reviewer's choice before approval (``None``: not reviewed; an
+    empty sequence: the reviewer chose no domain); it wins over everything else.
+    """
+    if reviewed is not None:
+        return DomainDecision(tuple(dict.fromkeys(d for d in reviewed if d)), "reviewed")
     for by in DECLARED_ORDER:
         mine = tuple(dict.fromkeys(d for who, d in declared if who == by and d))
         if mine:
