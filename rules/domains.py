@@ -24,6 +24,7 @@ from rules.classify import (
     Found,
     decide,
     domain_contexts,
+    in_office_name,
     score_domain,
 )
 from rules.index import Hit, KeywordIndex
@@ -56,8 +57,8 @@ class DomainClassifier:
         self._by_term = _by_term(self._lists)
 
     def _scan(self, item: ItemText) -> tuple[dict[int, Hit], dict[int, Hit]]:
-        title = self._index.scan("title", item.title, longest=True)
-        return title, self._index.scan("body", item.body, longest=True)
+        title = self._index.scan("title", item.title, longest=True, skip=in_office_name)
+        return title, self._index.scan("body", item.body, longest=True, skip=in_office_name)
 
     def candidates(self, item: ItemText) -> list[Candidate]:
         """Every domain with at least one keyword found, scored, before the decision."""
