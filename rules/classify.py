@@ -15,7 +15,8 @@ anchor (教育 is 义务教育 only with 小学, 入学, …) and which title wo
 3. domains scoring below :data:`THRESHOLD` are dropped: one generic word, or one specific
    word seen only in the body, never decides;
 4. the best domain is kept, and any other only when it scores at least :data:`SHARE` of
-   the best: domains compete instead of passing independent thresholds. An item with
+   the best: domains compete instead of passing independent thresholds; a domain of a
+   procedure (:data:`EXCLUSIVE`: 公共资源交易) standing is kept alone. An item with
    nothing left gets no domain (it still reaches region and keyword-rule groups).
 """
 
@@ -35,6 +36,9 @@ _OFFICE = re.compile(
     "(?:[\u4e00-\u9fa5]{0,4}?(?<![布格大全结开变当时邮政饭赌])[局厅]"
     "|[\u4e00-\u9fa5]{0,4}?(?:委员会|联合会|办公室)|委(?![托派屈]))"
 )
+#: domains of a procedure: a tender or purchase notice is about the procedure, not about
+#: what is bought (a 养老服务 tender is for bidders, not for the elderly), so it stands alone
+EXCLUSIVE = frozenset({"公共资源交易"})
 TITLE_FACTOR = 1.5
 BODY_FACTOR = 0.75
 THRESHOLD = 3.0
@@ -120,10 +124,14 @@ def _anchored(word: str, context: DomainContext, whole: str) -> bool:
 
 
 def decide(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """The domains kept, best first: confident, not vetoed, within :data:`SHARE` of the best."""
+    """The domains kept, best first: confident, not vetoed, within :data:`SHARE` of the best;
+    an :data:`EXCLUSIVE` domain standing is kept alone."""
     standing = [c for c in candidates if c.vetoed_by is None and c.score >= THRESHOLD]
     if not standing:
         return []
+    exclusive = [c for c in standing if c.domain in EXCLUSIVE]
+    if exclusive:
+        return exclusive[:1]
     standing.sort(key=lambda c: -c.score)
     best = standing[0].score
     return [c for c in standing if c.score >= SHARE * best]
