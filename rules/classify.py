@@ -33,7 +33,7 @@ from rules.text import normalize
 #: an office's name right after a word (自然资源与生态环境局, 卫生健康委员会, 残疾人联合会):
 #: the word names who issued the notice, not what it is about, so it does not count
 _OFFICE = re.compile(
-    "(?:[\u4e00-\u9fa5]{0,4}?(?<![布格大全结开变当时邮政饭赌])[局厅]"
+    "(?:[\u4e00-\u9fa5]{0,4}?(?<![布格大全结开变当时邮政饭赌])[局厅](?![部面势限域])"
     "|[\u4e00-\u9fa5]{0,4}?(?:委员会|联合会|办公室)|委(?![托派屈]))"
 )
 #: domains of a procedure: a tender or purchase notice is about the procedure, not about
