@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Action = Literal["add", "change", "unchanged", "error"]
-ROWS_SHOWN = 200
+ROWS_SHOWN = 100
 LABELS = {"add": "新增", "change": "修改", "unchanged": "不变", "error": "有误"}
 
 
@@ -74,6 +74,11 @@ class RosterReport:
         order = {"error": 0, "add": 1, "change": 2}
         listed = sorted((r for r in self.rows if r.action in order), key=lambda r: order[r.action])
         return listed[:ROWS_SHOWN]
+
+    @property
+    def hidden(self) -> int:
+        """Rows to add, change or fix that :meth:`shown` leaves out."""
+        return max(0, self.total - self.count("unchanged") - ROWS_SHOWN)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -280,6 +280,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
             form=lambda w, r: {"file": xlsx([["张三", "13912345678", w.grid_codes[0], "", ""]])},
         ),
     ),
+    ("POST", "/residents/import/apply"): Entry(
+        GRID, Call(at("/residents/import/apply"), form=lambda w, r: {"draft": "0", "apply": "none"})
+    ),
     ("GET", "/residents/export.{fmt}"): Entry(GRID, Call(at("/residents/export.csv"))),
     # residents' messages, binding requests and QR posters
     ("GET", "/messages"): Entry(READERS, Call(at("/messages"))),
