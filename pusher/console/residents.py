@@ -21,6 +21,8 @@ from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
 
 PAGE = 50
+
+
 def _listing(me: Viewer, search: str, columns: tuple[Any, ...] = (Resident, Region.name)) -> Any:
     query = (
         select(*columns)

@@ -51,8 +51,8 @@ def _values(p: Planned) -> dict[str, object]:
 
 async def apply_rows(
     session: AsyncSession, planned: Sequence[Planned], topics: dict[str, int], *, actor: str
-) -> int:
-    """Add and update the residents of ``planned``; returns how many were written."""
+) -> list[int]:
+    """Add and update the residents of ``planned``; returns their ids (in that order)."""
     adds = [p for p in planned if p.resident is None]
     changes = [p for p in planned if p.resident is not None]
     new_ids = await _insert(session, adds)
@@ -69,7 +69,7 @@ async def apply_rows(
     if planned:
         detail = {"added": len(adds), "changed": len(changes)}
         record(session, actor=actor, action="residents.import", detail=detail)
-    return len(planned)
+    return [rid for rid, _ in people]
 
 
 async def _insert(session: AsyncSession, adds: Sequence[Planned]) -> list[int]:
@@ -145,6 +145,7 @@ async def move_out(
     *,
     scope: Collection[int] | None,
     actor: str,
+    reason: str = "迁出",
     now: datetime | None = None,
 ) -> list[int]:
     """Mark residents ``ids`` (inside ``scope``) as moved out and cancel their waiting
@@ -162,5 +163,7 @@ async def move_out(
         .where(deliveries_of(marked), D.status == DeliveryStatus.QUEUED.value)
         .values(status=DeliveryStatus.CANCELLED.value, error_code="moved_out", done_at=when)
     )
-    record(session, actor=actor, action="residents.move_out", detail={"ids": marked})
+    record(
+        session, actor=actor, action="residents.move_out", detail={"ids": marked, "reason": reason}
+    )
     return marked

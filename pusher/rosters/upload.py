@@ -72,5 +72,6 @@ async def upsert(
     """Check ``cells`` and, with ``apply``, write its good rows (the caller commits)."""
     result, topics = await check(session, cells, scope=scope, default_consent=default_consent)
     if apply and result.report.readable:
-        result.report.applied = await apply_rows(session, result.planned, topics, actor=actor)
+        written = await apply_rows(session, result.planned, topics, actor=actor)
+        result.report.applied = len(written)
     return result.report

@@ -357,7 +357,8 @@ async def test_excel_import_good_and_bad_files(console: Console) -> None:
     status, page = await _upload(console, bad)
     assert status == 200 and "有误 <b class=\"alert\">3</b>" in page
     for row, why in ((3, "不是有效的大陆手机号"), (4, "不是你负责的网格"), (5, "找不到网格")):
-        assert re.search(rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{why}", page), why
+        pattern = rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{why}"
+        assert re.search(pattern, page), why
     assert await count_residents(console) == before
     good = xlsx(
         [

@@ -62,9 +62,7 @@ async def decide(console: Console, page: str, apply: str, moved: list[int] = ())
 
 async def grid_names(console: Console) -> tuple[str, str]:
     async with db_of(console)() as db:
-        names = {
-            rid: name for rid, name in await db.execute(select(Region.id, Region.name))
-        }
+        names = {rid: name for rid, name in await db.execute(select(Region.id, Region.name))}
     return names[console.grid_ids[0]], names[console.grid_ids[1]]
 
 
@@ -84,7 +82,16 @@ async def test_office_headers_are_read_and_unknown_columns_listed(console: Conso
     mine, _ = await grid_names(console)
     async with db_of(console)() as db:
         topic = await db.scalar(select(Topic.name).order_by(Topic.id))
-    header = ["居民姓名", "手机号码", "网格名称", "身份证后四位", "标签", "订阅", "同意短信", "备注"]
+    header = [
+        "居民姓名",
+        "手机号码",
+        "网格名称",
+        "身份证后四位",
+        "标签",
+        "订阅",
+        "同意短信",
+        "备注",
+    ]
     data = sheet(
         header,
         [
@@ -104,8 +111,18 @@ async def test_office_headers_are_read_and_unknown_columns_listed(console: Conso
     assert two[0].sms_consent is False  # an empty cell: the town's default (off here)
     assert three[0].sms_consent is True
     async with db_of(console)() as db:
-        tags = set((await db.scalars(select(ResidentTag.tag).where(ResidentTag.resident_id == one[0].id))).all())
-        subs = (await db.scalars(select(Subscription.topic_id).where(Subscription.resident_id == one[0].id))).all()
+        tags = set(
+            (
+                await db.scalars(
+                    select(ResidentTag.tag).where(ResidentTag.resident_id == one[0].id)
+                )
+            ).all()
+        )
+        subs = (
+            await db.scalars(
+                select(Subscription.topic_id).where(Subscription.resident_id == one[0].id)
+            )
+        ).all()
     assert tags == {"老年人", "低保户", "独居"} and len(subs) == 1
 
 
@@ -145,7 +162,9 @@ async def test_reupload_updates_adds_and_lists_moved_out(console: Console) -> No
 async def test_missing_residents_are_never_moved_out_unasked(console: Console) -> None:
     await console.login("grid_worker")
     mine, _ = await grid_names(console)
-    _, page = await upload(console, sheet(["姓名", "手机号", "所属网格"], [["郑一", "13977770001", mine]]))
+    _, page = await upload(
+        console, sheet(["姓名", "手机号", "所属网格"], [["郑一", "13977770001", mine]])
+    )
     await decide(console, page, "good")
     async with db_of(console)() as db:
         moved = await db.scalar(
@@ -177,7 +196,9 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
         (7, "与第 2 行重复"),
         (8, "超过 200 字"),
     ):
-        assert re.search(rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{re.escape(why)}", page), why
+        assert re.search(
+            rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{re.escape(why)}", page
+        ), why
     done = await decide(console, page, "none")
     assert "未导入任何一行" in done and await total(console) == before
     _, page = await upload(console, sheet(["姓名", "手机号", "所属网格", "编号"], rows))
@@ -210,8 +231,10 @@ async def test_export_edit_upload_loop_changes_nothing(console: Console) -> None
         console,
         sheet(
             ["姓名", "手机号", "所属网格", "身份证后四位", "标签", "同意短信"],
-            [["何一", "13900002222", mine, "0007", "老年人、独居", "是"],
-             ["何二", "13900002222", mine, "0008", "", "否"]],  # fmt: skip
+            [
+                ["何一", "13900002222", mine, "0007", "老年人、独居", "是"],
+                ["何二", "13900002222", mine, "0008", "", "否"],
+            ],
         ),
     )
     await decide(console, page, "good")
