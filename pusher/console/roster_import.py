@@ -63,34 +63,26 @@ async def import_upload(request: web.Request) -> web.Response:
     me = await viewer(request, Role.GRID_WORKER)
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField):
-        return await _page(
-            request, me, error="请选择要导入的 Excel 文件（.xlsx）或 CSV 文件。", status=422
-        )
+        return await _page(request, me, error=NO_FILE, status=422)
     try:
         cells = await asyncio.to_thread(_read_upload, upload)
     except FileRefused as exc:
         return await _page(request, me, error=exc.message, status=exc.status)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        return await _page(
-            request, me, error="无法读取这个文件，请确认是 .xlsx 或 .csv 格式。", status=422
-        )
+        return await _page(request, me, error=UNREADABLE, status=422)
     consent = request.app[SETTINGS].roster_sms_consent
     token = secrets.token_hex(16)
     async with transaction(request.app[RESOURCES].db) as db:
         report = await upsert(
             db, cells, scope=me.scope, default_consent=consent, actor=me.name, apply=False
         )
-        await db.execute(
-            delete(RosterDraft).where(
-                RosterDraft.created_at < utcnow() - timedelta(hours=DRAFT_HOURS)
-            )
-        )
+        stale = utcnow() - timedelta(hours=DRAFT_HOURS)
+        await db.execute(delete(RosterDraft).where(RosterDraft.created_at < stale))
         if report.readable:
             db.add(RosterDraft(id=token, actor=me.name, rows=cells))
     status = 200 if report.readable else 422
-    return await _page(
-        request, me, report=report, draft=token if report.readable else None, status=status
-    )
+    draft = token if report.readable else None
+    return await _page(request, me, report=report, draft=draft, status=status)
 
 
 async def import_apply(request: web.Request) -> web.Response:
@@ -103,9 +95,8 @@ async def import_apply(request: web.Request) -> web.Response:
     async with transaction(request.app[RESOURCES].db) as db:
         draft = await db.get(RosterDraft, token[:32]) if token else None
         if draft is None or draft.actor != me.name:
-            return await _page(
-                request, me, error="这份上传已过期或不存在，请重新上传文件。", status=404
-            )
+            # a page, not an error: the usual cause is a second click or a day's wait
+            return await _page(request, me, error=EXPIRED)
         applying = form.get("apply") == "good"
         report = await upsert(
             db, draft.rows, scope=me.scope, default_consent=consent, actor=me.name, apply=applying
