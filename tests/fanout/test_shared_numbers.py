@@ -109,3 +109,17 @@ def test_names_go_in_only_where_the_text_allows() -> None:
     assert named(carried, "张三")["params"] == {"content": "致张三：明早停水。"}
     template = {"text": "【青山镇】明早停水。", "params": {"what": "停水", "when": "明早"}}
     assert named(template, "张三、李四") == template
+
+
+async def test_a_moved_out_resident_is_never_pushed_to(sqlite_settings: Settings) -> None:
+    from pusher.rosters.apply import move_out
+
+    async with running(sqlite_settings) as rig:
+        async with transaction(rig.resources.db) as session:
+            gone = await session.scalar(select(Resident.id).order_by(Resident.id).limit(1))
+            assert gone is not None
+            assert await move_out(session, [gone], scope=None, actor="test") == [gone]
+        push_id = await urgent_push(rig)
+        rows = await rig.deliveries(push_id)
+    residents = {d.resident_id for d in rows if d.resident_id is not None}
+    assert gone not in residents and len(residents) == 119  # everyone else, town-wide
