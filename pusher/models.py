@@ -94,6 +94,10 @@ class Resident(SQLModel, table=True):
     wechat_opt_out: bool = False
     sms_opt_out: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    #: the office's own key for the person (身份证后四位, 户号, …): re-uploads match on it
+    stable_key: str | None = Field(default=None, max_length=64, index=True)
+    #: 迁出: confirmed moved out (or deactivated); kept for history, never pushed to
+    moved_out_at: datetime | None = None
 
 
 class ResidentTag(SQLModel, table=True):
@@ -313,6 +317,28 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     done_at: datetime | None = None
+    #: a resident sharing a phone number: the delivery whose one SMS was also for them
+    covered_by: int | None = None
+
+
+class NumberSend(SQLModel, table=True):
+    """Which delivery sends a push's one SMS to a phone number several residents share
+    (家庭共用号码): the primary key arbitrates between workers claiming at once."""
+
+    __tablename__ = "number_send"
+    push_id: int = Field(primary_key=True)
+    recipient: str = Field(primary_key=True, max_length=128)
+    delivery_id: int
+
+
+class RosterDraft(SQLModel, table=True):
+    """An uploaded roster waiting for its grid worker to apply it (or not) after the report."""
+
+    __tablename__ = "roster_draft"
+    id: str = Field(primary_key=True, max_length=32)
+    actor: str = Field(max_length=64)
+    rows: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 def deliveries_of(resident_ids: Collection[int]) -> ColumnElement[bool]:

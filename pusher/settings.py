@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     source_hosts: list[str] = Field(default_factory=list)
     #: local rest days and make-up working days (JSON lists of dates, e.g. ["2026-11-02"])
     #: added to the national holiday calendar when disclosure deadlines are counted
+    #: 同意短信 for a roster row that leaves the column empty (the town's own rule)
+    roster_sms_consent: bool = False
     local_holidays: list[date] = Field(default_factory=list)
     local_workdays: list[date] = Field(default_factory=list)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)

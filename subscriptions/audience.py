@@ -124,6 +124,7 @@ def residents_chunk(
                 Resident.id > after_id,  # type: ignore[operator]
                 Resident.id <= upto_id,  # type: ignore[operator]
                 Region.path.startswith(audience.within_path),
+                Resident.moved_out_at.is_(None),  # 迁出: kept for history, never pushed to
                 _membership(audience),
                 _not_opted_out(audience),
             )

@@ -75,10 +75,6 @@ async def parse_resident(
         errors["tags"] = "标签不能以 = + - @ 开头（导出的表格会把它当作公式）"
     if values["phone"] and not PHONE.match(values["phone"]):
         errors["phone"] = "手机号应为 11 位大陆手机号，如 13812345678"
-    elif values["phone"]:
-        other = await db.scalar(select(Resident.id).where(Resident.phone == values["phone"]))
-        if other is not None and other != rid:
-            errors["phone"] = "这个手机号已登记给另一位居民"
     if values["openid"] and not OPENID.match(values["openid"]):
         errors["openid"] = "openid 格式不正确"
     grids = dict(await grid_choices(db, scope))

@@ -1,8 +1,7 @@
-"""Residents, kept by grid workers: list, add, edit, opt-outs, import from Excel, export."""
+"""Residents, kept by grid workers: list, add, edit, opt-outs, export (imports: roster_import)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -12,33 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.console.base import Viewer, audit, deny, page_number, render, viewer
 from pusher.console.residentform import grid_choices, parse_resident, resident_values
 from pusher.console.scope import visible
-from pusher.console.tabular import download, fetch_all
+from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.errors import NotFound
 from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic, utcnow
 from pusher.pipeline.readdress import follow_resident
+from pusher.rosters.export import HEADER, roster_rows
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
-from subscriptions.importer import (
-    COLUMNS,
-    MAX_FILE_BYTES,
-    FileRefused,
-    import_residents,
-    read_rows,
-)
 
 PAGE = 50
-# Plain columns, not Resident objects: building 20,000 ORM objects stalls the event loop.
-EXPORT_COLUMNS = (
-    Resident.id,
-    Resident.name,
-    Resident.phone,
-    Resident.openid,
-    Resident.sms_opt_out,
-    Resident.wechat_opt_out,
-    Region.name.label("grid"),
-)
-EXPORT_HEADER = ("姓名", "手机号", "所属网格", "微信", "标签", "短信退订", "公众号退订")
 
 
 def _listing(me: Viewer, search: str, columns: tuple[Any, ...] = (Resident, Region.name)) -> Any:
@@ -180,66 +162,11 @@ async def _tags_and_topics(db: AsyncSession, rid: int, values: dict[str, Any]) -
             sub.opted_out = name not in chosen
 
 
-async def import_page(request: web.Request) -> web.Response:
-    me = await viewer(request, Role.GRID_WORKER)
-    return await render(request, "import.html", me, report=None, columns=COLUMNS)
-
-
-async def _import_refused(
-    request: web.Request, me: Viewer, error: str, status: int = 422
-) -> web.Response:
-    return await render(
-        request, "import.html", me, report=None, columns=COLUMNS, error=error, status=status
-    )
-
-
-async def import_upload(request: web.Request) -> web.Response:
-    me = await viewer(request, Role.GRID_WORKER)
-    form = await request.post()
-    upload = form.get("file")
-    if not isinstance(upload, web.FileField):
-        return await _import_refused(request, me, "请选择要导入的 Excel 文件（.xlsx）或 CSV 文件。")
-    try:
-        rows = await asyncio.to_thread(_read_upload, upload)
-    except FileRefused as exc:
-        return await _import_refused(request, me, exc.message, exc.status)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        return await _import_refused(request, me, "无法读取这个文件，请确认是 .xlsx 或 .csv 格式。")
-    async with transaction(request.app[RESOURCES].db) as db:
-        report = await import_residents(db, rows, actor=me.name, allowed_region_ids=me.scope)
-    status = 200 if report.ok else 422
-    return await render(request, "import.html", me, report=report, columns=COLUMNS, status=status)
-
-
-def _read_upload(upload: web.FileField) -> list[dict[str, str]]:
-    """The upload's rows (in a thread: reading and parsing a spreadsheet is slow)."""
-    return read_rows(upload.file.read(MAX_FILE_BYTES + 1), upload.filename)
-
-
 async def export(request: web.Request) -> web.Response:
+    """The roster in the columns an upload reads (see :mod:`pusher.rosters.export`)."""
     me = await viewer(request, Role.GRID_WORKER)
     fmt = request.match_info["fmt"]
-    listing = _listing(me, "", EXPORT_COLUMNS)
     async with transaction(request.app[RESOURCES].db) as db:
-        rows = await fetch_all(db, listing)
-        tags: dict[int, list[str]] = {}
-        ids = select(listing.subquery().c.id)
-        tagged = select(ResidentTag.resident_id, ResidentTag.tag).where(
-            ResidentTag.resident_id.in_(ids)
-        )
-        for rid, tag in await fetch_all(db, tagged):
-            tags.setdefault(rid, []).append(tag)
+        rows = list(await roster_rows(db, me.scope, phone=me.phone))
         await audit(db, me, "residents.export", request.path, rows=len(rows), format=fmt)
-    out = (
-        [
-            r.name,
-            me.phone(r.phone),
-            r.grid,
-            r.openid or "",
-            "、".join(tags.get(r.id, [])),
-            "是" if r.sms_opt_out else "",
-            "是" if r.wechat_opt_out else "",
-        ]
-        for r in rows
-    )
-    return await download(fmt, "居民名单", EXPORT_HEADER, out)
+    return await download(fmt, "居民名单", HEADER, rows)

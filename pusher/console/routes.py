@@ -21,6 +21,7 @@ from pusher.console import (
     messages,
     reports,
     residents,
+    roster_import,
     rules_page,
     sources,
     users,
@@ -58,8 +59,9 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/residents/{resident_id:\\d+}", residents.resident_update, name="console.resident_save")
     get("/residents/{resident_id:\\d+}/erase", erase.erase_page, name="console.erase_page")
     post("/residents/{resident_id:\\d+}/erase", erase.erase, name="console.erase")
-    get("/residents/import", residents.import_page, name="console.import_page")
-    post("/residents/import", residents.import_upload, name="console.import_upload")
+    get("/residents/import", roster_import.import_page, name="console.import_page")
+    post("/residents/import", roster_import.import_upload, name="console.import_upload")
+    post("/residents/import/apply", roster_import.import_apply, name="console.import_apply")
     get("/residents/export.{fmt:xlsx|csv}", residents.export, name="console.resident_export")
     get("/rules", rules_page.rules_list, name="console.rules")
     get("/rules/validate", rules_page.validate, name="console.rule_validate")

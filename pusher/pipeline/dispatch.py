@@ -33,12 +33,21 @@ from channels.base import (
 )
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
-from pusher.models import Delivery, DeliveryRange, DeliveryStatus, Item, Push, Urgency
+from pusher.models import (
+    Delivery,
+    DeliveryRange,
+    DeliveryStatus,
+    Item,
+    NumberSend,
+    Push,
+    Urgency,
+)
 from pusher.ops.metrics import Metrics
 from pusher.pipeline.claims import Claimed, claim, hold_until, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.proxies import marked, proxy_names
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
+from pusher.pipeline.shared_numbers import Sharing, named, settle_covered, share_numbers
 from pusher.settings import DispatchSettings, QuietHours
 
 log = logging.getLogger(__name__)
@@ -145,7 +154,8 @@ async def _send_all(
                 batch = await _claim(d, channel, target)
             if not batch:
                 break
-            flying.add(asyncio.create_task(_send_batch(d, channel, batch, content, writes)))
+            task = _send_batch(d, channel, (target[0], batch), content, writes)
+            flying.add(asyncio.create_task(task))
             batches += 1
             if len(flying) >= d.settings.batches_in_flight:
                 done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
@@ -206,16 +216,24 @@ def _collect(done: set[asyncio.Task[Tally]], tally: Tally, channel: Channel, pus
 async def _send_batch(
     d: Dispatcher,
     channel: Channel,
-    batch: Sequence[Claimed],
+    claimed: tuple[int, Sequence[Claimed]],
     content: Mapping[str, Any],
     writes: AbstractAsyncContextManager[Any],
 ) -> Tally:
+    push_id, batch = claimed
     lease = timedelta(seconds=d.settings.lease_seconds)
     ids = [c.id for c in batch]
     keep = leases_kept(d.db, ids, worker=d.worker, lease=lease, clock=d.clock, writes=writes)
     turns = writes if channel.writes_database else nullcontext()
+    sharing = Sharing(list(batch))
+    if channel.kind is ChannelKind.SMS:  # a number several residents share: one SMS
+        async with writes, transaction(d.db) as session:
+            sharing = await share_numbers(session, push_id, batch)
+        batch = sharing.send
     async with keep:
-        outcomes, paced_until, found_sent = await _ask_and_send(d, channel, batch, content, turns)
+        outcomes, paced_until, found_sent = await _ask_and_send(
+            d, channel, batch, content, turns, names=sharing.names
+        )
     done = [o for o in outcomes if o is not None]
     for outcome in done:
         if isinstance(outcome, Rejected):
@@ -235,6 +253,7 @@ async def _send_batch(
         )
         accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
         tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
+        await settle_covered(session, push_id, sharing.covered, worker=d.worker, now=d.clock())
     tally.already_accepted = found_sent
     return tally
 
@@ -245,10 +264,13 @@ async def _ask_and_send(
     batch: Sequence[Claimed],
     content: Mapping[str, Any],
     turns: AbstractAsyncContextManager[Any],
+    *,
+    names: Mapping[int, str],
 ) -> tuple[list[Outcome | None], datetime | None, int]:
     """Ask the provider about rows of unknown outcome, send the rest (paced); the
     outcomes, when to try paced rows again, and how many the provider already had.
-    Calls to the channel happen inside ``turns``."""
+    Calls to the channel happen inside ``turns``. ``names``: for a row sent to a
+    shared number, everyone it is for."""
     proxied: dict[int, str] = {}
     if channel.kind is ChannelKind.WECHAT:  # 代收: say whose message it is
         proxied = await proxy_names(d.db, [c.resident_id for c in batch if c.resident_id])
@@ -256,7 +278,7 @@ async def _ask_and_send(
     messages = [
         _message(c, marked(content, proxied[c.resident_id], max_chars=width))
         if c.resident_id in proxied
-        else _message(c, content)
+        else _message(c, named(content, names[c.id]) if c.id in names else content)
         for c in batch
     ]
     outcomes: list[Outcome | None] = [None] * len(batch)
@@ -367,3 +389,4 @@ async def _close_if_done(d: Dispatcher, push_id: int) -> None:
             )
             if getattr(closed, "rowcount", 0):  # every row settled: its ranges are spent
                 await session.execute(delete(DeliveryRange).where(DeliveryRange.push_id == push_id))
+                await session.execute(delete(NumberSend).where(NumberSend.push_id == push_id))

@@ -24,6 +24,7 @@ from pusher.web import (
     api_lifecycle,
     api_pushes,
     api_residents,
+    api_roster,
     api_sources,
     openapi,
 )
@@ -61,6 +62,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/pushes/{push_id}", api_pushes.get_push)
     r.add_get("/api/v1/deliveries", api_pushes.list_deliveries)
     r.add_post("/api/v1/residents/{resident_id}/erase", api_residents.erase_resident)
+    r.add_get("/api/v1/residents", api_roster.list_residents)
+    r.add_post("/api/v1/residents", api_roster.create_resident)
+    r.add_post("/api/v1/residents/bulk", api_roster.bulk_residents)
+    r.add_get("/api/v1/residents/{resident_id}", api_roster.get_resident)
+    r.add_put("/api/v1/residents/{resident_id}", api_roster.update_resident)
+    r.add_post("/api/v1/residents/{resident_id}/deactivate", api_roster.deactivate_resident)
     r.add_get("/api/v1/sources", api_sources.list_sources)
     r.add_post("/api/v1/sources", api_sources.create_source)
     r.add_get("/api/v1/sources/{source_id}", api_sources.get_source_view)

@@ -17,9 +17,11 @@ from pydantic.json_schema import models_json_schema
 from pusher import __version__
 from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
+from pusher.rosters.single import ResidentIn
 from pusher.sources.config import SourceIn
 from pusher.web.api_items import ReviewIn
 from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn
+from pusher.web.api_roster import BulkIn, DeactivateIn
 from pusher.web.params import MAX_ID
 
 _ERRORS = {
@@ -174,16 +176,24 @@ def _answers() -> dict[str, Any]:
         ),
         "Source": _object(
             ["id", "name", "kind", "url", "region_id", "enabled"],
-            id=integer, name=text, kind=_enum(["rss", "html", "json"]), url=text,
-            region_id=integer, enabled={"type": "boolean"},
-            last_error={"type": ["string", "null"]}, items_found=integer,
+            id=integer,
+            name=text,
+            kind=_enum(["rss", "html", "json"]),
+            url=text,
+            region_id=integer,
+            enabled={"type": "boolean"},
+            last_error={"type": ["string", "null"]},
+            items_found=integer,
         ),
         "SourceList": _object(["sources"], sources=rows | {"items": _ref("Source")}),
         "FetchReport": _object(
             ["source_id", "outcomes", "error", "preview"],
-            source_id=integer, outcomes={"type": "object"},
-            error={"type": ["string", "null"]}, preview=rows,
+            source_id=integer,
+            outcomes={"type": "object"},
+            error={"type": ["string", "null"]},
+            preview=rows,
         ),
+        **_residents(),
         "Error": _object(
             ["error"],
             error=text,
@@ -193,9 +203,72 @@ def _answers() -> dict[str, Any]:
     }
 
 
+def _residents() -> dict[str, Any]:
+    """Schemas of the residents' answers (a roster report is the import's)."""
+    integer, text, rows = {"type": "integer"}, {"type": "string"}, {"type": "array"}
+    resident = _object(
+        ["id", "name", "grid", "active"],
+        id=integer, name=text, phone={"type": ["string", "null"]}, grid=text, grid_name=text,
+        key={"type": ["string", "null"]}, tags=rows, topics=rows,
+        sms_consent={"type": "boolean"}, active={"type": "boolean"},
+    )  # fmt: skip
+    row = _object(
+        ["row", "action"],
+        row=integer, name=text, action=_enum(["add", "change", "unchanged", "error"]),
+        resident_id={"type": ["integer", "null"]}, changes=rows, errors=rows,
+    )  # fmt: skip
+    return {
+        "Resident": resident,
+        "ResidentList": _object(
+            ["total", "residents"], total=integer, residents=rows | {"items": _ref("Resident")}
+        ),
+        "RosterReport": _object(
+            ["total", "counts", "applied", "rows", "moved_out_candidates"],
+            total=integer,
+            counts={"type": "object"},
+            applied=integer,
+            unknown_columns=rows,
+            missing_columns=rows,
+            rows=rows | {"items": row},
+            moved_out_candidates=rows,
+        ),
+    }
+
+
+def _resident_paths() -> dict[str, Any]:
+    one = ["resident_id"]
+    filters: list[str | tuple[str, dict[str, Any]]] = [
+        ("grid", {"type": "string"}), ("q", {"type": "string"}), ("tag", {"type": "string"}),
+        ("active", _enum(["true", "false", "all"])), *_page(500),
+    ]  # fmt: skip
+    return {
+        "/api/v1/residents": {
+            "get": _op("居民列表（管理员；网格员仅本人网格）", "ResidentList", query=filters),
+            "post": _op("新增居民", "Resident", body="ResidentIn", ok=201),
+        },
+        "/api/v1/residents/bulk": {
+            "post": _op(
+                "批量导入或更新（与表格导入相同的列和检查结果）；dry_run=true 只检查不写入",
+                "RosterReport",
+                body="BulkIn",
+                query=[("dry_run", _enum(["true", "false"]))],
+            ),
+        },
+        "/api/v1/residents/{resident_id}": {
+            "get": _op("居民详情", "Resident", path=one),
+            "put": _op("修改居民", "Resident", body="ResidentIn", path=one),
+        },
+        "/api/v1/residents/{resident_id}/deactivate": {
+            "post": _op(
+                "停用（迁出）：保留记录，不再推送", "Resident", body="DeactivateIn", path=one
+            ),
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     item = ["item_id"]
-    return {
+    return _resident_paths() | {
         "/api/v1/items": {
             "post": _op("新建信息（草稿）", "Item", body="ItemIn", ok=201),
             "get": _op(
@@ -206,9 +279,7 @@ def _paths() -> dict[str, Any]:
             "get": _op("信息详情（含审核记录、匹配原因）", "ItemDetail", path=item),
             "put": _op("修改草稿或被退回的信息", "Item", body="ItemIn", path=item, writes=True),
         },
-        "/api/v1/items/{item_id}/submit": {
-            "post": _op("提交审核", "Item", path=item, writes=True)
-        },
+        "/api/v1/items/{item_id}/submit": {"post": _op("提交审核", "Item", path=item, writes=True)},
         "/api/v1/items/{item_id}/review": {
             "post": _op(
                 "保密审查：经办人审核、领导审批或紧急一步审批",
@@ -224,25 +295,38 @@ def _paths() -> dict[str, Any]:
         "/api/v1/items/{item_id}/stop": {
             "post": _op(
                 "停止推送：待发消息取消，已发出的不变（领导、管理员；紧急预警时值班人员）",
-                "TakeDown", body="TakeDownIn", path=item, writes=True,
+                "TakeDown",
+                body="TakeDownIn",
+                path=item,
+                writes=True,
             ),
         },
         "/api/v1/items/{item_id}/withdraw": {
             "post": _op(
                 "撤回信息：停止推送，公开页面显示已撤回（领导、管理员；紧急预警时值班人员）",
-                "TakeDown", body="TakeDownIn", path=item, writes=True,
+                "TakeDown",
+                body="TakeDownIn",
+                path=item,
+                writes=True,
             ),
         },
         "/api/v1/items/{item_id}/correct": {
             "post": _op(
                 "更正：新版本提交审核，批准后发给首次收到的居民和群（发布者、领导）",
-                "Item", body="CorrectIn", path=item, ok=201, writes=True,
+                "Item",
+                body="CorrectIn",
+                path=item,
+                ok=201,
+                writes=True,
             ),
         },
         "/api/v1/items/{item_id}/expire": {
             "post": _op(
                 "设为失效（立即或指定时间起）：不再出现在通知列表",
-                "Expiry", body="ExpireIn", path=item, writes=True,
+                "Expiry",
+                body="ExpireIn",
+                path=item,
+                writes=True,
             ),
         },
         "/api/v1/pushes": {"get": _op("推送列表", "PushList", query=["item_id", *_page(500)])},
@@ -301,6 +385,9 @@ def document() -> dict[str, Any]:
             (TakeDownIn, "validation"),
             (ExpireIn, "validation"),
             (CorrectIn, "validation"),
+            (ResidentIn, "validation"),
+            (BulkIn, "validation"),
+            (DeactivateIn, "validation"),
         ],
         ref_template="#/components/schemas/{model}",
     )

@@ -199,11 +199,17 @@ async def test_grid_worker_imports_fixes_and_sees_own_grid(browser: Any, console
     await t.shot("home")
     await t.visit("/residents/import", "import")
     report = await _upload(t, BAD_ROWS, "import_report")
-    assert "文件未导入" in report
-    for row, why in ((3, "不是有效的大陆手机号"), (4, "与第 2 行重复"), (5, "不是你负责的网格")):
-        assert re.search(rf"第 {row} 行\s+\S+\s+.*{why}", report), (row, report)
-    report = await _upload(t, GOOD_ROWS, "import_ok")
-    assert "已导入 2 人" in report
+    assert "有误 2" in report  # 王五 shares 张三's number: a family may (家庭共用号码)
+    for row, why in ((3, "不是有效的大陆手机号"), (5, "不是你负责的网格")):
+        assert re.search(rf"第 {row} 行\s+\S+\s+有误\s+.*{why}", report), (row, report)
+    await t.page.click("text=都不导入")
+    await t.page.wait_for_selector("#done")
+    report = await _upload(t, GOOD_ROWS, "import_check")
+    assert "新增 2" in report
+    await t.page.click("#apply-form button[value=good]")
+    await t.page.wait_for_selector("#done")
+    await t.shot("import_ok")
+    assert "已写入 2 人" in await t.page.inner_text("#done")
     await t.visit("/residents", "residents")
     grids = await t.page.locator("table tbody tr td:nth-child(3)").all_inner_texts()
     assert grids and set(grids) == {"东山村第1网格"}

@@ -53,6 +53,8 @@ ADMIN = frozenset({"admin"})
 TAKE_DOWN = frozenset({"admin", "leader"})
 #: sources: configured by the admin; read and fetched now by a publisher too
 SOURCES = frozenset({"admin", "publisher"})
+NEW_RESIDENT = {"name": "新居民", "grid": "东山村第1网格", "phone": "13911112233"}
+ROSTER_ROW = {"姓名": "新居民", "联系电话": "13911112234", "网格名称": "东山村第1网格"}
 SOURCE = {"name": "县政务公开", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
           "region_code": "360123101"}  # fmt: skip
 
@@ -183,6 +185,21 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/residents/{resident_id}/erase"): Entry(
         ADMIN, Call(at("/api/v1/residents/{w.own_resident}/erase"), json={"reason": "本人申请"})
     ),
+    # residents: kept by grid workers (their own grids) and the admin
+    ("GET", "/api/v1/residents"): Entry(GRID, Call(at("/api/v1/residents?grid=东山村第1网格"))),
+    ("POST", "/api/v1/residents"): Entry(GRID, Call(at("/api/v1/residents"), json=NEW_RESIDENT)),
+    ("POST", "/api/v1/residents/bulk"): Entry(
+        GRID, Call(at("/api/v1/residents/bulk?dry_run=true"), json={"rows": [ROSTER_ROW]})
+    ),
+    ("GET", "/api/v1/residents/{resident_id}"): Entry(
+        GRID, Call(at("/api/v1/residents/{w.own_resident}"))
+    ),
+    ("PUT", "/api/v1/residents/{resident_id}"): Entry(
+        GRID, Call(at("/api/v1/residents/{w.own_resident}"), json=NEW_RESIDENT)
+    ),
+    ("POST", "/api/v1/residents/{resident_id}/deactivate"): Entry(
+        GRID, Call(at("/api/v1/residents/{w.own_resident}/deactivate"), json={"reason": "迁出"})
+    ),
     # sources: an admin configures them; a publisher may read them and fetch one now
     ("GET", "/api/v1/sources"): Entry(SOURCES, Call(at("/api/v1/sources"))),
     ("POST", "/api/v1/sources"): Entry(ADMIN, Call(at("/api/v1/sources"), json=SOURCE)),
@@ -279,6 +296,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
             at("/residents/import"),
             form=lambda w, r: {"file": xlsx([["张三", "13912345678", w.grid_codes[0], "", ""]])},
         ),
+    ),
+    ("POST", "/residents/import/apply"): Entry(
+        GRID, Call(at("/residents/import/apply"), form=lambda w, r: {"draft": "0", "apply": "none"})
     ),
     ("GET", "/residents/export.{fmt}"): Entry(GRID, Call(at("/residents/export.csv"))),
     # residents' messages, binding requests and QR posters
