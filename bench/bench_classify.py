@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rules import build_tokenizer
+from rules import build_tokenizer, compile_rules
 from rules.domains import DomainClassifier
 from rules.evaluate import load_records, ordered_rows
 from rules.model import ItemText
@@ -86,6 +86,30 @@ def _speed(classifier: DomainClassifier, records: list[dict[str, object]]) -> li
     return rows
 
 
+def _with_rules(rule_count: int, item_count: int) -> Row:
+    """Thread CPU per 2,000-character item of matching ``rule_count`` rules plus domain
+    classification (the pipeline's match step without the database), p50 and p99."""
+    from bench_match import generate_items, generate_rules
+
+    tokenizer = build_tokenizer()
+    matcher = compile_rules(generate_rules(rule_count), tokenizer=tokenizer)
+    classifier = DomainClassifier(tokenizer=tokenizer)
+    items = generate_items(item_count, rule_count)
+    times = []
+    for item in items * 3:
+        started = time.thread_time()
+        matcher.match(item)
+        classifier.classify(item)
+        times.append(time.thread_time() - started)
+    times.sort()
+    return {
+        "bench": "speed",
+        "case": f"match {rule_count} rules + classify, thread CPU",
+        "p50_ms": round(times[len(times) // 2] * 1000, 3),
+        "p99_ms": round(times[int(len(times) * 0.99)] * 1000, 3),
+    }
+
+
 def run(*, quick: bool = False, smoke: bool = False) -> list[Row]:
     """Figures of the domain classifier on the test split, the sample and the dev set."""
     classifier = DomainClassifier(tokenizer=build_tokenizer())
@@ -109,4 +133,6 @@ def run(*, quick: bool = False, smoke: bool = False) -> list[Row]:
     dev = load_records(DEV_SET)[:limit]
     rows += _summary("dev set", measure(dev, domains))
     rows += _speed(classifier, sample + dev + test[:limit])
+    if not smoke:
+        rows.append(_with_rules(1_000 if quick else 10_000, 100 if quick else 300))
     return rows

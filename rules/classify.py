@@ -119,8 +119,14 @@ def in_office_name(text: str, start: int, end: int) -> bool:
 
 
 def _anchored(word: str, context: DomainContext, whole: str) -> bool:
-    anchors = context.anchors.get(normalize(word))
+    anchors = context.anchors.get(_keyword(word))
     return anchors is None or any(a in whole for a in anchors)
+
+
+@cache
+def _keyword(word: str) -> str:
+    """A keyword of the domain lists, normalised (the lists are small and fixed)."""
+    return normalize(word)
 
 
 def decide(candidates: Iterable[Candidate]) -> list[Candidate]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,7 @@ class NormalText:
     """Normalised text and, for each of its characters, the offset in the original."""
 
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]  # a range when every character normalised to one
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original ``[start, end)`` span covering normalised ``[start, end)``."""
@@ -51,12 +52,16 @@ def _table() -> _Table:
     return _Table()
 
 
+@lru_cache(maxsize=16)
 def normalize_with_offsets(text: str) -> NormalText:
-    """Normalise ``text`` character by character, keeping a map back to the original."""
+    """Normalise ``text`` character by character, keeping a map back to the original.
+
+    The last few texts are remembered: matching and domain classification normalise the
+    same title and body several times per item."""
     table = _table()
     norm = text.translate(table)
     if table.odd.isdisjoint(text):  # the common case: one character for one
-        return NormalText(norm, tuple(range(len(text))))
+        return NormalText(norm, range(len(text)))
     out: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(text):
