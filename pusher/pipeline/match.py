@@ -2,9 +2,10 @@
 
 A group is matched when
 - one of its keyword rules fires on the item's text (reason: rule, keyword, field, offset);
-- it is a topic group and the item is in its topic's domain: the domain its publisher
-  declared, else the one the classifier is confident of (``rules.decide_domains``, where
-  "declared wins" lives); an item with no confident domain reaches no topic group;
+- it is a topic group and the item is in its topic's domain: the domain its reviewer
+  chose before approval (possibly none), else the one its publisher declared, else the
+  one the classifier is confident of (``rules.decide_domains``, where "declared wins"
+  lives); an item with no confident domain reaches no topic group;
 - it is a region group for exactly the item's region and that region is a village,
   community or grid (a notice about one village concerns all its people), or the item
   is urgent and the group's region lies inside the item's region (warnings reach the
@@ -28,6 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Group, GroupKind, Item, ItemMatch, Region, RegionKind, Topic, Urgency
+from pusher.pipeline.domain_review import reviewed
 from rules import DomainClassifier, DomainHit, GroupMatch, ItemText, Matcher
 from rules.domains import DomainDecision, decide_domains
 
@@ -58,33 +60,46 @@ async def find_matches(
         region_path=tuple(code for code in region.path.split("/") if code),
         urgency=item.urgency,
     )
-    declared = item.domain
-    decision, found = await asyncio.to_thread(read_item, text, declared, matcher, classifier)
+    choice = reviewed(item)
+    decision, found = await asyncio.to_thread(
+        read_item, text, item.domain, choice, matcher, classifier
+    )
     reasons: Reasons = defaultdict(list)
     for group in found:
         why = [{"kind": "rule", **asdict(r)} for r in group.reasons]
         # a rule with filters only (region, domain) fires without keywords: say which rule
         reasons[int(group.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(group.rules)}])
-    await _topic_groups(session, decision, reasons)
+    await _topic_groups(session, item, decision, reasons)
     await _region_groups(session, item, region, reasons)
     return list(decision.domains), dict(reasons)
 
 
 def read_item(
-    text: ItemText, declared: str | None, matcher: Matcher, classifier: DomainClassifier
+    text: ItemText,
+    declared: str | None,
+    chosen: tuple[str, ...] | None,
+    matcher: Matcher,
+    classifier: DomainClassifier,
 ) -> tuple[DomainDecision, list[GroupMatch]]:
-    """The CPU part of matching, for a thread: the item's domains (``declared``, else
-    classified), then the groups whose rules fire on its text with those domains."""
-    decision = item_domain_decision(declared, text, classifier=classifier)
+    """The CPU part of matching, for a thread: the item's domains (see
+    :func:`item_domain_decision`), then the groups whose rules fire with those domains."""
+    decision = item_domain_decision(declared, chosen, text, classifier=classifier)
     return decision, matcher.match(replace(text, domains=decision.domains))
 
 
 def item_domain_decision(
-    declared: str | None, text: ItemText, *, classifier: DomainClassifier
+    declared: str | None,
+    chosen: tuple[str, ...] | None,
+    text: ItemText,
+    *,
+    classifier: DomainClassifier,
 ) -> DomainDecision:
-    """The item's domains: ``declared`` by its publisher, else classified from ``text``."""
+    """The item's domains: ``chosen`` by its reviewer (see ``domain_review.reviewed``),
+    else ``declared`` by its publisher, else classified from ``text``."""
     return decide_domains(
-        [("item", declared)] if declared else [], lambda: classifier.classify(text)
+        [("item", declared)] if declared else [],
+        lambda: classifier.classify(text),
+        reviewed=chosen,
     )
 
 
@@ -102,7 +117,9 @@ def _hit_reason(hit: DomainHit) -> dict[str, Any]:
     return {"domain": hit.domain, "score": hit.score, "keywords": [asdict(r) for r in hit.reasons]}
 
 
-async def _topic_groups(session: AsyncSession, decision: DomainDecision, reasons: Reasons) -> None:
+async def _topic_groups(
+    session: AsyncSession, item: Item, decision: DomainDecision, reasons: Reasons
+) -> None:
     if not decision.domains:
         return
     by_domain = {hit.domain: hit for hit in decision.hits}
@@ -114,7 +131,9 @@ async def _topic_groups(session: AsyncSession, decision: DomainDecision, reasons
     for group_id, name in rows:
         why: dict[str, Any] = {"kind": "domain", "domain": name, "source": decision.source}
         hit = by_domain.get(name)
-        if hit is None:
+        if decision.source == "reviewed":
+            why.update(reviewed_by=item.domain_reviewed_by, keywords=[])
+        elif hit is None:
             why.update(declared_by=decision.declared_by, keywords=[])
         else:
             why.update(_hit_reason(hit))

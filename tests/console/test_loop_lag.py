@@ -20,7 +20,7 @@ from pusher.db import transaction
 from pusher.models import Group, Item, Region
 from pusher.pipeline import ingest
 from pusher.pipeline.match import find_matches
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from rules.resources import domain_keywords
 from tests.console.test_console import Console, _console, db_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pusher.queue import LocalQueue
+from pusher.runtime.queue import LocalQueue
 
 
 async def test_an_id_is_a_no_op_while_pending_and_free_once_its_job_ended() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pusher.logs import configure_logging
+from pusher.ops.logs import configure_logging
 from pusher.secret_keys import InsecureSettings
 from pusher.settings import Settings
 
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from pusher import commands
+    from pusher.cli import commands
 
     if args.command == "serve":
         return commands.serve(settings, host=args.host, port=args.port)
@@ -133,7 +133,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "match":
         return commands.match(args.rules, args.items)
     if args.command == "emulate":
-        from pusher.emulate import EmulatorOptions, serve_emulator
+        from pusher.cli.emulate import EmulatorOptions, serve_emulator
 
         options = EmulatorOptions(
             error_rate=args.error_rate,
