@@ -2,8 +2,10 @@
 
 Run: ``pusher bench dispatch [--quick]``.
 
-For each provider a fresh SQLite database holds one push with N queued
-deliveries (residents and deliveries bulk-inserted, not timed). Then
+For each provider a fresh SQLite database holds one push with N deliveries:
+residents bulk-inserted, then the push planned by ``plan_push`` as the service
+plans one (delivery rows in claim ranges, the path a planned push takes; not
+timed). Then
 ``pusher.pipeline.dispatch.dispatch`` runs with the real client pointed at the
 provider's emulator, started as ``python -m pusher.cli.main emulate PROVIDER`` in a
 separate process so it shares neither our event loop nor our CPU time slice.
@@ -37,7 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,11 +56,12 @@ from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.wechat import WeChatChannel, WeChatSettings
 from channels.wechat_token import MemoryTokenStore
 from pusher.cli.bench import scratch_database
-from pusher.db import create_engine, session_factory, transaction
-from pusher.models import Delivery, Item, Push, Region, Resident
+from pusher.db import SessionFactory, create_engine, session_factory, transaction
+from pusher.models import Delivery, Group, GroupKind, Item, ItemMatch, Region, Resident
 from pusher.ops.metrics import Metrics
 from pusher.ops.migrate import upgrade
 from pusher.pipeline.dispatch import Dispatcher, dispatch
+from pusher.pipeline.plan import plan_push
 from pusher.settings import DispatchSettings, QuietHours
 
 # NamedTuple, not dataclass: ``pusher bench`` loads this file without registering it
@@ -135,19 +138,26 @@ def sink() -> Any:
     return _process([sys.executable, str(Path(__file__).resolve()), "sink", str(port)], port)
 
 
-# -- the database: one push with n queued deliveries ---------------------------------------
+# -- the database: one push with n deliveries, planned by plan_push ---------------------------
 
 
 async def _fill(url: str, n: int, kind: ChannelKind, recipient: Callable[[int], str]) -> int:
-    """Residents and queued deliveries for one push, bulk-inserted; returns the push id."""
+    """Residents bulk-inserted, one urgent item matched to the town's region group, and its
+    push planned by :func:`plan_push` as the service plans one (delivery rows and claim
+    ranges, no ``next_attempt_at``), none of it timed; returns the push id.
+
+    The residents follow the account for a WeChat run and have only a phone for an SMS
+    run, so planning picks ``kind`` for every one of them.
+    """
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
-    now = datetime.now(UTC)
+    db = session_factory(engine)
     try:
-        async with transaction(session_factory(engine)) as s:
+        async with transaction(db) as s:
             region = Region(code="360123101", name="青山镇", kind="town", path="/360123101/")
             s.add(region)
             await s.flush()
+            group = Group(name="青山镇全体", kind=GroupKind.REGION, region_id=region.id)
             item = Item(
                 title="停水通知",
                 body="明日停水",
@@ -156,50 +166,62 @@ async def _fill(url: str, n: int, kind: ChannelKind, recipient: Callable[[int], 
                 urgency="urgent",
                 status="approved",
             )
-            s.add(item)
+            s.add_all([group, item])
             await s.flush()
-            texts = {"wechat": WX_TEXTS, "sms": {"text": SMS_TEXT}}
-            push = Push(item_id=item.id or 0, status="dispatching", texts=texts, planned=n)
-            s.add(push)
-            await s.flush()
+            s.add(ItemMatch(item_id=item.id or 0, group_id=group.id or 0, reasons=[]))
+            follows = kind is ChannelKind.WECHAT
             for lo in range(0, n, 10_000):
                 ids = range(lo + 1, min(lo + 10_000, n) + 1)
-                await s.execute(insert(RESIDENTS), [_resident(i, region.id) for i in ids])
-                rows = [_delivery(i, push.id, kind, recipient(i), now) for i in ids]
-                await s.execute(insert(DELIVERIES), rows)
-            assert push.id is not None
-            return push.id
+                rows = [_resident(i, region.id, recipient(i), follows=follows) for i in ids]
+                await s.execute(insert(RESIDENTS), rows)
+        assert item.id is not None
+        d = DispatchSettings()
+        push_id = await plan_push(
+            db,
+            item.id,
+            chunk=d.plan_chunk,
+            span=d.claim_range,
+            texts_for=_texts,
+            on_chunk=_nothing,
+        )
+        assert push_id is not None
+        await _check_planned(db, n, kind)
+        return push_id
     finally:
         await engine.dispose()
 
 
-def _resident(i: int, region_id: int | None) -> dict[str, Any]:
+async def _check_planned(db: SessionFactory, n: int, kind: ChannelKind) -> None:
+    """Every resident got a fresh row on ``kind`` (no retry time: the planned path)."""
+    c = DELIVERIES.c
+    async with db() as s:
+        fresh = await s.scalar(
+            select(func.count()).where(c.channel == kind.value, c.next_attempt_at.is_(None))
+        )
+    if fresh != n:
+        raise RuntimeError(f"planning wrote {fresh} fresh {kind.value} rows of {n}")
+
+
+def _texts(_item: Item) -> dict[str, Any]:
+    return {"wechat": WX_TEXTS, "sms": {"text": SMS_TEXT}, "wecom": {"text": SMS_TEXT}}
+
+
+async def _nothing(_push: int, _number: int) -> None:
+    return None
+
+
+def _resident(i: int, region_id: int | None, address: str, *, follows: bool) -> dict[str, Any]:
     return {
         "id": i,
         "name": f"居民{i}",
         "region_id": region_id,
-        "phone": f"139{i:08d}",
-        "openid": f"oBench{i:08d}",
-        "wechat_follows": True,
+        "phone": address if not follows else f"139{i:08d}",
+        "openid": address if follows else None,
+        "wechat_follows": follows,
         "sms_consent": True,
         "wechat_opt_out": False,
         "sms_opt_out": False,
         "created_at": datetime.now(UTC),
-    }
-
-
-def _delivery(
-    i: int, push_id: int | None, kind: ChannelKind, recipient: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "push_id": push_id,
-        "resident_id": i,
-        "channel": kind.value,
-        "recipient": recipient,
-        "status": "queued",
-        "attempts": 0,
-        "next_attempt_at": now - timedelta(seconds=1),
-        "created_at": now,
     }
 
 

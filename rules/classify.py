@@ -23,9 +23,10 @@ anchor (教育 is 义务教育 only with 小学, 入学, …) and which title wo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
 
 from rules.resources import read_lines
 from rules.text import normalize
@@ -51,7 +52,7 @@ CONTEXT_FILE = "domain_context.txt"
 class DomainContext:
     """One domain's anchors (word → words one of which must be present) and vetoes."""
 
-    anchors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     vetoes: tuple[str, ...] = ()
 
 
@@ -75,8 +76,8 @@ class Candidate:
     vetoed_by: str | None = None
 
 
-@cache
-def domain_contexts() -> dict[str, DomainContext]:
+@cache  # package data, read-only: see rules.resources for why this cache is kept
+def domain_contexts() -> Mapping[str, DomainContext]:
     """Anchors and vetoes per domain, from ``domain_context.txt`` (normalised)."""
     raw: dict[str, tuple[dict[str, tuple[str, ...]], list[str]]] = {}
     current: tuple[dict[str, tuple[str, ...]], list[str]] | None = None
@@ -92,7 +93,9 @@ def domain_contexts() -> dict[str, DomainContext]:
             current[0][normalize(word.strip())] = tuple(normalize(a) for a in anchors.split())
         else:
             raise ValueError(f"{CONTEXT_FILE}: expected 'WORD ? ANCHORS' or '! VETOES': {line}")
-    return {d: DomainContext(dict(a), tuple(v)) for d, (a, v) in raw.items()}
+    return MappingProxyType(
+        {d: DomainContext(MappingProxyType(a), tuple(v)) for d, (a, v) in raw.items()}
+    )
 
 
 def score_domain(

@@ -14,7 +14,6 @@ carries its score and the words that made it (:class:`Reason`), for the review p
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -170,17 +169,10 @@ def item_domains(item: ItemText, classifier: DomainClassifier | None) -> tuple[s
     return decide_domains(declared, lambda: classifier.classify(item) if classifier else []).domains
 
 
-_classifiers: weakref.WeakKeyDictionary[object, DomainClassifier] = weakref.WeakKeyDictionary()
-
-
-def classifier_for(tokenizer: Tokenizer) -> DomainClassifier:
-    """The classifier compiled once per tokenizer and reused."""
-    classifier = _classifiers.get(tokenizer)
-    if classifier is None:
-        classifier = _classifiers[tokenizer] = DomainClassifier(tokenizer=tokenizer)
-    return classifier
-
-
 def classify_domains(item: ItemText, *, tokenizer: Tokenizer) -> list[DomainHit]:
-    """Classify one item (ignoring any declared domain); often an empty list."""
-    return classifier_for(tokenizer).classify(item)
+    """Classify one item (ignoring any declared domain); often an empty list.
+
+    Builds a :class:`DomainClassifier` for this one call: a service builds one when it
+    builds its tokenizer (in a thread) and passes it in instead.
+    """
+    return DomainClassifier(tokenizer=tokenizer).classify(item)

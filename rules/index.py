@@ -14,7 +14,6 @@ characters or more always match as substrings.
 from __future__ import annotations
 
 import re
-import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -43,14 +42,10 @@ class Hit:
 _JIEBA_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&._%\\-]+")
 
 
-_longest_words: weakref.WeakKeyDictionary[Tokenizer, int] = weakref.WeakKeyDictionary()
-
-
-def _longest_word(tokenizer: Tokenizer) -> int:
-    """The length of the longest word in the tokenizer's dictionary (computed once)."""
-    if tokenizer not in _longest_words:
-        _longest_words[tokenizer] = max(map(len, tokenizer.FREQ), default=1)
-    return _longest_words[tokenizer]
+def longest_word(tokenizer: Tokenizer) -> int:
+    """The length of the longest word in the tokenizer's dictionary (tens of ms: it runs
+    where the index is built, in a thread, never per scan)."""
+    return max(map(len, tokenizer.FREQ), default=1)
 
 
 def _alnum(c: str) -> bool:
@@ -60,10 +55,10 @@ def _alnum(c: str) -> bool:
 class _Boundaries:
     """jieba's words around short hits of one normalised text, segmented run by run."""
 
-    def __init__(self, tokenizer: Tokenizer, text: str) -> None:
+    def __init__(self, tokenizer: Tokenizer, text: str, *, longest: int) -> None:
         self._tokenizer = tokenizer
         self._freq: dict[str, int] = tokenizer.FREQ
-        self._longest = _longest_word(tokenizer)
+        self._longest = longest
         self.text = text
         self._blocks = [(m.start(), m.end()) for m in _JIEBA_BLOCK.finditer(text)]
         self._starts = [b[0] for b in self._blocks]
@@ -132,6 +127,7 @@ class KeywordIndex:
     ) -> None:
         self._synonyms = synonyms
         self._tokenizer = tokenizer
+        self._longest_word = longest_word(tokenizer) if tokenizer is not None else 0
         self._ids: dict[str, int] = {}
         for keyword in keywords:
             self._ids.setdefault(self._canonical(keyword), len(self._ids))
@@ -167,7 +163,7 @@ class KeywordIndex:
                 if trusted and not _covered(norm, start, end, self._friends_of.get(word, ())):
                     yield start, end, term
                     continue
-                bounds = bounds or _Boundaries(self._tokenizer, norm)
+                bounds = bounds or _Boundaries(self._tokenizer, norm, longest=self._longest_word)
                 if bounds.clear(start, end):
                     yield start, end, term
                     continue

@@ -1,10 +1,22 @@
-"""Reading the word lists shipped under ``rules/data/`` (package data)."""
+"""Reading the word lists shipped under ``rules/data/`` (package data).
+
+The readers below are memoised for the process (``functools.cache``), the one kind of
+module-level cache ``rules/`` keeps: each is a pure function of files inside the
+installed package, so its value is the same for every caller, fixed in size (a few
+thousand words, read once on first use, never at import) and never stale while the
+process runs. Values are immutable (tuples, read-only mappings), so no caller can change
+what another sees. State that depends on the service's data (the tokenizer with its
+region names, the compiled rules, the domain classifier) is built once by its owner and
+passed in instead.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 
 DATA_FILES: tuple[str, ...] = (
     "domains.txt",
@@ -32,7 +44,7 @@ def data_hash() -> str:
 
 
 @cache
-def domain_keywords() -> dict[str, tuple[tuple[str, float], ...]]:
+def domain_keywords() -> Mapping[str, tuple[tuple[str, float], ...]]:
     """Each domain's keywords with their weights, from ``domains.txt``."""
     out: dict[str, list[tuple[str, float]]] = {}
     current: list[tuple[str, float]] | None = None
@@ -44,7 +56,7 @@ def domain_keywords() -> dict[str, tuple[tuple[str, float], ...]]:
             raise ValueError(f"domains.txt: keyword before any [domain]: {line}")
         word, _, weight = line.partition(" ")
         current.append((word, float(weight or 1)))
-    return {name: tuple(words) for name, words in out.items()}
+    return MappingProxyType({name: tuple(words) for name, words in out.items()})
 
 
 @cache

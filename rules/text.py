@@ -7,6 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+#: How many distinct characters the memo tables below remember. Normalising is a pure
+#: function of one character, so a process-wide memo cannot go stale or leak anything
+#: between callers; the cap keeps hostile text (every code point once) from growing it
+#: without bound. A county's texts use a few thousand distinct characters.
+MEMO_CHARS = 1 << 14
+
 
 @dataclass(frozen=True)
 class NormalText:
@@ -20,7 +26,7 @@ class NormalText:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-@cache
+@lru_cache(maxsize=MEMO_CHARS)
 def normalize_char(c: str) -> str:
     """Full-width → half-width (NFKC), then case-folded; may give 0, 1 or more characters."""
     if c.isascii():
@@ -41,13 +47,15 @@ class _Table(dict[int, str]):
         self.odd: set[str] = set()  # characters that do not normalise to one character
 
     def __missing__(self, key: int) -> str:
-        value = self[key] = normalize_char(chr(key))
+        value = normalize_char(chr(key))
         if len(value) != 1:
-            self.odd.add(chr(key))
+            self.odd.add(chr(key))  # at most the few thousand such characters Unicode has
+        if len(self) < MEMO_CHARS:  # full: still right, only not remembered
+            self[key] = value
         return value
 
 
-@cache
+@cache  # one table for the process: see MEMO_CHARS for why this memo is kept
 def _table() -> _Table:
     return _Table()
 

@@ -34,6 +34,7 @@ from pusher.reports.clock import calendar_for, item_clock
 from pusher.reports.period import today_local
 from pusher.settings import QuietHours
 from pusher.web.keys import RESOURCES
+from rules import DomainClassifier
 
 FIELD_NAMES = {"title": "标题", "body": "正文"}
 STEP_NAMES = {
@@ -158,9 +159,9 @@ async def item_page(request: web.Request) -> web.Response:
         correction = await review_diff(db, item)
         settings = request.app[RESOURCES].settings
         clock = await item_clock(db, calendar_for(settings), item.id, today=today_local())
-        tokenizer = await _tokenizer(request, db)
+        classifier = await _classifier(request, db)
         options = await domain_review.known_domains(db)
-    domain = domain_review.explain(item, await domain_review.suggest(item, tokenizer=tokenizer))
+    domain = domain_review.explain(item, await domain_review.suggest(item, classifier=classifier))
     shown = None
     if push is None and item.disclosure == "主动公开":
         resources = request.app[RESOURCES]
@@ -193,10 +194,11 @@ async def item_page(request: web.Request) -> web.Response:
     )
 
 
-async def _tokenizer(request: web.Request, db: AsyncSession) -> Any:
+async def _classifier(request: web.Request, db: AsyncSession) -> DomainClassifier:
     rulebook = request.app[RESOURCES].rulebook
-    await rulebook.current(db)  # builds the tokenizer on first use (in a thread)
-    return rulebook.tokenizer
+    await rulebook.current(db)  # builds tokenizer and classifier on first use (in threads)
+    assert rulebook.classifier is not None
+    return rulebook.classifier
 
 
 async def item_review(request: web.Request) -> web.Response:
@@ -217,7 +219,7 @@ async def item_review(request: web.Request) -> web.Response:
             if choice and decision is review.Decision.APPROVE:
                 # in the step's transaction: a refused step rolls the choice back too
                 suggestion = await domain_review.suggest(
-                    item, tokenizer=await _tokenizer(request, db)
+                    item, classifier=await _classifier(request, db)
                 )
                 await domain_review.choose(
                     db, item, choice=choice[:64], actor=me.name, suggestion=suggestion

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.console.base import STAFF, Viewer, audit, render, viewer
 from pusher.console.item_page import describe
 from pusher.db import transaction
-from pusher.errors import NotFound
+from pusher.errors import NotFound, UserError
 from pusher.models import Group, Role, Rule, utcnow
-from pusher.web.keys import RESOURCES
+from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import parse_id
-from rules import ItemText, RuleSyntaxError, compile_rules, parse_rule
+from rules import GroupMatch, ItemText, RuleSpec, RuleSyntaxError, compile_rules, parse_rule
 
 KIND_NAMES = {"region": "地区", "topic": "订阅领域", "tag": "标签", "list": "名单"}
 _ZH = (
@@ -151,11 +151,30 @@ async def group_test(request: web.Request) -> web.Response:
     form = await request.post()
     sample = {k: str(form.get(k, "")) for k in ("title", "body", "expressions")}
     lines = [line.strip() for line in sample["expressions"].splitlines() if line.strip()]
+    _bound(request, sample, lines)
     problems = {line: check(line)["message"] for line in lines if not check(line)["ok"]}
     results: list[str] = []
     if not problems:
         results = await _run(request, lines, sample)
     return await _page(request, me, sample=sample, results=results, tested=True, problems=problems)
+
+
+#: At most this many rules are tested at once (each is parsed on the request's loop).
+MAX_TEST_RULES = 200
+MAX_TEST_TITLE = 200
+MAX_RULE_CHARS = 2000  # as Rule.expression
+
+
+def _bound(request: web.Request, sample: dict[str, str], lines: list[str]) -> None:
+    """Refuse a sample larger than an item may be, or more rules than a page tests."""
+    if len(lines) > MAX_TEST_RULES:
+        raise UserError(f"一次最多试 {MAX_TEST_RULES} 条规则。")
+    if any(len(line) > MAX_RULE_CHARS for line in lines):
+        raise UserError(f"每条规则最多 {MAX_RULE_CHARS} 字。")
+    if len(sample["title"]) > MAX_TEST_TITLE:
+        raise UserError(f"标题最多 {MAX_TEST_TITLE} 字。")
+    if len(sample["body"]) > request.app[SETTINGS].max_body_chars:
+        raise UserError(f"正文最多 {request.app[SETTINGS].max_body_chars} 字。")
 
 
 async def _run(request: web.Request, lines: list[str], sample: dict[str, str]) -> list[str]:
@@ -164,10 +183,16 @@ async def _run(request: web.Request, lines: list[str], sample: dict[str, str]) -
         group, _ = await _group(db, request.match_info["group_id"])
         await resources.rulebook.current(db)
     specs = [parse_rule(line, group=str(group.id)) for line in lines]
-    matcher = await asyncio.to_thread(compile_rules, specs, tokenizer=resources.rulebook.tokenizer)
     text = ItemText(id="sample", title=sample["title"], body=sample["body"])
+    tokenizer = resources.rulebook.tokenizer
+    found = await asyncio.to_thread(_match_sample, specs, text, tokenizer)
     return [
         describe(group.name, {"kind": "rule", **asdict(reason)})
-        for found in matcher.match(text)
-        for reason in found.reasons
-    ] or [f"匹配「{group.name}」（规则中的条件满足）" for _ in matcher.match(text)]
+        for match in found
+        for reason in match.reasons
+    ] or [f"匹配「{group.name}」（规则中的条件满足）" for _ in found]
+
+
+def _match_sample(specs: list[RuleSpec], text: ItemText, tokenizer: Any) -> list[GroupMatch]:
+    """Compile the rules under test and match the sample: jieba's work, for a thread."""
+    return compile_rules(specs, tokenizer=tokenizer).match(text)

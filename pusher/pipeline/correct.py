@@ -94,7 +94,8 @@ async def plan_correction(
         if (await session.scalar(select(Push).where(Push.item_id == item_id))) is not None:
             return await session.scalar(select(Push.id).where(Push.item_id == item_id))
         original = await session.get(Item, item.corrects_id)
-        push = Push(item_id=item_id, texts=texts_for(marked(item, original)), status="planning")
+        texts = await asyncio.to_thread(texts_for, marked(item, original))  # jieba: a thread
+        push = Push(item_id=item_id, texts=texts, status="planning")
         session.add(push)
         await session.flush()
         assert push.id is not None

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.audit import record
 from pusher.errors import Conflict, InvalidInput
 from pusher.models import Item, ItemStatus, Topic
-from rules.domains import DomainDecision, classifier_for, decide_domains
+from rules.domains import DomainClassifier, DomainDecision, decide_domains
 from rules.model import ItemText
 
 #: the form's value for "belongs to no domain"
@@ -33,16 +33,16 @@ OPEN_STATUSES = (ItemStatus.SUBMITTED, ItemStatus.CHECKED)
 _HOW = {"declared": "发布时选择", "classified": "自动归类建议", "none": "自动归类无把握"}
 
 
-def suggest_now(item: Item, *, tokenizer: Any) -> DomainDecision:
+def suggest_now(item: Item, *, classifier: DomainClassifier) -> DomainDecision:
     """The domain without the reviewer: declared wins, else the classifier (CPU work)."""
     declared = [("item", item.domain)] if item.domain else []
     text = ItemText(id=str(item.id), title=item.title, body=item.body)
-    return decide_domains(declared, lambda: classifier_for(tokenizer).classify(text))
+    return decide_domains(declared, lambda: classifier.classify(text))
 
 
-async def suggest(item: Item, *, tokenizer: Any) -> DomainDecision:
+async def suggest(item: Item, *, classifier: DomainClassifier) -> DomainDecision:
     """:func:`suggest_now` in a thread (jieba over a long body stays off the loop)."""
-    return await asyncio.to_thread(suggest_now, item, tokenizer=tokenizer)
+    return await asyncio.to_thread(suggest_now, item, classifier=classifier)
 
 
 def reviewed(item: Item) -> tuple[str, ...] | None:

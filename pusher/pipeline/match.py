@@ -12,10 +12,15 @@ A group is matched when
   whole area). A town-wide routine item reaches a town group only through its rules,
   so "精准推送" holds: a 高龄津贴 notice for the town goes to the elderly, not to all.
 Who in a matched group receives the item is decided by planning (subscriptions).
+
+Reading the item's words (classifying, scanning every rule's keywords, jieba at the
+edges of short hits) is pure and takes tens of milliseconds for a long notice: it runs
+in a thread, the database reads around it on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import asdict, replace
 from typing import Any
@@ -25,17 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Group, GroupKind, Item, ItemMatch, Region, RegionKind, Topic, Urgency
 from pusher.pipeline.domain_review import reviewed
-from rules import DomainHit, ItemText, Matcher
-from rules.domains import DomainDecision, classifier_for, decide_domains
+from rules import DomainClassifier, DomainHit, GroupMatch, ItemText, Matcher
+from rules.domains import DomainDecision, decide_domains
 
 Reasons = dict[int, list[dict[str, Any]]]
 
 
 async def match_item(
-    session: AsyncSession, item: Item, *, matcher: Matcher, tokenizer: Any
+    session: AsyncSession, item: Item, *, matcher: Matcher, classifier: DomainClassifier
 ) -> list[ItemMatch]:
     """Classify ``item``, record its matched groups with reasons, and return them."""
-    domains, reasons = await find_matches(session, item, matcher=matcher, tokenizer=tokenizer)
+    domains, reasons = await find_matches(session, item, matcher=matcher, classifier=classifier)
     item.domains = domains
     await session.execute(delete(ItemMatch).where(ItemMatch.item_id == item.id))
     rows = [ItemMatch(item_id=item.id, group_id=g, reasons=r) for g, r in sorted(reasons.items())]
@@ -44,7 +49,7 @@ async def match_item(
 
 
 async def find_matches(
-    session: AsyncSession, item: Item, *, matcher: Matcher, tokenizer: Any
+    session: AsyncSession, item: Item, *, matcher: Matcher, classifier: DomainClassifier
 ) -> tuple[list[str], Reasons]:
     """The item's domains and its matched groups with reasons, without writing anything."""
     region = await session.get_one(Region, item.region_id)
@@ -55,26 +60,46 @@ async def find_matches(
         region_path=tuple(code for code in region.path.split("/") if code),
         urgency=item.urgency,
     )
-    decision = item_domain_decision(item, text, tokenizer=tokenizer)
-    text = replace(text, domains=decision.domains)
+    choice = reviewed(item)
+    decision, found = await asyncio.to_thread(
+        read_item, text, item.domain, choice, matcher, classifier
+    )
     reasons: Reasons = defaultdict(list)
-    for found in matcher.match(text):
-        why = [{"kind": "rule", **asdict(r)} for r in found.reasons]
+    for group in found:
+        why = [{"kind": "rule", **asdict(r)} for r in group.reasons]
         # a rule with filters only (region, domain) fires without keywords: say which rule
-        reasons[int(found.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(found.rules)}])
+        reasons[int(group.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(group.rules)}])
     await _topic_groups(session, item, decision, reasons)
     await _region_groups(session, item, region, reasons)
     return list(decision.domains), dict(reasons)
 
 
-def item_domain_decision(item: Item, text: ItemText, *, tokenizer: Any) -> DomainDecision:
-    """The item's domains: chosen by its reviewer, else declared by its publisher, else
-    classified from ``text``."""
-    declared = [("item", item.domain)] if item.domain else []
+def read_item(
+    text: ItemText,
+    declared: str | None,
+    chosen: tuple[str, ...] | None,
+    matcher: Matcher,
+    classifier: DomainClassifier,
+) -> tuple[DomainDecision, list[GroupMatch]]:
+    """The CPU part of matching, for a thread: the item's domains (see
+    :func:`item_domain_decision`), then the groups whose rules fire with those domains."""
+    decision = item_domain_decision(declared, chosen, text, classifier=classifier)
+    return decision, matcher.match(replace(text, domains=decision.domains))
+
+
+def item_domain_decision(
+    declared: str | None,
+    chosen: tuple[str, ...] | None,
+    text: ItemText,
+    *,
+    classifier: DomainClassifier,
+) -> DomainDecision:
+    """The item's domains: ``chosen`` by its reviewer (see ``domain_review.reviewed``),
+    else ``declared`` by its publisher, else classified from ``text``."""
     return decide_domains(
-        declared,
-        lambda: classifier_for(tokenizer).classify(text),
-        reviewed=reviewed(item),
+        [("item", declared)] if declared else [],
+        lambda: classifier.classify(text),
+        reviewed=chosen,
     )
 
 

@@ -180,9 +180,10 @@ async def _record(
 async def _get_or_create_push(session: AsyncSession, item: Item, texts_for: TextsFor) -> Push:
     push = await session.scalar(select(Push).where(Push.item_id == item.id))
     if push is None:
+        texts = await asyncio.to_thread(texts_for, item)  # jieba over the notice
         await session.execute(
             _upsert(session, Push)
-            .values(item_id=item.id, texts=texts_for(item), status="planning")
+            .values(item_id=item.id, texts=texts, status="planning")
             .on_conflict_do_nothing()
         )
         push = await session.scalar(select(Push).where(Push.item_id == item.id))

@@ -2,10 +2,13 @@
 
 Nothing is written: matching runs as in the pipeline but its result is only
 counted, and the audience is the same SQL planning uses, grouped by channel.
+The console shows it on every GET of a draft's page, so its jieba work (matching,
+summarising) runs in threads, as the pipeline's does.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -32,13 +35,15 @@ class Resources(Protocol):
 async def preview(session: AsyncSession, item: Item, *, resources: Resources) -> dict[str, Any]:
     """Each channel's exact text and length, the audience per channel, estimated segments."""
     matcher = await resources.rulebook.current(session)
-    tokenizer = resources.rulebook.tokenizer
-    domains, reasons = await find_matches(session, item, matcher=matcher, tokenizer=tokenizer)
+    tokenizer, classifier = resources.rulebook.tokenizer, resources.rulebook.classifier
+    assert classifier is not None  # built by current()
+    domains, reasons = await find_matches(session, item, matcher=matcher, classifier=classifier)
     item.domains = domains  # only for the audience's topic opt-outs; the session is not committed
     settings = resources.settings
     d = settings.dispatch
     urgent = item.urgency == Urgency.URGENT
-    texts = texts_for(
+    texts = await asyncio.to_thread(  # summarising a long notice runs jieba over it
+        texts_for,
         item,
         tokenizer=tokenizer,
         public_url=settings.public_url,

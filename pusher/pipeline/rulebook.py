@@ -2,7 +2,8 @@
 
 Every process keeps one :class:`Rulebook`; before matching it compares a cheap
 fingerprint of the rule table with the one it compiled, so a running worker
-picks up edited rules without a restart.
+picks up edited rules without a restart. Everything slow it builds (the jieba
+tokenizer, the domain classifier, the compiled rules) is built in a thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Region, Rule
-from rules import Matcher, build_tokenizer
+from rules import DomainClassifier, Matcher, build_tokenizer
 from rules.compiler import RuleTexts, collection_policy
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,14 @@ _PAGE = 5_000
 
 @dataclass
 class Rulebook:
-    """Holds the tokenizer and the newest compiled matcher."""
+    """Holds the tokenizer, the domain classifier and the newest compiled matcher.
+
+    ``tokenizer`` and ``classifier`` are set by :meth:`current`'s first call.
+    """
 
     cache_dir: Path
     tokenizer: Any = None
+    classifier: DomainClassifier | None = None
     matcher: Matcher | None = None
     fingerprint: tuple[Any, ...] = ()
     region_count: int = -1
@@ -55,6 +60,9 @@ class Rulebook:
                 build_tokenizer, extra_words=region_names, cache_dir=self.cache_dir
             )
             self.region_count = len(region_names)
+            self.classifier = None
+        if self.classifier is None:
+            self.classifier = await asyncio.to_thread(DomainClassifier, tokenizer=self.tokenizer)
         # Parsing 100,000 rules takes a second: it runs in the thread with the compile.
         # Reading them allocates as much, so the collector pauses for both (long_lived).
         with collection_policy(fingerprint[0]):

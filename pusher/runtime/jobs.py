@@ -41,8 +41,9 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         if not pushable(item):
             return None
         matcher = await r.rulebook.current(session)
-        tokenizer = r.rulebook.tokenizer
-        await match_item(session, item, matcher=matcher, tokenizer=tokenizer)
+        tokenizer, classifier = r.rulebook.tokenizer, r.rulebook.classifier
+        assert classifier is not None  # built by current()
+        await match_item(session, item, matcher=matcher, classifier=classifier)
     settings = r.settings
     d = settings.dispatch
 

@@ -2,8 +2,10 @@
 
 Both take the same job names and arguments and call the same job functions,
 so the pipeline cannot tell which mode it runs in. Job ids are deterministic:
-enqueueing an id that is already queued (or, in process, already seen) is a
-no-op, and every job is idempotent anyway.
+enqueueing an id that is already queued or running is a no-op, in both modes, and
+every job is idempotent anyway. Once a job has ended its id may run again: arq keeps
+no result (``keep_result=0``) and the in-process runner forgets the id, so the ids it
+remembers are those of its live jobs, never a growing history.
 
 arq's workers poll Redis for new jobs; an enqueue also publishes on the queue's wake
 channel (:func:`wake_channel`), which idle workers listen to (:class:`Wakeup`) so they poll
@@ -117,29 +119,48 @@ class Wakeup:
 
 
 class LocalQueue:
-    """Runs jobs as tasks of this process (embedded mode), a few at a time."""
+    """Runs jobs as tasks of this process (embedded mode), a few at a time.
+
+    The ids it remembers (``pending``) are those of jobs queued or running: an id is
+    forgotten when its job ends, however it ends, so the set never outgrows the tasks
+    alive at the moment (as arq's queue holds only queued and running jobs' ids).
+    ``failures`` keeps the last :data:`MAX_FAILURES` failures, for tests and the log.
+    """
+
+    MAX_FAILURES = 100
 
     def __init__(self, functions: Mapping[str, JobFunction], *, concurrency: int = 4) -> None:
         self._functions = functions
         self._ctx: dict[str, Any] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._seen: set[str] = set()
+        self._pending: dict[str, asyncio.Task[None]] = {}  # job id → its task
         self.failures: list[tuple[str, BaseException]] = []
 
     def bind(self, ctx: dict[str, Any]) -> None:
         """Give the jobs their context (the same shape arq's workers get)."""
         self._ctx = ctx
 
+    @property
+    def pending(self) -> frozenset[str]:
+        """The ids of the jobs queued or running now."""
+        return frozenset(self._pending)
+
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
-        if job_id is not None:
-            if job_id in self._seen:
-                return
-            self._seen.add(job_id)
+        if job_id is not None and job_id in self._pending:
+            return
         function = self._functions[name]
         task = asyncio.create_task(self._run(name, function, args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if job_id is not None:
+            self._pending[job_id] = task
+            task.add_done_callback(lambda done: self._ended(job_id, done))
+
+    def _ended(self, job_id: str, task: asyncio.Task[None]) -> None:
+        """A job ended (done, failed or cancelled): its id may be enqueued again."""
+        if self._pending.get(job_id) is task:  # not a later job given the id by forget()
+            del self._pending[job_id]
 
     async def _run(self, name: str, function: JobFunction, args: tuple[Any, ...]) -> None:
         async with self._slots:
@@ -148,6 +169,7 @@ class LocalQueue:
             except Exception as exc:  # a job's failure must not kill the runner
                 log.exception("job failed", extra={"job": name})
                 self.failures.append((name, exc))
+                del self.failures[: -self.MAX_FAILURES]
 
     async def join(self) -> None:
         """Wait until no job is queued or running (jobs may enqueue more)."""
@@ -155,8 +177,8 @@ class LocalQueue:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def forget(self, prefix: str) -> None:
-        """Allow job ids starting with ``prefix`` to run again (periodic sweeps)."""
-        self._seen = {s for s in self._seen if not s.startswith(prefix)}
+        """Allow job ids starting with ``prefix`` to run again even while one is pending."""
+        self._pending = {s: t for s, t in self._pending.items() if not s.startswith(prefix)}
 
     async def close(self) -> None:
         for task in list(self._tasks):

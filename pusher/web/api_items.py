@@ -19,6 +19,7 @@ from pusher.pipeline.preview import preview
 from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
+from rules import DomainClassifier
 
 
 class ReviewIn(BaseModel):
@@ -84,8 +85,8 @@ async def get_item(request: web.Request) -> web.Response:
         ).all()
         push = await session.scalar(select(Push).where(Push.item_id == item_id))
         shown = await review_json(session, item)
-        tokenizer = await _tokenizer(request, session)
-    suggestion = await domain_review.suggest(item, tokenizer=tokenizer)
+        classifier = await _classifier(request, session)
+    suggestion = await domain_review.suggest(item, classifier=classifier)
     return web.json_response(
         shown
         | {
@@ -97,10 +98,11 @@ async def get_item(request: web.Request) -> web.Response:
     )
 
 
-async def _tokenizer(request: web.Request, session: Any) -> Any:
+async def _classifier(request: web.Request, session: Any) -> DomainClassifier:
     rulebook = request.app[RESOURCES].rulebook
-    await rulebook.current(session)  # builds the tokenizer on first use (in a thread)
-    return rulebook.tokenizer
+    await rulebook.current(session)  # builds tokenizer and classifier on first use (in threads)
+    assert rulebook.classifier is not None
+    return rulebook.classifier
 
 
 async def update_item(request: web.Request) -> web.Response:
@@ -133,7 +135,7 @@ async def review_item(request: web.Request) -> web.Response:
             if choice is not None and data.decision is review.Decision.APPROVE:
                 # taken with the step: a refused step rolls the choice back with it
                 suggestion = await domain_review.suggest(
-                    item, tokenizer=await _tokenizer(request, session)
+                    item, classifier=await _classifier(request, session)
                 )
                 await domain_review.choose(
                     session, item, choice=choice, actor=user.username, suggestion=suggestion

@@ -223,7 +223,8 @@ async def _match(
     item = Item(title=title, body="", publisher="镇政府", domain=domain, region_id=ids["village"])
     async with db() as session:
         matcher = compile_rules([], tokenizer=tokenizer)
-        return await find_matches(session, item, matcher=matcher, tokenizer=tokenizer)
+        classifier = DomainClassifier(tokenizer=tokenizer)
+        return await find_matches(session, item, matcher=matcher, classifier=classifier)
 
 
 async def test_find_matches_uses_the_declared_domain_only(
