@@ -13,11 +13,12 @@ import jinja2
 from aiohttp import web
 
 from pusher.console import routes
-from pusher.console.base import localdate, localtime
 from pusher.console.middleware import console_middleware
-from pusher.console.session import COOKIE_SECURE, FERNET, cookie_secure, make_fernet
+from pusher.console.session import COOKIE_SECURE, FERNET, make_fernet
 from pusher.console.throttle import throttle_ctx
+from pusher.web.cookies import cookie_secure
 from pusher.web.keys import SETTINGS
+from pusher.web.local_time import localdate, localtime
 
 HERE = Path(__file__).parent
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -14,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.audit import record
 from pusher.console.csrf import csrf_token
-from pusher.console.scope import scope_of
 from pusher.console.session import VERSION, get_session
 from pusher.db import transaction
 from pusher.errors import Forbidden
@@ -22,6 +19,7 @@ from pusher.models import Role, User
 from pusher.privacy import mask_phone, sees_full
 from pusher.web.keys import RESOURCES
 from pusher.web.params import parse_int
+from pusher.web.scope import scope_of
 
 ROLE_NAMES = {
     Role.ADMIN: "管理员",
@@ -31,7 +29,6 @@ ROLE_NAMES = {
     Role.GRID_WORKER: "网格员",
 }
 STAFF = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER)
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/", "首页", (*STAFF, Role.GRID_WORKER)),
@@ -123,12 +120,3 @@ def page_number(request: web.Request) -> int:
     """The ``page`` query parameter (1-based), 1 when missing or not a number."""
     raw = request.query.get("page", "1")
     return parse_int(raw, low=1, high=1_000_000) or 1  # OFFSET stays within 64 bits
-
-
-def localtime(stamp: datetime | None) -> str:
-    """A stored UTC time as Beijing time, e.g. 2026-05-01 09:30."""
-    return stamp.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if stamp else ""
-
-
-def localdate(stamp: datetime | None) -> str:
-    return stamp.astimezone(LOCAL).strftime("%Y-%m-%d") if stamp else ""

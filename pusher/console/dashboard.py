@@ -8,11 +8,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import case, func, select
 
-from pusher.console.base import LOCAL, STAFF, render, viewer
+from pusher.console.base import STAFF, render, viewer
 from pusher.console.due import due_summary
 from pusher.models import Delivery, DeliveryStatus, Item, ItemStatus, Push, Region, Role
 from pusher.reports.period import range_of, today_local
 from pusher.web.keys import RESOURCES
+from pusher.web.local_time import LOCAL
 
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.CONFIRMED)
 MISSED = (DeliveryStatus.FAILED, DeliveryStatus.UNREACHABLE)

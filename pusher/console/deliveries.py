@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from channels.base import ChannelKind
 from pusher.audit import record
-from pusher.console.base import STAFF, Viewer, audit, localtime, page_number, render, viewer
+from pusher.console.base import STAFF, Viewer, audit, page_number, render, viewer
 from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
@@ -21,6 +21,7 @@ from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcn
 from pusher.privacy import recipient_for
 from pusher.reports.period import Period, range_of, today_local
 from pusher.web.keys import RESOURCES
+from pusher.web.local_time import localtime
 from pusher.web.params import parse_id
 from subscriptions.channel import sms_ok, wechat_ok
 

@@ -6,12 +6,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from pusher.console.base import audit, deny, render, viewer
-from pusher.console.scope import visible
 from pusher.db import transaction
 from pusher.errors import Conflict, NotFound
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Region, Resident, Role, utcnow
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
+from pusher.web.scope import visible
 
 MISSED = (DeliveryStatus.FAILED, DeliveryStatus.UNREACHABLE)
 LIMIT = 500

@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from channels.base import ChannelError
 from pusher.console.base import STAFF, Viewer, audit, deny, render, viewer
-from pusher.console.scope import visible
 from pusher.db import transaction
 from pusher.errors import NotFound, UserError
 from pusher.models import Region, Resident, ResidentMessage, Role, WxBinding
 from pusher.residents import binding, messages, scenes, wxapi
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param
+from pusher.web.scope import visible
 
 LIMIT = 300
 

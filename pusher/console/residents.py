@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.base import Viewer, audit, deny, page_number, render, viewer
 from pusher.console.residentform import grid_choices, parse_resident, resident_values
-from pusher.console.scope import visible
 from pusher.console.tabular import download
 from pusher.db import transaction
 from pusher.errors import NotFound
@@ -19,6 +18,7 @@ from pusher.pipeline.readdress import follow_resident
 from pusher.rosters.export import HEADER, roster_rows
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
+from pusher.web.scope import visible
 
 PAGE = 50
 

@@ -46,11 +46,6 @@ FERNET = web.AppKey("console_fernet", Fernet)
 COOKIE_SECURE = web.AppKey("console_cookie_secure", bool)
 
 
-def cookie_secure(explicit: bool | None, public_url: str) -> bool:
-    """The ``Secure`` flag: as configured, else on when the console is served over https."""
-    return explicit if explicit is not None else public_url.lower().startswith("https://")
-
-
 def make_fernet(secret: str) -> Fernet:
     digest = hashlib.sha256(b"pusher-console-session:" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))

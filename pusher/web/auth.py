@@ -10,7 +10,7 @@ Who may call what (admins may call everything):
 | read items, previews | publisher, reviewer, leader |
 | read pushes and deliveries | publisher, reviewer, leader, grid worker (own regions only) |
 
-A grid worker's scope is the console's (:func:`pusher.console.scope.scope_of`): the
+A grid worker's scope is the console's (:func:`pusher.web.scope.scope_of`): the
 regions assigned to them and everything under them. Every refusal of a signed-in user is
 written to the audit log.
 """
@@ -30,6 +30,7 @@ from pusher.db import transaction
 from pusher.errors import Forbidden, UserError
 from pusher.models import Role, User
 from pusher.web.keys import RESOURCES
+from pusher.web.scope import scope_of
 
 WRITE_ITEMS = (Role.PUBLISHER,)
 REVIEW_ITEMS = (Role.REVIEWER, Role.LEADER)
@@ -76,10 +77,6 @@ async def caller(request: web.Request, *roles: Role) -> Caller:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("需要登录：请在 Authorization 头中提供 Bearer 令牌")
-    # Imported here: the console package imports this module (tokens), so a top-level
-    # import of pusher.console would be circular when the API is imported first.
-    from pusher.console.scope import scope_of
-
     async with request.app[RESOURCES].db() as session:
         user = await session.scalar(
             select(User).where(User.api_token_hash == hash_token(token.strip()))

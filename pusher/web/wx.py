@@ -18,7 +18,6 @@ from aiohttp import web
 
 from channels.base import ChannelKind
 from pusher.audit import record
-from pusher.console.base import localtime
 from pusher.db import transaction
 from pusher.errors import NotFound, UserError
 from pusher.privacy import mask_phone
@@ -27,6 +26,7 @@ from pusher.residents.scenes import seen
 from pusher.web import wx_auth
 from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
+from pusher.web.local_time import localtime
 from pusher.web.params import parse_id
 
 HERE = Path(__file__).parent / "templates" / "wx"

@@ -24,12 +24,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from channels.base import ChannelError
 from pusher.audit import record
-from pusher.console.session import cookie_secure
 from pusher.db import transaction
 from pusher.errors import Forbidden, UserError
 from pusher.residents.binding import actor
 from pusher.residents.wxapi import account, authorize_url, oauth_openid
 from pusher.web.clients import client_address
+from pusher.web.cookies import cookie_secure
 from pusher.web.keys import RESOURCES, SETTINGS
 
 COOKIE = "pusher_wx"
