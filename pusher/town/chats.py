@@ -11,20 +11,27 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Accepted, Channel, Message
 from channels.errors import describe
 from channels.wecom import robot_key
-from pusher.errors import Conflict, InvalidInput, NotFound
-from pusher.models import Delivery, DeliveryStatus, GroupChat, RegionKind
+from pusher.errors import Conflict, InvalidInput, NotFound, UserError
+from pusher.models import AuditLog, Delivery, DeliveryStatus, GroupChat, RegionKind, utcnow
 from pusher.privacy import mask_key
 from pusher.town.regions import by_code, clean_name
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+TESTS_PER_WINDOW = 5
+TEST_WINDOW = timedelta(minutes=10)
 TEST_TEXT = "【测试】群机器人已接入政务信息推送，今后的通知将发到本群。无需回复。"
+
+
+class TooMany(UserError):
+    status = 429
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,21 @@ async def send_test_message(channel: Channel, chat: GroupChat) -> tuple[bool, st
         return True, f"测试消息已发出，请到「{chat.name}」群里查看。"
     error = outcome.error
     return False, f"发送失败（{error.code}）：{describe('wecom', error.code)}"
+
+
+async def check_test_rate(session: AsyncSession, chat: GroupChat) -> None:
+    """At most :data:`TESTS_PER_WINDOW` test messages to one chat per ten minutes
+    (counted from the audit log, so every process sees the same count)."""
+    since = utcnow() - TEST_WINDOW
+    sent = await session.scalar(
+        select(func.count()).where(
+            AuditLog.action == "chat.test",
+            AuditLog.target == f"group_chat:{chat.id}",
+            AuditLog.at >= since,
+        )
+    )
+    if (sent or 0) >= TESTS_PER_WINDOW:
+        raise TooMany("测试消息发得太频繁了，请 10 分钟后再试。")
 
 
 def chat_json(chat: GroupChat) -> dict[str, object]:

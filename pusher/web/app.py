@@ -21,11 +21,15 @@ from pusher.resources import Resources, bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
 from pusher.web import (
+    api_chats,
+    api_groups,
     api_items,
     api_lifecycle,
     api_pushes,
+    api_regions,
     api_residents,
     api_sources,
+    api_topics,
     openapi,
 )
 from pusher.web.callbacks import setup_callbacks
@@ -66,6 +70,36 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/sources/{source_id}", api_sources.get_source_view)
     r.add_put("/api/v1/sources/{source_id}", api_sources.update_source)
     r.add_post("/api/v1/sources/{source_id}/fetch", api_sources.fetch_source)
+    setup_town_routes(app)
+
+
+def setup_town_routes(app: web.Application) -> None:
+    """The town's own structure: regions, topics, groups, group chats (issue 19)."""
+    r = app.router
+    r.add_get("/api/v1/regions", api_regions.list_regions)
+    r.add_post("/api/v1/regions", api_regions.create_region_view)
+    r.add_post("/api/v1/regions/import", api_regions.import_regions_view)
+    r.add_get("/api/v1/regions/{region_id}", api_regions.get_region_view)
+    r.add_put("/api/v1/regions/{region_id}", api_regions.update_region)
+    r.add_post("/api/v1/regions/{region_id}/deactivate", api_regions.retire_region_view)
+    r.add_get("/api/v1/topics", api_topics.list_topics)
+    r.add_post("/api/v1/topics", api_topics.create_topic_view)
+    r.add_get("/api/v1/topics/{topic_id}", api_topics.get_topic_view)
+    r.add_put("/api/v1/topics/{topic_id}", api_topics.update_topic_view)
+    r.add_post("/api/v1/topics/{topic_id}/deactivate", api_topics.deactivate_topic)
+    r.add_get("/api/v1/groups", api_groups.list_groups)
+    r.add_post("/api/v1/groups", api_groups.create_group_view)
+    r.add_get("/api/v1/groups/{group_id}", api_groups.get_group_view)
+    r.add_put("/api/v1/groups/{group_id}", api_groups.update_group_view)
+    r.add_post("/api/v1/groups/{group_id}/deactivate", api_groups.deactivate_group)
+    r.add_get("/api/v1/groups/{group_id}/preview", api_groups.preview_group)
+    r.add_put("/api/v1/groups/{group_id}/members", api_groups.put_members)
+    r.add_get("/api/v1/group-chats", api_chats.list_chats)
+    r.add_post("/api/v1/group-chats", api_chats.create_chat_view)
+    r.add_get("/api/v1/group-chats/{chat_id}", api_chats.get_chat_view)
+    r.add_put("/api/v1/group-chats/{chat_id}", api_chats.update_chat_view)
+    r.add_post("/api/v1/group-chats/{chat_id}/deactivate", api_chats.deactivate_chat)
+    r.add_post("/api/v1/group-chats/{chat_id}/test", api_chats.test_chat_view)
 
 
 def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:

@@ -18,6 +18,8 @@ from pusher import __version__
 from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
 from pusher.sources.config import SourceIn
+from pusher.town.schemas import MODELS as TOWN_MODELS
+from pusher.web import openapi_town
 from pusher.web.api_items import ReviewIn
 from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn
 from pusher.web.params import MAX_ID
@@ -41,6 +43,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     # Free text: an unknown region code or channel just matches nothing.
     "region": {"type": "string"},
     "channel": {"type": "string"},
+    **openapi_town.PARAMS,
 }
 
 
@@ -298,6 +301,7 @@ def document() -> dict[str, Any]:
             (TakeDownIn, "validation"),
             (ExpireIn, "validation"),
             (CorrectIn, "validation"),
+            *((model, "validation") for model in TOWN_MODELS),
         ],
         ref_template="#/components/schemas/{model}",
     )
@@ -312,10 +316,10 @@ def document() -> dict[str, Any]:
             ),
         },
         "components": {
-            "schemas": schemas.get("$defs", {}) | _answers(),
+            "schemas": schemas.get("$defs", {}) | _answers() | openapi_town.answers(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": _paths(),
+        "paths": _paths() | openapi_town.paths(_op, _page),
     }
 
 

@@ -103,6 +103,94 @@ def _none(_w: World, _role: str) -> dict[str, Any]:
     return {}
 
 
+#: issue 19: the town's structure. Regions: read by all (grid workers: their own), kept by
+#: the admin; topics and groups: kept by those who keep the rules; group chats and list
+#: members: the office and grid workers (their regions)
+EVERYONE = READERS | {"admin"}
+RULE_KEEPERS = frozenset({"admin", "publisher", "reviewer"})
+CHAT_KEEPERS = frozenset({"admin", "publisher", "grid_worker"})
+MEMBER_KEEPERS = frozenset({"admin", "publisher", "reviewer", "grid_worker"})
+GRID_CODE = "36012310100101"  # grids[0], the grid worker's
+CHAT = {"name": "东山村第一网格群", "region_code": GRID_CODE}
+TOWN_API: dict[tuple[str, str], Entry] = {
+    ("GET", "/api/v1/regions"): Entry(EVERYONE, Call(at("/api/v1/regions"))),
+    ("POST", "/api/v1/regions"): Entry(
+        ADMIN,
+        Call(at("/api/v1/regions"), json={"name": "东山村第五网格", "parent_code": "360123101001"}),
+    ),
+    ("POST", "/api/v1/regions/import"): Entry(
+        ADMIN,
+        Call(
+            at("/api/v1/regions/import"),
+            json={"rows": [{"code": "360123101006", "name": "新村", "parent_code": "360123101"}]},
+        ),
+    ),
+    ("GET", "/api/v1/regions/{region_id}"): Entry(
+        EVERYONE, Call(at("/api/v1/regions/{w.grids[0]}"))
+    ),
+    ("PUT", "/api/v1/regions/{region_id}"): Entry(
+        ADMIN, Call(at("/api/v1/regions/{w.grids[0]}"), json={"name": "东山村一组"})
+    ),
+    ("POST", "/api/v1/regions/{region_id}/deactivate"): Entry(
+        ADMIN, Call(at("/api/v1/regions/{w.grids[1]}/deactivate"), json={"reason": "合并"})
+    ),
+    ("GET", "/api/v1/topics"): Entry(EVERYONE, Call(at("/api/v1/topics"))),
+    ("POST", "/api/v1/topics"): Entry(
+        RULE_KEEPERS,
+        Call(at("/api/v1/topics"), json={"name": "乡村振兴项目", "keywords": ["衔接资金"]}),
+    ),
+    ("GET", "/api/v1/topics/{topic_id}"): Entry(EVERYONE, Call(at("/api/v1/topics/{w.topic}"))),
+    ("PUT", "/api/v1/topics/{topic_id}"): Entry(
+        RULE_KEEPERS,
+        Call(at("/api/v1/topics/{w.topic}"), json={"name": "村级财务", "keywords": ["财务公开"]}),
+    ),
+    ("POST", "/api/v1/topics/{topic_id}/deactivate"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/topics/{w.topic}/deactivate"), json={})
+    ),
+    ("GET", "/api/v1/groups"): Entry(STAFF, Call(at("/api/v1/groups"))),
+    ("POST", "/api/v1/groups"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/groups"), json={"name": "新名单", "kind": "list"})
+    ),
+    ("GET", "/api/v1/groups/{group_id}"): Entry(STAFF, Call(at("/api/v1/groups/{w.group}"))),
+    ("PUT", "/api/v1/groups/{group_id}"): Entry(
+        RULE_KEEPERS,
+        Call(
+            at("/api/v1/groups/{w.list_group}"),
+            json={"name": "走访名单", "kind": "list", "rules": ["走访"]},
+        ),
+    ),
+    ("POST", "/api/v1/groups/{group_id}/deactivate"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/groups/{w.list_group}/deactivate"), json={})
+    ),
+    ("GET", "/api/v1/groups/{group_id}/preview"): Entry(
+        READERS | {"admin"}, Call(at("/api/v1/groups/{w.group}/preview"))
+    ),
+    ("PUT", "/api/v1/groups/{group_id}/members"): Entry(
+        MEMBER_KEEPERS,
+        Call(at("/api/v1/groups/{w.list_group}/members"), json={"resident_ids": []}),
+    ),
+    ("GET", "/api/v1/group-chats"): Entry(EVERYONE, Call(at("/api/v1/group-chats"))),
+    ("POST", "/api/v1/group-chats"): Entry(
+        CHAT_KEEPERS,
+        Call(
+            at("/api/v1/group-chats"),
+            json=CHAT | {"robot_key": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+        ),
+    ),
+    ("GET", "/api/v1/group-chats/{chat_id}"): Entry(
+        EVERYONE, Call(at("/api/v1/group-chats/{w.chat}"))
+    ),
+    ("PUT", "/api/v1/group-chats/{chat_id}"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}"), json=CHAT)
+    ),
+    ("POST", "/api/v1/group-chats/{chat_id}/deactivate"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}/deactivate"), json={})
+    ),
+    ("POST", "/api/v1/group-chats/{chat_id}/test"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}/test"), json={})
+    ),
+}
+
 MATRIX: dict[tuple[str, str], Entry] = {
     # public: no login, same answer for everyone
     ("GET", "/healthz"): Entry(PUBLIC, Call(at("/healthz"))),
@@ -184,6 +272,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Call(at("/api/v1/residents/{w.own_resident}/erase"), json={"reason": "本人申请"})
     ),
     # sources: an admin configures them; a publisher may read them and fetch one now
+    **TOWN_API,
     ("GET", "/api/v1/sources"): Entry(SOURCES, Call(at("/api/v1/sources"))),
     ("POST", "/api/v1/sources"): Entry(ADMIN, Call(at("/api/v1/sources"), json=SOURCE)),
     ("GET", "/api/v1/sources/{source_id}"): Entry(SOURCES, Call(at("/api/v1/sources/{w.source}"))),
