@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from pusher.audit import record
 from pusher.db import transaction
-from pusher.models import Region, Role
+from pusher.errors import InvalidInput
+from pusher.models import Region, RegionKind, Role
 from pusher.town.region_import import import_regions
 from pusher.town.regions import (
     create_region,
@@ -38,6 +39,8 @@ async def list_regions(request: web.Request) -> web.Response:
     if me.scope is not None:
         query = query.where(Region.id.in_(me.scope))
     if (kind := request.query.get("kind")) is not None:
+        if kind not in set(RegionKind):
+            raise InvalidInput("kind 应为 county、town、village 或 grid", field="kind")
         query = query.where(Region.kind == kind)
     async with request.app[RESOURCES].db() as session:
         rows = (await session.scalars(query)).all()

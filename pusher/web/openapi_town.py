@@ -167,7 +167,7 @@ OPERATIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("/api/v1/group-chats/{chat_id}/deactivate", "post", "停用群聊：待发消息取消", "GroupChat",
      {"path": C, **W}),
     ("/api/v1/group-chats/{chat_id}/test", "post",
-     "向群里发一条测试消息（每群每 10 分钟最多 5 条）", "ChatTest", {"path": C}),
+     "向群里发一条测试消息（每群每 10 分钟最多 5 条，超出 429）", "ChatTest", {"path": C, **W}),
 )  # fmt: skip
 
 
@@ -180,4 +180,7 @@ def paths(op: Any, page: Any) -> dict[str, Any]:
             query = ["kind", *page(kwargs.pop("page"))] if path.endswith("regions") else []
             kwargs["query"] = query
         out.setdefault(path, {})[method] = op(summary, answer, **kwargs)
+    too_many = {"description": "测试消息发得太频繁", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}}  # fmt: skip
+    out["/api/v1/group-chats/{chat_id}/test"]["post"]["responses"]["429"] = too_many
     return out

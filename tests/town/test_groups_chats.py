@@ -244,3 +244,16 @@ async def test_a_test_message_reaches_the_robot_or_says_why_not(
     ok, said = await send_test_message(channel, bad)
     assert not ok and "93000" in said
     assert emulator.inbox.total() == 1
+
+
+async def test_residents_see_active_topics_in_the_offices_order(town: SessionFactory) -> None:
+    from pusher.residents.choices import topics
+
+    resident = await _resident(town, G1, wechat=True, sms=False)
+    async with transaction(town) as session:
+        first = await create_topic(session, TopicIn("村级财务", ("财务公开",), position=-1))
+        hidden = await create_topic(session, TopicIn("旧领域", ("旧",)))
+        await set_topic_active(session, hidden, False)
+    async with town() as session:
+        names = [t.name for t, _on in await topics(session, resident)]
+    assert names[0] == first.name and "旧领域" not in names and len(names) == 27
