@@ -4,6 +4,7 @@ messages, deactivation, a test message to the WeCom emulator)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +27,6 @@ from pusher.models import (
     Resident,
     ResidentTag,
     Rule,
-    Subscription,
     Topic,
 )
 from pusher.pipeline.match import find_matches
@@ -130,7 +130,9 @@ async def test_topics_refuse_bad_keywords_duplicates_and_retiring_built_ins(
 
 async def test_a_bad_rule_is_refused_with_its_place(town: SessionFactory) -> None:
     async with transaction(town) as session:
-        with pytest.raises(InvalidInput, match="第 2 条规则有误：第 5 个字处：「|」后面缺少关键词"):
+        with pytest.raises(
+            InvalidInput, match=re.escape("第 2 条规则有误：第 5 个字处：「|」后面缺少关键词")
+        ):
             await create_group(
                 session, GroupIn("低保", "tag", tag="低保户", rules=("低保", "低保 |"))
             )
