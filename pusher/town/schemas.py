@@ -18,7 +18,7 @@ Code = Field(default="", max_length=20, pattern=r"^[0-9]*$")
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class RegionBody(_Body):
