@@ -81,6 +81,11 @@ class Region(SQLModel, table=True):
     kind: str = Field(max_length=16)
     parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
     path: str = Field(max_length=400, index=True)  # "/3601/360123/360123101/"
+    #: a region with residents or history is deactivated (with the reason), never deleted
+    active: bool = True
+    inactive_reason: str | None = Field(default=None, max_length=200)
+    #: set on rename and move, so the rulebook sees the change (region names are words)
+    updated_at: datetime | None = None
 
 
 class Resident(SQLModel, table=True):
@@ -110,6 +115,11 @@ class Topic(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=64)
     builtin: bool = False
+    active: bool = True
+    #: the office's own topics: words that send an item to the topic's subscribers
+    keywords: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    #: order shown to residents (then built-in first, then id)
+    position: int = 0
 
 
 class Subscription(SQLModel, table=True):
@@ -128,6 +138,7 @@ class Group(SQLModel, table=True):
     region_id: int | None = Field(default=None, foreign_key="region.id")
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
     tag: str | None = Field(default=None, max_length=32)
+    active: bool = True
 
 
 class GroupMember(SQLModel, table=True):
@@ -156,6 +167,7 @@ class GroupChat(SQLModel, table=True):
     name: str = Field(max_length=64)
     region_id: int = Field(foreign_key="region.id", index=True)
     robot_key: str = Field(max_length=128)
+    active: bool = True
 
 
 class Item(SQLModel, table=True):

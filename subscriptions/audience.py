@@ -140,6 +140,7 @@ def group_chats(audience: Audience) -> Select[tuple[object, ...]]:
         .join(Region, Region.id == GroupChat.region_id)
         .where(
             Region.path.startswith(audience.within_path),
+            GroupChat.active.is_(True),
             or_(false(), *inside),
         )
     )

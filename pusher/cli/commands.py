@@ -12,10 +12,18 @@ from pydantic import SecretStr
 from pusher.settings import Settings
 
 
-def serve(settings: Settings, *, host: str | None, port: int | None) -> int:
+def serve(settings: Settings, *, host: str | None, port: int | None, announce: bool = True) -> int:
     from pusher.web.app import create_app
 
-    web.run_app(create_app(settings), host=host or settings.host, port=port or settings.port)
+    if announce:
+        where = f"http://{host or settings.host}:{port or settings.port}/"
+        print(f"控制台：{where}（新数据库首次打开时进入初始设置页）", flush=True)
+    web.run_app(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        print=None,
+    )
     return 0
 
 
@@ -41,9 +49,12 @@ def db_upgrade(settings: Settings) -> int:
     return 0
 
 
-def demo(settings: Settings, *, check: bool, port: int | None) -> int:
+def demo(settings: Settings, *, check: bool, port: int | None, verbose: bool = False) -> int:
+    from pusher.demo.quiet import log_to_file
     from pusher.demo.run import run_demo
 
+    if not verbose:
+        print(f"日志写入 {log_to_file(Path('var/demo.log'))}（加 -v 在终端显示）", file=sys.stderr)
     if "database_url" not in settings.model_fields_set:  # keep the demo out of ./var/pusher.db
         demo_db = SecretStr("sqlite+aiosqlite:///./var/demo.db")
         settings = settings.model_copy(update={"database_url": demo_db})
@@ -59,7 +70,7 @@ def demo(settings: Settings, *, check: bool, port: int | None) -> int:
     print("API 令牌（Authorization: Bearer …）：")
     for name, token in tokens.items():
         print(f"  {name}: {token}")
-    return serve(settings, host=None, port=port)
+    return serve(settings, host=None, port=port, announce=False)
 
 
 def match(rules: Path, items: Path) -> int:

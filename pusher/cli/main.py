@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build a demo town, run the pipeline, serve the console")
     demo.add_argument("--check", action="store_true", help="headless: exit 0 only if all is right")
     demo.add_argument("--port", type=int)
+    demo.add_argument(
+        "-v", "--verbose", action="store_true", help="log lines on the terminal, not var/demo.log"
+    )
     imp = sub.add_parser("import", help="import data")
     imp.add_argument("what", choices=["residents"])
     imp.add_argument(
@@ -111,7 +114,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return commands.db_upgrade(settings)
     if args.command == "demo":
-        return commands.demo(settings, check=args.check, port=args.port)
+        return commands.demo(settings, check=args.check, port=args.port, verbose=args.verbose)
     if args.command == "import":
         return commands.import_residents(settings, args.file)
     if args.command == "user":

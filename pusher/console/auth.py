@@ -16,6 +16,7 @@ from pusher.audit import record
 from pusher.console.base import render
 from pusher.console.passwords import verify_async
 from pusher.console.session import VERSION, get_session, new_session
+from pusher.console.setup_page import setup_open
 from pusher.console.throttle import THROTTLE, WINDOW_SECONDS
 from pusher.db import transaction
 from pusher.models import User
@@ -43,6 +44,8 @@ def _next(raw: str | None) -> str:
 
 
 async def login_page(request: web.Request) -> web.Response:
+    if await setup_open(request):  # an empty database: the first administrator first
+        raise web.HTTPFound("/setup")
     return await render(request, "login.html", None, next=_next(request.query.get("next")))
 
 

@@ -9,21 +9,26 @@ from aiohttp import web
 from pusher.console import (
     audit_page,
     auth,
+    chats_page,
     dashboard,
     deliveries,
     due,
     erase,
     followup,
+    groups_page,
     inbox_page,
     item_page,
     item_takedown,
     items,
     messages,
+    regions_page,
     reports,
     residents,
     roster_import,
     rules_page,
+    setup_page,
     sources,
+    topics_page,
     users,
 )
 
@@ -93,4 +98,26 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/reports/monthly.xlsx", reports.monthly_xlsx, name="console.report_xlsx")
     get("/reports/yearly", reports.yearly_page, name="console.report_yearly")
     get("/reports/register.xlsx", reports.register_xlsx, name="console.report_register")
+    setup_town_routes(app)
     r.add_static("/static/", static, name="console.static")
+
+
+def setup_town_routes(app: web.Application) -> None:
+    """First-run setup and the town's own structure (issue 19)."""
+    get, post = app.router.add_get, app.router.add_post
+    get("/setup", setup_page.setup_page, name="console.setup")
+    post("/setup", setup_page.setup_submit, name="console.setup_submit")
+    get("/regions", regions_page.regions_page, name="console.regions")
+    post("/regions/new", regions_page.region_create, name="console.region_create")
+    post("/regions/import", regions_page.region_import, name="console.region_import")
+    post("/regions/{region_id:\\d+}", regions_page.region_change, name="console.region_change")
+    get("/topics", topics_page.topics_page, name="console.topics")
+    post("/topics", topics_page.topic_create, name="console.topic_create")
+    post("/topics/{topic_id:\\d+}", topics_page.topic_update, name="console.topic_update")
+    get("/groups", groups_page.groups_page, name="console.groups")
+    post("/groups", groups_page.group_create, name="console.group_create")
+    get("/groups/{group_id:\\d+}", groups_page.group_page, name="console.group_edit")
+    post("/groups/{group_id:\\d+}", groups_page.group_update, name="console.group_update")
+    get("/chats", chats_page.chats_page, name="console.chats")
+    post("/chats", chats_page.chat_create, name="console.chat_create")
+    post("/chats/{chat_id:\\d+}", chats_page.chat_update, name="console.chat_update")

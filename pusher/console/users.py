@@ -30,13 +30,15 @@ async def _admin(request: web.Request) -> Viewer:
 async def _page(request: web.Request, me: Viewer, **extra: Any) -> web.Response:
     async with request.app[RESOURCES].db() as db:
         users = (await db.scalars(select(User).order_by(User.id))).all()
-        regions = (
-            await db.execute(
-                select(Region.id, Region.name)
-                .where(Region.kind.in_((RegionKind.VILLAGE, RegionKind.GRID)))
+        # the tree, indented (town → village → grid), for choosing a user's regions
+        regions = [
+            (rid, "　" * max(path.count("/") - 3, 0) + name)
+            for rid, name, path in await db.execute(
+                select(Region.id, Region.name, Region.path)
+                .where(Region.kind != RegionKind.COUNTY, Region.active.is_(True))
                 .order_by(Region.path)
             )
-        ).all()
+        ]
         assigned: dict[int, list[int]] = {}
         for uid, rid in await db.execute(select(UserRegion.user_id, UserRegion.region_id)):
             assigned.setdefault(uid, []).append(rid)

@@ -12,18 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.models import (
-    Group,
-    GroupChat,
-    GroupKind,
-    Region,
-    RegionKind,
-    Resident,
-    ResidentTag,
-    Rule,
-    Subscription,
-    Topic,
-)
+from pusher.models import GroupKind, Region, Resident, ResidentTag, Subscription, Topic
+from pusher.town.chats import ChatIn, create_chat
+from pusher.town.groups import GroupIn, create_group
+from pusher.town.regions import RegionIn, create_region
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -59,49 +51,26 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
-async def _region(
-    session: AsyncSession, code: str, name: str, kind: str, parent: Region | None
-) -> Region:
-    path = f"{parent.path if parent else '/'}{code}/"
-    region = Region(
-        code=code, name=name, kind=kind, parent_id=parent.id if parent else None, path=path
-    )
-    session.add(region)
-    await session.flush()
-    return region
-
-
 async def build_town(session: AsyncSession, *, residents: int = 2000, seed: int = 7) -> Town:
-    """Create the town with ``residents`` residents in 5 villages and 20 grids."""
+    """Create the town with ``residents`` residents in 5 villages and 20 grids, through the
+    same service functions the setup page, the console and the API use."""
     rng = random.Random(seed)
-    county = await _region(session, "360123", "示范县", RegionKind.COUNTY, None)
-    town_region = await _region(session, "360123101", "青山镇", RegionKind.TOWN, county)
+    await create_region(session, RegionIn("示范县", "360123"))
+    town_region = await create_region(session, RegionIn("青山镇", "360123101", "360123"))
     town = Town(town_code=town_region.code)
     grids: list[Region] = []
     for v, village_name in enumerate(VILLAGES, start=1):
-        village = await _region(
-            session, f"{town_region.code}{v:03d}", village_name, RegionKind.VILLAGE, town_region
-        )
+        code = f"{town_region.code}{v:03d}"
+        village = await create_region(session, RegionIn(village_name, code, town_region.code))
         town.village_codes.append(village.code)
         for g in range(1, 5):
-            grid = await _region(
-                session,
-                f"{village.code}{g:02d}",
-                f"{village_name}第{g}网格",
-                RegionKind.GRID,
-                village,
-            )
+            name = f"{village_name}第{g}网格"
+            grid = await create_region(session, RegionIn(name, f"{code}{g:02d}", code))
             grids.append(grid)
             town.grid_codes.append(grid.code)
-        session.add(
-            GroupChat(
-                name=f"{village_name}村民群",
-                region_id=village.id,
-                robot_key=f"demo-robot-{village.code}",
-            )
-        )
-        session.add(Group(name=village_name, kind=GroupKind.REGION, region_id=village.id))
-    session.add(Group(name="青山镇全体", kind=GroupKind.REGION, region_id=town_region.id))
+        await create_chat(session, ChatIn(f"{village_name}村民群", code, f"demo-robot-{code}"))
+        await create_group(session, GroupIn(village_name, GroupKind.REGION, region_code=code))
+    await create_group(session, GroupIn("青山镇全体", GroupKind.REGION, region_code=town.town_code))
     await _residents(session, rng, grids, residents)
     town.residents = residents
     await _topic_and_tag_groups(session)
@@ -150,12 +119,10 @@ async def _residents(
 
 async def _topic_and_tag_groups(session: AsyncSession) -> None:
     for tid, name in await session.execute(
-        select(Topic.id, Topic.name).where(Topic.name.in_(TOPICS_FOLLOWED))
+        select(Topic.id, Topic.name).where(Topic.name.in_(TOPICS_FOLLOWED)).order_by(Topic.id)
     ):
-        session.add(Group(name=f"订阅：{name}", kind=GroupKind.TOPIC, topic_id=tid))
+        await create_group(session, GroupIn(f"订阅：{name}", GroupKind.TOPIC, topic_id=tid))
     for tag, expression in TAG_RULES.items():
-        group = Group(name=f"标签：{tag}", kind=GroupKind.TAG, tag=tag)
-        session.add(group)
-        await session.flush()
-        assert group.id is not None
-        session.add(Rule(group_id=group.id, expression=expression))
+        await create_group(
+            session, GroupIn(f"标签：{tag}", GroupKind.TAG, tag=tag, rules=(expression,))
+        )

@@ -126,7 +126,11 @@ async def _topic_groups(
     rows = await session.execute(
         select(Group.id, Topic.name)
         .join(Topic, Topic.id == Group.topic_id)
-        .where(Group.kind == GroupKind.TOPIC, Topic.name.in_(decision.domains))
+        .where(
+            Group.kind == GroupKind.TOPIC,
+            Group.active.is_(True),
+            Topic.name.in_(decision.domains),
+        )
     )
     for group_id, name in rows:
         why: dict[str, Any] = {"kind": "domain", "domain": name, "source": decision.source}
@@ -144,7 +148,7 @@ async def _region_groups(
     session: AsyncSession, item: Item, region: Region, reasons: Reasons
 ) -> None:
     query = select(Group.id, Region.path, Region.name).join(Region, Region.id == Group.region_id)
-    query = query.where(Group.kind == GroupKind.REGION)
+    query = query.where(Group.kind == GroupKind.REGION, Group.active.is_(True))
     if item.urgency == Urgency.URGENT:
         query = query.where(Region.path.startswith(region.path))
     elif region.kind in (RegionKind.VILLAGE, RegionKind.GRID):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.models import Region, Rule
+from pusher.models import Group, Region, Rule
 from rules import DomainClassifier, Matcher, build_tokenizer
 from rules.compiler import RuleTexts, collection_policy
 
@@ -39,6 +39,8 @@ class Rulebook:
     matcher: Matcher | None = None
     fingerprint: tuple[Any, ...] = ()
     region_count: int = -1
+    #: the region names the tokenizer knows (a rename changes them, not the count)
+    region_names: frozenset[str] | None = None
     _lock: asyncio.Lock | None = None
     _texts: RuleTexts = field(default_factory=RuleTexts, repr=False)
 
@@ -55,12 +57,16 @@ class Rulebook:
 
     async def _rebuild(self, session: AsyncSession, fingerprint: tuple[Any, ...]) -> None:
         region_names = list((await session.scalars(select(Region.name))).all())
-        if self.tokenizer is None or len(region_names) != self.region_count:
+        names = frozenset(region_names)
+        known = self.region_names
+        if known is None and self.tokenizer is not None:
+            known = names if len(region_names) == self.region_count else None
+        if self.tokenizer is None or names != known:
             self.tokenizer = await asyncio.to_thread(
                 build_tokenizer, extra_words=region_names, cache_dir=self.cache_dir
             )
-            self.region_count = len(region_names)
             self.classifier = None
+        self.region_count, self.region_names = len(region_names), names
         if self.classifier is None:
             self.classifier = await asyncio.to_thread(DomainClassifier, tokenizer=self.tokenizer)
         # Parsing 100,000 rules takes a second: it runs in the thread with the compile.
@@ -75,8 +81,11 @@ class Rulebook:
 
 async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
     rules = (await session.execute(select(func.count(Rule.id), func.max(Rule.updated_at)))).one()
-    regions = await session.scalar(select(func.count(Region.id)))
-    return (rules[0], rules[1], regions)
+    # a rename or move sets the region's updated_at: its new name is a word to cut
+    regions = (
+        await session.execute(select(func.count(Region.id), func.max(Region.updated_at)))
+    ).one()
+    return (rules[0], rules[1], regions[0], regions[1])
 
 
 async def load_rule_texts(session: AsyncSession) -> list[tuple[str, str]]:
@@ -84,7 +93,11 @@ async def load_rule_texts(session: AsyncSession) -> list[tuple[str, str]]:
 
     Read in pages, so that the event loop runs between them even for 100,000 rules.
     """
-    query = select(Rule.expression, Rule.group_id).where(Rule.enabled.is_(True))
+    query = (
+        select(Rule.expression, Rule.group_id)
+        .join(Group, Group.id == Rule.group_id)
+        .where(Rule.enabled.is_(True), Group.active.is_(True))
+    )
     result = await session.stream(query.order_by(Rule.id))
     rows: list[tuple[str, str]] = []
     async for page in result.partitions(_PAGE):

@@ -60,8 +60,12 @@ async def mine(session: AsyncSession, openid: str, resident_id: int) -> Mine | N
 
 
 async def topics(session: AsyncSession, resident_id: int) -> list[tuple[Topic, bool]]:
-    """Every topic and whether the resident follows it."""
-    rows = await session.scalars(select(Topic).order_by(Topic.builtin.desc(), Topic.id))
+    """Every active topic, in the office's order, and whether the resident follows it."""
+    rows = await session.scalars(
+        select(Topic)
+        .where(Topic.active.is_(True))
+        .order_by(Topic.position, Topic.builtin.desc(), Topic.id)
+    )
     subs = await session.scalars(
         select(Subscription).where(Subscription.resident_id == resident_id)
     )

@@ -20,12 +20,16 @@ from pusher.runtime.resources import bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
 from pusher.web import (
+    api_chats,
+    api_groups,
     api_items,
     api_lifecycle,
     api_pushes,
+    api_regions,
     api_residents,
     api_roster,
     api_sources,
+    api_topics,
     openapi,
 )
 from pusher.web.callbacks import setup_callbacks
@@ -73,6 +77,36 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/sources/{source_id}", api_sources.get_source_view)
     r.add_put("/api/v1/sources/{source_id}", api_sources.update_source)
     r.add_post("/api/v1/sources/{source_id}/fetch", api_sources.fetch_source)
+    setup_town_routes(app)
+
+
+def setup_town_routes(app: web.Application) -> None:
+    """The town's own structure: regions, topics, groups, group chats (issue 19)."""
+    r = app.router
+    r.add_get("/api/v1/regions", api_regions.list_regions)
+    r.add_post("/api/v1/regions", api_regions.create_region_view)
+    r.add_post("/api/v1/regions/import", api_regions.import_regions_view)
+    r.add_get("/api/v1/regions/{region_id:\\d+}", api_regions.get_region_view)
+    r.add_put("/api/v1/regions/{region_id:\\d+}", api_regions.update_region)
+    r.add_post("/api/v1/regions/{region_id:\\d+}/deactivate", api_regions.retire_region_view)
+    r.add_get("/api/v1/topics", api_topics.list_topics)
+    r.add_post("/api/v1/topics", api_topics.create_topic_view)
+    r.add_get("/api/v1/topics/{topic_id:\\d+}", api_topics.get_topic_view)
+    r.add_put("/api/v1/topics/{topic_id:\\d+}", api_topics.update_topic_view)
+    r.add_post("/api/v1/topics/{topic_id:\\d+}/deactivate", api_topics.deactivate_topic)
+    r.add_get("/api/v1/groups", api_groups.list_groups)
+    r.add_post("/api/v1/groups", api_groups.create_group_view)
+    r.add_get("/api/v1/groups/{group_id:\\d+}", api_groups.get_group_view)
+    r.add_put("/api/v1/groups/{group_id:\\d+}", api_groups.update_group_view)
+    r.add_post("/api/v1/groups/{group_id:\\d+}/deactivate", api_groups.deactivate_group)
+    r.add_get("/api/v1/groups/{group_id:\\d+}/preview", api_groups.preview_group)
+    r.add_put("/api/v1/groups/{group_id:\\d+}/members", api_groups.put_members)
+    r.add_get("/api/v1/group-chats", api_chats.list_chats)
+    r.add_post("/api/v1/group-chats", api_chats.create_chat_view)
+    r.add_get("/api/v1/group-chats/{chat_id:\\d+}", api_chats.get_chat_view)
+    r.add_put("/api/v1/group-chats/{chat_id:\\d+}", api_chats.update_chat_view)
+    r.add_post("/api/v1/group-chats/{chat_id:\\d+}/deactivate", api_chats.deactivate_chat)
+    r.add_post("/api/v1/group-chats/{chat_id:\\d+}/test", api_chats.test_chat_view)
 
 
 def create_app(settings: Settings, *, resources: Resources | None = None) -> web.Application:

@@ -19,6 +19,8 @@ from pusher.models import DeliveryStatus, ItemStatus
 from pusher.pipeline.ingest import ItemIn
 from pusher.rosters.single import ResidentIn
 from pusher.sources.config import SourceIn
+from pusher.town.schemas import MODELS as TOWN_MODELS
+from pusher.web import openapi_town
 from pusher.web.api_items import ReviewIn
 from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn
 from pusher.web.api_roster import BulkIn, DeactivateIn
@@ -43,6 +45,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     # Free text: an unknown region code or channel just matches nothing.
     "region": {"type": "string"},
     "channel": {"type": "string"},
+    **openapi_town.PARAMS,
 }
 
 
@@ -388,6 +391,7 @@ def document() -> dict[str, Any]:
             (ResidentIn, "validation"),
             (BulkIn, "validation"),
             (DeactivateIn, "validation"),
+            *((model, "validation") for model in TOWN_MODELS),
         ],
         ref_template="#/components/schemas/{model}",
     )
@@ -402,10 +406,10 @@ def document() -> dict[str, Any]:
             ),
         },
         "components": {
-            "schemas": schemas.get("$defs", {}) | _answers(),
+            "schemas": schemas.get("$defs", {}) | _answers() | openapi_town.answers(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": _paths(),
+        "paths": _paths() | openapi_town.paths(_op, _page),
     }
 
 

@@ -9,6 +9,7 @@ Console POSTs carry a valid CSRF token, so what is checked is authorization.
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from channels.emulators.wechat import sign as wechat_sign
@@ -72,6 +74,8 @@ class Call:
 class Entry:
     allowed: frozenset[str]
     call: Call = field(default_factory=lambda: Call(lambda w: "/"))
+    #: open only on an empty database (the first-run setup): 404 for everyone here
+    closed: bool = False
 
 
 def at(path: str) -> Callable[[World], str]:
@@ -104,6 +108,163 @@ WX_POSTS = ("/wx/topics", "/wx/channels", "/wx/bind/code", "/wx/bind/confirm", "
 def _none(_w: World, _role: str) -> dict[str, Any]:
     return {}
 
+
+#: issue 19: the town's structure. Regions: read by all (grid workers: their own), kept by
+#: the admin; topics and groups: kept by those who keep the rules; group chats and list
+#: members: the office and grid workers (their regions)
+EVERYONE = READERS | {"admin"}
+RULE_KEEPERS = frozenset({"admin", "publisher", "reviewer"})
+CHAT_KEEPERS = frozenset({"admin", "publisher", "grid_worker"})
+MEMBER_KEEPERS = frozenset({"admin", "publisher", "reviewer", "grid_worker"})
+GRID_CODE = "36012310100101"  # grids[0], the grid worker's
+CHAT = {"name": "东山村第一网格群", "region_code": GRID_CODE}
+TOWN_API: dict[tuple[str, str], Entry] = {
+    ("GET", "/api/v1/regions"): Entry(EVERYONE, Call(at("/api/v1/regions"))),
+    ("POST", "/api/v1/regions"): Entry(
+        ADMIN,
+        Call(at("/api/v1/regions"), json={"name": "东山村第五网格", "parent_code": "360123101001"}),
+    ),
+    ("POST", "/api/v1/regions/import"): Entry(
+        ADMIN,
+        Call(
+            at("/api/v1/regions/import"),
+            json={"rows": [{"code": "360123101006", "name": "新村", "parent_code": "360123101"}]},
+        ),
+    ),
+    ("GET", "/api/v1/regions/{region_id}"): Entry(
+        EVERYONE, Call(at("/api/v1/regions/{w.grids[0]}"))
+    ),
+    ("PUT", "/api/v1/regions/{region_id}"): Entry(
+        ADMIN, Call(at("/api/v1/regions/{w.grids[0]}"), json={"name": "东山村一组"})
+    ),
+    ("POST", "/api/v1/regions/{region_id}/deactivate"): Entry(
+        ADMIN, Call(at("/api/v1/regions/{w.grids[1]}/deactivate"), json={"reason": "合并"})
+    ),
+    ("GET", "/api/v1/topics"): Entry(EVERYONE, Call(at("/api/v1/topics"))),
+    ("POST", "/api/v1/topics"): Entry(
+        RULE_KEEPERS,
+        Call(at("/api/v1/topics"), json={"name": "乡村振兴项目", "keywords": ["衔接资金"]}),
+    ),
+    ("GET", "/api/v1/topics/{topic_id}"): Entry(EVERYONE, Call(at("/api/v1/topics/{w.topic}"))),
+    ("PUT", "/api/v1/topics/{topic_id}"): Entry(
+        RULE_KEEPERS,
+        Call(at("/api/v1/topics/{w.topic}"), json={"name": "村级财务", "keywords": ["财务公开"]}),
+    ),
+    ("POST", "/api/v1/topics/{topic_id}/deactivate"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/topics/{w.topic}/deactivate"), json={})
+    ),
+    ("GET", "/api/v1/groups"): Entry(STAFF, Call(at("/api/v1/groups"))),
+    ("POST", "/api/v1/groups"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/groups"), json={"name": "新名单", "kind": "list"})
+    ),
+    ("GET", "/api/v1/groups/{group_id}"): Entry(STAFF, Call(at("/api/v1/groups/{w.group}"))),
+    ("PUT", "/api/v1/groups/{group_id}"): Entry(
+        RULE_KEEPERS,
+        Call(
+            at("/api/v1/groups/{w.list_group}"),
+            json={"name": "走访名单", "kind": "list", "rules": ["走访"]},
+        ),
+    ),
+    ("POST", "/api/v1/groups/{group_id}/deactivate"): Entry(
+        RULE_KEEPERS, Call(at("/api/v1/groups/{w.list_group}/deactivate"), json={})
+    ),
+    ("GET", "/api/v1/groups/{group_id}/preview"): Entry(
+        READERS | {"admin"}, Call(at("/api/v1/groups/{w.group}/preview"))
+    ),
+    ("PUT", "/api/v1/groups/{group_id}/members"): Entry(
+        MEMBER_KEEPERS,
+        Call(at("/api/v1/groups/{w.list_group}/members"), json={"resident_ids": []}),
+    ),
+    ("GET", "/api/v1/group-chats"): Entry(EVERYONE, Call(at("/api/v1/group-chats"))),
+    ("POST", "/api/v1/group-chats"): Entry(
+        CHAT_KEEPERS,
+        Call(
+            at("/api/v1/group-chats"),
+            json=CHAT | {"robot_key": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+        ),
+    ),
+    ("GET", "/api/v1/group-chats/{chat_id}"): Entry(
+        EVERYONE, Call(at("/api/v1/group-chats/{w.chat}"))
+    ),
+    ("PUT", "/api/v1/group-chats/{chat_id}"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}"), json=CHAT)
+    ),
+    ("POST", "/api/v1/group-chats/{chat_id}/deactivate"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}/deactivate"), json={})
+    ),
+    ("POST", "/api/v1/group-chats/{chat_id}/test"): Entry(
+        CHAT_KEEPERS, Call(at("/api/v1/group-chats/{w.chat}/test"), json={})
+    ),
+}
+
+
+def regions_sheet() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["代码", "名称", "上级代码"])
+    sheet.append(["360123101007", "新建村", "360123101"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+ROBOT = "1a2b3c4d-0000-4000-8000-00000000abcd"
+TOWN_CONSOLE: dict[tuple[str, str], Entry] = {
+    ("GET", "/setup"): Entry(PUBLIC, Call(at("/setup")), closed=True),
+    ("POST", "/setup"): Entry(PUBLIC, Call(at("/setup"), form=_none), closed=True),
+    ("GET", "/regions"): Entry(ADMIN, Call(at("/regions"))),
+    ("POST", "/regions/new"): Entry(
+        ADMIN,
+        Call(
+            at("/regions/new"),
+            form=lambda w, r: {"name": "第五网格", "parent_code": "360123101001"},
+        ),
+    ),
+    ("POST", "/regions/import"): Entry(
+        ADMIN, Call(at("/regions/import"), form=lambda w, r: {"file": regions_sheet()})
+    ),
+    ("POST", "/regions/{region_id}"): Entry(
+        ADMIN,
+        Call(at("/regions/{w.grids[0]}"), form=lambda w, r: {"action": "rename", "name": "一组"}),
+    ),
+    ("GET", "/topics"): Entry(STAFF, Call(at("/topics"))),
+    ("POST", "/topics"): Entry(
+        RULE_KEEPERS,
+        Call(at("/topics"), form=lambda w, r: {"name": "乡村振兴项目", "keywords": "衔接资金"}),
+    ),
+    ("POST", "/topics/{topic_id}"): Entry(
+        RULE_KEEPERS,
+        Call(
+            at("/topics/{w.topic}"),
+            form=lambda w, r: {
+                "action": "save",
+                "name": "村级财务",
+                "keywords": "财务公开",
+                "position": "1",
+            },
+        ),
+    ),
+    ("GET", "/groups"): Entry(STAFF, Call(at("/groups"))),
+    ("POST", "/groups"): Entry(
+        RULE_KEEPERS, Call(at("/groups"), form=lambda w, r: {"name": "新名单", "kind": "list"})
+    ),
+    ("GET", "/groups/{group_id}"): Entry(READERS, Call(at("/groups/{w.group}"))),
+    ("POST", "/groups/{group_id}"): Entry(
+        RULE_KEEPERS,
+        Call(
+            at("/groups/{w.list_group}"),
+            form=lambda w, r: {"action": "save", "name": "走访", "kind": "list"},
+        ),
+    ),
+    ("GET", "/chats"): Entry(READERS, Call(at("/chats"))),
+    ("POST", "/chats"): Entry(
+        CHAT_KEEPERS, Call(at("/chats"), form=lambda w, r: CHAT | {"robot_key": ROBOT})
+    ),
+    ("POST", "/chats/{chat_id}"): Entry(
+        CHAT_KEEPERS, Call(at("/chats/{w.chat}"), form=lambda w, r: {"action": "test"})
+    ),
+}
 
 MATRIX: dict[tuple[str, str], Entry] = {
     # public: no login, same answer for everyone
@@ -201,6 +362,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         GRID, Call(at("/api/v1/residents/{w.own_resident}/deactivate"), json={"reason": "迁出"})
     ),
     # sources: an admin configures them; a publisher may read them and fetch one now
+    **TOWN_API,
     ("GET", "/api/v1/sources"): Entry(SOURCES, Call(at("/api/v1/sources"))),
     ("POST", "/api/v1/sources"): Entry(ADMIN, Call(at("/api/v1/sources"), json=SOURCE)),
     ("GET", "/api/v1/sources/{source_id}"): Entry(SOURCES, Call(at("/api/v1/sources/{w.source}"))),
@@ -211,6 +373,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         SOURCES, Call(at("/api/v1/sources/{w.source}/fetch?dry_run=true"), json={})
     ),
     # console
+    **TOWN_CONSOLE,
     ("GET", "/"): Entry(READERS, Call(at("/"))),
     ("GET", "/sources"): Entry(SOURCES, Call(at("/sources"))),
     ("GET", "/sources/new"): Entry(ADMIN, Call(at("/sources/new"))),
@@ -424,6 +587,9 @@ async def test_permission(world: tuple[World, Client], key: tuple[str, str], rol
     assert key in app_routes(client), f"{key[1]} is not registered on this app"
     resp = await _ask(client, w, key, role)
     location = resp.headers.get("Location", "")
+    if entry.closed:
+        assert resp.status == 404, resp.status
+        return
     if entry.allowed is PUBLIC:
         if key == ("POST", "/logout"):
             assert resp.status == 302, resp.status

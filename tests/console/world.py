@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from pusher.models import (
     Delivery,
     DeliveryStatus,
     Group,
+    GroupChat,
     Push,
     Region,
     Resident,
@@ -37,6 +39,8 @@ from pusher.pipeline import ingest, review
 from pusher.runtime.queue import LocalQueue
 from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
+from pusher.town.groups import GroupIn, create_group
+from pusher.town.topics import TopicIn, create_topic
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token
 from pusher.web.keys import RESOURCES
@@ -69,6 +73,9 @@ class World:
     source: int = 0  # a county source (a loopback URL nobody answers on)
     message: int = 0  # a resident's SMS message in grids[0]
     binding: int = 0  # a pending WeChat binding in grids[0]
+    chat: int = 0  # a group chat in grids[0]
+    topic: int = 0  # an office topic (村级财务)
+    list_group: int = 0  # a hand-kept list group
 
 
 # the callbacks are public routes of the matrix: they answer only with these configured
@@ -109,6 +116,7 @@ async def build(settings: Settings) -> World:
             draft, submitted = await _items(db)
             source = await _source(db)
             wx_rows = await _wx_rows(db, grids[0])
+            town_rows = await _town_rows(db, grids[0])
             admin = await db.scalar(select(User).where(User.username == "admin"))
             assert admin is not None
             admin.api_token_hash = hash_token("admin")
@@ -116,8 +124,18 @@ async def build(settings: Settings) -> World:
         codes = await _grid_codes(db, grids)
     return World(
         settings, grids, pushed, draft=draft, submitted=submitted, town_code=town.town_code,
-        grid_codes=codes, source=source, **ids, **wx_rows,
+        grid_codes=codes, source=source, **ids, **wx_rows, **town_rows,
     )  # fmt: skip
+
+
+async def _town_rows(db: AsyncSession, grid: int) -> dict[str, int]:
+    """A group chat in ``grid``, an office topic and a list group (issue 19's routes)."""
+    chat = GroupChat(name="东山村第一网格群", region_id=grid, robot_key=str(uuid.uuid4()))
+    db.add(chat)
+    topic = await create_topic(db, TopicIn("村级财务", ("村务公开",)))
+    group = await create_group(db, GroupIn("走访名单", "list"))
+    await db.flush()
+    return {"chat": chat.id or 0, "topic": topic.id or 0, "list_group": group.id or 0}
 
 
 async def _wx_rows(db: AsyncSession, grid: int) -> dict[str, int]:

@@ -1,0 +1,221 @@
+"""From an empty database to the first push in Chromium, without the demo (issue 19).
+
+Setup page → import regions from an xlsx → an office topic and a group with a rule →
+register a village group chat (and test it against the WeCom emulator) → users for the
+two-person review → a resident through the resident form → publish → staff check →
+leader approval → push → the delivery log shows it, and the robot got it. Phone width
+(390 px) throughout; desktop screenshots of the new pages at the end. Screenshots go to
+``bench/results/screenshots/setup_journey`` (git-ignored): look at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from openpyxl import Workbook
+
+from channels.emulators import wecom as wecom_emu
+from channels.wecom import WeComSettings
+from pusher.ops.migrate import upgrade
+from pusher.settings import Settings
+from pusher.web.app import create_app
+from pusher.web.keys import RESOURCES
+from tests.console.test_browser import ARGS, CHROMIUM
+
+SHOTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "screenshots" / "setup_journey"
+PASSWORD = "journey-password-1"
+TOWN, VILLAGE, GRID = "360123101000", "360123101001", "36012310100101"
+ROBOT = str(uuid.uuid4())
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium"),
+    pytest.mark.timeout(600),
+]
+
+
+def regions_xlsx() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["统计用区划代码", "名称", "上级代码"])
+    for code, name, parent in (
+        (VILLAGE, "东山村", TOWN),
+        ("360123101002", "西河村", TOWN),
+        (GRID, "东山村第一网格", VILLAGE),
+        ("36012310100201", "西河村第一网格", "360123101002"),
+    ):
+        sheet.append([code, name, parent])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+class Journey:
+    def __init__(self, page: Any, base: str) -> None:
+        self.page, self.base, self.n = page, base, 0
+
+    async def shot(self, name: str, *, full: bool = True) -> None:
+        self.n += 1
+        await self.page.screenshot(path=str(SHOTS / f"{self.n:02d}_{name}.png"), full_page=full)
+
+    async def go(self, path: str) -> None:
+        await self.page.goto(f"{self.base}{path}")
+
+    async def login(self, username: str) -> None:
+        await self.page.context.clear_cookies()
+        await self.go("/login")
+        await self.page.fill("input[name=username]", username)
+        await self.page.fill("input[name=password]", PASSWORD)
+        await self.page.click("button:has-text('登录')")
+
+    async def ok(self) -> str:
+        return str(await self.page.inner_text("p.ok"))
+
+
+async def _setup(j: Journey) -> None:
+    p = j.page
+    await j.go("/")
+    assert p.url.endswith("/setup")
+    await j.shot("setup")
+    for name, value in {
+        "username": "admin1", "display_name": "王主任", "password": PASSWORD,
+        "password2": PASSWORD, "town_name": "青山镇", "town_code": TOWN,
+        "county_name": "示范县", "county_code": "360123000000",
+    }.items():  # fmt: skip
+        await p.fill(f"input[name={name}]", value)
+    await p.click("text=创建管理员并继续")
+    assert "管理员已创建" in await p.inner_text("main")
+    await p.set_input_files("input[name=file]", files=[
+        {"name": "区划.xlsx", "mimeType": "application/octet-stream", "buffer": regions_xlsx()}
+    ])  # fmt: skip
+    await p.click("button:has-text('导入')")
+    assert "新建 4 个" in await j.ok()
+    await j.shot("regions_imported")
+
+
+async def _structure(j: Journey) -> None:
+    p = j.page
+    await j.go("/topics")
+    await p.fill("#content-topic-name, form[action='/topics'] input[name=name]", "村级财务")
+    await p.fill("form[action='/topics'] input[name=keywords]", "村务公开、财务公开")
+    await p.click("form[action='/topics'] button")
+    assert "村级财务" in await j.ok()
+    await j.shot("topic_added")
+    await j.go("/groups")
+    await p.fill("#group-new input[name=name]", "东山村财务公开")
+    await p.select_option("#group-new select[name=kind]", "region")
+    await p.select_option("#group-new select[name=region_code]", VILLAGE)
+    await p.fill("#group-new textarea[name=rules]", "财务公开 | 村务公开")
+    await p.click("#group-new button")
+    assert "已新建" in await j.ok()
+    await j.go("/chats")
+    await p.fill("#chat-new input[name=name]", "东山村村民群")
+    await p.select_option("#chat-new select[name=region_code]", VILLAGE)
+    await p.fill(
+        "#chat-new input[name=robot_key]",
+        f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={ROBOT}",
+    )
+    await p.click("#chat-new button")
+    assert "已登记" in await j.ok()
+    assert ROBOT not in await p.inner_text("#chats")  # masked after entry
+    await p.click("#chats button:has-text('发测试消息')")
+    assert "测试消息已发出" in await j.ok()
+    await j.shot("chat_tested")
+
+
+async def _people(j: Journey) -> None:
+    p = j.page
+    for username, role in (("clerk", "publisher"), ("checker", "reviewer"), ("boss", "leader")):
+        await j.go("/users")
+        form = "form[action='/users']"
+        await p.fill(f"{form} input[name=username]", username)
+        await p.select_option(f"{form} select[name=role]", role)
+        await p.fill(f"{form} input[name=password]", PASSWORD)
+        await p.click(f"{form} button:has-text('创建')")
+    await j.go("/residents/new")
+    await p.fill("input[name=name]", "李大爷")
+    await p.fill("input[name=phone]", "13912345678")
+    await p.select_option("select[name=region_id]", label="东山村第一网格")
+    await p.check("input[name=sms_consent]")
+    await p.click("main form button:not(.link)")
+    await j.shot("resident_added")
+
+
+async def _publish(j: Journey) -> str:
+    p = j.page
+    await j.login("clerk")
+    await j.go("/items/new")
+    await p.fill("input[name=title]", "东山村2026年第三季度财务公开")
+    await p.fill(
+        "textarea[name=body]", "东山村2026年第三季度村级财务收支情况公开如下，请村民监督。"
+    )
+    await p.fill("input[name=publisher]", "青山镇人民政府")
+    await p.select_option("select[name=region_code]", TOWN)
+    await p.click("text=保存并提交审查")
+    item_url = str(p.url)
+    for who, opinion in (("checker", "经审查不涉密，同意"), ("boss", "同意发布")):
+        await j.login(who)
+        await p.goto(item_url)
+        await p.fill("textarea[name=opinion]", opinion)
+        await p.click("button[value=approve]")
+    return item_url
+
+
+async def test_a_township_goes_from_an_empty_database_to_its_first_push(
+    sqlite_settings: Settings,
+) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    robots = wecom_emu.build_app(per_minute=100)
+    robot_runner, robot_base = await _start(robots)
+    settings = sqlite_settings.model_copy(
+        update={"wecom_enabled": True, "wecom": WeComSettings(base_url=robot_base, msgtype="text")}
+    )
+    await asyncio.to_thread(upgrade, settings.database_url.get_secret_value())
+    runner, base = await _start(create_app(settings))
+    inbox = robots[wecom_emu.WECOM_EMULATOR].inbox
+    try:
+        async with playwright_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            blocked: list[str] = []
+            page.on("console", lambda m: blocked.append(m.text) if "Policy" in m.text else 0)
+            j = Journey(page, base)
+            await _setup(j)
+            await _structure(j)
+            assert inbox.total() == 1  # the test message reached the robot
+            await _people(j)
+            item_url = await _publish(j)
+            await runner.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+            await page.goto(item_url)
+            await j.shot("item_pushed")
+            await j.go("/deliveries")
+            log = await page.inner_text("table.records")
+            assert "李大爷" in log or "139" in log, log[:500]
+            await j.shot("delivery_log")
+            await j.login("admin1")
+            desktop = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await desktop.context.add_cookies(await page.context.cookies())
+            jd = Journey(desktop, base)
+            jd.n = 50
+            for path in ("/regions", "/topics", "/groups", "/chats", "/deliveries"):
+                await jd.go(path)
+                await jd.shot("desktop" + path.replace("/", "_"))
+            await browser.close()
+            assert blocked == []
+    finally:
+        await runner.cleanup()
+        await robot_runner.cleanup()
+    assert inbox.total() == 2  # and the push's message to the village chat
