@@ -51,10 +51,11 @@ def db_upgrade(settings: Settings) -> int:
 
 def demo(settings: Settings, *, check: bool, port: int | None, verbose: bool = False) -> int:
     from pusher.demo.quiet import log_to_file
+
+    if not verbose:  # before importing the demo: alembic logs at import time
+        print(f"日志写入 {log_to_file(Path('var/demo.log'))}（加 -v 在终端显示）", file=sys.stderr)
     from pusher.demo.run import run_demo
 
-    if not verbose:
-        print(f"日志写入 {log_to_file(Path('var/demo.log'))}（加 -v 在终端显示）", file=sys.stderr)
     if "database_url" not in settings.model_fields_set:  # keep the demo out of ./var/pusher.db
         demo_db = SecretStr("sqlite+aiosqlite:///./var/demo.db")
         settings = settings.model_copy(update={"database_url": demo_db})

@@ -106,10 +106,14 @@ def parse(form: Mapping[str, Any], domains: set[str]) -> tuple[ItemForm, ItemIn 
 
 async def choices(session: AsyncSession) -> dict[str, Any]:
     """Options for the form's selects: topics and regions (indented by level)."""
-    topics = (await session.scalars(select(Topic.name).order_by(Topic.id))).all()
+    topics = (
+        await session.scalars(select(Topic.name).where(Topic.active.is_(True)).order_by(Topic.id))
+    ).all()
     regions = (
         await session.execute(
-            select(Region.code, Region.name, Region.kind, Region.path).order_by(Region.path)
+            select(Region.code, Region.name, Region.kind, Region.path)
+            .where(Region.active.is_(True))  # a deactivated region gets no new items
+            .order_by(Region.path)
         )
     ).all()
     indent = {RegionKind.COUNTY: 0, RegionKind.TOWN: 1, RegionKind.VILLAGE: 2, RegionKind.GRID: 3}

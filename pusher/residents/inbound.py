@@ -69,8 +69,8 @@ async def _topic_command(session: AsyncSession, inbound: Inbound, settings: Sett
     if not name or len(name) > 64:
         return None
     topic = await session.scalar(select(Topic).where(Topic.name == name))
-    if topic is None or topic.id is None:
-        return None
+    if topic is None or topic.id is None or (not topic.active and not off):
+        return None  # a deactivated topic can be left, not joined
     residents = await _own(session, inbound.sender)
     if not residents:
         return f"请先{_link(settings, '/wx/bind', '绑定身份')}，再订阅“{topic.name}”。"

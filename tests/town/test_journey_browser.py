@@ -120,6 +120,8 @@ async def _structure(j: Journey) -> None:
     await p.fill("#group-new textarea[name=rules]", "财务公开 | 村务公开")
     await p.click("#group-new button")
     assert "已新建" in await j.ok()
+    assert "财务公开 | 村务公开" in await p.inner_text("main")
+    await j.shot("group_preview")
     await j.go("/chats")
     await p.fill("#chat-new input[name=name]", "东山村村民群")
     await p.select_option("#chat-new select[name=region_code]", VILLAGE)
