@@ -3,14 +3,19 @@ commit, re-upload (update, add, moved-out list), bad files, and the export → u
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+from pathlib import Path
 
+import pytest
 from aiohttp import FormData
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from pusher import commands
 from pusher.models import Region, Resident, ResidentTag, Subscription, Topic
+from pusher.web.keys import SETTINGS
 from tests.console.test_console import Console, console, db_of
 
 __all__ = ["console"]  # the fixture, imported for these tests
@@ -256,3 +261,20 @@ async def test_export_edit_upload_loop_changes_nothing(console: Console) -> None
     book.save(edited)
     status, page = await upload(console, edited.getvalue())
     assert counts(page) == (0, 1, on_record - 1, 0)
+
+
+async def test_the_cli_imports_the_same_rosters_all_or_nothing(
+    console: Console, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = console.client.server.app[SETTINGS]
+    mine, _ = await grid_names(console)
+    path = tmp_path / "名单.xlsx"
+    path.write_bytes(
+        sheet(["姓名", "电话", "网格"], [["褚一", "13900003333", mine], ["褚二", "139", mine]])
+    )
+    before = await total(console)
+    assert await asyncio.to_thread(commands.import_residents, settings, path) == 1
+    assert "第 3 行（褚二）" in capsys.readouterr().err and await total(console) == before
+    path.write_bytes(sheet(["姓名", "电话", "网格"], [["褚一", "13900003333", mine]]))
+    assert await asyncio.to_thread(commands.import_residents, settings, path) == 0
+    assert "新增 1 人" in capsys.readouterr().out and await total(console) == before + 1
