@@ -161,6 +161,8 @@ async def test_reupload_updates_adds_and_lists_moved_out(console: Console) -> No
     assert await people(console, name="吴三改") and not await people(console, name="吴三")
     assert await people(console, name="吴五")
     assert (await people(console, name="吴四"))[0].moved_out_at is not None  # kept, marked
+    listing = await (await console.client.get("/residents?q=吴四")).text()
+    assert "吴四</a> <span class=\"hint\">已迁出</span>" in listing
     assert await total(console) == before + 1
 
 
