@@ -191,10 +191,13 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
         ["王五", "13988880005", "无此网格", ""],
         ["王六", "13988880006", mine, "2001"],  # same key as row 2
         ["王七", "13988880007", mine, "x" * 300],  # cell too long
+        ["王八", "13988880008", mine, ""],
+        ["王八", "13988880008", mine, ""],  # the same person twice
+        ["王九", "13988880008", mine, ""],  # shares 王八's phone: allowed
     ]
     before = await total(console)
     status, page = await upload(console, sheet(["姓名", "手机号", "所属网格", "编号"], rows))
-    assert status == 200 and counts(page) == (1, 0, 0, 6)
+    assert status == 200 and counts(page) == (3, 0, 0, 7)
     for row, why in (
         (3, "不是有效的大陆手机号"),
         (4, "不能以 = + - @ 开头"),
@@ -202,6 +205,7 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
         (6, "找不到网格"),
         (7, "与第 2 行重复"),
         (8, "超过 200 字"),
+        (10, "姓名和手机号与第 9 行重复"),
     ):
         assert re.search(
             rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{re.escape(why)}", page
@@ -210,7 +214,7 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
     assert "未导入任何一行" in done and await total(console) == before
     _, page = await upload(console, sheet(["姓名", "手机号", "所属网格", "编号"], rows))
     await decide(console, page, "good")
-    assert await total(console) == before + 1 and await people(console, name="王一")
+    assert await total(console) == before + 3 and await people(console, name="王一")
 
 
 async def test_a_file_without_required_columns_writes_nothing(console: Console) -> None:
