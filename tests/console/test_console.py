@@ -510,7 +510,12 @@ async def test_console_on_postgresql(pg_console: Console) -> None:
     status, page = await _upload(
         pg_console, xlsx([["张三", "13912345678", "东山村第1网格", "", "老年人"]])
     )
-    assert status == 200 and "已导入 1 人" in page
+    draft = re.search(r'name="draft" value="([0-9a-f]+)"', page)
+    assert status == 200 and "新增 <b>1</b>" in page and draft, page[-2000:]
+    resp = await pg_console.post(
+        "/residents/import/apply", {"draft": draft.group(1), "apply": "good"}
+    )
+    assert "已写入 1 人" in await resp.text()  # type: ignore[attr-defined]
     assert (await pg_console.client.get("/followup")).status == 200
 
 
