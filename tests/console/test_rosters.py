@@ -164,6 +164,11 @@ async def test_reupload_updates_adds_and_lists_moved_out(console: Console) -> No
     listing = await (await console.client.get("/residents?q=吴四")).text()
     assert "吴四</a> <span class=\"hint\">已迁出</span>" in listing
     assert await total(console) == before + 1
+    back = [*second, ["吴四", "13966660004", mine, "", ""]]  # came back: 迁回
+    _, page = await upload(console, sheet(header, back))
+    assert counts(page) == (0, 1, 4, 0) and "迁回" in page, page[-2000:]
+    await decide(console, page, "good")
+    assert (await people(console, name="吴四"))[0].moved_out_at is None
 
 
 async def test_missing_residents_are_never_moved_out_unasked(console: Console) -> None:
