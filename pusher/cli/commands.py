@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from pathlib import Path
 
@@ -87,27 +88,43 @@ def bench(names: list[str], *, quick: bool, smoke: bool = False) -> int:
 
 
 def import_residents(settings: Settings, path: Path) -> int:
-    """Import residents from a spreadsheet; nothing is written when any row is bad."""
+    """Import or update residents from a roster (the console's checks and matching);
+    nothing is written when any row is bad. Moved-out candidates are listed, not marked."""
     from pusher.db import create_engine, session_factory, transaction
-    from subscriptions.importer import import_residents as run_import
+    from pusher.rosters.upload import upsert
+    from subscriptions.importer import read_file
 
     if not path.is_file():
         print(f"找不到文件：{path}", file=sys.stderr)
         return 2
 
     async def go() -> int:
+        cells = await asyncio.to_thread(read_file, path)
         engine = create_engine(settings.database_url.get_secret_value())
         try:
             async with transaction(session_factory(engine)) as session:
-                report = await run_import(session, path, actor="cli")
+                run = functools.partial(
+                    upsert, session, cells, scope=None, actor="cli",
+                    default_consent=settings.roster_sms_consent,
+                )  # fmt: skip
+                report = await run(apply=False)
+                if report.readable and not report.errors:
+                    report = await run(apply=True)
         finally:
             await engine.dispose()
-        for error in report.errors:
-            print(f"第 {error.row} 行（{error.name}）：{error.reason}", file=sys.stderr)
+        if report.missing_columns:
+            print(f"缺少列：{'、'.join(report.missing_columns)}", file=sys.stderr)
+            return 1
+        for row in report.errors:
+            print(f"第 {row.number} 行（{row.name}）：{'；'.join(row.reasons)}", file=sys.stderr)
         if report.errors:
             print(f"文件有 {len(report.errors)} 行有误，未导入任何居民", file=sys.stderr)
             return 1
-        print(f"已导入 {report.imported} 名居民（共 {report.total} 行）")
+        c = report.counts
+        counts = f"新增 {c['add']} 人，修改 {c['change']} 人，不变 {c['unchanged']} 人"
+        print(f"{counts}（共 {report.total} 行）")
+        if report.missing:
+            print(f"名单上有、文件里没有的居民 {len(report.missing)} 人：请在控制台确认是否迁出")
         return 0
 
     try:

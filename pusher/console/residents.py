@@ -167,6 +167,6 @@ async def export(request: web.Request) -> web.Response:
     me = await viewer(request, Role.GRID_WORKER)
     fmt = request.match_info["fmt"]
     async with transaction(request.app[RESOURCES].db) as db:
-        rows = list(await roster_rows(db, me.scope, phone=me.phone))
-        await audit(db, me, "residents.export", request.path, rows=len(rows), format=fmt)
+        count, rows = await roster_rows(db, me.scope, phone=me.phone)
+        await audit(db, me, "residents.export", request.path, rows=count, format=fmt)
     return await download(fmt, "居民名单", HEADER, rows)

@@ -151,6 +151,7 @@ async def forget_resident(
         resident.name = FORGOTTEN_NAME
         resident.phone = None
         resident.openid = None
+        resident.stable_key = None  # 身份证后四位 and the like are personal data too
         resident.wechat_follows = False
         resident.sms_consent = False
         detail: dict[str, object] = {**counts, "reason": reason[:MAX_REASON], "via": via}

@@ -120,15 +120,18 @@ def _changes(row: RosterRow, p: OnRecord, consent: bool) -> list[str]:
 
 
 def _duplicates(rows: list[RosterRow], grids: dict[int, int]) -> None:
-    """The same stable key twice in one grid is a row error on the later row."""
-    first: dict[tuple[int, str], int] = {}
+    """The same stable key twice in one grid, or without keys the same name and phone
+    twice, is a row error on the later row (a family sharing a phone differs by name)."""
+    first: dict[tuple[int, str, str], int] = {}
     for row in rows:
         grid = grids.get(row.number)
-        if grid is None or row.key is None:
+        if grid is None:
             continue
-        seen = first.setdefault((grid, row.key), row.number)
+        same = (grid, "key", row.key) if row.key else (grid, row.name, row.phone or "")
+        seen = first.setdefault(same, row.number)
         if seen != row.number:
-            row.problems.append(f"编号「{row.key}」与第 {seen} 行重复")
+            what = f"编号「{row.key}」" if row.key else "姓名和手机号"
+            row.problems.append(f"{what}与第 {seen} 行重复")
 
 
 def compare(

@@ -58,9 +58,9 @@ async def roster_rows(
     scope: Collection[int] | None,
     *,
     phone: Callable[[str | None], str] = lambda p: p or "",
-) -> Iterator[list[str]]:
-    """The residents in ``scope`` who have not moved out, as roster rows (loaded here,
-    built lazily: the generator touches no database and may run in a thread)."""
+) -> tuple[int, Iterator[list[str]]]:
+    """How many residents in ``scope`` have not moved out, and their roster rows (loaded
+    here, built lazily: the generator touches no database and may run in a thread)."""
     listing = _listing(scope)
     rows = await fetch_all(session, listing)
     ids = select(listing.subquery().c.id)
@@ -83,7 +83,7 @@ async def roster_rows(
         for code, rid in grids.by_code.items()
         for name in (grids.names[rid],)
     }
-    return (
+    return len(rows), (
         [
             r.name,
             phone(r.phone),

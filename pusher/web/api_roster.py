@@ -19,6 +19,7 @@ from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
 from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic
 from pusher.rosters.apply import move_out
+from pusher.rosters.report import RosterReport
 from pusher.rosters.single import ResidentIn, save_one
 from pusher.rosters.upload import upsert
 from pusher.web.auth import Caller, caller, refuse
@@ -172,6 +173,8 @@ async def bulk_residents(request: web.Request) -> web.Response:
     data = BulkIn.model_validate(await json_object(request))
     if any(len(row) > MAX_CELLS for row in data.rows):
         raise InvalidInput(f"每行最多 {MAX_CELLS} 列", field="rows")
+    if not data.rows:
+        return web.json_response(RosterReport().as_json())
     cells = [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in data.rows]
     async with transaction(request.app[RESOURCES].db) as session:
         report = await upsert(
@@ -182,5 +185,6 @@ async def bulk_residents(request: web.Request) -> web.Response:
             actor=me.user.username,
             apply=dry == "false",
         )
-    status = 200 if report.readable else 422
-    return web.json_response(report.as_json(), status=status)
+    if not report.readable:  # no row can be read: an input error, like a file's
+        raise InvalidInput(f"缺少列：{'、'.join(report.missing_columns)}", field="rows")
+    return web.json_response(report.as_json())

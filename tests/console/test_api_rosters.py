@@ -119,4 +119,8 @@ async def test_bulk_upsert_answers_the_import_report(console: Console) -> None:
     assert again["counts"] == {"add": 0, "change": 1, "unchanged": 1, "error": 0}
     assert again["rows"][1]["changes"] == ["手机号"]
     status, bad = await call(console, "POST", "/api/v1/residents/bulk", {"rows": [{"名字": "x"}]})
-    assert status == 422 and "姓名" in bad["missing_columns"]
+    assert status == 422 and bad["error"].startswith("缺少列：姓名")
+    status, empty = await call(console, "POST", "/api/v1/residents/bulk", {"rows": []})
+    assert status == 200 and empty["total"] == 0
+    status, _ = await call(console, "PUT", "/api/v1/residents/bulk", {"rows": []})
+    assert status == 405

@@ -75,6 +75,7 @@ async def _prepare(db: SessionFactory, rid: int) -> dict[str, Any]:
         old = {"name": resident.name, "phone": resident.phone, "sent": sent}
         # corrected since: the old copies went to addresses the record no longer holds
         resident.phone, resident.openid = "13700000001", f"o-corrected-{rid}"
+        resident.stable_key = "0417"  # 身份证后四位 from a roster
     return old
 
 
@@ -88,7 +89,7 @@ async def _erased(db: SessionFactory, rid: int, old: dict[str, Any]) -> dict[str
         sent = old["sent"]
         forget = [a for a in audit if a.action == "resident.forget"]
         return {
-            "person": (r.name, r.phone, r.openid),
+            "person": (r.name, r.phone, r.openid, r.stable_key),
             "tags": await count(ResidentTag, ResidentTag.resident_id == rid),
             "subscriptions": await count(Subscription, Subscription.resident_id == rid),
             "sandbox": await count(SandboxMessage, col(SandboxMessage.provider_id).in_(sent)),
@@ -99,7 +100,7 @@ async def _erased(db: SessionFactory, rid: int, old: dict[str, Any]) -> dict[str
 
 
 def _gone(after: dict[str, Any], actor: str, via: str) -> None:
-    assert after["person"] == (FORGOTTEN_NAME, None, None)
+    assert after["person"] == (FORGOTTEN_NAME, None, None, None)
     assert (after["tags"], after["subscriptions"], after["sandbox"], after["parked"]) == (0,) * 4
     assert after["forget"] == [(actor, REASON, via)]
     assert after["named"] == []

@@ -3,14 +3,19 @@ commit, re-upload (update, add, moved-out list), bad files, and the export → u
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+from pathlib import Path
 
+import pytest
 from aiohttp import FormData
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from pusher.cli import commands
 from pusher.models import Region, Resident, ResidentTag, Subscription, Topic
+from pusher.web.keys import SETTINGS
 from tests.console.test_console import Console, console, db_of
 
 __all__ = ["console"]  # the fixture, imported for these tests
@@ -156,7 +161,14 @@ async def test_reupload_updates_adds_and_lists_moved_out(console: Console) -> No
     assert await people(console, name="吴三改") and not await people(console, name="吴三")
     assert await people(console, name="吴五")
     assert (await people(console, name="吴四"))[0].moved_out_at is not None  # kept, marked
+    listing = await (await console.client.get("/residents?q=吴四")).text()
+    assert "吴四</a> <span class=\"hint\">已迁出</span>" in listing
     assert await total(console) == before + 1
+    back = [*second, ["吴四", "13966660004", mine, "", ""]]  # came back: 迁回
+    _, page = await upload(console, sheet(header, back))
+    assert counts(page) == (0, 1, 4, 0) and "迁回" in page, page[-2000:]
+    await decide(console, page, "good")
+    assert (await people(console, name="吴四"))[0].moved_out_at is None
 
 
 async def test_missing_residents_are_never_moved_out_unasked(console: Console) -> None:
@@ -184,10 +196,13 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
         ["王五", "13988880005", "无此网格", ""],
         ["王六", "13988880006", mine, "2001"],  # same key as row 2
         ["王七", "13988880007", mine, "x" * 300],  # cell too long
+        ["王八", "13988880008", mine, ""],
+        ["王八", "13988880008", mine, ""],  # the same person twice
+        ["王九", "13988880008", mine, ""],  # shares 王八's phone: allowed
     ]
     before = await total(console)
     status, page = await upload(console, sheet(["姓名", "手机号", "所属网格", "编号"], rows))
-    assert status == 200 and counts(page) == (1, 0, 0, 6)
+    assert status == 200 and counts(page) == (3, 0, 0, 7)
     for row, why in (
         (3, "不是有效的大陆手机号"),
         (4, "不能以 = + - @ 开头"),
@@ -195,6 +210,7 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
         (6, "找不到网格"),
         (7, "与第 2 行重复"),
         (8, "超过 200 字"),
+        (10, "姓名和手机号与第 9 行重复"),
     ):
         assert re.search(
             rf"第 {row} 行</td><td>[^<]*</td><td[^>]*>有误</td><td>[^<]*{re.escape(why)}", page
@@ -203,7 +219,7 @@ async def test_bad_rows_are_reported_and_none_or_only_good_rows_written(console:
     assert "未导入任何一行" in done and await total(console) == before
     _, page = await upload(console, sheet(["姓名", "手机号", "所属网格", "编号"], rows))
     await decide(console, page, "good")
-    assert await total(console) == before + 1 and await people(console, name="王一")
+    assert await total(console) == before + 3 and await people(console, name="王一")
 
 
 async def test_a_file_without_required_columns_writes_nothing(console: Console) -> None:
@@ -256,3 +272,20 @@ async def test_export_edit_upload_loop_changes_nothing(console: Console) -> None
     book.save(edited)
     status, page = await upload(console, edited.getvalue())
     assert counts(page) == (0, 1, on_record - 1, 0)
+
+
+async def test_the_cli_imports_the_same_rosters_all_or_nothing(
+    console: Console, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = console.client.server.app[SETTINGS]
+    mine, _ = await grid_names(console)
+    path = tmp_path / "名单.xlsx"
+    path.write_bytes(
+        sheet(["姓名", "电话", "网格"], [["褚一", "13900003333", mine], ["褚二", "139", mine]])
+    )
+    before = await total(console)
+    assert await asyncio.to_thread(commands.import_residents, settings, path) == 1
+    assert "第 3 行（褚二）" in capsys.readouterr().err and await total(console) == before
+    path.write_bytes(sheet(["姓名", "电话", "网格"], [["褚一", "13900003333", mine]]))
+    assert await asyncio.to_thread(commands.import_residents, settings, path) == 0
+    assert "新增 1 人" in capsys.readouterr().out and await total(console) == before + 1

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelKind
 from pusher.db import transaction
-from pusher.models import NumberSend, Resident, Urgency
+from pusher.models import Delivery, NumberSend, Resident, Urgency
 from pusher.runtime import jobs
 from pusher.settings import Settings
 from tests.fanout.rig import ACCEPTED, Rig, running, urgent_push
@@ -123,3 +123,27 @@ async def test_a_moved_out_resident_is_never_pushed_to(sqlite_settings: Settings
         rows = await rig.deliveries(push_id)
     residents = {d.resident_id for d in rows if d.resident_id is not None}
     assert gone not in residents and len(residents) == 119  # everyone else, town-wide
+
+
+async def test_two_workers_claiming_one_number_at_once_send_it_once(
+    either_settings: Settings,
+) -> None:
+    """Each worker holds one of the family's rows (different batches): the number's
+    claim lets exactly one of them send, whichever commits first."""
+    from pusher.pipeline.claims import Claimed
+    from pusher.pipeline.shared_numbers import share_numbers
+
+    async with running(either_settings) as rig:
+        family = await _family(rig, 2)
+        push_id = await urgent_push(rig)
+        rows = [d for d in await rig.deliveries(push_id) if d.resident_id in {r.id for r in family}]
+        assert len(rows) == 2
+
+        async def worker(row: Delivery) -> list[int]:
+            claimed = Claimed(row.id or 0, FAMILY, row.resident_id, 1, False)
+            async with transaction(rig.resources.db) as session:
+                sharing = await share_numbers(session, push_id, [claimed])
+            return [c.id for c in sharing.send]
+
+        sends = await asyncio.gather(*(worker(row) for row in rows))
+    assert sorted(len(s) for s in sends) == [0, 1]
