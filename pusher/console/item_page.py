@@ -54,7 +54,7 @@ DELIVERY_NAMES = {
 }
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 #: 发布形式 on the review form: the channels pusher sends on, and the office's own
-PUBLISH_FORMS = ("公众号", "短信", "村(居)民微信群", "企业微信群", "政府网站", "政务公开栏")
+PUBLISH_FORMS = tuple(f.value for f in review.PublishForm)
 DEFAULT_FORMS = ("村(居)民微信群", "短信")
 
 
@@ -69,7 +69,7 @@ def publish_forms(values: list[str]) -> str:
             f"{'、'.join(PUBLISH_FORMS)}中选择。",
             field="publish_form",
         )
-    return "、".join(f for f in PUBLISH_FORMS if f in parts)
+    return review.join_forms(list(parts))
 
 
 def chosen_forms(reviews: list[Review], item: Item) -> set[str]:

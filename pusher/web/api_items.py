@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from pusher.db import transaction
@@ -27,7 +27,15 @@ class ReviewIn(BaseModel):
     step: review.Step
     decision: review.Decision
     opinion: str = Field(default="", max_length=1000)
-    publish_form: str = Field(default="", max_length=100)
+    #: 发布形式: a set of choices (a list; a string joined by 、 is read as one)
+    publish_form: list[review.PublishForm] = Field(default_factory=list, max_length=6)
+
+    @field_validator("publish_form", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("、") if part.strip()]
+        return value
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -118,7 +126,7 @@ async def review_item(request: web.Request) -> web.Response:
                 decision=data.decision,
                 actor=review.Actor.of(user),
                 opinion=data.opinion,
-                publish_form=data.publish_form,
+                publish_form=review.join_forms(data.publish_form),
             )
     except review.ReviewRefused as exc:
         await review.record_refusal(resources.db, exc)
