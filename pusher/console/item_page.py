@@ -33,6 +33,7 @@ from pusher.preview import preview
 from pusher.reports.clock import calendar_for, item_clock
 from pusher.reports.period import today_local
 from pusher.settings import QuietHours
+from pusher.staff.notify import nudge
 from pusher.web.keys import RESOURCES
 
 FIELD_NAMES = {"title": "标题", "body": "正文"}
@@ -228,6 +229,7 @@ async def item_review(request: web.Request) -> web.Response:
         raise web.HTTPFound(f"/items/{request.match_info['item_id']}?error=opinion") from None
     if approved and review.pushable(item):
         await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    await nudge(resources.queue)  # the next step's people
     raise web.HTTPFound(f"/items/{item.id}")
 
 

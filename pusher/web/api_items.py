@@ -16,6 +16,7 @@ from pusher.errors import InvalidInput, NotFound
 from pusher.models import Item, ItemMatch, ItemStatus, Push, Review
 from pusher.pipeline import ingest, review
 from pusher.preview import preview
+from pusher.staff.notify import nudge
 from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
@@ -109,6 +110,7 @@ async def submit_item(request: web.Request) -> web.Response:
     async with transaction(request.app[RESOURCES].db) as session:
         item = await _item(session, int_param(request, "item_id"))
         await review.submit(session, item, actor=user.username)
+    await nudge(request.app[RESOURCES].queue)
     return web.json_response(item_json(item))
 
 
@@ -133,6 +135,7 @@ async def review_item(request: web.Request) -> web.Response:
         raise
     if approved and review.pushable(item):
         await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    await nudge(resources.queue)  # the next step's people
     return web.json_response(item_json(item))
 
 

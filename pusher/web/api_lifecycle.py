@@ -24,6 +24,7 @@ from pusher.pipeline import lifecycle_push as lifecycle
 from pusher.pipeline import review
 from pusher.pipeline.correct import draft_correction
 from pusher.pipeline.ingest import Line, Text
+from pusher.staff.notify import nudge
 from pusher.web.auth import require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object
@@ -101,6 +102,7 @@ async def correct_item(request: web.Request) -> web.Response:
         await review.submit(session, item, actor=user.username)
         record(session, actor=user.username, action="item.correct", target=f"item:{original.id}",
                detail={"correction": item.id})  # fmt: skip
+    await nudge(request.app[RESOURCES].queue)
     return web.json_response(item.model_dump(mode="json"), status=201)
 
 
