@@ -59,6 +59,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         chunk=settings.dispatch.plan_chunk,
         span=settings.dispatch.claim_range,
         on_chunk=on_chunk,
+        wechat_consent=settings.wechat.mode == "subscribe",
         texts_for=lambda i: texts_for(
             i,
             tokenizer=tokenizer,
