@@ -110,7 +110,9 @@ async def authorize(request: web.Request) -> web.Response:
     redirect = query.get("redirect_uri", "")
     chosen = query.get("as")
     if not chosen:
-        followers = sorted(state.account.followers or state.inbox.messages)
+        # who may be on the phone: the account's followers, else everyone seen so far
+        seen = set(state.inbox.messages) | set(state.users.window)
+        followers = sorted(state.account.followers or seen)
         links = "".join(
             f'<li><a href="?{escape(urlencode({**query, "as": o}))}">{escape(o)}</a></li>'
             for o in followers
