@@ -409,6 +409,11 @@ class User(SQLModel, table=True):
     session_version: int = 0
     api_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+    #: where they are told that something waits for them (pusher.staff.notify)
+    phone: str | None = Field(default=None, max_length=20)
+    openid: str | None = Field(default=None, max_length=64)
+    #: when they agreed to be told (None: never notified)
+    notify_consent_at: datetime | None = None
 
 
 class UserRegion(SQLModel, table=True):
@@ -586,3 +591,22 @@ class ResidentMessage(SQLModel, table=True):
     answered_via: str | None = Field(default=None, max_length=16)
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+
+
+class StaffNotice(SQLModel, table=True):
+    """One notice to one console user that something waits for them: written before it
+    goes, unique per (subject, round, user), so a retried job never notifies twice.
+    ``subject`` is e.g. ``review:<review id>`` or ``message:<id>``; round 1 is the first
+    notice, round 2 the reminder."""
+
+    __tablename__ = "staff_notice"
+    __table_args__ = (UniqueConstraint("subject", "round", "user_id", name="uq_staff_notice"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=64, index=True)
+    round: int = 1
+    user_id: int = Field(foreign_key="user_account.id")
+    channel: str = Field(max_length=16)
+    status: str = Field(default="sending", max_length=16)  # sending | sent | failed
+    error_code: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

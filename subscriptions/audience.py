@@ -41,13 +41,17 @@ class Audience:
     tags: list[str] = field(default_factory=list)
     list_group_ids: list[int] = field(default_factory=list)
     item_topic_ids: list[int] = field(default_factory=list)
+    #: subscription notices: WeChat only with the follower's consent on record
+    wechat_consent: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.region_paths or self.topic_ids or self.tags or self.list_group_ids)
 
 
-async def load_audience(session: AsyncSession, item: Item, group_ids: list[int]) -> Audience:
+async def load_audience(
+    session: AsyncSession, item: Item, group_ids: list[int], *, wechat_consent: bool = False
+) -> Audience:
     """Read the matched groups of ``item`` into an :class:`Audience`."""
     region = await session.get_one(Region, item.region_id)
     rows = (
@@ -68,6 +72,7 @@ async def load_audience(session: AsyncSession, item: Item, group_ids: list[int])
         tags=[tag for kind, _, _, tag, _ in rows if kind == GroupKind.TAG and tag],
         list_group_ids=[g for kind, g, _, _, _ in rows if kind == GroupKind.LIST],
         item_topic_ids=list(item_topics.all()),
+        wechat_consent=wechat_consent,
     )
 
 
@@ -115,7 +120,7 @@ def residents_chunk(
     audience: Audience, *, after_id: int, upto_id: int
 ) -> Select[tuple[object, ...]]:
     """Residents with ``after_id < id <= upto_id`` in the audience, with channel columns."""
-    channel, recipient, status = channel_columns()
+    channel, recipient, status = channel_columns(consent=audience.wechat_consent)
     return (
         select(Resident.id, Resident.region_id, channel, recipient, status)
         .join(Region, Region.id == Resident.region_id)

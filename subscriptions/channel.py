@@ -4,26 +4,43 @@ WeChat when the resident follows the official account and has not refused it;
 else SMS when they have a mobile number and gave consent and have not opted
 out; else nobody can reach them over a channel and the delivery is recorded as
 unreachable, so the grid worker sees them in the follow-up list.
+
+Where the account sends subscription notices (订阅通知, ``wechat.mode = subscribe``)
+WeChat refuses a notice (43101) to a follower who has not accepted it in the
+subscribe popup: WeChat is then chosen only while the follower's consent is on
+record (``wx_follower.consent_at``, cleared by a rejection or an unfollow); the
+others get SMS, or are unreachable. The consent is taken as long-term (长期订阅,
+open to government-service accounts); one-time consents are not counted down.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, case, literal, null
+from sqlalchemy import ColumnElement, and_, case, exists, literal, null
 
 from channels.base import ChannelKind
-from pusher.models import DeliveryStatus, Resident
+from pusher.models import DeliveryStatus, Resident, WxFollower
 
 NO_CHANNEL = "none"
 #: The channels :func:`channel_columns` can choose (group chats go over WeCom).
 RESIDENT_CHANNELS = (ChannelKind.WECHAT, ChannelKind.SMS)
 
 
-def wechat_ok() -> ColumnElement[bool]:
-    return and_(
+def wechat_ok(*, consent: bool = False) -> ColumnElement[bool]:
+    """WeChat may reach the resident (``consent``: and their notice consent is on record)."""
+    clauses = [
         Resident.openid.is_not(None),
         Resident.wechat_follows.is_(True),
         Resident.wechat_opt_out.is_(False),
-    )
+    ]
+    if consent:
+        clauses.append(
+            exists().where(
+                WxFollower.openid == Resident.openid,
+                WxFollower.consent_at.is_not(None),
+                WxFollower.following.is_(True),
+            )
+        )
+    return and_(*clauses)
 
 
 def sms_ok() -> ColumnElement[bool]:
@@ -45,16 +62,20 @@ def allowed(resident: Resident) -> dict[ChannelKind, str]:
     return out
 
 
-def channel_columns() -> tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]]:
-    """(channel, recipient, status) for each resident row."""
+def channel_columns(
+    *, consent: bool = False
+) -> tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]]:
+    """(channel, recipient, status) for each resident row (``consent``: WeChat only with
+    the follower's subscription-notice consent)."""
+    wechat = wechat_ok(consent=consent)
     channel = case(
-        (wechat_ok(), literal(ChannelKind.WECHAT.value)),
+        (wechat, literal(ChannelKind.WECHAT.value)),
         (sms_ok(), literal(ChannelKind.SMS.value)),
         else_=literal(NO_CHANNEL),
     )
-    recipient = case((wechat_ok(), Resident.openid), (sms_ok(), Resident.phone), else_=null())
+    recipient = case((wechat, Resident.openid), (sms_ok(), Resident.phone), else_=null())
     status = case(
-        (wechat_ok(), literal(DeliveryStatus.QUEUED.value)),
+        (wechat, literal(DeliveryStatus.QUEUED.value)),
         (sms_ok(), literal(DeliveryStatus.QUEUED.value)),
         else_=literal(DeliveryStatus.UNREACHABLE.value),
     )

@@ -72,6 +72,8 @@ class WeChatEmulatorState:
     dedup_seconds: float = 600.0
     callback_delay: float = 0.05
     reject_all_tokens: bool = False
+    #: subscription notices go only to followers who accepted them (43101 otherwise)
+    notice_consent: bool = False
     inbox: Inbox = field(default_factory=Inbox)
     tokens: dict[str, TokenInfo] = field(default_factory=dict)
     token_calls: int = 0
@@ -245,6 +247,8 @@ async def send_subscribe(request: web.Request) -> web.Response:
     body, error = await _checked(request)
     if error is not None or body is None:
         return error or _errcode(47001, "data format error")
+    if state.notice_consent and body["touser"] not in state.users.consents:
+        return _errcode(43101, "user refuse to accept the msg")
     msgid = _accept(state, body)
     _schedule(state, msgid, _subscribe_event)
     return web.json_response({"errcode": 0, "errmsg": "ok"})
@@ -339,6 +343,7 @@ def build_app(
     dedup_seconds: float = 600.0,
     callback_delay: float = 0.05,
     reject_all_tokens: bool = False,
+    notice_consent: bool = False,
 ) -> web.Application:
     """The emulator app answering for ``account``.
 
@@ -349,7 +354,9 @@ def build_app(
 
     ``dedup_seconds`` is how long a ``client_msg_id`` is remembered (10 minutes
     per the API doc). ``reject_all_tokens`` answers 40001 to every call, as
-    when some other system keeps taking the account's token away.
+    when some other system keeps taking the account's token away. ``notice_consent``:
+    subscription notices (bizsend) are refused with 43101 to followers who have not
+    accepted them in the subscribe popup (``/emulator/event`` kind ``consent``).
     """
     faults = faults or Faults()
     # common.Middleware is narrower than aiohttp 3.14's protocol; the callable fits.
@@ -369,6 +376,7 @@ def build_app(
         dedup_seconds=dedup_seconds,
         callback_delay=callback_delay,
         reject_all_tokens=reject_all_tokens,
+        notice_consent=notice_consent,
     )
     app.cleanup_ctx.append(_http_ctx)
     app.router.add_get("/cgi-bin/token", issue_token)

@@ -52,6 +52,8 @@ class Followers:
     #: openid → (time of their last message/follow/scan, customer messages since)
     window: dict[str, tuple[float, int]] = field(default_factory=dict)
     custom: list[tuple[str, str]] = field(default_factory=list)
+    #: followers who accepted the account's subscription notices in the popup (long-term)
+    consents: set[str] = field(default_factory=set)
 
 
 def _err(code: int, msg: str) -> web.Response:
@@ -108,7 +110,9 @@ async def authorize(request: web.Request) -> web.Response:
     redirect = query.get("redirect_uri", "")
     chosen = query.get("as")
     if not chosen:
-        followers = sorted(state.account.followers or state.inbox.messages)
+        # who may be on the phone: the account's followers, else everyone seen so far
+        seen = set(state.inbox.messages) | set(state.users.window)
+        followers = sorted(state.account.followers or seen)
         links = "".join(
             f'<li><a href="?{escape(urlencode({**query, "as": o}))}">{escape(o)}</a></li>'
             for o in followers
@@ -227,6 +231,14 @@ def event_xml(
 KINDS = ("subscribe", "scan", "unsubscribe", "text", "voice", "consent")
 
 
+def _note_consent(users: Followers, openid: str, kind: str, content: str) -> None:
+    """A popup accept records the consent; a reject or an unfollow takes it back."""
+    if kind == "consent" and (content or "accept") == "accept":
+        users.consents.add(openid)
+    elif kind in ("consent", "unsubscribe"):
+        users.consents.discard(openid)
+
+
 async def user_event(request: web.Request) -> web.Response:
     """Test hook: a follower does something; the callback's answer is returned."""
     from channels.emulators.wechat import sign
@@ -240,6 +252,7 @@ async def user_event(request: web.Request) -> web.Response:
         )
     if kind != "unsubscribe":
         state.users.window[openid] = (time.time(), 0)
+    _note_consent(state.users, openid, kind, str(data.get("content", "")))
     xml = event_xml(
         state, openid, kind, scene=str(data.get("scene", "")), content=str(data.get("content", ""))
     )

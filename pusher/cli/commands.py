@@ -143,8 +143,12 @@ def set_user(
     name: str,
     regions: list[str],
     duty: bool = False,
+    phone: str | None = None,
+    openid: str | None = None,
+    notify: bool | None = None,
 ) -> int:
-    """Create a console user or reset their role, password, regions and duty flag."""
+    """Create a console user or reset their role, password, regions and duty flag (and,
+    when given, their 待办提醒 phone, openid and consent)."""
     import getpass
     import os
 
@@ -167,6 +171,9 @@ def set_user(
                     display_name=name,
                     region_codes=regions,
                     duty_officer=duty,
+                    phone=phone,
+                    openid=openid,
+                    notify=notify,
                 )
         finally:
             await engine.dispose()

@@ -52,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: read from PUSHER_USER_PASSWORD or prompt")
     user.add_argument("--name", default="", help="display name")
     user.add_argument("--region", action="append", default=[], help="region code (grid workers)")
+    user.add_argument("--phone", help='mobile number for 待办提醒 ("" clears it)')
+    user.add_argument("--openid", help='WeChat openid for 待办提醒 ("" clears it)')
+    consent = user.add_mutually_exclusive_group()
+    consent.add_argument(
+        "--notify", dest="notify", action="store_true", default=None,
+        help="the user agreed to be told of waiting work by WeChat or SMS",
+    )  # fmt: skip
+    consent.add_argument(
+        "--no-notify", dest="notify", action="store_false", help="the user withdrew that consent"
+    )
     resident = sub.add_parser("resident", help="resident data: erase on the resident's request")
     resident.add_argument("action", choices=["forget"])
     resident.add_argument("resident_id", type=int)
@@ -126,6 +136,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             name=args.name,
             regions=args.region,
             duty=args.duty,
+            phone=args.phone,
+            openid=args.openid,
+            notify=args.notify,
         )
     if args.command == "resident":
         return commands.forget_resident(settings, args.resident_id, reason=args.reason)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.audit import record
 from pusher.console.passwords import hash_async, password_problem
 from pusher.errors import InvalidInput
-from pusher.models import Region, Role, User, UserRegion
+from pusher.models import Region, Role, User, UserRegion, utcnow
+from pusher.staff.contacts import set_contact
 
 
 async def set_user(
@@ -23,12 +24,19 @@ async def set_user(
     region_codes: Iterable[str] = (),
     duty_officer: bool = False,
     actor: str = "cli",
+    phone: str | None = None,
+    openid: str | None = None,
+    notify: bool | None = None,
 ) -> User:
     """Create ``username`` or reset their role, password, regions and duty flag (idempotent).
 
     A reset ends the user's console sessions (their ``session_version`` goes up).
 
-    Raises :class:`InvalidInput` for a weak password or an unknown region code.
+    ``phone``, ``openid`` and ``notify`` (the user's consent to 待办提醒) change only
+    when given ("" clears a number or openid).
+
+    Raises :class:`InvalidInput` for a weak password, an unknown region code or a
+    malformed phone number or openid.
     """
     problem = password_problem(password)
     if problem:
@@ -41,6 +49,15 @@ async def set_user(
     user.duty_officer = duty_officer
     user.session_version = (user.session_version or 0) + 1
     user.display_name = display_name or user.display_name
+    contact: dict[str, object] = {}
+    if (phone, openid, notify) != (None, None, None):
+        contact = set_contact(
+            user,
+            phone=user.phone if phone is None else phone,
+            openid=user.openid if openid is None else openid,
+            consent=user.notify_consent_at is not None if notify is None else notify,
+            now=utcnow(),
+        )
     await session.flush()
     codes = list(region_codes)
     ids = (await session.scalars(select(Region.id).where(Region.code.in_(codes)))).all()
@@ -53,6 +70,6 @@ async def set_user(
         actor=actor,
         action="user.create",
         target=f"user:{username}",
-        detail={"role": role.value, "duty_officer": duty_officer},
+        detail={"role": role.value, "duty_officer": duty_officer, **contact},
     )
     return user

@@ -33,6 +33,7 @@ from pusher.pipeline.preview import preview
 from pusher.reports.clock import calendar_for, item_clock
 from pusher.reports.period import today_local
 from pusher.settings import QuietHours
+from pusher.staff.notify import nudge
 from pusher.web.keys import RESOURCES
 from rules import DomainClassifier
 
@@ -55,7 +56,7 @@ DELIVERY_NAMES = {
 }
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 #: 发布形式 on the review form: the channels pusher sends on, and the office's own
-PUBLISH_FORMS = ("公众号", "短信", "村(居)民微信群", "企业微信群", "政府网站", "政务公开栏")
+PUBLISH_FORMS = tuple(f.value for f in review.PublishForm)
 DEFAULT_FORMS = ("村(居)民微信群", "短信")
 
 
@@ -70,7 +71,7 @@ def publish_forms(values: list[str]) -> str:
             f"{'、'.join(PUBLISH_FORMS)}中选择。",
             field="publish_form",
         )
-    return "、".join(f for f in PUBLISH_FORMS if f in parts)
+    return review.join_forms(list(parts))
 
 
 def chosen_forms(reviews: list[Review], item: Item) -> set[str]:
@@ -250,6 +251,7 @@ async def item_review(request: web.Request) -> web.Response:
         raise web.HTTPFound(f"/items/{request.match_info['item_id']}?error=opinion") from None
     if approved and review.pushable(item):
         await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    await nudge(resources.queue)  # the next step's people
     raise web.HTTPFound(f"/items/{item.id}")
 
 

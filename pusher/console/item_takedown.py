@@ -17,6 +17,7 @@ from pusher.db import transaction
 from pusher.errors import InvalidInput
 from pusher.models import Role
 from pusher.pipeline import lifecycle_push as lifecycle
+from pusher.pipeline.withdraw_notice import add_notice
 from pusher.web.keys import RESOURCES
 
 ACTIONS = ("stop", "withdraw", "expire")
@@ -36,13 +37,18 @@ async def item_takedown(request: web.Request) -> web.Response:
         item = await load_item(db, request.match_info["item_id"])
     if not lifecycle.may_take_down(me.user, item):
         await deny(request, me, target=f"item:{item.id}", why="role")
-    now = datetime.now(UTC)
+    now, notice = datetime.now(UTC), None
     async with transaction(request.app[RESOURCES].db) as db:
         item = await load_item(db, request.match_info["item_id"])
         if action == "stop":
             await lifecycle.stop_push(db, item, actor=me.name, reason=reason, now=now)
         elif action == "withdraw":
             await lifecycle.withdraw_item(db, item, actor=me.name, reason=reason, now=now)
+            if form.get("notify") == "on":
+                notice = await add_notice(db, item, actor=me.name, reason=reason, now=now)
         else:
             await lifecycle.expire_item(db, item, actor=me.name, reason=reason, at=now)
+    if notice is not None:
+        queue = request.app[RESOURCES].queue
+        await queue.enqueue("process_item", notice.id, job_id=f"process:{notice.id}")
     raise web.HTTPFound(f"/items/{item.id}")

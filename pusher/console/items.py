@@ -12,6 +12,7 @@ from pusher.db import transaction
 from pusher.errors import NotFound, UserError
 from pusher.models import Item, ItemStatus, Region, Role, Topic
 from pusher.pipeline import ingest, review
+from pusher.staff.notify import nudge
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import parse_id
 
@@ -131,4 +132,5 @@ async def _submit(request: web.Request, me: Viewer, raw_id: str) -> web.Response
         item = await load_item(db, raw_id)
         await review.submit(db, item, actor=me.name)
         await audit(db, me, "item.submit", f"item:{item.id}", title=item.title)
+    await nudge(request.app[RESOURCES].queue)
     raise web.HTTPFound(f"/items/{item.id}")

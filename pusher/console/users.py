@@ -14,7 +14,8 @@ from pusher.console.passwords import hash_async, password_problem
 from pusher.console.session import get_session
 from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
-from pusher.models import Region, RegionKind, Role, User, UserRegion
+from pusher.models import Region, RegionKind, Role, User, UserRegion, utcnow
+from pusher.staff.contacts import set_contact
 from pusher.web.auth import hash_token, new_token
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param, parse_id
@@ -96,12 +97,23 @@ async def user_create(request: web.Request) -> web.Response:
     raise web.HTTPFound("/users")
 
 
+def _contact(user: User, form: Any) -> dict[str, object]:
+    """待办提醒: phone, openid and the user's consent from the form."""
+    return set_contact(
+        user,
+        phone=str(form.get("phone", ""))[:40],
+        openid=str(form.get("openid", ""))[:80],
+        consent=form.get("notify_consent") == "on",
+        now=utcnow(),
+    )
+
+
 async def user_update(request: web.Request) -> web.Response:
     """One of: reset the password, set regions, new API token (shown once), (de)activate."""
     me = await _admin(request)
     form = await request.post()
     action = str(form.get("action", ""))
-    token = None
+    token, changed = None, {}
     async with transaction(request.app[RESOURCES].db) as db:
         user = await db.get(User, int_param(request, "user_id"))
         if user is None:
@@ -123,7 +135,12 @@ async def user_update(request: web.Request) -> web.Response:
             user.api_token_hash = hash_token(token)
         elif action == "active":
             user.active = not user.active
-        await audit(db, me, "user.update", f"user:{user.username}", change=action)
+        elif action == "contact":
+            try:
+                changed = _contact(user, form)
+            except InvalidInput as exc:
+                return await _page(request, me, error=exc.message)
+        await audit(db, me, "user.update", f"user:{user.username}", change=action, **changed)
     if token:
         return await _page(request, me, token=token, token_user=user.username)
     raise web.HTTPFound("/users")

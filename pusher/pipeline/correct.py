@@ -27,7 +27,9 @@ from pusher.pipeline.review import pushable
 D = Delivery.__table__.c
 RECEIVED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.CONFIRMED)
 _COPIED = ("resident_id", "group_chat_id", "region_id", "channel", "recipient")
-_KEEP = ("publisher", "region_id", "domain", "domains", "disclosure", "urgency", "source_url")
+KEEP = ("publisher", "region_id", "domain", "domains", "disclosure", "urgency", "source_url")
+#: the title mark of a withdrawal notice (:mod:`pusher.pipeline.withdraw_notice`)
+WITHDRAWN = "【撤回】"
 
 
 def draft_correction(original: Item, *, title: str | None, body: str | None) -> Item:
@@ -36,7 +38,7 @@ def draft_correction(original: Item, *, title: str | None, body: str | None) -> 
         raise Conflict("只有已审批发布的信息才能更正")
     if original.withdrawn_at is not None:
         raise Conflict("该信息已撤回，不能更正")
-    fields: dict[str, Any] = {name: getattr(original, name) for name in _KEEP}
+    fields: dict[str, Any] = {name: getattr(original, name) for name in KEEP}
     new_title, new_body = title or original.title, body or original.body
     if (new_title, new_body) == (original.title, original.body):
         raise Conflict("更正内容与原信息相同")
@@ -69,8 +71,20 @@ async def review_diff(session: AsyncSession, item: Item) -> list[str] | None:
     return None if original is None else await diff_lines(original, item)
 
 
+def is_withdrawal_notice(item: Item) -> bool:
+    """A withdrawal notice: a correction withdrawn from birth, its title marked 【撤回】."""
+    return (
+        item.corrects_id is not None
+        and item.withdrawn_at is not None
+        and item.title.startswith(WITHDRAWN)
+    )
+
+
 def marked(item: Item, original: Item | None) -> Item:
-    """A detached copy of ``item`` whose texts say 更正 and what changed."""
+    """A detached copy of ``item`` whose texts say 更正 and what changed (a withdrawal
+    notice says 撤回 already, and is left as it is)."""
+    if is_withdrawal_notice(item):
+        return item
     change = what_changed(original, item) if original is not None else "内容有更正"
     data = item.model_dump() | {
         "title": f"【更正】{item.title}"[:200],

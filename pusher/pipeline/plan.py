@@ -81,8 +81,12 @@ async def plan_push(
     on_chunk: OnChunk,
     span: int = 2_000,
     parallel: int | None = None,
+    wechat_consent: bool = False,
 ) -> int | None:
     """Plan the push of an approved item; returns the push id (None if not pushable).
+
+    ``wechat_consent``: the account sends subscription notices, so WeChat is chosen only
+    for followers whose consent is on record (see :mod:`subscriptions.channel`).
 
     Each chunk's residents are split into claim ranges of ``span`` ids.
     ``parallel`` chunks are planned at once (default: :data:`PARALLEL_CHUNKS`,
@@ -102,7 +106,7 @@ async def plan_push(
         groups = list(
             await session.scalars(select(ItemMatch.group_id).where(ItemMatch.item_id == item_id))
         )
-        audience = await load_audience(session, item, groups)
+        audience = await load_audience(session, item, groups, wechat_consent=wechat_consent)
         last_id = await session.scalar(select(func.max(Resident.id))) or 0
         push_id, done_upto = push.id, push.planned_upto
         assert push_id is not None

@@ -51,7 +51,8 @@ async def preview(session: AsyncSession, item: Item, *, resources: Resources) ->
         max_segments=d.sms_max_segments_urgent if urgent else d.sms_max_segments,
         wechat_fields=d.wechat_template_fields,
     )
-    audience = await load_audience(session, item, list(reasons))
+    consent = settings.wechat.mode == "subscribe"
+    audience = await load_audience(session, item, list(reasons), wechat_consent=consent)
     per_channel: dict[str, int] = {}
     chats = 0
     if not audience.empty:

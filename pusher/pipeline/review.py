@@ -32,6 +32,23 @@ class Step(StrEnum):
     URGENT = "urgent"  # 紧急预警一步审批
 
 
+class PublishForm(StrEnum):
+    """发布形式 on the review form: the channels pusher sends on, and the office's own."""
+
+    WECHAT = "公众号"
+    SMS = "短信"
+    RELAY = "村(居)民微信群"
+    WECOM = "企业微信群"
+    WEBSITE = "政府网站"
+    BOARD = "政务公开栏"
+
+
+def join_forms(forms: Sequence[str]) -> str:
+    """The chosen forms in :class:`PublishForm` order, joined by 、 as the register prints."""
+    chosen = set(forms)
+    return "、".join(f.value for f in PublishForm if f.value in chosen)
+
+
 class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"

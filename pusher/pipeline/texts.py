@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pusher.models import Item, Urgency
+from pusher.models import Item, Urgency, utcnow
 from pusher.summary import Notice, render_all
+
+_BEIJING = ZoneInfo("Asia/Shanghai")
 
 _SIGNATURE = re.compile(r"^【[^】]*】")
 _WEB = re.compile(r"^https?://[^\s]+$")
@@ -60,7 +63,8 @@ def texts_for(
         publisher=item.publisher,
         urgency=item.urgency,
         url=link,
-        published_at=item.published_at.date() if item.published_at else None,
+        # a time field is never left empty: subscription notices refuse an empty value
+        published_at=(item.published_at or utcnow().astimezone(_BEIJING)).date(),
         interpretation_url=interpretation_link(item),
     )
     texts = render_all(

@@ -24,6 +24,7 @@ from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.pipeline.texts import texts_for
 from pusher.runtime.context import Resources
 from pusher.sources.poll import poll_sources
+from pusher.staff.notify import Outbox, notify_due
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         chunk=settings.dispatch.plan_chunk,
         span=settings.dispatch.claim_range,
         on_chunk=on_chunk,
+        wechat_consent=settings.wechat.mode == "subscribe",
         texts_for=lambda i: texts_for(
             i,
             tokenizer=tokenizer,
@@ -108,7 +110,22 @@ async def sweep(ctx: dict[str, Any]) -> int:
         if kind in ChannelKind._value2member_map_:
             job_id = f"dispatch:{push_id}:{kind}:sweep:{slot}"
             await r.queue.enqueue("dispatch", push_id, kind, job_id=job_id)
+    await r.queue.enqueue("notify_staff", job_id=f"notify_staff:sweep:{slot}")
     return len(work)
+
+
+async def notify_staff(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Tell reviewers, leaders and grid workers what waits for them (once per round)."""
+    r = _res(ctx)
+    s = r.settings
+    outbox = Outbox(
+        channels=r.channels,
+        public_url=s.public_url,
+        wechat_mode=s.wechat.mode,
+        wechat_fields=s.dispatch.wechat_template_fields,
+    )
+    told = await notify_due(r.db, outbox, now=datetime.now(UTC))
+    return {"sent": told.sent, "failed": told.failed}
 
 
 def _job(push_id: int, kind: ChannelKind, number: int) -> str:
@@ -131,4 +148,4 @@ async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
     return asdict(report)
 
 
-FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources]
+FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources, notify_staff]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from pusher.db import transaction
@@ -16,6 +16,7 @@ from pusher.errors import InvalidInput, NotFound
 from pusher.models import Item, ItemMatch, ItemStatus, Push, Review
 from pusher.pipeline import domain_review, ingest, review
 from pusher.pipeline.preview import preview
+from pusher.staff.notify import nudge
 from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
@@ -28,7 +29,15 @@ class ReviewIn(BaseModel):
     step: review.Step
     decision: review.Decision
     opinion: str = Field(default="", max_length=1000)
-    publish_form: str = Field(default="", max_length=100)
+    #: 发布形式: a set of choices (a list; a string joined by 、 is read as one)
+    publish_form: list[review.PublishForm] = Field(default_factory=list, max_length=6)
+
+    @field_validator("publish_form", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("、") if part.strip()]
+        return value
     #: with an approval: the domain the reviewer confirms, or null / "none" for no domain;
     #: left out, the domain stays as it is (declared, else classified at matching)
     domain: str | None = Field(default=None, min_length=1, max_length=64)
@@ -121,6 +130,7 @@ async def submit_item(request: web.Request) -> web.Response:
     async with transaction(request.app[RESOURCES].db) as session:
         item = await _item(session, int_param(request, "item_id"))
         await review.submit(session, item, actor=user.username)
+    await nudge(request.app[RESOURCES].queue)
     return web.json_response(item_json(item))
 
 
@@ -147,13 +157,14 @@ async def review_item(request: web.Request) -> web.Response:
                 decision=data.decision,
                 actor=review.Actor.of(user),
                 opinion=data.opinion,
-                publish_form=data.publish_form,
+                publish_form=review.join_forms(data.publish_form),
             )
     except review.ReviewRefused as exc:
         await review.record_refusal(resources.db, exc)
         raise
     if approved and review.pushable(item):
         await resources.queue.enqueue("process_item", item.id, job_id=f"process:{item.id}")
+    await nudge(resources.queue)  # the next step's people
     return web.json_response(item_json(item))
 
 

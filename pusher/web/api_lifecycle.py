@@ -24,6 +24,8 @@ from pusher.pipeline import lifecycle_push as lifecycle
 from pusher.pipeline import review
 from pusher.pipeline.correct import draft_correction
 from pusher.pipeline.ingest import Line, Text
+from pusher.pipeline.withdraw_notice import add_notice
+from pusher.staff.notify import nudge
 from pusher.web.auth import require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object
@@ -66,6 +68,13 @@ class TakeDownIn(BaseModel):
     reason: Reason
 
 
+class WithdrawIn(TakeDownIn):
+    """Why the item is withdrawn; ``notify``: send a short 【撤回】 notice to exactly those
+    who received it, by the channel each received it on."""
+
+    notify: bool = False
+
+
 class ExpireIn(BaseModel):
     """Why, and from when (default now), the item is 失效."""
 
@@ -101,6 +110,7 @@ async def correct_item(request: web.Request) -> web.Response:
         await review.submit(session, item, actor=user.username)
         record(session, actor=user.username, action="item.correct", target=f"item:{original.id}",
                detail={"correction": item.id})  # fmt: skip
+    await nudge(request.app[RESOURCES].queue)
     return web.json_response(item.model_dump(mode="json"), status=201)
 
 
@@ -116,8 +126,25 @@ async def stop_item(request: web.Request) -> web.Response:
 
 
 async def withdraw_item(request: web.Request) -> web.Response:
-    """Withdraw the item: its push stopped, its page showing 已撤回."""
-    return await _take_down(request, lifecycle.withdraw_item)
+    """Withdraw the item: its push stopped, its page showing 已撤回; optionally a notice."""
+    user = await require(request)
+    data = WithdrawIn.model_validate(await json_object(request))
+    item_id = await _allowed(request, user)
+    resources, now = request.app[RESOURCES], datetime.now(UTC)
+    async with transaction(resources.db) as session:
+        item = await session.get_one(Item, item_id)
+        cancelled = await lifecycle.withdraw_item(
+            session, item, actor=user.username, reason=data.reason, now=now
+        )
+        notice = None
+        if data.notify:
+            notice = await add_notice(
+                session, item, actor=user.username, reason=data.reason, now=now
+            )
+    if notice is not None:
+        await resources.queue.enqueue("process_item", notice.id, job_id=f"process:{notice.id}")
+    body = {"item_id": item.id, "cancelled": cancelled}
+    return web.json_response(body | {"notice_item_id": notice.id if notice else None})
 
 
 async def _take_down(request: web.Request, action: TakeDown) -> web.Response:

@@ -176,6 +176,7 @@ async def _sweep_forever(resources: Resources, queue: LocalQueue) -> None:
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         queue.forget("sweep")
+        queue.forget("notify_staff")  # its ids (per sweep, per nudge) need not pile up
         await queue.enqueue("sweep", job_id="sweep")
 
 

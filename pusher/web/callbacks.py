@@ -26,6 +26,7 @@ from channels import aliyun_sms, tencent_sms, wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
 from pusher.db import transaction
 from pusher.residents import inbound, replies
+from pusher.staff.notify import nudge
 from pusher.web.keys import NONCES, RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.nonces import DatabaseNonces, NonceStore, RedisNonces, nonce_key
 
@@ -91,6 +92,8 @@ async def _answer_inbound(request: web.Request, batch: CallbackBatch) -> web.Res
     settings = request.app[SETTINGS]
     async with transaction(request.app[RESOURCES].db) as session:
         texts = [await inbound.answer(session, event, settings) for event in batch.inbound]
+    if any(event.kind in ("text", "voice") for event in batch.inbound):
+        await nudge(request.app[RESOURCES].queue)  # an urgent message: its grid worker
     text = next((t for t in texts if t), None)
     if text is None:
         return web.Response(text="success")
@@ -125,6 +128,7 @@ async def _take_replies(request: web.Request, batch: CallbackBatch) -> None:
     settings, resources = request.app[SETTINGS], request.app[RESOURCES]
     async with transaction(resources.db) as session:
         answers = [(r.sender, await replies.apply_sms(session, r, settings)) for r in batch.inbound]
+    await nudge(resources.queue)  # an urgent message: its grid worker
     for phone, text in answers:
         if text:
             await replies.confirm(resources.channels.get(ChannelKind.SMS), phone, text)

@@ -22,7 +22,7 @@ from pusher.sources.config import SourceIn
 from pusher.town.schemas import MODELS as TOWN_MODELS
 from pusher.web import openapi_town
 from pusher.web.api_items import ReviewIn
-from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn
+from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn, WithdrawIn
 from pusher.web.api_roster import BulkIn, DeactivateIn
 from pusher.web.params import MAX_ID
 
@@ -163,6 +163,13 @@ def _answers() -> dict[str, Any]:
         "Preview": {"type": "object"},
         "Push": push,
         "TakeDown": _object(["item_id", "cancelled"], item_id=integer, cancelled=integer),
+        # the withdrawal notice's item id (null when none was asked for)
+        "Withdrawal": _object(
+            ["item_id", "cancelled", "notice_item_id"],
+            item_id=integer,
+            cancelled=integer,
+            notice_item_id={"type": ["integer", "null"]},
+        ),
         "Expiry": _object(["item_id", "expires_at"], item_id=integer, expires_at=text),
         "PushDetail": _object(["id", "counts"], id=integer, counts={"type": "object"}),
         "PushList": _object(["pushes"], pushes=rows | {"items": _ref("Push")}),
@@ -306,11 +313,9 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/items/{item_id}/withdraw": {
             "post": _op(
-                "撤回信息：停止推送，公开页面显示已撤回（领导、管理员；紧急预警时值班人员）",
-                "TakeDown",
-                body="TakeDownIn",
-                path=item,
-                writes=True,
+                "撤回信息：停止推送，公开页面显示已撤回；notify 为真时向已收到的居民和群"
+                "按原渠道各发一条撤回通知（领导、管理员；紧急预警时值班人员）",
+                "Withdrawal", body="WithdrawIn", path=item, writes=True,
             ),
         },
         "/api/v1/items/{item_id}/correct": {
@@ -386,6 +391,7 @@ def document() -> dict[str, Any]:
             (ReviewIn, "validation"),
             (SourceIn, "validation"),
             (TakeDownIn, "validation"),
+            (WithdrawIn, "validation"),
             (ExpireIn, "validation"),
             (CorrectIn, "validation"),
             (ResidentIn, "validation"),

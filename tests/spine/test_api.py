@@ -54,7 +54,7 @@ async def test_review_flow_through_the_api_pushes_once(
     ).status == 200
     skip = await client.post(f"{base}/review", json=approve, headers=auth("reviewer"))
     assert skip.status == 409
-    leader = {"step": "leader", "decision": "approve", "publish_form": "微信、短信"}
+    leader = {"step": "leader", "decision": "approve", "publish_form": "公众号、短信"}
     assert (
         await client.post(f"{base}/review", json=leader, headers=auth("leader"))
     ).status == 200

@@ -74,8 +74,11 @@ class WxRig:
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, residents: int = 40) -> AsyncIterator[WxRig]:
-    """The town, the emulators and our app on a port known to ``public_url``."""
+async def running(
+    settings: Settings, *, residents: int = 40, notices: bool = False
+) -> AsyncIterator[WxRig]:
+    """The town, the emulators and our app on a port known to ``public_url``
+    (``notices``: the account sends subscription notices, which need consent)."""
     town, _ = await start(settings, residents=residents)
     await make_users(settings)  # passwords; grid_worker keeps the first grid
     port = _free_port()
@@ -87,13 +90,20 @@ async def running(settings: Settings, *, residents: int = 40) -> AsyncIterator[W
         callback_url=f"{base}/callbacks/wechat",
         callback_token=WX_TOKEN,
         callback_delay=0.01,
+        notice_consent=notices,
     )
     sms_app = _sms_app("aliyun", base, None)
     servers = [await _serve(wx), await _serve(sms_app)]
     urls = {
         f: f"http://127.0.0.1:{s.port}/" for f, s in zip(("wechat", "sms"), servers, strict=True)
     }
-    configured = _settings(settings, urls, "aliyun", app_id, 10.0).model_copy(
+    configured = _settings(settings, urls, "aliyun", app_id, 10.0)
+    if notices:
+        wechat_settings = configured.wechat.model_copy(
+            update={"mode": "subscribe", "subscribe_template_id": "TPL-sub"}
+        )
+        configured = configured.model_copy(update={"wechat": wechat_settings})
+    configured = configured.model_copy(
         update={
             "public_url": base,
             "wx": settings.wx.model_copy(

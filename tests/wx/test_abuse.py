@@ -28,8 +28,8 @@ async def _joined(rig: WxRig, openid: str) -> Phone:
     return phone
 
 
-async def test_sixth_guess_is_refused_even_with_the_right_code(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_sixth_guess_is_refused_even_with_the_right_code(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         phone = await _joined(rig, MALLORY)
         try:
             await phone.post("/wx/bind/code", {"name": "张三", "phone": VICTIM_PHONE})
@@ -48,8 +48,8 @@ async def test_sixth_guess_is_refused_even_with_the_right_code(sqlite_settings: 
         assert await _audits(rig, "wx.code_guessing") == 1
 
 
-async def test_second_code_within_a_minute_is_refused(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_second_code_within_a_minute_is_refused(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         phone = await _joined(rig, MALLORY)
         try:
             status, _ = await phone.post("/wx/bind/code", {"name": "张三", "phone": VICTIM_PHONE})
@@ -65,9 +65,9 @@ async def test_second_code_within_a_minute_is_refused(sqlite_settings: Settings)
 
 
 async def test_someone_elses_number_cannot_be_bound_and_is_not_revealed(
-    sqlite_settings: Settings,
+    either_settings: Settings,
 ) -> None:
-    async with running(sqlite_settings) as rig:
+    async with running(either_settings) as rig:
         grid = next(c for c in rig.town.grid_codes if c.startswith(rig.town.village_codes[0]))
         victim = await rig.add_resident("王大爷", VICTIM_PHONE, grid)
         phone = await _joined(rig, MALLORY)
@@ -89,8 +89,8 @@ async def test_someone_elses_number_cannot_be_bound_and_is_not_revealed(
         assert await _audits(rig, "wx.code_wrong") == 1
 
 
-async def test_forged_oauth_state_is_refused(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_forged_oauth_state_is_refused(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         phone = Phone(rig, MALLORY)
         try:
             # a state of the attacker's own, without the cookie that /wx/login set

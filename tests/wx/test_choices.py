@@ -17,8 +17,8 @@ OPENID = "oPauser000000000000001"
 PHONE = "13700000021"
 
 
-async def test_pausing_wechat_moves_the_waiting_message_to_sms(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_pausing_wechat_moves_the_waiting_message_to_sms(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         village = await rig.region(rig.town.village_codes[0])
         grid = next(c for c in rig.town.grid_codes if c.startswith(village.code))
         rid = await rig.add_resident("周大姐", PHONE, grid)
@@ -53,9 +53,9 @@ async def _reply(rig: object, phone: str, content: str) -> None:
 
 
 async def test_sms_replies_resume_opt_out_and_reach_the_grid_worker(
-    sqlite_settings: Settings,
+    either_settings: Settings,
 ) -> None:
-    async with running(sqlite_settings) as rig:
+    async with running(either_settings) as rig:
         grid = rig.town.grid_codes[0]
         rid = await rig.add_resident("吴大爷", PHONE, grid)
         await _reply(rig, PHONE, "TD")

@@ -75,20 +75,20 @@ async def _count(settings: Settings, model: type, *where: object) -> int:
 
 
 async def test_forget_erases_bindings_codes_messages_and_a_lone_follower(
-    sqlite_settings: Settings,
+    either_settings: Settings,
 ) -> None:
-    await start(sqlite_settings, residents=10)
-    parent, child = await _family(sqlite_settings)
-    async with open_resources(sqlite_settings) as r:
+    await start(either_settings, residents=10)
+    parent, child = await _family(either_settings)
+    async with open_resources(either_settings) as r:
         counts = await forget_resident(r.db, parent, actor="admin", reason="本人申请")
     assert (counts["wx_binding"], counts["verify_code"], counts["resident_message"]) == (1, 1, 1)
     assert counts["wx_follower"] == 0  # the child still follows and is bound
-    assert await _count(sqlite_settings, WxBinding) == 1
+    assert await _count(either_settings, WxBinding) == 1
     assert (
-        await _count(sqlite_settings, ResidentMessage, ResidentMessage.sender == "13700000002") == 0
+        await _count(either_settings, ResidentMessage, ResidentMessage.sender == "13700000002") == 0
     )
-    async with open_resources(sqlite_settings) as r:
+    async with open_resources(either_settings) as r:
         counts = await forget_resident(r.db, child, actor="admin", reason="本人申请")
     assert counts["wx_follower"] == 1 and counts["resident_message"] == 1
     for model in (WxBinding, VerifyCode, ResidentMessage, WxFollower):
-        assert await _count(sqlite_settings, model) == 0, model
+        assert await _count(either_settings, model) == 0, model

@@ -40,8 +40,8 @@ async def _bind(rig: WxRig, phone: Phone, name: str, number: str, *, proxy: bool
     return page
 
 
-async def test_child_receives_for_parent_once_per_push_marked(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_child_receives_for_parent_once_per_push_marked(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         grid, village = await _first_grid(rig)
         parent = await rig.add_resident("李奶奶", PARENT_PHONE, grid.code)
         child = await rig.add_resident("李明", CHILD_PHONE, grid.code)
@@ -80,8 +80,8 @@ async def test_child_receives_for_parent_once_per_push_marked(sqlite_settings: S
         )  # the code only: the parent's news went by WeChat
 
 
-async def test_question_reaches_grid_worker_and_answer_arrives(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_question_reaches_grid_worker_and_answer_arrives(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         grid, _ = await _first_grid(rig)
         me = await rig.add_resident("李明", CHILD_PHONE, grid.code)
         await rig.event(CHILD, "subscribe", scene=scene_for(grid))
@@ -125,8 +125,8 @@ async def test_question_reaches_grid_worker_and_answer_arrives(sqlite_settings: 
             await http.close()
 
 
-async def test_urgent_words_flag_the_message(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_urgent_words_flag_the_message(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         answer = await rig.event("oStranger000000000001", "text", content="救命，我被困在家里了")
         assert "110" in answer["body"]
         calm = await rig.event("oStranger000000000001", "voice", content="请问社保怎么交")

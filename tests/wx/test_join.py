@@ -19,8 +19,8 @@ OPENID = "oWangDaye000000000001"
 PHONE = "13700000001"
 
 
-async def test_scan_follow_bind_choose_receive_and_look_back(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+async def test_scan_follow_bind_choose_receive_and_look_back(either_settings: Settings) -> None:
+    async with running(either_settings) as rig:
         village = await rig.region(rig.town.village_codes[0])
         grid = next(c for c in rig.town.grid_codes if c.startswith(village.code))
         rid = await rig.add_resident("王大爷", PHONE, grid)

@@ -10,8 +10,8 @@ from pusher.settings import Settings
 from tests.wx.rig import running
 
 
-async def test_menu_command_sets_the_four_entries(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings, residents=5) as rig:
+async def test_menu_command_sets_the_four_entries(either_settings: Settings) -> None:
+    async with running(either_settings, residents=5) as rig:
         code = await asyncio.to_thread(commands.wechat_menu, rig.resources.settings)
         assert code == 0
         menus = rig.wechat[wechat.STATE].users.menus

@@ -8,7 +8,7 @@ shared number, and ``number_send`` says which delivery sends that SMS for a push
 ``roster_draft`` keeps an uploaded roster between its report and the grid worker's choice.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0017"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
