@@ -32,11 +32,15 @@ TRANSIENT, PERMANENT, FATAL = ErrorClass.TRANSIENT, ErrorClass.PERMANENT, ErrorC
 ErrorTable = Mapping[str, tuple[ErrorClass, str]]
 UNKNOWN = "未知错误码（按永久失败处理）"
 
-#: Answers our HTTP clients make up themselves (no provider code to read).
-_HTTP: dict[str, tuple[ErrorClass, str]] = {
-    "timeout": (TRANSIENT, "服务商未在规定时间内应答"),
-    "network": (TRANSIENT, "网络不通，无法连接服务商"),
+#: Answers our HTTP clients make up themselves (no provider code to read), one spelling
+#: for every provider (see :mod:`channels.http`, which raises them with their type:
+#: ``timeout`` and ``network`` as :class:`~channels.base.UnknownOutcome`).
+HTTP: dict[str, tuple[ErrorClass, str]] = {
+    "timeout": (TRANSIENT, "服务商未在规定时间内应答（消息可能已被受理，将先查询再决定是否重发）"),
+    "network": (TRANSIENT, "请求发出后连接中断（消息可能已被受理，将先查询再决定是否重发）"),
+    "connect": (TRANSIENT, "网络不通，无法连接服务商"),
     "bad_response": (TRANSIENT, "服务商应答无法解析"),
+    "http_429": (TRANSIENT, "请求过于频繁"),
     "http_5*": (TRANSIENT, "服务商服务器错误"),
     "http_4*": (PERMANENT, "服务商拒绝了请求（HTTP 4xx，请检查接口地址或代理）"),
 }
@@ -58,7 +62,7 @@ WECHAT: ErrorTable = {
     "40003": (PERMANENT, "OpenID 无效"),
     "47001": (PERMANENT, "请求数据格式错误"),
     "47003": (PERMANENT, "模板参数不合法（字段内容超长或格式不符）"),
-    **_HTTP,
+    **HTTP,
 }
 
 WECOM: ErrorTable = {
@@ -75,8 +79,7 @@ WECOM: ErrorTable = {
     "44004": (PERMANENT, "消息内容为空"),
     "invalid_recipient": (PERMANENT, "未填写机器人 webhook 密钥"),
     "content_too_long": (PERMANENT, "消息内容超过字节上限"),
-    "http_429": (TRANSIENT, "请求过于频繁"),
-    **_HTTP,
+    **HTTP,
 }
 
 ALIYUN: ErrorTable = {
@@ -108,10 +111,7 @@ ALIYUN: ErrorTable = {
     "ServiceUnavailable": (TRANSIENT, "阿里云服务暂不可用"),
     "SignatureNonceUsed": (TRANSIENT, "请求随机数重复，重发即可"),
     "Throttling*": (TRANSIENT, "请求被限流"),
-    "Timeout": (TRANSIENT, "阿里云未在规定时间内应答"),
-    "NetworkError": (TRANSIENT, "网络不通，无法连接阿里云"),
-    "HTTP5*": (TRANSIENT, "阿里云服务器错误"),
-    "HTTP4*": (PERMANENT, "阿里云拒绝了请求"),
+    **HTTP,
 }
 
 TENCENT: ErrorTable = {
@@ -135,18 +135,7 @@ TENCENT: ErrorTable = {
     "InternalError*": (TRANSIENT, "腾讯云内部错误"),
     "ResourceUnavailable*": (TRANSIENT, "腾讯云资源暂不可用"),
     "NoStatus": (TRANSIENT, "应答中缺少该号码的状态"),
-    "Timeout": (TRANSIENT, "腾讯云未在规定时间内应答"),
-    "NetworkError": (TRANSIENT, "网络不通，无法连接腾讯云"),
-    "HTTP5*": (TRANSIENT, "腾讯云服务器错误"),
-    "HTTP4*": (PERMANENT, "腾讯云拒绝了请求"),
-}
-
-#: Tables by ``Channel.provider``.
-TABLES: Mapping[str, ErrorTable] = {
-    "wechat": WECHAT,
-    "wecom": WECOM,
-    "aliyun": ALIYUN,
-    "tencent": TENCENT,
+    **HTTP,
 }
 
 _ERRORS: Mapping[ErrorClass, type[ChannelError]] = {
@@ -178,9 +167,3 @@ def error_class(error: ChannelError) -> ErrorClass:
     if isinstance(error, FatalError):
         return FATAL
     return TRANSIENT if error.transient else PERMANENT
-
-
-def describe(provider: str, code: str) -> str:
-    """The Chinese description of ``code`` for ``provider`` (unknown codes say so)."""
-    table = TABLES.get(provider)
-    return lookup(table, code)[1] if table is not None else UNKNOWN

@@ -14,7 +14,9 @@ Errors::
     SendStatusSet[i].Code != "Ok"    -> that number's error only
     codes map by the table ``channels.errors.TENCENT``:
     LimitExceeded.* (not PhoneNumberCountLimit), RequestLimitExceeded, InternalError*,
-    HTTP 5xx, timeouts                                                -> TransientError
+    HTTP 5xx, refused connections                                     -> TransientError
+    timeouts, dropped links (see channels.http)                       -> UnknownOutcome:
+                                                 settled by PullSmsSendStatusByPhoneNumber
     AuthFailure.*, unapproved signature or template, no balance left -> FatalError
     bad number, blacklist, content, and every unknown code           -> PermanentError
 """
@@ -33,7 +35,6 @@ from pydantic import BaseModel, SecretStr
 from yarl import URL
 
 from channels import signing
-from channels.aliyun_sms import beijing_time, callback_items, is_opt_out, national, replies
 from channels.base import (
     Accepted,
     CallbackBatch,
@@ -50,7 +51,10 @@ from channels.base import (
     TransientError,
     not_asked,
 )
+from channels.descriptor import Callback, Emulator, Provider, Wiring
 from channels.errors import TENCENT, error_for
+from channels.http import BAD_RESPONSE, HttpSession, http_code
+from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +128,7 @@ class TencentSmsChannel(Channel):
 
     def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:
         self._settings = settings
-        self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._url = URL(settings.base_url)
         self._sem = asyncio.Semaphore(20)
 
@@ -210,20 +214,16 @@ class TencentSmsChannel(Channel):
     async def call(self, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST one signed API call; ``Response`` on success, else a typed error."""
         body = json.dumps(payload).encode()
-        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
-        try:
-            async with self._session.post(
-                self._url, data=body, headers=self._headers(action, body), timeout=timeout
-            ) as resp:
-                # JSON is UTF-8 (RFC 8259) whatever charset the type names, or none:
-                # the service answers plain ``application/json``.
-                text = (await resp.read()).decode("utf-8", errors="replace")
-                status = resp.status
-        except TimeoutError as exc:
-            raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
-        except aiohttp.ClientError as exc:
-            raise TransientError("NetworkError", str(exc)) from exc
-        return _read_body(status, text)
+        answer = await self._http.post(self._url, data=body, headers=self._headers(action, body))
+        response = answer.json_object().get("Response")
+        if not isinstance(response, dict):
+            error = TransientError if answer.status < 400 else PermanentError
+            code = BAD_RESPONSE if answer.status < 400 else http_code(answer.status)
+            raise error(code, f"answer without a Response object: {answer.snippet()}")
+        if isinstance(response.get("Error"), dict):
+            err = response["Error"]
+            raise classify(str(err.get("Code", "")), str(err.get("Message", "")))
+        return response
 
     def _headers(self, action: str, body: bytes) -> dict[str, str]:
         s = self._settings
@@ -246,22 +246,6 @@ class TencentSmsChannel(Channel):
             "x-tc-region": s.region,
             "x-tc-timestamp": str(timestamp),
         }
-
-
-def _read_body(status: int, text: str) -> dict[str, Any]:
-    if status >= 500:
-        raise TransientError(f"HTTP{status}", text[:200])
-    try:
-        response = json.loads(text)["Response"]
-    except (ValueError, KeyError, TypeError):
-        response = None
-    if not isinstance(response, dict):
-        error = TransientError if status < 400 else PermanentError
-        raise error(f"HTTP{status}", f"unreadable answer: {text[:200]}")
-    if isinstance(response.get("Error"), dict):
-        err = response["Error"]
-        raise classify(str(err.get("Code", "")), str(err.get("Message", "")))
-    return response
 
 
 def _status_outcome(key: str, status: Mapping[str, Any] | None) -> Outcome:
@@ -294,3 +278,42 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
         for i in items
     ]
     return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)
+
+
+def _build(settings: TencentSmsSettings, wiring: Wiring) -> TencentSmsChannel:
+    return TencentSmsChannel(settings, session=wiring.http)
+
+
+PROVIDER = Provider(
+    name="tencent",
+    kind=ChannelKind.SMS,
+    title="腾讯云短信",
+    factory=_build,
+    cli="tencent-sms",
+    section="tencent_sms",
+    settings=TencentSmsSettings,
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
+    callbacks=(
+        Callback("report", lambda body: parse_callback(body, kind="report")),
+        Callback("reply", lambda body: parse_callback(body, kind="up")),
+    ),
+    errors=TENCENT,
+    quota_waits={
+        "LimitExceeded.PhoneNumberThirtySecondLimit": 60,
+        "LimitExceeded.PhoneNumberOneHourLimit": 3600,
+        "LimitExceeded.PhoneNumberDailyLimit": "day",
+        "LimitExceeded.SameContentDailyLimit": "day",
+    },
+    emulator=Emulator(
+        "channels.emulators.tencent_sms",
+        9004,
+        {
+            "base_url": "{base_url}",
+            "secret_id": "emulator-key",
+            "secret_key": "emulator-secret",
+            "sdk_app_id": "1400000000",
+            "sign_name": "青山镇人民政府",
+            "template_id": "100001",
+        },
+    ),
+)

@@ -10,7 +10,9 @@ at a time. Provider answers map to errors by the table ``channels.errors.WECHAT`
     unknown codes                                       -> PermanentError
     40013 bad appid, 40125 bad secret, 40164 IP not whitelisted,
     40037 bad template                                  -> FatalError
-    -1 system busy, 45009 quota, HTTP 5xx, timeouts     -> TransientError
+    -1 system busy, 45009 quota, HTTP 5xx               -> TransientError
+    timeouts, dropped links (see channels.http)         -> UnknownOutcome: resent
+                                                           under the same client_msg_id
     40001/40014/42001 token refused -> one shared refresh, one retry of that
     call; refused again                                 -> TransientError
 """
@@ -62,10 +64,11 @@ from channels.base import (
     PermanentError,
     Receipt,
     Rejected,
-    TransientError,
 )
+from channels.descriptor import Emulator, Provider, Wiring
 from channels.errors import WECHAT, error_for
-from channels.wechat_token import TokenStore
+from channels.http import HttpSession
+from channels.wechat_token import TokenStore, build_token_store
 
 log = logging.getLogger(__name__)
 
@@ -123,23 +126,9 @@ async def _call(
     settings: WeChatSettings,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
-    try:
-        async with session.request(method, url, timeout=timeout, **kwargs) as resp:
-            if resp.status >= 500:
-                raise TransientError(f"http_{resp.status}", "provider server error")
-            if resp.status >= 400:
-                raise PermanentError(f"http_{resp.status}", "provider refused the request")
-            body = json.loads(await resp.read())
-    except TimeoutError as exc:
-        raise TransientError("timeout", "no answer in time") from exc
-    except aiohttp.ClientError as exc:
-        raise TransientError("network", str(exc)) from exc
-    except ValueError as exc:
-        raise TransientError("bad_response", "answer is not JSON") from exc
-    if not isinstance(body, dict):
-        raise TransientError("bad_response", "answer is not a JSON object")
-    return body
+    http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
+    answer = await http.request(method, url, **kwargs)
+    return answer.json_object(refuse_4xx=True)
 
 
 def _code(body: Mapping[str, Any], default: int = 0) -> int:
@@ -185,6 +174,7 @@ class WeChatChannel(Channel):
     ) -> None:
         self._settings = settings
         self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._tokens = tokens
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self.limits = dataclasses.replace(  # type: ignore[misc]  # the account's own quota
@@ -258,7 +248,8 @@ class WeChatChannel(Channel):
     async def _post(self, path: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
         # A ready Payload spares aiohttp its per-call payload-type lookup.
         data = BytesPayload(json.dumps(payload, ensure_ascii=False).encode(), content_type=JSON)
-        return await _call(self._session, "POST", self._url(path, token), self._settings, data=data)
+        answer = await self._http.post(self._url(path, token), data=data)
+        return answer.json_object(refuse_4xx=True)
 
     def _url(self, path: str, token: str) -> URL:
         """``path?access_token=token``, built once per token (quoting is costly per call)."""
@@ -455,3 +446,31 @@ def passive_reply(
     )
     encrypted: str = crypto.encrypt_message(xml, query.get("nonce", ""), query.get("timestamp"))
     return encrypted.encode()
+
+
+def _build(settings: WeChatSettings, wiring: Wiring) -> WeChatChannel:
+    return WeChatChannel(settings, session=wiring.http, tokens=build_token_store(wiring.redis))
+
+
+PROVIDER = Provider(
+    name="wechat",
+    kind=ChannelKind.WECHAT,
+    title="微信公众号",
+    factory=_build,
+    cli="wechat",
+    section="wechat",
+    settings=WeChatSettings,
+    required=("app_id", "app_secret"),
+    signed_callback=True,
+    errors=WECHAT,
+    emulator=Emulator(
+        "channels.emulators.wechat",
+        9001,
+        {
+            "base_url": "{base_url}",
+            "app_id": "wx-emulator",
+            "app_secret": "emulator-secret",
+            "template_id": "emulator-template",
+        },
+    ),
+)

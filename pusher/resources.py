@@ -116,6 +116,7 @@ async def open_resources(
         )
         for channel in channels.values():
             stack.push_async_callback(channel.close)
+            await channel.start()  # long-lived connections (a CMPP session) open here
         if queue is None:
             queue = (
                 ArqQueue(redis, queue_name=settings.queue_name)

@@ -8,16 +8,8 @@ import pytest
 
 from channels import aliyun_sms, tencent_sms, wechat, wecom
 from channels.base import ChannelError, FatalError, PermanentError, TransientError
-from channels.errors import (
-    FATAL,
-    PERMANENT,
-    TABLES,
-    TRANSIENT,
-    UNKNOWN,
-    ErrorClass,
-    describe,
-    error_class,
-)
+from channels.errors import FATAL, PERMANENT, TRANSIENT, UNKNOWN, ErrorClass, error_class
+from channels.registry import TABLES, describe
 
 Classify = Callable[[str, str], ChannelError]
 CLASSIFY: dict[str, Classify] = {
