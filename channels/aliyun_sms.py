@@ -10,7 +10,7 @@ missing from QuerySendDetails records). The template's variables come from
 with its text (for a ``${content}`` template).
 
 Errors (business errors arrive as HTTP 200 with ``Code != "OK"``) map by the
-table ``channels.errors.ALIYUN``::
+table ``ERRORS`` below::
 
     isv.BUSINESS_LIMIT_CONTROL, isv.DAY/MONTH_LIMIT_CONTROL, isp.SYSTEM_ERROR,
     Throttling*, SignatureNonceUsed, HTTP 5xx, refused connections -> TransientError
@@ -55,7 +55,7 @@ from channels.base import (
     not_asked,
 )
 from channels.descriptor import Callback, Emulator, Provider, Wiring
-from channels.errors import ALIYUN, error_for
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import HttpSession, http_code
 from channels.sms import (
     BEIJING,
@@ -68,6 +68,39 @@ from channels.sms import (
 )
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "SignatureDoesNotMatch": (FATAL, "签名不匹配：AccessKey Secret 错误"),
+    "InvalidAccessKeyId.NotFound": (FATAL, "AccessKey ID 不存在"),
+    "InvalidAccessKeyId.Inactive": (FATAL, "AccessKey 已停用"),
+    "InvalidTimeStamp.Expired": (FATAL, "服务器时间与标准时间相差过大，请校准时钟"),
+    "isp.RAM_PERMISSION_DENY": (FATAL, "RAM 子账号无短信发送权限"),
+    "isv.SMS_SIGNATURE_ILLEGAL": (FATAL, "短信签名不合法（不存在或未审核通过）"),
+    "isv.SMS_TEMPLATE_ILLEGAL": (FATAL, "短信模板不合法（不存在或未审核通过）"),
+    "isv.SMS_SIGNATURE_SCENE_ILLEGAL": (FATAL, "签名与模板类型不一致"),
+    "isv.TEMPLATE_MISSING_PARAMETERS": (FATAL, "模板变量与配置不符（缺少变量）"),
+    "isv.AMOUNT_NOT_ENOUGH": (FATAL, "账户余额不足"),
+    "isv.OUT_OF_SERVICE": (FATAL, "业务停机（欠费）"),
+    "isv.ACCOUNT_ABNORMAL": (FATAL, "账户异常"),
+    "isv.ACCOUNT_NOT_EXISTS": (FATAL, "账户不存在"),
+    "isv.DENY_IP_RANGE": (FATAL, "所在地区 IP 被禁用"),
+    "isv.MOBILE_NUMBER_ILLEGAL": (PERMANENT, "手机号码格式错误"),
+    "isv.BLACK_KEY_CONTROL_LIMIT": (PERMANENT, "号码或内容被黑名单管控"),
+    "isv.PARAM_LENGTH_LIMIT": (PERMANENT, "参数超出长度限制"),
+    "isv.INVALID_JSON_PARAM": (PERMANENT, "模板参数不合法（只接受字符串）"),
+    "isv.INVALID_PARAMETERS": (PERMANENT, "参数异常"),
+    "isv.MOBILE_COUNT_OVER_LIMIT": (PERMANENT, "一次提交的号码数量超过上限"),
+    "MissingParameter": (PERMANENT, "缺少必填参数"),
+    "isv.BUSINESS_LIMIT_CONTROL": (TRANSIENT, "触发号码级流控（分钟/小时/天），稍后再发"),
+    "isv.DAY_LIMIT_CONTROL": (TRANSIENT, "触发日发送限额"),
+    "isv.MONTH_LIMIT_CONTROL": (TRANSIENT, "触发月发送限额"),
+    "isp.SYSTEM_ERROR": (TRANSIENT, "阿里云系统错误"),
+    "ServiceUnavailable": (TRANSIENT, "阿里云服务暂不可用"),
+    "SignatureNonceUsed": (TRANSIENT, "请求随机数重复，重发即可"),
+    "Throttling*": (TRANSIENT, "请求被限流"),
+    **HTTP,
+}
 
 VERSION = "2017-05-25"
 CALLBACK_REPLY = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=False).encode()
@@ -95,7 +128,7 @@ class AliyunSmsSettings(BaseModel):
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    return error_for(ALIYUN, code, message)
+    return error_for(ERRORS, code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +369,7 @@ PROVIDER = Provider(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),
     ),
-    errors=ALIYUN,
+    errors=ERRORS,
     # Aliyun folds its minute/hour/day caps into one code: try again each hour
     quota_waits={"isv.BUSINESS_LIMIT_CONTROL": 3600, "isv.DAY_LIMIT_CONTROL": "day"},
     emulator=Emulator(

@@ -12,7 +12,7 @@ Errors::
 
     Response.Error (whole request)   -> the same error for every message of the call
     SendStatusSet[i].Code != "Ok"    -> that number's error only
-    codes map by the table ``channels.errors.TENCENT``:
+    codes map by the table ``ERRORS`` below:
     LimitExceeded.* (not PhoneNumberCountLimit), RequestLimitExceeded, InternalError*,
     HTTP 5xx, refused connections                                     -> TransientError
     timeouts, dropped links (see channels.http)                       -> UnknownOutcome:
@@ -52,11 +52,36 @@ from channels.base import (
     not_asked,
 )
 from channels.descriptor import Callback, Emulator, Provider, Wiring
-from channels.errors import TENCENT, error_for
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import BAD_RESPONSE, HttpSession, http_code
 from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "AuthFailure*": (FATAL, "鉴权失败：SecretId/SecretKey 错误或服务器时间不准"),
+    "UnauthorizedOperation*": (FATAL, "未授权操作（SdkAppId 与账号不符）"),
+    "FailedOperation.SignatureIncorrectOrUnapproved": (FATAL, "短信签名未审核通过或不存在"),
+    "FailedOperation.TemplateIncorrectOrUnapproved": (FATAL, "短信模板未审核通过或不存在"),
+    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": (
+        FATAL,
+        "模板参数个数与审核通过的模板不符",
+    ),
+    "FailedOperation.InsufficientBalanceInSmsPackage": (FATAL, "短信套餐包余量不足"),
+    "InvalidParameterValue.IncorrectPhoneNumber": (PERMANENT, "手机号码格式错误"),
+    "FailedOperation.PhoneNumberInBlacklist": (PERMANENT, "号码在黑名单中（已退订或免打扰）"),
+    "FailedOperation.ContainSensitiveWord": (PERMANENT, "内容含敏感词"),
+    "InvalidParameterValue.ContentLengthLimit": (PERMANENT, "内容超长"),
+    "LimitExceeded.PhoneNumberCountLimit": (PERMANENT, "一次提交的号码超过 200 个"),
+    "MissingParameter": (PERMANENT, "缺少必填参数"),
+    "LimitExceeded*": (TRANSIENT, "触发发送频率或数量限制，稍后再发"),
+    "RequestLimitExceeded*": (TRANSIENT, "请求过于频繁"),
+    "InternalError*": (TRANSIENT, "腾讯云内部错误"),
+    "ResourceUnavailable*": (TRANSIENT, "腾讯云资源暂不可用"),
+    "NoStatus": (TRANSIENT, "应答中缺少该号码的状态"),
+    **HTTP,
+}
 
 VERSION = "2021-01-11"
 SERVICE = "sms"
@@ -88,7 +113,7 @@ class TencentSmsSettings(BaseModel):
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    return error_for(TENCENT, code, message)
+    return error_for(ERRORS, code, message)
 
 
 def _chunks(indices: list[int], phones: list[str], keys: list[str]) -> list[list[int]]:
@@ -297,7 +322,7 @@ PROVIDER = Provider(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),
     ),
-    errors=TENCENT,
+    errors=ERRORS,
     quota_waits={
         "LimitExceeded.PhoneNumberThirtySecondLimit": 60,
         "LimitExceeded.PhoneNumberOneHourLimit": 3600,

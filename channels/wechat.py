@@ -4,7 +4,7 @@ HTTP goes through the ``aiohttp`` session passed in; wechatpy (whose client is
 synchronous) is used only for what needs no network: callback signatures,
 ``WeChatCrypto`` for safe mode and ``parse_message``. Sending is one call per
 recipient, so a batch is sent concurrently, at most ``max_concurrency`` calls
-at a time. Provider answers map to errors by the table ``channels.errors.WECHAT``::
+at a time. Provider answers map to errors by the table ``ERRORS`` below::
 
     43004 require subscribe, 43101 refused, 40003 bad openid, 47003 bad data,
     unknown codes                                       -> PermanentError
@@ -66,11 +66,32 @@ from channels.base import (
     Rejected,
 )
 from channels.descriptor import Emulator, Provider, Wiring
-from channels.errors import WECHAT, error_for
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import HttpSession
 from channels.wechat_token import TokenStore, build_token_store
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "-1": (TRANSIENT, "微信系统繁忙，稍后重试"),
+    "45009": (TRANSIENT, "接口调用超过每日限额"),
+    "40001": (TRANSIENT, "access_token 无效（刷新后仍被拒，可能有其他系统在抢用令牌）"),
+    "40014": (TRANSIENT, "access_token 不合法（刷新后仍被拒）"),
+    "42001": (TRANSIENT, "access_token 已过期（刷新后仍被拒）"),
+    "40013": (FATAL, "AppID 无效，请检查公众号配置"),
+    "40125": (FATAL, "AppSecret 无效，请检查公众号配置"),
+    "40164": (FATAL, "调用接口的 IP 不在公众号白名单中"),
+    "40002": (FATAL, "grant_type 不合法"),
+    "40037": (FATAL, "模板 ID 无效，请检查模板配置"),
+    "48001": (FATAL, "公众号未获得该接口权限"),
+    "43004": (PERMANENT, "用户未关注公众号"),
+    "43101": (PERMANENT, "用户拒收消息"),
+    "40003": (PERMANENT, "OpenID 无效"),
+    "47001": (PERMANENT, "请求数据格式错误"),
+    "47003": (PERMANENT, "模板参数不合法（字段内容超长或格式不符）"),
+    **HTTP,
+}
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 JSON = "application/json; charset=utf-8"
@@ -140,7 +161,7 @@ def _code(body: Mapping[str, Any], default: int = 0) -> int:
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for an errcode (or one of our client-side codes)."""
-    return error_for(WECHAT, code, message)
+    return error_for(ERRORS, code, message)
 
 
 def _error(body: Mapping[str, Any], *, prefix: str = "") -> ChannelError:
@@ -462,7 +483,7 @@ PROVIDER = Provider(
     settings=WeChatSettings,
     required=("app_id", "app_secret"),
     signed_callback=True,
-    errors=WECHAT,
+    errors=ERRORS,
     emulator=Emulator(
         "channels.emulators.wechat",
         9001,

@@ -9,7 +9,7 @@ Robots return no message id and have no status query, so the provider id is
 timed out may have been delivered.
 
 Errcodes (``errcode`` decides, never ``errmsg``) map by the table
-``channels.errors.WECOM``: ``-1`` busy and ``45009``/``45033`` frequency limits are
+``ERRORS`` below: ``-1`` busy and ``45009``/``45033`` frequency limits are
 transient; ``93000`` invalid webhook (bad or removed key), ``93004`` robot disabled,
 ``93008`` robot no longer in the chat, ``40058`` content too long, ``40008`` bad
 msgtype and every other code are permanent. A robot key is one group chat's, so a
@@ -46,11 +46,29 @@ from channels.base import (
     TransientError,
 )
 from channels.descriptor import Emulator, Provider, Wiring
-from channels.errors import WECOM, error_for
+from channels.errors import HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import HttpSession
 from channels.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "-1": (TRANSIENT, "企业微信系统繁忙，稍后重试"),
+    "45009": (TRANSIENT, "机器人发送过于频繁（每分钟 20 条）"),
+    "45033": (TRANSIENT, "接口并发调用超过限制"),
+    "rate_limited": (TRANSIENT, "机器人限速排队过久，稍后重试"),
+    # A robot key belongs to one group chat: a dead key fails that chat, not the channel.
+    "93000": (PERMANENT, "机器人 webhook 地址无效（密钥错误或机器人已删除）"),
+    "93004": (PERMANENT, "机器人已被停用"),
+    "93008": (PERMANENT, "机器人已不在该群聊中"),
+    "40058": (PERMANENT, "消息内容超长"),
+    "40008": (PERMANENT, "消息类型不合法"),
+    "44004": (PERMANENT, "消息内容为空"),
+    "invalid_recipient": (PERMANENT, "未填写机器人 webhook 密钥"),
+    "content_too_long": (PERMANENT, "消息内容超过字节上限"),
+    **HTTP,
+}
 
 #: Byte limits of ``content`` (UTF-8) per msgtype.
 CONTENT_LIMITS: dict[str, int] = {"markdown": 4096, "text": 2048}
@@ -91,7 +109,7 @@ def key_hash(key: str) -> str:
 
 def classify(errcode: int | str, errmsg: str = "") -> ChannelError:
     """The typed error for a robot's non-zero ``errcode`` (or a client-side code)."""
-    return error_for(WECOM, str(errcode), errmsg)
+    return error_for(ERRORS, str(errcode), errmsg)
 
 
 class WeComRobotChannel(Channel):
@@ -199,6 +217,6 @@ PROVIDER = Provider(
     section="wecom",
     settings=WeComSettings,
     switch="wecom_enabled",  # a robot's webhook key, its only credential, is the recipient
-    errors=WECOM,
+    errors=ERRORS,
     emulator=Emulator("channels.emulators.wecom", 9002, {"base_url": "{base_url}"}),
 )
