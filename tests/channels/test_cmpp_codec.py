@@ -132,6 +132,9 @@ def test_segments_keep_surrogate_pairs_and_come_back_whole() -> None:
     segments = split(text, ref=5)
     assert len(segments) == 3
     assert all(len(s.content) <= 140 for s in segments)
+    # each segment is valid UTF-16 on its own (a phone shows segments as they come)
+    pieces = [parse(s.content, s.udhi).payload.decode("utf-16-be") for s in segments]
+    assert pieces[1].startswith("𠀀") and "".join(pieces) == text
     joined = Reassembler()
     outs = [joined.add("139", parse(s.content, s.udhi)) for s in reversed(segments)]
     assert outs[:2] == [None, None] and outs[2] is not None

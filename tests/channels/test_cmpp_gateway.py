@@ -9,7 +9,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from channels.base import Accepted, CallbackBatch, FatalError, Message, Rejected, TransientError
+from channels.base import (
+    LOOKUP_FAILED,
+    Accepted,
+    CallbackBatch,
+    FatalError,
+    Message,
+    Rejected,
+    TransientError,
+)
 from channels.cmpp.channel import CmppChannel, CmppSettings
 from channels.cmpp.protocol import Command, ConnectResp, authenticator_ismg, encode
 from channels.emulators.cmpp import CmppGateway, GatewayFaults
@@ -142,11 +150,16 @@ async def test_a_dropped_link_loses_nothing_and_sends_nothing_twice() -> None:
         assert gateway.stats.logins == 2
         assert gateway.inbox.total() == 5 + 4  # nothing re-sent blindly
         await until(lambda: len(receipts(batches)) == 9)
-        await asyncio.sleep(1.0)  # the settle window passes
-        found = await channel.lookup(unknown)
+        found = await channel.lookup(unknown)  # within the settle window
         settled = [o for o in found if isinstance(o, Accepted)]
-        again = [m for m, o in zip(unknown, found, strict=True) if o is None]
-        assert len(settled) == 5 and len(again) == 11
+        waiting = [m for m, o in zip(unknown, found, strict=True) if isinstance(o, Rejected)]
+        assert len(settled) == 5 and len(waiting) == 11
+        assert {o.error.code for o in found if isinstance(o, Rejected)} == {LOOKUP_FAILED}
+        await asyncio.sleep(1.0)  # the settle window passes without a report for them
+        again = [
+            m for m, o in zip(waiting, await channel.lookup(waiting), strict=True) if o is None
+        ]
+        assert len(again) == 11
         resent = await channel.send(again)
         assert all(isinstance(o, Accepted) for o in resent)
         await until(lambda: len(receipts(batches)) == 20)
