@@ -25,7 +25,10 @@ CMPP: ErrorTable = {
     "submit:6": (PERMANENT, "网关拒收：超过最大信息长"),
     "submit:7": (FATAL, "网关拒收：业务代码错"),
     "submit:8": (TRANSIENT, "网关流量控制，稍后再发"),
-    "submit:*": (PERMANENT, "网关拒收：其他错误"),
+    # 9 is 2.0's catch-all "other error" (gateway trouble as often as not): retried
+    # within the retry policy; codes above 9 are a gateway's own and not retried
+    "submit:9": (TRANSIENT, "网关拒收：其他错误"),
+    "submit:*": (PERMANENT, "网关拒收：网关自定义错误码"),
     "not_connected": (TRANSIENT, "与短信网关的连接未建立，消息未提交"),
     "timeout": (TRANSIENT, "网关未在规定时间内应答（结果待状态报告确认）"),
     "network_error": (TRANSIENT, "与网关的连接中断（结果待状态报告确认）"),

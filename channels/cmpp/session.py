@@ -55,6 +55,14 @@ async def read_pdu(reader: asyncio.StreamReader) -> tuple[Header, bytes]:
     return header, await reader.readexactly(header.length - HEADER_SIZE)
 
 
+#: The smallest body of each response we read (a shorter one is garbage).
+RESP_SIZES: dict[int, int] = {
+    Command.SUBMIT_RESP: 9,
+    Command.DELIVER_RESP: 9,
+    Command.CONNECT_RESP: 18,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
     """Where the gateway is, who we are, and the protocol's timers (C, T, N)."""
@@ -121,6 +129,8 @@ class Session:
         #: the status of the last refused login (None while logins succeed)
         self.refused: int | None = None
         self.logins = 0
+        #: DELIVERs left unanswered because the sink was behind (the gateway resends them)
+        self.deliveries_deferred = 0
 
     @property
     def connected(self) -> bool:
@@ -266,11 +276,19 @@ class Session:
             header, body = await read_pdu(reader)
             self._last_heard = time.monotonic()
             if header.command & 0x80000000:
+                if len(body) < RESP_SIZES.get(header.command, 0):
+                    raise ProtocolError(f"{header.command:#x} with a {len(body)}-byte body")
                 future = self._pending.get(header.sequence)
                 if future is not None and not future.done():
                     future.set_result((header, body))
             elif header.command == Command.DELIVER:
-                await delivers.put((header.sequence, Deliver.unpack(body)))
+                deliver = Deliver.unpack(body)
+                try:
+                    delivers.put_nowait((header.sequence, deliver))
+                except asyncio.QueueFull:
+                    # never stall the SUBMIT_RESPs behind a slow sink: left unanswered,
+                    # the DELIVER comes again from the gateway
+                    self.deliveries_deferred += 1
             elif header.command == Command.ACTIVE_TEST:
                 writer.write(
                     encode(Command.ACTIVE_TEST_RESP, header.sequence, ACTIVE_TEST_RESP_BODY)

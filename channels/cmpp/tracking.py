@@ -61,6 +61,7 @@ class Tracker:
     clock: Callable[[], float] = time.monotonic
     _by_id: OrderedDict[int, Track] = field(default_factory=OrderedDict)
     _unknown: OrderedDict[str, Track] = field(default_factory=OrderedDict)
+    _seen: OrderedDict[int, Receipt | None] = field(default_factory=OrderedDict)
 
     def sent(self, key: str, recipient: str, ids: list[int], unanswered: int) -> Track:
         """Remember a message whose segments got ``ids`` (and ``unanswered`` got no answer)."""
@@ -75,7 +76,19 @@ class Tracker:
         return track
 
     def report(self, report: Report) -> Receipt | None:
-        """The receipt ``report`` completes, if any (None while segments still owe one)."""
+        """The receipt ``report`` completes, if any (None while segments still owe one).
+
+        The same report again (a DELIVER the gateway resent because its answer was
+        lost) gives the same answer again.
+        """
+        if report.msg_id in self._seen:
+            return self._seen[report.msg_id]
+        receipt = self._receipt(report)
+        self._seen[report.msg_id] = receipt
+        self._trim()
+        return receipt
+
+    def _receipt(self, report: Report) -> Receipt | None:
         track = self._by_id.pop(report.msg_id, None) or self._match(report)
         if track is None:
             return Receipt(str(report.msg_id), report.delivered, report.stat, recipient=report.dest)
@@ -118,6 +131,8 @@ class Tracker:
             self._by_id.popitem(last=False)
         while len(self._unknown) > self.capacity:
             self._unknown.popitem(last=False)
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
 
     @property
     def unknown(self) -> int:

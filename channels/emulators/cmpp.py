@@ -45,7 +45,7 @@ from channels.cmpp.protocol import (
 )
 from channels.cmpp.segments import Reassembler, decode, parse, split
 from channels.cmpp.session import read_pdu
-from channels.emulators.common import Inbox
+from channels.emulators.common import Faults, Inbox
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
@@ -73,6 +73,18 @@ class GatewayFaults:
         return share > 0 and self.rng.random() < share
 
 
+def faults_from(common: Faults) -> GatewayFaults:
+    """The HTTP emulators' fault shares in CMPP terms: a server error is SUBMIT Result 9,
+    throttling is flow control (8), slowness delays SUBMIT_RESPs, failed receipts UNDELIV."""
+    return GatewayFaults(
+        slow_ack_seconds=common.slow_seconds,
+        flow_control=common.throttle,
+        error=common.server_error,
+        report_failure=common.receipt_failure,
+        seed=common.seed,
+    )
+
+
 @dataclass
 class Stats:
     """Counts a test can assert on."""
@@ -87,6 +99,8 @@ class Stats:
     garbled: int = 0
     dropped: int = 0
     reports_sent: int = 0
+    delivers_resent: int = 0
+    active_test_answers: int = 0
 
 
 @dataclass(eq=False)
@@ -115,11 +129,13 @@ class CmppGateway:
         window: int = 16,
         faults: GatewayFaults | None = None,
         report_delay: float = 0.01,
+        deliver_timeout: float = 60.0,
         gateway_code: int = 0x1F2E3,
     ) -> None:
         self.sp_id, self.secret, self.src_id, self.window = sp_id, secret, src_id, window
         self.faults = faults or GatewayFaults()
         self.report_delay = report_delay
+        self.deliver_timeout = deliver_timeout  # the specification's T
         self.gateway_code = gateway_code
         self.inbox = Inbox()
         self.stats = Stats()
@@ -224,6 +240,8 @@ class CmppGateway:
             self._submit(link, sequence, Submit.unpack(body))
         elif command == Command.DELIVER_RESP:
             link.unanswered.pop(sequence, None)
+        elif command == Command.ACTIVE_TEST_RESP:
+            self.stats.active_test_answers += 1
         elif command == Command.ACTIVE_TEST:
             self.stats.active_tests += 1
             if not self.faults.ignore_active_test:
@@ -296,8 +314,9 @@ class CmppGateway:
         self._deliver(Deliver.of_report(self._msg_id(), self.sp_id, report))
         self.stats.reports_sent += 1
 
-    def _deliver(self, deliver: Deliver) -> None:
-        """Send a DELIVER on a live link (kept until answered), or keep it for the next one."""
+    def _deliver(self, deliver: Deliver, tries: int = 3) -> None:
+        """Send a DELIVER on a live link (kept until answered, sent again after
+        ``deliver_timeout`` up to ``tries`` times), or keep it for the next link."""
         if not self._links:
             self._waiting.append(deliver)
             return
@@ -305,6 +324,22 @@ class CmppGateway:
         sequence = link.next_sequence()
         link.unanswered[sequence] = deliver
         link.writer.write(encode(Command.DELIVER, sequence, deliver.pack()))
+
+        async def again() -> None:
+            await asyncio.sleep(self.deliver_timeout)
+            if link.unanswered.pop(sequence, None) is not None:
+                self.stats.delivers_resent += 1
+                if tries > 1:
+                    self._deliver(deliver, tries - 1)
+                else:
+                    self._waiting.append(deliver)  # for the next link
+
+        self._spawn(again(), link)
+
+    def active_test(self) -> None:
+        """Send ACTIVE_TEST on every link (its answers are counted in the stats)."""
+        for link in self._links:
+            link.writer.write(encode(Command.ACTIVE_TEST, link.next_sequence()))
 
     def _msg_id(self) -> int:
         return make_msg_id(datetime.now(BEIJING), self.gateway_code, next(self._ids))
@@ -321,9 +356,11 @@ class _Drop(Exception):
     """End this link now."""
 
 
-async def run(*, host: str, port: int, sp_id: str, secret: str) -> None:
+async def run(
+    *, host: str, port: int, sp_id: str, secret: str, faults: GatewayFaults | None = None
+) -> None:
     """Serve until cancelled (``pusher emulate cmpp``)."""
-    gateway = CmppGateway(sp_id=sp_id, secret=secret)
+    gateway = CmppGateway(sp_id=sp_id, secret=secret, faults=faults)
     bound = await gateway.start(host, port)
     print(f"CMPP 2.0 gateway on {bound[0]}:{bound[1]}, SP {sp_id}", flush=True)
     try:
@@ -332,8 +369,21 @@ async def run(*, host: str, port: int, sp_id: str, secret: str) -> None:
         await gateway.close()
 
 
-def serve(*, host: str, port: int, sp_id: str = "901234", secret: str = "cmpp-secret") -> int:
-    """Run the gateway in the foreground until interrupted; the exit status."""
+def serve(
+    *,
+    host: str,
+    port: int,
+    faults: Faults | None = None,
+    sp_id: str = "901234",
+    secret: str = "cmpp-secret",
+) -> int:
+    """Run the gateway in the foreground until interrupted; the exit status.
+
+    ``pusher emulate cmpp`` is one line in ``serve_emulator``:
+    ``return cmpp.serve(host=host, port=port, faults=o.faults())``; the SP code and
+    secret default to the ones ``.env.example`` would name (901234 / cmpp-secret).
+    """
+    gateway_faults = faults_from(faults) if faults is not None else None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(host=host, port=port, sp_id=sp_id, secret=secret))
+        asyncio.run(run(host=host, port=port, sp_id=sp_id, secret=secret, faults=gateway_faults))
     return 0

@@ -241,3 +241,40 @@ async def test_a_garbled_gateway_is_left_and_dialled_again() -> None:
         await channel.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_the_client_answers_the_gateways_active_test() -> None:
+    async with rig() as (gateway, _channel, _):
+        await until(lambda: gateway.stats.logins == 1)
+        gateway.active_test()
+        gateway.active_test()
+        await until(lambda: gateway.stats.active_test_answers == 2)
+
+
+async def test_a_failed_sink_gets_the_same_receipt_again() -> None:
+    failures = [1]
+    gateway = CmppGateway(sp_id=SP, secret=SECRET, deliver_timeout=0.1)
+    host, port = await gateway.start()
+    taken: list[CallbackBatch] = []
+
+    async def sink(batch: CallbackBatch) -> None:
+        if failures:
+            failures.pop()
+            raise RuntimeError("database away")
+        taken.append(batch)
+
+    settings = CmppSettings(
+        host=host, port=port, sp_id=SP, shared_secret=SecretStr(SECRET), src_id="1069"
+    )
+    channel = CmppChannel(settings, sink=sink)
+    await channel.start()
+    try:
+        [outcome] = await channel.send(batch(1))
+        await until(lambda: len(receipts(taken)) == 1)
+    finally:
+        await channel.close()
+        await gateway.close()
+    assert isinstance(outcome, Accepted)
+    [receipt] = receipts(taken)
+    assert receipt.provider_id == outcome.provider_id and receipt.key == "k0"
+    assert gateway.stats.delivers_resent == 1
