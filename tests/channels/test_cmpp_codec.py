@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,15 @@ def test_the_reassembler_is_bounded() -> None:
     joined.add("138", Part(9, 2, 1, b"y"))
     assert len(joined) == 1
     assert joined.add("139", Part(1, 2, 3, b"z")) is None  # a number beyond the total
+
+
+def test_the_worked_example_in_the_docs_is_what_the_codec_writes() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "cmpp.md").read_text(encoding="utf-8")
+    connect = doc.split("### CONNECT (39 bytes)\n\n```\n")[1].split("```")[0]
+    login = Connect.login(SP, SECRET, datetime(2026, 12, 6, 15, 21, 30))
+    assert h(connect.strip()) == encode(Command.CONNECT, 1, login.pack())
+    block = doc.split("Segment 2 in full (183 bytes):\n\n```\n")[1].split("```")[0]
+    written = h(*(line.split("   ")[0] for line in block.splitlines()))
+    second = split(TEXT, ref=0x2A)[1]
+    pdu = Submit(("13900000001",), second.content, SP, "10690001", pk_total=2, pk_number=2, udhi=1)
+    assert written == encode(Command.SUBMIT, 3, pdu.pack())
