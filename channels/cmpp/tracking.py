@@ -20,8 +20,9 @@ is handed on under its own Msg_Id, where the receipts store parks it.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,7 +31,7 @@ from channels.base import Receipt
 from channels.cmpp.pdus import Report
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two messages may look alike
 class Track:
     """One message: its segments' Msg_Ids still owing a report, and what is known."""
 
@@ -62,6 +63,7 @@ class Tracker:
     _by_id: OrderedDict[int, Track] = field(default_factory=OrderedDict)
     _unknown: OrderedDict[str, Track] = field(default_factory=OrderedDict)
     _seen: OrderedDict[int, Receipt | None] = field(default_factory=OrderedDict)
+    _by_phone: dict[str, deque[Track]] = field(default_factory=dict)
 
     def sent(self, key: str, recipient: str, ids: list[int], unanswered: int) -> Track:
         """Remember a message whose segments got ``ids`` (and ``unanswered`` got no answer)."""
@@ -70,8 +72,10 @@ class Tracker:
         for msg_id in ids:
             self._by_id[msg_id] = track
         if unanswered:
-            self._unknown.pop(key, None)
+            if key in self._unknown:
+                self._forget(key)
             self._unknown[key] = track
+            self._by_phone.setdefault(recipient, deque()).append(track)
         self._trim()
         return track
 
@@ -103,13 +107,17 @@ class Tracker:
 
     def _match(self, report: Report) -> Track | None:
         """The oldest message of unknown outcome to this number still owing a segment."""
-        for track in self._unknown.values():
-            if track.unanswered and track.recipient == report.dest:
-                track.unanswered -= 1
-                track.pid = track.pid or str(report.msg_id)
-                track.remaining.add(report.msg_id)
-                return track
-        return None
+        waiting = self._by_phone.get(report.dest)
+        while waiting and not waiting[0].unanswered:
+            waiting.popleft()  # every segment matched already
+        if not waiting:
+            self._by_phone.pop(report.dest, None)
+            return None
+        track = waiting[0]
+        track.unanswered -= 1
+        track.pid = track.pid or str(report.msg_id)
+        track.remaining.add(report.msg_id)
+        return track
 
     def settle(self, key: str) -> tuple[Settled, str | None]:
         """What is known of ``key``'s message of unknown outcome, with its provider id if sent."""
@@ -117,20 +125,30 @@ class Tracker:
         if track is None:
             return Settled.UNKNOWN, None
         if not track.unanswered:
-            del self._unknown[key]
+            self._forget(key)
             return Settled.SENT, track.pid
         if self.clock() - track.since < self.settle_seconds:
             return Settled.WAITING, None
-        del self._unknown[key]
+        self._forget(key)
         for msg_id in track.remaining:
             self._by_id.pop(msg_id, None)
         return Settled.NOT_SENT, None
+
+    def _forget(self, key: str) -> None:
+        """Drop a message of unknown outcome from both of its indexes."""
+        track = self._unknown.pop(key)
+        waiting = self._by_phone.get(track.recipient)
+        if waiting is not None:
+            with contextlib.suppress(ValueError):
+                waiting.remove(track)
+            if not waiting:
+                del self._by_phone[track.recipient]
 
     def _trim(self) -> None:
         while len(self._by_id) > self.capacity:
             self._by_id.popitem(last=False)
         while len(self._unknown) > self.capacity:
-            self._unknown.popitem(last=False)
+            self._forget(next(iter(self._unknown)))
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
 
