@@ -18,6 +18,7 @@ import aiohttp
 
 from channels import aliyun_sms, sandbox, tencent_sms, wechat, wecom
 from channels.base import Channel, ChannelKind
+from channels.cmpp import channel as cmpp
 from channels.descriptor import Provider, ReceiptSink, Wiring
 from channels.errors import UNKNOWN, ErrorTable, lookup
 from channels.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -31,6 +32,7 @@ PROVIDERS: tuple[Provider, ...] = (
     wecom.PROVIDER,
     aliyun_sms.PROVIDER,
     tencent_sms.PROVIDER,
+    cmpp.PROVIDER,
     sandbox.PROVIDER,
 )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from types import ModuleType
 
 from aiohttp import web
 
@@ -23,19 +24,26 @@ from channels.registry import by_cli
 __all__ = ["EmulatorOptions", "emulator_app", "serve_emulator"]
 
 
-def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.Application:
-    """The emulator app for ``provider``, a command-line name of the registry (``aliyun-sms``).
-
-    ``ValueError`` for a provider without an emulator, or when the options' account
-    file cannot be read.
-    """
+def _module(provider: str) -> ModuleType:
+    """The emulator module of ``provider`` (a command-line name); ``ValueError`` if none."""
     try:
         emulator = by_cli(provider).emulator
     except KeyError:
         emulator = None
     if emulator is None:
         raise ValueError(f"unknown provider {provider!r}")
-    module = importlib.import_module(emulator.module)  # emulators load only when emulating
+    return importlib.import_module(emulator.module)  # emulators load only when emulating
+
+
+def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.Application:
+    """The emulator app for ``provider``, a command-line name of the registry (``aliyun-sms``).
+
+    ``ValueError`` for a provider without an HTTP emulator, or when the options'
+    account file cannot be read.
+    """
+    module = _module(provider)
+    if not hasattr(module, "from_options"):
+        raise ValueError(f"{provider} is not emulated over HTTP")
     app: web.Application = module.from_options(options or EmulatorOptions())
     return app
 
@@ -45,8 +53,13 @@ def serve_emulator(
 ) -> int:
     """Run the emulator on ``host:port`` until interrupted (no access log: it costs CPU).
 
+    An HTTP emulator offers ``from_options``, one over TCP (CMPP) ``serve_options``.
     An account file that cannot be read ends it at once with exit status 2.
     """
+    module = _module(provider)
+    if hasattr(module, "serve_options"):
+        status: int = module.serve_options(options or EmulatorOptions(), host=host, port=port)
+        return status
     try:
         app = emulator_app(provider, options)
     except ValueError as exc:

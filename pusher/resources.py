@@ -26,6 +26,7 @@ from channels.registry import build_channels, build_limiter
 from pusher.db import SessionFactory, create_engine, session_factory
 from pusher.metrics import Metrics
 from pusher.pipeline.dispatch import Dispatcher
+from pusher.pipeline.receipts import database_receipts
 from pusher.queue import ArqQueue, JobQueue, LocalQueue
 from pusher.rulebook import Rulebook
 from pusher.sandbox_store import database_lookup, database_sink
@@ -113,6 +114,7 @@ async def open_resources(
             sandbox_lookup=database_lookup(db),
             redis=redis,
             limiter=limiter,
+            receipts=database_receipts(db),
         )
         for channel in channels.values():
             stack.push_async_callback(channel.close)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from channels import registry
 from channels.aliyun_sms import AliyunSmsSettings
 from channels.base import ChannelKind
+from channels.cmpp.channel import CmppSettings
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
@@ -142,6 +143,7 @@ class Settings(BaseSettings):
     wecom_enabled: bool = False
     aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
     tencent_sms: TencentSmsSettings = Field(default_factory=TencentSmsSettings)
+    cmpp: CmppSettings = Field(default_factory=CmppSettings)
     # One section above per provider of the registry (channels.registry.PROVIDERS, whose
     # descriptors name the field and its class; tests/channels/test_registry.py checks it).
     #: The SMS provider tried first; the others follow in registry order.

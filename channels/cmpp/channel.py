@@ -9,10 +9,10 @@ would; there is no per-message query.
 
 Unknown outcomes, and the rule for them: a SUBMIT written but never answered
 (the link dropped, or no SUBMIT_RESP within T) is *not* re-sent by the session
-or the channel. The message is reported ``Rejected`` with a transient
-``network_error``/``timeout`` code, which dispatch treats as an uncertain
-outcome and later asks :meth:`CmppChannel.lookup` about. That answers from the
-reports: sent (with its provider id) once a report for the number matched each
+or the channel. The message is reported ``Rejected`` with an
+:class:`~channels.base.UnknownOutcome` (``network``/``timeout``), which dispatch
+treats as an uncertain outcome and later asks :meth:`CmppChannel.lookup` about.
+That answers from the reports: sent (with its provider id) once a report for the number matched each
 unanswered segment, "ask again later" within ``settle_seconds``, and "not
 received, send again" after it. Why: the gateway reports every message
 submitted with Registered_Delivery = 1, so a report is the only proof either
@@ -37,7 +37,6 @@ from typing import ClassVar
 
 from pydantic import BaseModel, SecretStr
 
-from channels.aliyun_sms import is_opt_out, national, replies
 from channels.base import (
     Accepted,
     CallbackBatch,
@@ -51,13 +50,16 @@ from channels.base import (
     Receipt,
     Rejected,
     TransientError,
+    UnknownOutcome,
     not_asked,
 )
-from channels.cmpp.errors import classify
+from channels.cmpp.errors import CMPP, classify
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Answered, NotSent, Reply, Session, SessionConfig, Unanswered
 from channels.cmpp.tracking import Settled, Tracker
+from channels.descriptor import Emulator, Provider, Wiring
+from channels.sms import is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
 MOBILE = re.compile(r"^1\d{10}$")
@@ -193,7 +195,7 @@ class CmppChannel(Channel):
         if unanswered:
             self._tracker.sent(key, phone, ids, len(unanswered))
             return Rejected(
-                key, TransientError(unanswered[0].code, "网关未应答，结果待状态报告确认")
+                key, UnknownOutcome(unanswered[0].code, "网关未应答，结果待状态报告确认")
             )
         refused = [r for r in replies_ if isinstance(r, Answered) and r.result != 0]
         if refused:
@@ -222,3 +224,40 @@ class CmppChannel(Channel):
         batch = CallbackBatch(receipts=receipts, opt_outs=opt_outs, inbound=replies(pairs))
         if receipts or opt_outs or batch.inbound:
             await self._sink(batch)
+
+
+def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
+    take = wiring.receipts
+
+    async def sink(batch: CallbackBatch) -> None:
+        if take is None:  # a process that only sends (send-test): nobody to tell
+            log.warning("cmpp reports not kept: no receipt sink", extra={"n": len(batch.receipts)})
+            return
+        await take("cmpp", batch)
+
+    return CmppChannel(settings, sink=sink)
+
+
+PROVIDER = Provider(
+    name="cmpp",
+    kind=ChannelKind.SMS,
+    title="短信网关（CMPP 2.0）",
+    factory=_build,
+    cli="cmpp",
+    section="cmpp",
+    settings=CmppSettings,
+    required=("sp_id", "shared_secret", "src_id"),
+    receipt_sink=True,  # reports and replies come over the connection, not a callback
+    errors=CMPP,
+    emulator=Emulator(
+        "channels.emulators.cmpp",
+        7890,
+        {
+            "host": "cmpp-emulator",
+            "port": "7890",
+            "sp_id": "901234",
+            "shared_secret": "cmpp-secret",
+            "src_id": "10690001",
+        },
+    ),
+)

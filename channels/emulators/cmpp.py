@@ -46,6 +46,7 @@ from channels.cmpp.protocol import (
 from channels.cmpp.segments import Reassembler, decode, parse, split
 from channels.cmpp.session import read_pdu
 from channels.emulators.common import Faults, Inbox
+from channels.emulators.options import EmulatorOptions
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
@@ -379,11 +380,15 @@ def serve(
 ) -> int:
     """Run the gateway in the foreground until interrupted; the exit status.
 
-    ``pusher emulate cmpp`` is one line in ``serve_emulator``:
-    ``return cmpp.serve(host=host, port=port, faults=o.faults())``; the SP code and
-    secret default to the ones ``.env.example`` would name (901234 / cmpp-secret).
+    ``pusher emulate cmpp`` runs it through :func:`serve_options`; the SP code and
+    secret default to the ones ``.env.example`` and compose name (901234 / cmpp-secret).
     """
     gateway_faults = faults_from(faults) if faults is not None else None
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(host=host, port=port, sp_id=sp_id, secret=secret, faults=gateway_faults))
     return 0
+
+
+def serve_options(options: EmulatorOptions, *, host: str, port: int) -> int:
+    """``pusher emulate cmpp``: the gateway with the options' faults (TCP, not HTTP)."""
+    return serve(host=host, port=port, faults=options.faults())

@@ -1,7 +1,7 @@
 """One table of channels under test: each real client wired to its emulator.
 
-Shared by the contract tests and the send-test tests; :data:`SPECS` follows the
-registry (``channels.registry.PROVIDERS``). A :class:`Spec` knows
+Shared by the contract tests and the send-test tests (``specs.SPECS`` puts them in
+the registry's order). A :class:`Spec` knows
 how to start a channel's emulator (with faults, wrong credentials, a callback
 URL) and build the real client against it; what a channel cannot do (no
 credentials, no receipts) is ``None`` in the table, and the tests skip it.
@@ -30,7 +30,6 @@ from channels.emulators import wecom as wecom_emu
 from channels.emulators.accounts import sms_account, wechat_account
 from channels.emulators.common import Faults
 from channels.ratelimit import MemoryRateLimiter
-from channels.registry import PROVIDERS
 from channels.sandbox import SandboxChannel, SandboxMessage
 from channels.wechat_token import MemoryTokenStore
 from channels.wecom import WeComRobotChannel, WeComSettings
@@ -237,7 +236,8 @@ def _phone(i: int) -> str:
     return f"139{i:08d}"
 
 
-_SPECS = [
+#: The rigs of the HTTP providers and the sandbox (CMPP's is in ``cmpp_rig``).
+HTTP_SPECS = [
     Spec(
         "wechat",
         _wechat,
@@ -280,11 +280,6 @@ _SPECS = [
     ),
     Spec("sandbox", _sandbox, _phone, None, None, None, None, 500),
 ]
-#: The rig of each provider, by its registry name.
-RIGS = {spec.name: spec for spec in _SPECS}
-#: The channels under test: the registry's providers, in its order (a provider without
-#: a rig is left out here and fails ``test_registry.test_every_provider_has_a_rig``).
-SPECS = [RIGS[p.name] for p in PROVIDERS if p.name in RIGS]
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from channels import registry
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings
 from channels.base import ChannelKind
+from channels.cmpp.channel import CmppSettings
 from channels.descriptor import Provider
 from channels.sandbox import SandboxChannel, SandboxMessage
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
@@ -30,7 +31,7 @@ from channels.wecom import WeComSettings
 from pusher.cli import _parser
 from pusher.settings import Settings
 from pusher.web.callbacks import callback_routes
-from tests.channels.rigs import RIGS, SPECS
+from tests.channels.specs import RIGS, SPECS
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.emulators.yaml"
 SMS_ROUTES = ("report", "reply")
@@ -86,6 +87,14 @@ EXPECTED: dict[str, Generated] = {
         _emulate("tencent-sms", 9004),
         "tencent-sms-emulator",
         ("tencent_sms", TencentSmsSettings),
+    ),
+    "cmpp": Generated(
+        "sms",
+        frozenset(),  # reports and replies come over its own connection
+        "cmpp",
+        _emulate("cmpp", 7890),
+        "cmpp-emulator",
+        ("cmpp", CmppSettings),
     ),
     "sandbox": Generated(None, frozenset(), None, None, None, None),
 }
