@@ -52,7 +52,7 @@ async def test_cmpp_sends_and_its_reports_reach_the_deliveries(sqlite_settings: 
                 worker = replace(resources.dispatcher(), worker="cmpp-w")
                 tally = await dispatch(worker, push_id, ChannelKind.SMS)
                 rows = _sms(await rig.deliveries(push_id))
-                for _ in range(100):  # reports come over the connection, a little later
+                for _ in range(400):  # reports come over the connection, a little later
                     if all(d.status == DeliveryStatus.DELIVERED for d in rows):
                         break
                     await asyncio.sleep(0.05)
