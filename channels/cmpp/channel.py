@@ -54,9 +54,10 @@ from channels.base import (
     not_asked,
 )
 from channels.cmpp.errors import classify
+from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
-from channels.cmpp.session import Answered, NotSent, Reply, Session, SessionConfig, Unanswered
+from channels.cmpp.session import Session
 from channels.cmpp.tracking import Settled, Tracker
 
 log = logging.getLogger(__name__)
