@@ -25,10 +25,21 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from channels.base import Receipt
 from channels.cmpp.pdus import Report
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def done_at(value: str) -> datetime | None:
+    """A report's Done_time (YYMMDDHHMM, Beijing time), or None when unreadable."""
+    try:
+        return datetime.strptime(value, "%y%m%d%H%M").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
 
 
 @dataclass(eq=False)  # identity: two messages may look alike
@@ -94,15 +105,16 @@ class Tracker:
 
     def _receipt(self, report: Report) -> Receipt | None:
         track = self._by_id.pop(report.msg_id, None) or self._match(report)
+        at = done_at(report.done_time)
         if track is None:
-            return Receipt(str(report.msg_id), report.delivered, report.stat, recipient=report.dest)
+            return Receipt(str(report.msg_id), report.delivered, report.stat, at, report.dest)
         track.remaining.discard(report.msg_id)
         assert track.pid is not None
         if not report.delivered and track.failed is None:
             track.failed = report.stat
-            return Receipt(track.pid, False, report.stat, recipient=track.recipient, key=track.key)
+            return Receipt(track.pid, False, report.stat, at, track.recipient, track.key)
         if track.failed is None and not track.remaining and not track.unanswered:
-            return Receipt(track.pid, True, report.stat, recipient=track.recipient, key=track.key)
+            return Receipt(track.pid, True, report.stat, at, track.recipient, track.key)
         return None
 
     def _match(self, report: Report) -> Track | None:

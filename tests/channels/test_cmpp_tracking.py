@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from channels.cmpp.pdus import Report
 from channels.cmpp.tracking import Settled, Tracker
 
@@ -17,6 +19,7 @@ def test_a_long_message_is_delivered_after_its_last_segment() -> None:
     assert tracker.report(report(11)) is None
     last = tracker.report(report(13))
     assert last is not None and (last.provider_id, last.delivered, last.key) == ("11", True, "k1")
+    assert last.at == datetime(2026, 12, 6, 15, 22, tzinfo=timezone(timedelta(hours=8)))
 
 
 def test_a_long_message_fails_at_its_first_failed_segment_once() -> None:
