@@ -27,9 +27,13 @@ SP, SECRET, SIGN = "901234", "gw-secret", "青山镇"
 
 @asynccontextmanager
 async def rig(
-    faults: GatewayFaults | None = None, *, secret: str = SECRET, **settings: Any
+    faults: GatewayFaults | None = None,
+    *,
+    secret: str = SECRET,
+    report_delay: float = 0.01,
+    **settings: Any,
 ) -> AsyncIterator[tuple[CmppGateway, CmppChannel, list[CallbackBatch]]]:
-    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=faults)
+    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=faults, report_delay=report_delay)
     host, port = await gateway.start()
     batches: list[CallbackBatch] = []
 
@@ -278,3 +282,18 @@ async def test_a_failed_sink_gets_the_same_receipt_again() -> None:
     [receipt] = receipts(taken)
     assert receipt.provider_id == outcome.provider_id and receipt.key == "k0"
     assert gateway.stats.delivers_resent == 1
+
+
+async def test_reports_right_behind_the_answers_still_find_their_message() -> None:
+    # no delay between a SUBMIT_RESP and the report: on the wire the report follows at once
+    text = "通" * 150  # three segments each
+    async with rig(report_delay=0) as (gateway, channel, batches):
+        outcomes = await channel.send(batch(150, text=text))
+        await until(lambda: gateway.stats.reports_sent == 450)
+        await until(lambda: len(receipts(batches)) >= 150)
+        await asyncio.sleep(0.1)
+    got = receipts(batches)
+    assert len(got) == 150 and all(r.key is not None and r.delivered for r in got)
+    assert {r.provider_id for r in got} == {
+        o.provider_id for o in outcomes if isinstance(o, Accepted)
+    }
