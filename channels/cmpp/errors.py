@@ -31,7 +31,7 @@ CMPP: ErrorTable = {
     "submit:*": (PERMANENT, "网关拒收：网关自定义错误码"),
     "not_connected": (TRANSIENT, "与短信网关的连接未建立，消息未提交"),
     "timeout": (TRANSIENT, "网关未在规定时间内应答（结果待状态报告确认）"),
-    "network_error": (TRANSIENT, "与网关的连接中断（结果待状态报告确认）"),
+    "network": (TRANSIENT, "与网关的连接中断（结果待状态报告确认）"),
     "unknown_outcome": (TRANSIENT, "提交结果未知，等待状态报告"),
     "bad_number": (PERMANENT, "手机号码格式错误"),
     "content_too_long": (PERMANENT, "消息内容超长"),

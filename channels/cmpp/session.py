@@ -12,7 +12,7 @@ What :meth:`Session.submit` answers::
     Answered(msg_id, result)  the gateway's SUBMIT_RESP (result 0: taken)
     Unanswered(code)          written, no SUBMIT_RESP: the gateway may have taken it
                               ("timeout": none within response_timeout,
-                               "network_error": the link dropped first)
+                               "network": the link dropped first)
     NotSent(code)             never written (no link: "not_connected", or the
                               gateway refused our login: "connect:<status>")
 
@@ -133,7 +133,7 @@ class Session:
             except TimeoutError:
                 return Unanswered("timeout")
             except ConnectionError:
-                return Unanswered("network_error")
+                return Unanswered("network")
             resp = Resp.unpack(body)
             return Answered(resp.msg_id, resp.result)
 
