@@ -122,8 +122,11 @@ class Session:
             if resp.result == 0 and on_taken is not None:
                 on_taken(resp.msg_id)
 
+        # Wait for a link outside the window (every caller waits at once, not 16 at a
+        # time), and give up at once inside it if the link went down meanwhile.
+        ready = await self.wait_ready(self.config.connect_timeout)
         async with self._window:
-            if not await self.wait_ready(self.config.connect_timeout):
+            if not (ready and self._ready.is_set()):
                 code = f"connect:{self.refused}" if self.refused is not None else "not_connected"
                 return NotSent(code)
             try:

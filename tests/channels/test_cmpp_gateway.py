@@ -297,3 +297,33 @@ async def test_reports_right_behind_the_answers_still_find_their_message() -> No
     assert {r.provider_id for r in got} == {
         o.provider_id for o in outcomes if isinstance(o, Accepted)
     }
+
+
+async def test_with_no_link_a_batch_fails_fast_as_not_sent() -> None:
+    gateway = CmppGateway(sp_id=SP, secret=SECRET)
+    host, port = await gateway.start()
+    await gateway.close()  # nothing listens there any more
+    settings = CmppSettings(
+        host=host,
+        port=port,
+        sp_id=SP,
+        shared_secret=SecretStr(SECRET),
+        src_id="1069",
+        connect_timeout_seconds=1,
+        reconnect_min_seconds=0.05,
+    )
+
+    async def sink(batch: CallbackBatch) -> None:
+        raise AssertionError("nothing to hand over")
+
+    channel = CmppChannel(settings, sink=sink)
+    await channel.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        outcomes = await channel.send(batch(64))  # four windows' worth
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        await channel.close()
+    codes = {(type(o.error), o.error.code) for o in outcomes if isinstance(o, Rejected)}
+    assert codes == {(TransientError, "not_connected")} and len(outcomes) == 64
+    assert took < 3  # one connect timeout for all, not one per window (4 s)
