@@ -123,10 +123,11 @@ class Session:
                 on_taken(resp.msg_id)
 
         # Wait for a link outside the window (every caller waits at once, not 16 at a
-        # time), and give up at once inside it if the link went down meanwhile.
-        ready = await self.wait_ready(self.config.connect_timeout)
+        # time); inside it, only for what is left of the same connect timeout.
+        deadline = time.monotonic() + self.config.connect_timeout
+        await self.wait_ready(self.config.connect_timeout)
         async with self._window:
-            if not (ready and self._ready.is_set()):
+            if not await self.wait_ready(max(deadline - time.monotonic(), 0.0)):
                 code = f"connect:{self.refused}" if self.refused is not None else "not_connected"
                 return NotSent(code)
             try:
