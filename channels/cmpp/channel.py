@@ -54,10 +54,11 @@ from channels.base import (
     not_asked,
 )
 from channels.cmpp.errors import CMPP, classify
+from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
-from channels.cmpp.session import Answered, NotSent, Reply, Session, SessionConfig, Unanswered
-from channels.cmpp.tracking import Settled, Tracker
+from channels.cmpp.session import Session
+from channels.cmpp.tracking import Settled, Track, Tracker
 from channels.descriptor import Emulator, Provider, Wiring
 from channels.sms import is_opt_out, national, replies
 
@@ -166,10 +167,11 @@ class CmppChannel(Channel):
         if len(text) > max_chars:
             return Rejected(message.key, PermanentError("content_too_long", f"超过 {max_chars} 字"))
         segments = split(text, ref=next(self._refs) & 0xFF)
-        replies_ = await asyncio.gather(*(self._submit(phone, s) for s in segments))
-        return self._outcome(message.key, phone, list(replies_))
+        track = self._tracker.begin(message.key, phone, len(segments))
+        replies_ = await asyncio.gather(*(self._submit(phone, s, track) for s in segments))
+        return await self._outcome(track, list(replies_))
 
-    async def _submit(self, phone: str, segment: Segment) -> Reply:
+    async def _submit(self, phone: str, segment: Segment, track: Track) -> Reply:
         s = self._settings
         pdu = Submit(
             dests=(phone,),
@@ -181,30 +183,46 @@ class CmppChannel(Channel):
             pk_number=segment.number,
             udhi=segment.udhi,
         )
+
+        def taken(msg_id: int) -> None:
+            self._tracker.answered(track, segment.number, msg_id)
+
         for attempt in range(s.flow_control_retries + 1):
-            reply = await self._session.submit(pdu)
+            reply = await self._session.submit(pdu, on_taken=taken)
             if not (isinstance(reply, Answered) and reply.result == SubmitResult.FLOW_CONTROL):
-                return reply
+                break
             # refused for flow control: the gateway did not take it, so a resend is safe
             await asyncio.sleep(0.2 * 2**attempt)
+        if isinstance(reply, Unanswered):
+            self._tracker.lost(track)
+        elif not (isinstance(reply, Answered) and reply.result == 0):
+            self._tracker.refused(track)
         return reply
 
-    def _outcome(self, key: str, phone: str, replies_: list[Reply]) -> Outcome:
-        ids = [r.msg_id for r in replies_ if isinstance(r, Answered) and r.result == 0]
-        unanswered = [r for r in replies_ if isinstance(r, Unanswered)]
-        if unanswered:
-            self._tracker.sent(key, phone, ids, len(unanswered))
-            return Rejected(
-                key, UnknownOutcome(unanswered[0].code, "网关未应答，结果待状态报告确认")
-            )
+    async def _outcome(self, track: Track, replies_: list[Reply]) -> Outcome:
+        key = track.key
+        if any(isinstance(r, Unanswered) for r in replies_):
+            code = next(r.code for r in replies_ if isinstance(r, Unanswered))
+            await self._hand_over(self._tracker.finish(track))
+            return Rejected(key, UnknownOutcome(code, "网关未应答，结果待状态报告确认"))
         refused = [r for r in replies_ if isinstance(r, Answered) and r.result != 0]
-        if refused:
-            return Rejected(key, classify(f"submit:{refused[0].result}"))
         not_sent = [r for r in replies_ if isinstance(r, NotSent)]
-        if not_sent:
-            return Rejected(key, classify(not_sent[0].code))
-        self._tracker.sent(key, phone, ids, 0)
-        return Accepted(key, str(ids[0]))
+        if refused or not_sent:
+            self._tracker.abandon(track)
+            code = f"submit:{refused[0].result}" if refused else not_sent[0].code
+            return Rejected(key, classify(code))
+        await self._hand_over(self._tracker.finish(track))
+        assert track.pid is not None
+        return Accepted(key, track.pid)
+
+    async def _hand_over(self, receipt: Receipt | None) -> None:
+        """A receipt the reports decided before the send was over (rare: fast reports)."""
+        if receipt is None:
+            return
+        try:
+            await self._sink(CallbackBatch(receipts=[receipt]))
+        except Exception:
+            log.exception("cmpp: the receipt sink failed; receipt of %s lost", receipt.key)
 
     async def _delivered(self, delivers: list[Deliver]) -> None:
         """Turn a batch of DELIVERs into receipts, opt-outs and replies for the sink."""

@@ -27,89 +27,35 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from channels.cmpp.link import (
+    RESP_SIZES,
+    Answered,
+    DeliverHandler,
+    LoginRefused,
+    NotConnected,
+    NotSent,
+    Reply,
+    SessionConfig,
+    Unanswered,
+    read_pdu,
+)
 from channels.cmpp.pdus import Deliver, Resp, Submit
 from channels.cmpp.protocol import (
     ACTIVE_TEST_RESP_BODY,
-    HEADER_SIZE,
     Command,
     Connect,
     ConnectResp,
     Header,
     ProtocolError,
     authenticator_ismg,
-    decode_header,
     encode,
 )
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
-
-
-async def read_pdu(reader: asyncio.StreamReader) -> tuple[Header, bytes]:
-    """The next PDU off the stream; :class:`ProtocolError` when its length is out of bounds."""
-    header = decode_header(await reader.readexactly(HEADER_SIZE))
-    return header, await reader.readexactly(header.length - HEADER_SIZE)
-
-
-#: The smallest body of each response we read (a shorter one is garbage).
-RESP_SIZES: dict[int, int] = {
-    Command.SUBMIT_RESP: 9,
-    Command.DELIVER_RESP: 9,
-    Command.CONNECT_RESP: 18,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    """Where the gateway is, who we are, and the protocol's timers (C, T, N)."""
-
-    host: str
-    port: int
-    source_addr: str
-    secret: str
-    window: int = 16
-    response_timeout: float = 60.0
-    active_test_interval: float = 180.0
-    active_test_tries: int = 3
-    connect_timeout: float = 10.0
-    backoff_min: float = 1.0
-    backoff_max: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    msg_id: int
-    result: int
-
-
-@dataclass(frozen=True, slots=True)
-class Unanswered:
-    code: str
-
-
-@dataclass(frozen=True, slots=True)
-class NotSent:
-    code: str
-
-
-Reply = Answered | Unanswered | NotSent
-DeliverHandler = Callable[[list[Deliver]], Awaitable[None]]
-
-
-class NotConnected(ConnectionError):
-    """No link to write on: nothing was sent."""
-
-
-class LoginRefused(Exception):
-    """The gateway answered our CONNECT with a non-zero status."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"CONNECT refused with status {status}")
-        self.status = status
 
 
 class Session:
@@ -121,6 +67,7 @@ class Session:
         self._window = asyncio.Semaphore(config.window)
         self._ready = asyncio.Event()
         self._pending: dict[int, asyncio.Future[tuple[Header, bytes]]] = {}
+        self._on_answer: dict[int, Callable[[bytes], None]] = {}
         self._writer: asyncio.StreamWriter | None = None
         self._sequence = 0
         self._last_heard = time.monotonic()
@@ -162,14 +109,29 @@ class Session:
                 await self._task
             self._task = None
 
-    async def submit(self, pdu: Submit) -> Reply:
-        """Send one SUBMIT within the window and wait for its answer (see the module doc)."""
+    async def submit(self, pdu: Submit, *, on_taken: Callable[[int], None] | None = None) -> Reply:
+        """Send one SUBMIT within the window and wait for its answer (see the module doc).
+
+        ``on_taken(msg_id)`` runs when a SUBMIT_RESP with Result 0 is read, before any
+        later PDU is: a status report, which the gateway sends after its answer, finds
+        what ``on_taken`` recorded.
+        """
+
+        def taken(body: bytes) -> None:
+            resp = Resp.unpack(body)
+            if resp.result == 0 and on_taken is not None:
+                on_taken(resp.msg_id)
+
+        # Wait for a link outside the window (every caller waits at once, not 16 at a
+        # time); inside it, only for what is left of the same connect timeout.
+        deadline = time.monotonic() + self.config.connect_timeout
+        await self.wait_ready(self.config.connect_timeout)
         async with self._window:
-            if not await self.wait_ready(self.config.connect_timeout):
+            if not await self.wait_ready(max(deadline - time.monotonic(), 0.0)):
                 code = f"connect:{self.refused}" if self.refused is not None else "not_connected"
                 return NotSent(code)
             try:
-                _, body = await self._request(Command.SUBMIT, pdu.pack())
+                _, body = await self._request(Command.SUBMIT, pdu.pack(), on_answer=taken)
             except NotConnected:
                 return NotSent("not_connected")
             except TimeoutError:
@@ -186,20 +148,29 @@ class Session:
         return self._sequence
 
     async def _request(
-        self, command: int, body: bytes, *, within: float | None = None
+        self,
+        command: int,
+        body: bytes,
+        *,
+        within: float | None = None,
+        on_answer: Callable[[bytes], None] | None = None,
     ) -> tuple[Header, bytes]:
-        """Write a request and wait for the response with its Sequence_Id."""
+        """Write a request and wait for the response with its Sequence_Id
+        (``on_answer`` runs in the reader, as the response is read)."""
         writer = self._writer
         if writer is None or not self._ready.is_set():
             raise NotConnected("not connected")
         sequence = self._next_sequence()
         future: asyncio.Future[tuple[Header, bytes]] = asyncio.get_running_loop().create_future()
         self._pending[sequence] = future
+        if on_answer is not None:
+            self._on_answer[sequence] = on_answer
         try:
             writer.write(encode(command, sequence, body))
             return await asyncio.wait_for(future, within or self.config.response_timeout)
         finally:
             self._pending.pop(sequence, None)
+            self._on_answer.pop(sequence, None)
 
     async def _run(self) -> None:
         delay = self.config.backoff_min
@@ -280,6 +251,9 @@ class Session:
                     raise ProtocolError(f"{header.command:#x} with a {len(body)}-byte body")
                 future = self._pending.get(header.sequence)
                 if future is not None and not future.done():
+                    hook = self._on_answer.pop(header.sequence, None)
+                    if hook is not None:
+                        hook(body)
                     future.set_result((header, body))
             elif header.command == Command.DELIVER:
                 deliver = Deliver.unpack(body)

@@ -25,23 +25,37 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from channels.base import Receipt
 from channels.cmpp.pdus import Report
 
+BEIJING = timezone(timedelta(hours=8))
+
+
+def done_at(value: str) -> datetime | None:
+    """A report's Done_time (YYMMDDHHMM, Beijing time), or None when unreadable."""
+    try:
+        return datetime.strptime(value, "%y%m%d%H%M").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+
 
 @dataclass(eq=False)  # identity: two messages may look alike
 class Track:
-    """One message: its segments' Msg_Ids still owing a report, and what is known."""
+    """One message: segments still being sent, Msg_Ids still owing a report, what is known."""
 
     key: str
     recipient: str
-    remaining: set[int]
-    unanswered: int = 0
+    sending: int  # segments still waiting for their SUBMIT_RESP
+    remaining: set[int] = field(default_factory=set)
+    unanswered: int = 0  # segments written but never answered, not yet matched by a report
     since: float = 0.0
     pid: str | None = None
     failed: str | None = None
+    failed_at: datetime | None = None
+    told: bool = False  # its receipt went out
 
 
 class Settled(Enum):
@@ -55,7 +69,14 @@ class Settled(Enum):
 
 @dataclass
 class Tracker:
-    """Segment ids → messages, and messages of unknown outcome; bounded."""
+    """Segment ids → messages, and messages of unknown outcome; bounded.
+
+    A message is tracked from before its first SUBMIT (:meth:`begin`), each
+    segment's answer is noted as it comes (:meth:`answered`, :meth:`lost`,
+    :meth:`refused`) so that a report racing the last answers still finds its
+    message, and :meth:`finish` closes the sending (or :meth:`abandon` drops a
+    refused message).
+    """
 
     settle_seconds: float = 3600.0
     capacity: int = 200_000
@@ -65,19 +86,44 @@ class Tracker:
     _seen: OrderedDict[int, Receipt | None] = field(default_factory=OrderedDict)
     _by_phone: dict[str, deque[Track]] = field(default_factory=dict)
 
-    def sent(self, key: str, recipient: str, ids: list[int], unanswered: int) -> Track:
-        """Remember a message whose segments got ``ids`` (and ``unanswered`` got no answer)."""
-        track = Track(key, recipient, set(ids), unanswered, self.clock())
-        track.pid = str(ids[0]) if ids else None
-        for msg_id in ids:
-            self._by_id[msg_id] = track
-        if unanswered:
-            if key in self._unknown:
-                self._forget(key)
-            self._unknown[key] = track
-            self._by_phone.setdefault(recipient, deque()).append(track)
+    def begin(self, key: str, recipient: str, segments: int) -> Track:
+        """A message about to be submitted in ``segments`` segments."""
+        return Track(key, recipient, segments)
+
+    def answered(self, track: Track, number: int, msg_id: int) -> None:
+        """Segment ``number`` was taken under ``msg_id``."""
+        track.sending -= 1
+        track.remaining.add(msg_id)
+        self._by_id[msg_id] = track
+        if number == 1 or track.pid is None:
+            track.pid = str(msg_id)
         self._trim()
-        return track
+
+    def lost(self, track: Track) -> None:
+        """A segment was written but never answered."""
+        track.sending -= 1
+        track.unanswered += 1
+
+    def refused(self, track: Track) -> None:
+        """A segment was refused or never written."""
+        track.sending -= 1
+
+    def finish(self, track: Track) -> Receipt | None:
+        """Every segment has its answer; the receipt, if reports already decided it."""
+        track.since = self.clock()
+        if track.unanswered:
+            if track.key in self._unknown:
+                self._forget(track.key)
+            self._unknown[track.key] = track
+            self._by_phone.setdefault(track.recipient, deque()).append(track)
+            self._trim()
+        return self._conclude(track, None)
+
+    def abandon(self, track: Track) -> None:
+        """Forget a message that was refused (its reports pass under their own ids)."""
+        track.told = True
+        for msg_id in track.remaining:
+            self._by_id.pop(msg_id, None)
 
     def report(self, report: Report) -> Receipt | None:
         """The receipt ``report`` completes, if any (None while segments still owe one).
@@ -94,15 +140,27 @@ class Tracker:
 
     def _receipt(self, report: Report) -> Receipt | None:
         track = self._by_id.pop(report.msg_id, None) or self._match(report)
+        at = done_at(report.done_time)
         if track is None:
-            return Receipt(str(report.msg_id), report.delivered, report.stat, recipient=report.dest)
+            return Receipt(str(report.msg_id), report.delivered, report.stat, at, report.dest)
         track.remaining.discard(report.msg_id)
-        assert track.pid is not None
         if not report.delivered and track.failed is None:
-            track.failed = report.stat
-            return Receipt(track.pid, False, report.stat, recipient=track.recipient, key=track.key)
-        if track.failed is None and not track.remaining and not track.unanswered:
-            return Receipt(track.pid, True, report.stat, recipient=track.recipient, key=track.key)
+            track.failed, track.failed_at = report.stat, at
+        return self._conclude(track, at)
+
+    def _conclude(self, track: Track, at: datetime | None) -> Receipt | None:
+        """The message's one receipt once it is decided: failed at its first failed
+        segment, delivered when every segment is answered and reported delivered."""
+        if track.told or track.sending or track.pid is None:
+            return None
+        if track.failed is not None:
+            track.told = True
+            return Receipt(
+                track.pid, False, track.failed, track.failed_at, track.recipient, track.key
+            )
+        if not track.remaining and not track.unanswered:
+            track.told = True
+            return Receipt(track.pid, True, "DELIVRD", at, track.recipient, track.key)
         return None
 
     def _match(self, report: Report) -> Track | None:

@@ -24,12 +24,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import random
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from channels.cmpp.link import read_pdu
 from channels.cmpp.pdus import Deliver, Report, Resp, Submit, SubmitResult, make_msg_id
 from channels.cmpp.protocol import (
     ACTIVE_TEST_RESP_BODY,
@@ -44,64 +44,12 @@ from channels.cmpp.protocol import (
     encode,
 )
 from channels.cmpp.segments import Reassembler, decode, parse, split
-from channels.cmpp.session import read_pdu
+from channels.emulators.cmpp_faults import GatewayFaults, Stats, faults_from
 from channels.emulators.common import Faults, Inbox
 from channels.emulators.options import EmulatorOptions
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
-
-
-@dataclass
-class GatewayFaults:
-    """What goes wrong, on purpose (see the module doc)."""
-
-    refuse_login: int | None = None
-    slow_ack_seconds: float = 0.0
-    drop_after_submits: int | None = None
-    no_reports: bool = False
-    ignore_active_test: bool = False
-    flow_control: float = 0.0
-    error: float = 0.0
-    report_failure: float = 0.0
-    seed: int | None = None
-    rng: random.Random = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def roll(self, share: float) -> bool:
-        return share > 0 and self.rng.random() < share
-
-
-def faults_from(common: Faults) -> GatewayFaults:
-    """The HTTP emulators' fault shares in CMPP terms: a server error is SUBMIT Result 9,
-    throttling is flow control (8), slowness delays SUBMIT_RESPs, failed receipts UNDELIV."""
-    return GatewayFaults(
-        slow_ack_seconds=common.slow_seconds,
-        flow_control=common.throttle,
-        error=common.server_error,
-        report_failure=common.receipt_failure,
-        seed=common.seed,
-    )
-
-
-@dataclass
-class Stats:
-    """Counts a test can assert on."""
-
-    connections: int = 0
-    logins: int = 0
-    refused_logins: int = 0
-    submits: int = 0
-    max_in_flight: int = 0
-    over_window: int = 0
-    active_tests: int = 0
-    garbled: int = 0
-    dropped: int = 0
-    reports_sent: int = 0
-    delivers_resent: int = 0
-    active_test_answers: int = 0
 
 
 @dataclass(eq=False)

@@ -27,9 +27,13 @@ SP, SECRET, SIGN = "901234", "gw-secret", "青山镇"
 
 @asynccontextmanager
 async def rig(
-    faults: GatewayFaults | None = None, *, secret: str = SECRET, **settings: Any
+    faults: GatewayFaults | None = None,
+    *,
+    secret: str = SECRET,
+    report_delay: float = 0.01,
+    **settings: Any,
 ) -> AsyncIterator[tuple[CmppGateway, CmppChannel, list[CallbackBatch]]]:
-    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=faults)
+    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=faults, report_delay=report_delay)
     host, port = await gateway.start()
     batches: list[CallbackBatch] = []
 
@@ -278,3 +282,48 @@ async def test_a_failed_sink_gets_the_same_receipt_again() -> None:
     [receipt] = receipts(taken)
     assert receipt.provider_id == outcome.provider_id and receipt.key == "k0"
     assert gateway.stats.delivers_resent == 1
+
+
+async def test_reports_right_behind_the_answers_still_find_their_message() -> None:
+    # no delay between a SUBMIT_RESP and the report: on the wire the report follows at once
+    text = "通" * 150  # three segments each
+    async with rig(report_delay=0) as (gateway, channel, batches):
+        outcomes = await channel.send(batch(150, text=text))
+        await until(lambda: gateway.stats.reports_sent == 450)
+        await until(lambda: len(receipts(batches)) >= 150)
+        await asyncio.sleep(0.1)
+    got = receipts(batches)
+    assert len(got) == 150 and all(r.key is not None and r.delivered for r in got)
+    assert {r.provider_id for r in got} == {
+        o.provider_id for o in outcomes if isinstance(o, Accepted)
+    }
+
+
+async def test_with_no_link_a_batch_fails_fast_as_not_sent() -> None:
+    gateway = CmppGateway(sp_id=SP, secret=SECRET)
+    host, port = await gateway.start()
+    await gateway.close()  # nothing listens there any more
+    settings = CmppSettings(
+        host=host,
+        port=port,
+        sp_id=SP,
+        shared_secret=SecretStr(SECRET),
+        src_id="1069",
+        connect_timeout_seconds=1,
+        reconnect_min_seconds=0.05,
+    )
+
+    async def sink(batch: CallbackBatch) -> None:
+        raise AssertionError("nothing to hand over")
+
+    channel = CmppChannel(settings, sink=sink)
+    await channel.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        outcomes = await channel.send(batch(64))  # four windows' worth
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        await channel.close()
+    codes = {(type(o.error), o.error.code) for o in outcomes if isinstance(o, Rejected)}
+    assert codes == {(TransientError, "not_connected")} and len(outcomes) == 64
+    assert took < 3  # one connect timeout for all, not one per window (4 s)

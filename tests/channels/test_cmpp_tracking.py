@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from channels.cmpp.pdus import Report
-from channels.cmpp.tracking import Settled, Tracker
+from channels.cmpp.tracking import Settled, Track, Tracker
+
+
+def sent(tracker: Tracker, key: str, phone: str, ids: list[int], unanswered: int) -> Track:
+    """A message whose segments were answered with ``ids``, then ``unanswered`` more."""
+    track = tracker.begin(key, phone, len(ids) + unanswered)
+    for number, msg_id in enumerate(ids, start=1):
+        tracker.answered(track, number, msg_id)
+    for _ in range(unanswered):
+        tracker.lost(track)
+    assert tracker.finish(track) is None
+    return track
 
 
 def report(msg_id: int, phone: str = "13900000001", stat: str = "DELIVRD") -> Report:
@@ -12,16 +25,17 @@ def report(msg_id: int, phone: str = "13900000001", stat: str = "DELIVRD") -> Re
 
 def test_a_long_message_is_delivered_after_its_last_segment() -> None:
     tracker = Tracker()
-    tracker.sent("k1", "13900000001", [11, 12, 13], 0)
+    sent(tracker, "k1", "13900000001", [11, 12, 13], 0)
     assert tracker.report(report(12)) is None
     assert tracker.report(report(11)) is None
     last = tracker.report(report(13))
     assert last is not None and (last.provider_id, last.delivered, last.key) == ("11", True, "k1")
+    assert last.at == datetime(2026, 12, 6, 15, 22, tzinfo=timezone(timedelta(hours=8)))
 
 
 def test_a_long_message_fails_at_its_first_failed_segment_once() -> None:
     tracker = Tracker()
-    tracker.sent("k1", "13900000001", [11, 12], 0)
+    sent(tracker, "k1", "13900000001", [11, 12], 0)
     failed = tracker.report(report(12, stat="UNDELIV"))
     assert failed is not None and (failed.provider_id, failed.delivered) == ("11", False)
     assert tracker.report(report(11)) is None  # no second word on the same message
@@ -35,8 +49,8 @@ def test_an_unmatched_report_passes_under_its_own_id() -> None:
 def test_an_unknown_outcome_is_settled_by_a_report_for_its_number() -> None:
     now = [0.0]
     tracker = Tracker(settle_seconds=10, clock=lambda: now[0])
-    tracker.sent("old", "13900000001", [], 1)
-    tracker.sent("other", "13900000002", [], 1)
+    sent(tracker, "old", "13900000001", [], 1)
+    sent(tracker, "other", "13900000002", [], 1)
     assert tracker.settle("old") == (Settled.WAITING, None)
     assert tracker.report(report(50, phone="13900000002")) is not None
     receipt = tracker.report(report(40))
@@ -50,7 +64,7 @@ def test_an_unknown_outcome_is_settled_by_a_report_for_its_number() -> None:
 def test_an_unknown_outcome_with_no_report_is_not_sent_after_the_window() -> None:
     now = [0.0]
     tracker = Tracker(settle_seconds=10, clock=lambda: now[0])
-    tracker.sent("k1", "13900000001", [7], 1)  # segment 1 answered, segment 2 not
+    sent(tracker, "k1", "13900000001", [7], 1)  # segment 1 answered, segment 2 not
     now[0] = 10
     assert tracker.settle("k1") == (Settled.NOT_SENT, None)
     # a report arriving now matches nothing of it: it passes under its own id
@@ -61,8 +75,30 @@ def test_an_unknown_outcome_with_no_report_is_not_sent_after_the_window() -> Non
 def test_memory_is_bounded() -> None:
     tracker = Tracker(capacity=100)
     for i in range(1000):
-        tracker.sent(f"k{i}", f"139{i:08d}", [i * 2], 1)
+        sent(tracker, f"k{i}", f"139{i:08d}", [i * 2], 1)
         tracker.report(report(10_000 + i, phone="13800000000"))
     assert len(tracker._by_id) <= 100 and tracker.unknown <= 100
     assert len(tracker._seen) <= 100
     assert sum(len(q) for q in tracker._by_phone.values()) <= 100
+
+
+def test_a_report_before_the_last_answer_waits_for_it() -> None:
+    tracker = Tracker()
+    track = tracker.begin("k1", "13900000001", 2)
+    tracker.answered(track, 1, 11)
+    assert tracker.report(report(11)) is None  # segment 2 is still being sent
+    tracker.answered(track, 2, 12)
+    assert tracker.finish(track) is None
+    last = tracker.report(report(12))
+    assert last is not None and (last.provider_id, last.key, last.delivered) == ("11", "k1", True)
+
+
+def test_a_failure_reported_while_sending_comes_out_at_the_finish() -> None:
+    tracker = Tracker()
+    track = tracker.begin("k1", "13900000001", 2)
+    tracker.answered(track, 2, 12)
+    assert tracker.report(report(12, stat="EXPIRED")) is None
+    tracker.answered(track, 1, 11)
+    failed = tracker.finish(track)
+    assert failed is not None and (failed.provider_id, failed.code) == ("11", "EXPIRED")
+    assert tracker.report(report(11)) is None
