@@ -192,7 +192,11 @@ def test_env_example_has_a_section_for_every_provider() -> None:
             assert f"{p.env_prefix}{name.upper()}=" in text, (p.name, name)
 
 
-@pytest.mark.parametrize("provider", [p for p in registry.PROVIDERS if p.required], ids=str)
+@pytest.mark.parametrize(
+    "provider",
+    [p for p in registry.PROVIDERS if p.required],
+    ids=[p.name for p in registry.PROVIDERS if p.required],
+)
 def test_required_fields_are_what_the_settings_call_configured(
     provider: Provider,
 ) -> None:
