@@ -42,8 +42,8 @@ from stack import port_in_use as _port_in_use
 from stack import pusher as _pusher
 from stack import wait_for_ports as _wait_for_ports
 
-from pusher.benchmarks import RESIDENT_COLUMNS
-from pusher.migrate import upgrade
+from pusher.cli.bench import RESIDENT_COLUMNS
+from pusher.ops.migrate import upgrade
 
 # ``pusher bench`` loads this file by path without registering it in sys.modules, which
 # dataclasses look up under ``from __future__ import annotations``; an entry is enough.
@@ -176,7 +176,7 @@ def _cluster(
 async def _enqueue(redis_port: int, item_id: int) -> None:
     from arq.connections import RedisSettings, create_pool
 
-    from pusher.queue import ArqQueue
+    from pusher.runtime.queue import ArqQueue
 
     pool = await create_pool(RedisSettings(port=redis_port))
     try:

@@ -55,7 +55,7 @@ from stack import (
     wait_for_text,
 )
 
-from pusher.migrate import upgrade
+from pusher.ops.migrate import upgrade
 
 sys.modules.setdefault(__name__, types.ModuleType(__name__))
 SECRETS = ("county-callback-secret-0123456789abcdef", "county-session-key-0123456789abcdef012")

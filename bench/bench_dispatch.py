@@ -5,7 +5,7 @@ Run: ``pusher bench dispatch [--quick]``.
 For each provider a fresh SQLite database holds one push with N queued
 deliveries (residents and deliveries bulk-inserted, not timed). Then
 ``pusher.pipeline.dispatch.dispatch`` runs with the real client pointed at the
-provider's emulator, started as ``python -m pusher.cli emulate PROVIDER`` in a
+provider's emulator, started as ``python -m pusher.cli.main emulate PROVIDER`` in a
 separate process so it shares neither our event loop nor our CPU time slice.
 The figure is deliveries recorded per second (claim, send, record), i.e.
 messages/s for WeChat (one call per message) and recipients/s for SMS (Aliyun
@@ -53,11 +53,11 @@ from channels.ratelimit import MemoryRateLimiter
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.wechat import WeChatChannel, WeChatSettings
 from channels.wechat_token import MemoryTokenStore
-from pusher.benchmarks import scratch_database
+from pusher.cli.bench import scratch_database
 from pusher.db import create_engine, session_factory, transaction
-from pusher.metrics import Metrics
-from pusher.migrate import upgrade
 from pusher.models import Delivery, Item, Push, Region, Resident
+from pusher.ops.metrics import Metrics
+from pusher.ops.migrate import upgrade
 from pusher.pipeline.dispatch import Dispatcher, dispatch
 from pusher.settings import DispatchSettings, QuietHours
 
@@ -120,7 +120,7 @@ def _process(args: list[str], port: int) -> Iterator[Server]:
 def emulator(provider: str) -> Any:
     """A context manager: the app ``pusher emulate PROVIDER`` serves, in its own process.
 
-    Started through this file rather than ``python -m pusher.cli emulate`` only to
+    Started through this file rather than ``python -m pusher.cli.main emulate`` only to
     leave out aiohttp's access log, which the CLI's INFO logging turns on and which
     costs the emulator about half again its CPU per request (measured: 727 vs 483 µs).
     """
@@ -467,10 +467,10 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["sink"]:
         _serve(_sink_app(), int(sys.argv[2]))
     elif sys.argv[1:2] == ["emulate"]:
-        from pusher.emulate import emulator_app
+        from pusher.cli.emulate import emulator_app
 
         _serve(emulator_app(sys.argv[2]), int(sys.argv[3]))
     else:
-        from pusher.benchmarks import table
+        from pusher.cli.bench import table
 
         print(table(run(quick="--quick" in sys.argv)))

@@ -27,13 +27,14 @@ from sqlalchemy import func, select
 from channels.base import ChannelKind
 from pusher.db import transaction
 from pusher.demo.town import build_town
-from pusher.jobs import process_item
-from pusher.migrate import upgrade
 from pusher.models import Delivery, Push, Role, Urgency
+from pusher.ops.migrate import upgrade
 from pusher.pipeline import ingest, review
 from pusher.pipeline.dispatch import dispatch
-from pusher.queue import LocalQueue
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.jobs import process_item
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import QuietHours, Settings
 
 SIZES = (2_000, 20_000)

@@ -34,10 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelKind, OptOut
 from channels.ratelimit import MemoryRateLimiter
 from channels.sandbox import SandboxChannel
-from pusher.benchmarks import RESIDENT_COLUMNS, scratch_database
+from pusher.cli.bench import RESIDENT_COLUMNS, scratch_database
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
-from pusher.metrics import Metrics
-from pusher.migrate import upgrade
 from pusher.models import (
     Delivery,
     Group,
@@ -50,10 +48,12 @@ from pusher.models import (
     SandboxMessage,
     Urgency,
 )
+from pusher.ops.metrics import Metrics
+from pusher.ops.migrate import upgrade
 from pusher.pipeline.dispatch import Dispatcher, dispatch
 from pusher.pipeline.plan import plan_push
 from pusher.pipeline.receipts import apply_opt_outs
-from pusher.sandbox_store import database_sink
+from pusher.runtime.inbox_store import database_sink
 from pusher.settings import DispatchSettings, QuietHours
 
 

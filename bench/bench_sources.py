@@ -33,8 +33,8 @@ import aiohttp
 from sqlalchemy import update
 
 from pusher.db import create_engine, session_factory, transaction
-from pusher.migrate import upgrade
 from pusher.models import Region, Source, utcnow
+from pusher.ops.migrate import upgrade
 from pusher.sources.fetch import Fetcher
 from pusher.sources.poll import poll_due
 
@@ -189,7 +189,7 @@ def run(*, quick: bool = False, smoke: bool = False) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from pusher.benchmarks import table
+    from pusher.cli.bench import table
 
     if sys.argv[1:2] == ["--serve"]:
         _serve(*(int(v) for v in sys.argv[2:6]))

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from pusher.benchmarks import RESIDENT_COLUMNS
+from pusher.cli.bench import RESIDENT_COLUMNS
 
 COUNTY = ("360123", "示范县")
 SMALL_TOWN = ("360123199", "小岭镇")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiohttp
 
-from pusher.benchmarks import scratch_database
+from pusher.cli.bench import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,7 +118,7 @@ class Cluster:
 
 def pusher(*args: str) -> list[str]:
     """The command line of ``pusher ARGS`` with this interpreter."""
-    return [sys.executable, "-m", "pusher.cli", *args]
+    return [sys.executable, "-m", "pusher.cli.main", *args]
 
 
 def redis_server(port: int, log: Path, env: dict[str, str]) -> Proc:

@@ -196,6 +196,10 @@ class Item(SQLModel, table=True):
     withdraw_reason: str | None = Field(default=None, max_length=200)
     #: 失效: from then on it leaves the notice lists and its page says so
     expires_at: datetime | None = None
+    #: the reviewer's domain decision before approval (issue 24): who took it (None: not
+    #: yet) and the domain chosen (None with a reviewer: "no domain"); wins in matching
+    domain_reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_domain: str | None = Field(default=None, max_length=64)
 
 
 class Review(SQLModel, table=True):

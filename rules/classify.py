@@ -8,17 +8,21 @@ anchor (教育 is 义务教育 only with 小学, 入学, …) and which title wo
 1. a domain's score is the sum of its distinct keywords found, a title hit weighing
    :data:`TITLE_FACTOR` and a body hit :data:`BODY_FACTOR`; a keyword with anchors
    counts only when one of its anchors is in the item;
+   a word that is part of an office's name (生态环境 in 自然资源与生态环境局) does not
+   count at all (:func:`in_office_name`): it says who issued the item, not its subject;
 2. a domain whose veto word is in the title is dropped, unless a word of weight
    :data:`NAMES_DOMAIN` (the domain's own name) is in the title too;
 3. domains scoring below :data:`THRESHOLD` are dropped: one generic word, or one specific
    word seen only in the body, never decides;
 4. the best domain is kept, and any other only when it scores at least :data:`SHARE` of
-   the best: domains compete instead of passing independent thresholds. An item with
+   the best: domains compete instead of passing independent thresholds; a domain of a
+   procedure (:data:`EXCLUSIVE`: 公共资源交易) standing is kept alone. An item with
    nothing left gets no domain (it still reaches region and keyword-rule groups).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,6 +30,15 @@ from functools import cache
 from rules.resources import read_lines
 from rules.text import normalize
 
+#: an office's name right after a word (自然资源与生态环境局, 卫生健康委员会, 残疾人联合会):
+#: the word names who issued the notice, not what it is about, so it does not count
+_OFFICE = re.compile(
+    "(?:[\u4e00-\u9fa5]{0,4}?(?<![布格大全结开变当时邮政饭赌])[局厅](?![部面势限域])"
+    "|[\u4e00-\u9fa5]{0,4}?(?:委员会|联合会|办公室)|委(?![托派屈]))"
+)
+#: domains of a procedure: a tender or purchase notice is about the procedure, not about
+#: what is bought (a 养老服务 tender is for bidders, not for the elderly), so it stands alone
+EXCLUSIVE = frozenset({"公共资源交易"})
 TITLE_FACTOR = 1.5
 BODY_FACTOR = 0.75
 THRESHOLD = 3.0
@@ -99,16 +112,26 @@ def score_domain(
     return Candidate(domain, round(score, 3), tuple(counted), veto)
 
 
+def in_office_name(text: str, start: int, end: int) -> bool:
+    """Whether the word at ``text[start:end]`` is part of an office's name (its text
+    goes on, within four characters, into 局, 厅, 委, 委员会, 联合会 or 办公室)."""
+    return _OFFICE.match(text, end, min(len(text), end + 9)) is not None
+
+
 def _anchored(word: str, context: DomainContext, whole: str) -> bool:
     anchors = context.anchors.get(normalize(word))
     return anchors is None or any(a in whole for a in anchors)
 
 
 def decide(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """The domains kept, best first: confident, not vetoed, within :data:`SHARE` of the best."""
+    """The domains kept, best first: confident, not vetoed, within :data:`SHARE` of the best;
+    an :data:`EXCLUSIVE` domain standing is kept alone."""
     standing = [c for c in candidates if c.vetoed_by is None and c.score >= THRESHOLD]
     if not standing:
         return []
+    exclusive = [c for c in standing if c.domain in EXCLUSIVE]
+    if exclusive:
+        return exclusive[:1]
     standing.sort(key=lambda c: -c.score)
     best = standing[0].score
     return [c for c in standing if c.score >= SHARE * best]

@@ -24,6 +24,7 @@ from rules.classify import (
     Found,
     decide,
     domain_contexts,
+    in_office_name,
     score_domain,
 )
 from rules.index import Hit, KeywordIndex
@@ -56,8 +57,8 @@ class DomainClassifier:
         self._by_term = _by_term(self._lists)
 
     def _scan(self, item: ItemText) -> tuple[dict[int, Hit], dict[int, Hit]]:
-        title = self._index.scan("title", item.title, longest=True)
-        return title, self._index.scan("body", item.body, longest=True)
+        title = self._index.scan("title", item.title, longest=True, skip=in_office_name)
+        return title, self._index.scan("body", item.body, longest=True, skip=in_office_name)
 
     def candidates(self, item: ItemText) -> list[Candidate]:
         """Every domain with at least one keyword found, scored, before the decision."""
@@ -128,7 +129,8 @@ def _reasons(c: Candidate, title: dict[int, Hit], body: dict[int, Hit]) -> tuple
 class DomainDecision:
     """An item's domains and where they came from.
 
-    ``source`` is ``"declared"`` (``declared_by`` says by whom: ``item``, ``catalogue``,
+    ``source`` is ``"reviewed"`` (a reviewer chose ``domains``, possibly none, before
+    approval), ``"declared"`` (``declared_by`` says by whom: ``item``, ``catalogue``,
     ``source``), ``"classified"`` (``hits`` carry scores and reasons) or ``"none"``.
     """
 
@@ -139,10 +141,19 @@ class DomainDecision:
 
 
 def decide_domains(
-    declared: Sequence[tuple[str, str]], classify: Callable[[], list[DomainHit]]
+    declared: Sequence[tuple[str, str]],
+    classify: Callable[[], list[DomainHit]],
+    *,
+    reviewed: Sequence[str] | None = None,
 ) -> DomainDecision:
     """Declared wins: ``declared`` holds ``(by, domain)`` pairs (``by`` one of
-    :data:`DECLARED_ORDER`); the classifier runs only when none is declared."""
+    :data:`DECLARED_ORDER`); the classifier runs only when none is declared.
+
+    ``reviewed`` is the reviewer's choice before approval (``None``: not reviewed; an
+    empty sequence: the reviewer chose no domain); it wins over everything else.
+    """
+    if reviewed is not None:
+        return DomainDecision(tuple(dict.fromkeys(d for d in reviewed if d)), "reviewed")
     for by in DECLARED_ORDER:
         mine = tuple(dict.fromkeys(d for who, d in declared if who == by and d))
         if mine:

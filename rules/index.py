@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import weakref
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from rules.ahocorasick import build_automaton
@@ -175,16 +175,26 @@ class KeywordIndex:
                     continue
             yield start, end, term
 
-    def scan(self, field: str, text: str, *, longest: bool = False) -> dict[int, Hit]:
+    def scan(
+        self,
+        field: str,
+        text: str,
+        *,
+        longest: bool = False,
+        skip: Callable[[str, int, int], bool] | None = None,
+    ) -> dict[int, Hit]:
         """The first accepted hit of each term in one field's text.
 
         With ``longest``, a hit lying inside a longer hit of another term is dropped
-        (``养老`` inside ``养老保险``), as the domain classifier wants.
+        (``养老`` inside ``养老保险``), as the domain classifier wants. ``skip`` (given the
+        normalised text, start and end) drops further hits, e.g. words of an office's name.
         """
         norm = normalize_with_offsets(text)
         found = list(self._accepted(norm.text))
         if longest:
             found = _longest(found)
+        if skip is not None:
+            found = [f for f in found if not skip(norm.text, f[0], f[1])]
         hits: dict[int, Hit] = {}
         for start, end, term in found:
             if term not in hits:

@@ -20,7 +20,8 @@ from rules.model import ItemText
 NONE = "∅"
 REBUILD_HINT = (
     "the test texts are not committed: run `python bench/classify/rebuild.py` "
-    "(it reads a clone of https://github.com/v-luobo/zwfw, see its --help)"
+    "(it reads clones of v-luobo/zwfw, ZhouYNF/platform-1 and "
+    "changwu/pingtan-gov-zwgk-archive from GitHub, see its --help)"
 )
 
 
@@ -33,8 +34,12 @@ class Measured:
     items: int = 0
 
 
-def load_test_split(folder: Path) -> tuple[list[dict[str, object]], list[str]]:
-    """The labelled test records with their texts, and the ids whose text is missing."""
+def load_test_split(
+    folder: Path, *, split: str = "test"
+) -> tuple[list[dict[str, object]], list[str]]:
+    """The labelled records of ``split`` with their texts, and the ids whose text is
+    missing (``test``: the first split; ``unseen``: notices labelled before the
+    classifier ever ran on them, never used for tuning)."""
     texts: dict[str, dict[str, object]] = {}
     for path in sorted((folder / "texts").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -46,7 +51,7 @@ def load_test_split(folder: Path) -> tuple[list[dict[str, object]], list[str]]:
         if not line.strip():
             continue
         label = json.loads(line)
-        if label.get("split") != "test":
+        if label.get("split") != split:
             continue
         text = texts.get(str(label["id"]))
         if text is None:

@@ -20,6 +20,13 @@ Sources
          no licence). Title and the first 500 characters of the text. The 15 documents the
          shared sample already holds (``govcn-*``) are left out. ``--gcn PATH`` as above;
          default ``/work/.mirror/ZhouYNF+platform-1/repo``.
+``ptn``  notices of 平潭综合实验区 (Pingtan county, Fujian) from the public archive of its
+         disclosure site, repository changwu/pingtan-gov-zwgk-archive (no licence file; the
+         notices are official government information), file ``pingtan/_index.tsv`` at
+         commit ``12f00b4``: title and issuing department of the rows whose id (the number
+         of the ``t<date>_<id>.htm`` address) is labelled ``ptn-<id>``. ``--ptn PATH`` (a
+         clone, or the ``_index.tsv`` itself); default
+         ``/work/.mirror/changwu+pingtan-gov-zwgk-archive/repo``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +70,10 @@ GCN_IN_SAMPLE = frozenset(
     ]
 )
 BODY_CHARS = 500
+PTN_MIRROR = Path("/work/.mirror/changwu+pingtan-gov-zwgk-archive/repo")
+PTN_COMMIT = "12f00b4205da89f3fa531f747c608e88308a046c"
+PTN_FILE = "pingtan/_index.tsv"
+LABELS = HERE / "labels.jsonl"
 
 
 def _read(path: Path, commit: str, name: str) -> str:
@@ -126,18 +138,50 @@ def gaq_records(source: str) -> list[dict[str, str]]:
     return out
 
 
+def ptn_records(source: str, wanted: set[str]) -> list[dict[str, str]]:
+    """The rows of the Pingtan index whose ``ptn-<id>`` is in ``wanted`` (title only)."""
+    out = []
+    for line in source.splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) < 6:
+            continue
+        found = re.search(r"_(\d+)\.htm", cells[5])
+        if found is None or f"ptn-{found.group(1)}" not in wanted:
+            continue
+        record = {"title": cells[1], "body": "", "issuer": cells[4], "source": cells[5]}
+        out.append({"id": f"ptn-{found.group(1)}", **record})
+        wanted.discard(f"ptn-{found.group(1)}")
+    return out
+
+
+def labelled(prefix: str) -> set[str]:
+    """The ids of ``labels.jsonl`` starting with ``prefix``."""
+    lines = LABELS.read_text(encoding="utf-8").splitlines()
+    ids = (str(json.loads(line)["id"]) for line in lines if line.strip())
+    return {i for i in ids if i.startswith(prefix)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gaq", type=Path, default=GAQ_MIRROR)
     parser.add_argument("--gcn", type=Path, default=GCN_MIRROR)
+    parser.add_argument("--ptn", type=Path, default=PTN_MIRROR)
     args = parser.parse_args(argv)
-    try:
-        sets = {
-            "gaq": gaq_records(_read(args.gaq, GAQ_COMMIT, GAQ_FILE)),
-            "gcn": gcn_records(_read(args.gcn, GCN_COMMIT, GCN_FILE)),
-        }
-    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
-        print(f"cannot read a source ({args.gaq}, {args.gcn}): {exc}", file=sys.stderr)
+    readers: dict[str, tuple[Path, Callable[[], list[dict[str, str]]]]] = {
+        "gaq": (args.gaq, lambda: gaq_records(_read(args.gaq, GAQ_COMMIT, GAQ_FILE))),
+        "gcn": (args.gcn, lambda: gcn_records(_read(args.gcn, GCN_COMMIT, GCN_FILE))),
+        "ptn": (
+            args.ptn,
+            lambda: ptn_records(_read(args.ptn, PTN_COMMIT, PTN_FILE), labelled("ptn-")),
+        ),
+    }
+    sets = {}
+    for name, (where, read) in readers.items():
+        try:
+            sets[name] = read()
+        except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+            print(f"cannot read source {name} ({where}): {exc}", file=sys.stderr)
+    if not sets:
         return 1
     TEXTS.mkdir(exist_ok=True)
     for name, records in sets.items():

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from pusher.console.base import Viewer, render, viewer
 from pusher.errors import InvalidInput, NotFound
-from pusher.lifecycle import FORGOTTEN_NAME, erasure_reason, forget_resident
 from pusher.models import Resident, Role
+from pusher.pipeline.lifecycle import FORGOTTEN_NAME, erasure_reason, forget_resident
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
 

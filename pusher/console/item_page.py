@@ -26,10 +26,10 @@ from pusher.models import (
     Role,
     Urgency,
 )
-from pusher.pipeline import review
+from pusher.pipeline import domain_review, review
 from pusher.pipeline.correct import review_diff
 from pusher.pipeline.dispatch import quiet_until
-from pusher.preview import preview
+from pusher.pipeline.preview import preview
 from pusher.reports.clock import calendar_for, item_clock
 from pusher.reports.period import today_local
 from pusher.settings import QuietHours
@@ -158,6 +158,9 @@ async def item_page(request: web.Request) -> web.Response:
         correction = await review_diff(db, item)
         settings = request.app[RESOURCES].settings
         clock = await item_clock(db, calendar_for(settings), item.id, today=today_local())
+        tokenizer = await _tokenizer(request, db)
+        options = await domain_review.known_domains(db)
+    domain = domain_review.explain(item, await domain_review.suggest(item, tokenizer=tokenizer))
     shown = None
     if push is None and item.disclosure == "主动公开":
         resources = request.app[RESOURCES]
@@ -185,7 +188,15 @@ async def item_page(request: web.Request) -> web.Response:
         deadline=deadline_text(clock) if clock else "",
         error=request.query.get("error", ""),
         correction=correction,
+        domain=domain,
+        domain_options=options,
     )
+
+
+async def _tokenizer(request: web.Request, db: AsyncSession) -> Any:
+    rulebook = request.app[RESOURCES].rulebook
+    await rulebook.current(db)  # builds the tokenizer on first use (in a thread)
+    return rulebook.tokenizer
 
 
 async def item_review(request: web.Request) -> web.Response:
@@ -202,6 +213,15 @@ async def item_review(request: web.Request) -> web.Response:
     try:
         async with transaction(resources.db) as db:
             item = await load_item(db, request.match_info["item_id"])
+            choice = str(form.get("domain", "")).strip()
+            if choice and decision is review.Decision.APPROVE:
+                # in the step's transaction: a refused step rolls the choice back too
+                suggestion = await domain_review.suggest(
+                    item, tokenizer=await _tokenizer(request, db)
+                )
+                await domain_review.choose(
+                    db, item, choice=choice[:64], actor=me.name, suggestion=suggestion
+                )
             approved = await review.decide(
                 db,
                 item,

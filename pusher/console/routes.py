@@ -14,6 +14,7 @@ from pusher.console import (
     due,
     erase,
     followup,
+    inbox_page,
     item_page,
     item_takedown,
     items,
@@ -21,7 +22,6 @@ from pusher.console import (
     reports,
     residents,
     rules_page,
-    sandbox,
     sources,
     users,
 )
@@ -66,7 +66,7 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/rules/{group_id:\\d+}", rules_page.group_page, name="console.group")
     post("/rules/{group_id:\\d+}", rules_page.group_save, name="console.group_save")
     post("/rules/{group_id:\\d+}/test", rules_page.group_test, name="console.group_test")
-    get("/sandbox", sandbox.inbox, name="console.sandbox")
+    get("/sandbox", inbox_page.inbox, name="console.sandbox")
     get("/audit", audit_page.audit_list, name="console.audit")
     get("/users", users.users_page, name="console.users")
     post("/users", users.user_create, name="console.user_create")

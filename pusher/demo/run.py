@@ -20,12 +20,13 @@ from pusher.demo.check import SENT, Recorded, problems, recorded
 from pusher.demo.expected import Expected, expected_for
 from pusher.demo.items import SAMPLES, Sample
 from pusher.demo.town import Town, build_town
-from pusher.migrate import upgrade
 from pusher.models import Delivery, Item, Region, Role, SandboxMessage, Urgency
+from pusher.ops.migrate import upgrade
 from pusher.pipeline import ingest, review
 from pusher.pipeline.dispatch import quiet_until
-from pusher.queue import LocalQueue
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.auth import hash_token, new_token
 

@@ -33,8 +33,8 @@ from channels.base import (
 )
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
-from pusher.metrics import Metrics
 from pusher.models import Delivery, DeliveryRange, DeliveryStatus, Item, Push, Urgency
+from pusher.ops.metrics import Metrics
 from pusher.pipeline.claims import Claimed, claim, hold_until, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.proxies import marked, proxy_names

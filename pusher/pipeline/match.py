@@ -2,9 +2,10 @@
 
 A group is matched when
 - one of its keyword rules fires on the item's text (reason: rule, keyword, field, offset);
-- it is a topic group and the item is in its topic's domain: the domain its publisher
-  declared, else the one the classifier is confident of (``rules.decide_domains``, where
-  "declared wins" lives); an item with no confident domain reaches no topic group;
+- it is a topic group and the item is in its topic's domain: the domain its reviewer
+  chose before approval (possibly none), else the one its publisher declared, else the
+  one the classifier is confident of (``rules.decide_domains``, where "declared wins"
+  lives); an item with no confident domain reaches no topic group;
 - it is a region group for exactly the item's region and that region is a village,
   community or grid (a notice about one village concerns all its people), or the item
   is urgent and the group's region lies inside the item's region (warnings reach the
@@ -23,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Group, GroupKind, Item, ItemMatch, Region, RegionKind, Topic, Urgency
+from pusher.pipeline.domain_review import reviewed
 from rules import DomainHit, ItemText, Matcher
 from rules.domains import DomainDecision, classifier_for, decide_domains
 
@@ -60,15 +62,20 @@ async def find_matches(
         why = [{"kind": "rule", **asdict(r)} for r in found.reasons]
         # a rule with filters only (region, domain) fires without keywords: say which rule
         reasons[int(found.group)].extend(why or [{"kind": "rule", "rule": " ; ".join(found.rules)}])
-    await _topic_groups(session, decision, reasons)
+    await _topic_groups(session, item, decision, reasons)
     await _region_groups(session, item, region, reasons)
     return list(decision.domains), dict(reasons)
 
 
 def item_domain_decision(item: Item, text: ItemText, *, tokenizer: Any) -> DomainDecision:
-    """The item's domains: declared by its publisher, else classified from ``text``."""
+    """The item's domains: chosen by its reviewer, else declared by its publisher, else
+    classified from ``text``."""
     declared = [("item", item.domain)] if item.domain else []
-    return decide_domains(declared, lambda: classifier_for(tokenizer).classify(text))
+    return decide_domains(
+        declared,
+        lambda: classifier_for(tokenizer).classify(text),
+        reviewed=reviewed(item),
+    )
 
 
 def domain_explanation(decision: DomainDecision) -> dict[str, Any]:
@@ -85,7 +92,9 @@ def _hit_reason(hit: DomainHit) -> dict[str, Any]:
     return {"domain": hit.domain, "score": hit.score, "keywords": [asdict(r) for r in hit.reasons]}
 
 
-async def _topic_groups(session: AsyncSession, decision: DomainDecision, reasons: Reasons) -> None:
+async def _topic_groups(
+    session: AsyncSession, item: Item, decision: DomainDecision, reasons: Reasons
+) -> None:
     if not decision.domains:
         return
     by_domain = {hit.domain: hit for hit in decision.hits}
@@ -97,7 +106,9 @@ async def _topic_groups(session: AsyncSession, decision: DomainDecision, reasons
     for group_id, name in rows:
         why: dict[str, Any] = {"kind": "domain", "domain": name, "source": decision.source}
         hit = by_domain.get(name)
-        if hit is None:
+        if decision.source == "reviewed":
+            why.update(reviewed_by=item.domain_reviewed_by, keywords=[])
+        elif hit is None:
             why.update(declared_by=decision.declared_by, keywords=[])
         else:
             why.update(_hit_reason(hit))

@@ -23,6 +23,7 @@ from pusher.audit import record
 from pusher.db import SessionFactory, transaction
 from pusher.errors import Conflict, Forbidden, InvalidInput
 from pusher.models import Disclosure, Item, ItemStatus, Review, Role, Urgency, User, utcnow
+from pusher.pipeline.domain_review import clear as clear_domain_review
 
 
 class Step(StrEnum):
@@ -112,6 +113,7 @@ async def submit(session: AsyncSession, item: Item, *, actor: str) -> Item:
     """Send a draft (or a rejected item after editing) to review."""
     ensure_editable(item)
     item.status = ItemStatus.SUBMITTED
+    clear_domain_review(item)  # a new round: the text it was taken on may have changed
     item.updated_at = utcnow()
     session.add(Review(item_id=_id(item), step="submit", decision="submit", reviewer=actor))
     return item

@@ -140,11 +140,3 @@ async def custom_text(channel: WeChatChannel, openid: str, text: str) -> None:
 def out_of_window(exc: ChannelError) -> bool:
     """True when WeChat refused a customer-service message for the 48-hour rule."""
     return isinstance(exc, PermanentError) and exc.code == OUT_OF_WINDOW
-
-
-async def publish_menu(settings: Settings) -> dict[str, Any]:
-    """``pusher wechat menu``: set the account's menu from the settings (PUSHER_WX__MENU)."""
-    from pusher.resources import open_resources
-
-    async with open_resources(settings) as resources:
-        return await set_menu(account(resources.channels), settings.wx, settings.public_url)

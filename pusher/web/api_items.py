@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from pusher.db import transaction
 from pusher.errors import InvalidInput, NotFound
 from pusher.models import Item, ItemMatch, ItemStatus, Push, Review
-from pusher.pipeline import ingest, review
-from pusher.preview import preview
+from pusher.pipeline import domain_review, ingest, review
+from pusher.pipeline.preview import preview
 from pusher.web.auth import READ_ITEMS, REVIEW_ITEMS, WRITE_ITEMS, require
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.params import int_param, json_object, page
@@ -28,6 +28,15 @@ class ReviewIn(BaseModel):
     decision: review.Decision
     opinion: str = Field(default="", max_length=1000)
     publish_form: str = Field(default="", max_length=100)
+    #: with an approval: the domain the reviewer confirms, or null / "none" for no domain;
+    #: left out, the domain stays as it is (declared, else classified at matching)
+    domain: str | None = Field(default=None, min_length=1, max_length=64)
+
+    def domain_choice(self) -> str | None:
+        """The reviewer's domain choice (a name or ``none``), None when not given."""
+        if "domain" not in self.model_fields_set:
+            return None
+        return self.domain or domain_review.NO_DOMAIN
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -75,14 +84,23 @@ async def get_item(request: web.Request) -> web.Response:
         ).all()
         push = await session.scalar(select(Push).where(Push.item_id == item_id))
         shown = await review_json(session, item)
+        tokenizer = await _tokenizer(request, session)
+    suggestion = await domain_review.suggest(item, tokenizer=tokenizer)
     return web.json_response(
         shown
         | {
             "reviews": [r.model_dump(mode="json") for r in reviews],
             "matches": [m.model_dump(mode="json") for m in matches],
             "push_id": push.id if push else None,
+            "domain_review": domain_review.explain(item, suggestion),
         }
     )
+
+
+async def _tokenizer(request: web.Request, session: Any) -> Any:
+    rulebook = request.app[RESOURCES].rulebook
+    await rulebook.current(session)  # builds the tokenizer on first use (in a thread)
+    return rulebook.tokenizer
 
 
 async def update_item(request: web.Request) -> web.Response:
@@ -111,6 +129,15 @@ async def review_item(request: web.Request) -> web.Response:
     try:
         async with transaction(resources.db) as session:
             item = await _item(session, int_param(request, "item_id"))
+            choice = data.domain_choice()
+            if choice is not None and data.decision is review.Decision.APPROVE:
+                # taken with the step: a refused step rolls the choice back with it
+                suggestion = await domain_review.suggest(
+                    item, tokenizer=await _tokenizer(request, session)
+                )
+                await domain_review.choose(
+                    session, item, choice=choice, actor=user.username, suggestion=suggestion
+                )
             approved = await review.decide(
                 session,
                 item,

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.audit import record
 from pusher.db import transaction
 from pusher.errors import Forbidden, InvalidInput, NotFound
-from pusher.logs import mask_text
 from pusher.models import Delivery, DeliveryStatus, Push, Region, Resident
+from pusher.ops.logs import mask_text
 from pusher.privacy import mask_recipient, sees_full
 from pusher.web.auth import READ_DELIVERIES, Caller, caller, refuse
 from pusher.web.keys import RESOURCES

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pusher.lifecycle import erasure_reason, forget_resident
 from pusher.models import Role
+from pusher.pipeline.lifecycle import erasure_reason, forget_resident
 from pusher.web.auth import caller
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param, json_object

@@ -12,12 +12,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from pusher.console import setup_console
-from pusher.health import setup_health
-from pusher.logs import request_id_middleware
-from pusher.metrics import METRICS, setup_metrics
+from pusher.ops.logs import request_id_middleware
 from pusher.pipeline.receipts import Parking
-from pusher.queue import LocalQueue
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.secret_keys import secure
 from pusher.settings import Settings
 from pusher.web import (
@@ -29,8 +28,9 @@ from pusher.web import (
     openapi,
 )
 from pusher.web.callbacks import setup_callbacks
-from pusher.web.errors import errors_middleware
+from pusher.web.error_middleware import errors_middleware
 from pusher.web.keys import RECEIPTS, RESOURCES, SETTINGS
+from pusher.web.monitoring import METRICS, setup_health, setup_metrics
 from pusher.web.public import setup_public
 from pusher.web.receipt_batch import ReceiptApplier
 from pusher.web.wx import setup_wx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pusher.resources import Resources
+from pusher.runtime.context import Resources
 from pusher.settings import Settings
 from pusher.web.nonces import NonceStore
 from pusher.web.receipt_batch import ReceiptApplier

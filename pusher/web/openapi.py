@@ -144,6 +144,9 @@ def _answers() -> dict[str, Any]:
         "push_id": {"type": ["integer", "null"]},
         # who marked the item urgent (username, role, a note for reviewers), or null
         "urgent_marked_by": {"type": ["object", "null"]},
+        # the domain: declared, else the classifier's suggestion with its reasons, and the
+        # reviewer's decision (reviewed_by, reviewed_domain; null domain = no domain)
+        "domain_review": {"type": "object"},
     }
     push = _object(["id", "item_id"], id=integer, item_id=integer)
     return {

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.db import SessionFactory, transaction
-from pusher.logs import request_id_var
-from pusher.metrics import Metrics
+from pusher.ops.logs import request_id_var
+from pusher.ops.metrics import Metrics
 from pusher.pipeline.receipts import (
     Parking,
     apply_follows,
@@ -32,7 +32,7 @@ from pusher.pipeline.receipts import (
     apply_parked,
     apply_receipts,
 )
-from pusher.queue import JobQueue
+from pusher.runtime.queue import JobQueue
 
 log = logging.getLogger(__name__)
 

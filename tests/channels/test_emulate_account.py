@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from pusher.emulate import EmulatorOptions, emulator_app, serve_emulator
+from pusher.cli.emulate import EmulatorOptions, emulator_app, serve_emulator
 from tests.channels.rigs import in_thread
 from tests.channels.test_sdk_aliyun import client as aliyun_client
 from tests.channels.test_sdk_wechat import client as wechat_client
@@ -89,7 +89,7 @@ def never_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the emulator started despite a bad account file")
 
-    monkeypatch.setattr("pusher.emulate.web.run_app", refuse)
+    monkeypatch.setattr("pusher.cli.emulate.web.run_app", refuse)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from channels.sandbox import SandboxChannel, SandboxMessage
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
-from pusher.cli import _parser
+from pusher.cli.main import _parser
 from pusher.settings import Settings
 from pusher.web.callbacks import callback_routes
 from tests.channels.specs import RIGS, SPECS

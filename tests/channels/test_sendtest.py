@@ -15,7 +15,7 @@ from channels.emulators import wechat as wechat_emu
 from channels.emulators import wecom as wecom_emu
 from channels.emulators.common import Faults
 from channels.wecom import WeComSettings
-from pusher.sendtest import send_test
+from pusher.cli.sendtest import send_test
 from pusher.settings import Settings
 from tests.channels.rigs import SECRET, aliyun_settings, tencent_settings, wechat_settings
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from channels.cmpp.channel import CmppSettings
 from channels.emulators.cmpp import CmppGateway
-from pusher.sendtest import ACCEPTED, NOT_CONFIGURED, REFUSED, send_test
+from pusher.cli.sendtest import ACCEPTED, NOT_CONFIGURED, REFUSED, send_test
 from pusher.settings import Settings
 
 SP_ID, SECRET = "901234", "st-secret"

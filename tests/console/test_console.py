@@ -65,7 +65,7 @@ class Console:
 
 async def make_users(settings: Settings) -> list[int]:
     """Passwords for the town's users, an admin, and grid_worker assigned to grid 1."""
-    from pusher.resources import open_resources
+    from pusher.runtime.resources import open_resources
 
     async with open_resources(settings) as r, transaction(r.db) as db:
         for user in (await db.scalars(select(User))).all():

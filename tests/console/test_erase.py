@@ -20,9 +20,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from pusher.audit import record
-from pusher.cli import main
+from pusher.cli.main import main
 from pusher.db import SessionFactory, transaction
-from pusher.lifecycle import FORGOTTEN_NAME
 from pusher.models import (
     AuditLog,
     Delivery,
@@ -32,7 +31,8 @@ from pusher.models import (
     SandboxMessage,
     Subscription,
 )
-from pusher.resources import open_resources
+from pusher.pipeline.lifecycle import FORGOTTEN_NAME
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.keys import RESOURCES
 from tests.console.world import World, client_for, copy_of, csrf, login, multipart, template

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from channels.emulators.wechat import sign as wechat_sign
 from channels.registry import PROVIDERS
 from pusher.models import AuditLog, Delivery
-from pusher.texts import short_code
+from pusher.pipeline.texts import short_code
 from pusher.web.keys import RESOURCES
 from tests.console.test_console import ITEM, PASSWORD, xlsx
 from tests.console.world import (
@@ -447,7 +447,7 @@ async def test_grid_worker_sees_only_own_grid_through_the_api(world: tuple[World
 
 
 async def _denials(world: World) -> list[AuditLog]:
-    from pusher.resources import open_resources
+    from pusher.runtime.resources import open_resources
 
     async with open_resources(world.settings) as r, r.db() as db:
         rows = await db.scalars(select(AuditLog).where(AuditLog.action == "access.denied"))

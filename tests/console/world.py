@@ -34,8 +34,8 @@ from pusher.models import (
     WxBinding,
 )
 from pusher.pipeline import ingest, review
-from pusher.queue import LocalQueue
-from pusher.resources import bind_local, open_resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token

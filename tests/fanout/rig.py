@@ -28,10 +28,11 @@ from channels.emulators.common import Inbox
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from pusher.demo.town import Town
-from pusher.jobs import process_item
 from pusher.models import Delivery, DeliveryStatus, Push, Resident, Urgency
 from pusher.pipeline.dispatch import Dispatcher
-from pusher.resources import Resources, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.jobs import process_item
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from tests.spine.conftest import start

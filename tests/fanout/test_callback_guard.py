@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from channels.emulators import wechat
 from channels.wechat import WeChatSettings
-from pusher.logs import JsonFormatter, MaskingFormatter
 from pusher.models import Resident
+from pusher.ops.logs import JsonFormatter, MaskingFormatter
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.keys import RESOURCES, SETTINGS

@@ -22,10 +22,10 @@ from sqlalchemy import update
 from channels.base import Channel, ChannelKind, Message, Outcome
 from channels.emulators import wechat
 from channels.ratelimit import MemoryRateLimiter
-from pusher import jobs
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import Dispatcher, dispatch
+from pusher.runtime import jobs
 from pusher.settings import Settings
 from tests.fanout.rig import ACCEPTED, Rig, channels_with, running, urgent_push
 

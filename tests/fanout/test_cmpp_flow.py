@@ -14,7 +14,7 @@ from channels.cmpp.channel import CmppChannel, CmppSettings
 from channels.emulators.cmpp import CmppGateway
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.fanout.rig import running, urgent_push
 

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import update
 
 from channels.base import ChannelKind
-from pusher import jobs
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
+from pusher.runtime import jobs
 from pusher.settings import Settings
 from tests.fanout.rig import (
     ACCEPTED,

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from pusher.db import create_engine, session_factory, transaction
-from pusher.migrate import alembic_config, upgrade
 from pusher.models import Delivery, GroupChat, Item, Push, Region
+from pusher.ops.migrate import alembic_config, upgrade
 from pusher.settings import Settings
 
 BACKENDS = ["sqlite_settings", pytest.param("production_settings", marks=pytest.mark.production)]

@@ -28,8 +28,8 @@ from channels.base import (
     TransientError,
 )
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
-from pusher.migrate import upgrade
 from pusher.models import Delivery, DeliveryStatus, Item, PendingReceipt, Push, Region, Resident
+from pusher.ops.migrate import upgrade
 from pusher.pipeline.claims import Claimed, claim, leases_kept
 from pusher.pipeline.outcomes import FATAL_HOLD, LOOKUP_RETRY, PACED, RetryPolicy, record
 from pusher.pipeline.receipts import apply_parked

@@ -12,8 +12,8 @@ from sqlmodel import col
 
 from channels.emulators import aliyun_sms
 from pusher.db import transaction
-from pusher.lifecycle import purge
 from pusher.models import Delivery, DeliveryStatus, PendingReceipt, utcnow
+from pusher.pipeline.lifecycle import purge
 from pusher.pipeline.receipts import apply_all_parked
 from pusher.settings import Settings
 from tests.fanout.rig import SECRET, Rig, running

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from pusher import jobs
 from pusher.db import transaction
 from pusher.models import Delivery, Push, Region, Resident, Urgency
-from pusher.resources import Resources, open_resources
+from pusher.runtime import jobs
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.fanout.rig import RecordingQueue, WorkerDied
 from tests.spine.conftest import start

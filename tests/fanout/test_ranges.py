@@ -16,13 +16,14 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from channels.base import ChannelKind
-from pusher import jobs
 from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryRange, Push, Region, Urgency, utcnow
 from pusher.pipeline.claims import Claimed, claim
 from pusher.pipeline.dispatch import dispatch
 from pusher.pipeline.sweep import due_work
-from pusher.resources import Resources, open_resources
+from pusher.runtime import jobs
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from subscriptions.channel import RESIDENT_CHANNELS
 from tests.fanout.rig import ACCEPTED, RecordingQueue, running, urgent_push

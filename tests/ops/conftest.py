@@ -20,14 +20,14 @@ from sqlalchemy import func, select
 
 from pusher.db import transaction
 from pusher.demo.town import Town, build_town
-from pusher.health import setup_health
-from pusher.logs import request_id_middleware
-from pusher.metrics import setup_metrics
-from pusher.migrate import upgrade
 from pusher.models import Delivery, DeliveryStatus, Push
-from pusher.resources import Resources, open_resources
+from pusher.ops.logs import request_id_middleware
+from pusher.ops.migrate import upgrade
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.keys import RESOURCES
+from pusher.web.monitoring import setup_health, setup_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
@@ -125,7 +125,7 @@ class Workers:
         log = self.directory / f"worker{len(self.started)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "pusher.cli", "worker"],
+                [sys.executable, "-m", "pusher.cli.main", "worker"],
                 env=worker_env(self.settings, **extra),
                 cwd=self.directory,
                 stdout=out,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pusher.benchmarks import BENCHMARKS
+from pusher.cli.bench import BENCHMARKS
 
 REPO = Path(__file__).resolve().parents[2]
 #: Benchmarks that use the machine's PostgreSQL or Redis (chaos starts its own Redis too).
@@ -34,7 +34,7 @@ def test_every_benchmark_runs_at_its_smallest_shape(name: str, tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if k.startswith(own) or not k.startswith("PUSHER_")}
     env |= {"PUSHER_JIEBA_CACHE_DIR": str(tmp_path / "jieba"), "PYTHONPATH": str(REPO)}
     returncode, stdout, stderr = _run_in_own_group(
-        [sys.executable, "-m", "pusher.cli", "bench", name, "--smoke"], env=env, timeout=230
+        [sys.executable, "-m", "pusher.cli.main", "bench", name, "--smoke"], env=env, timeout=230
     )
     assert returncode == 0, stderr[-3000:]
     assert f"== {name} (" in stdout and "(no rows)" not in stdout, stdout

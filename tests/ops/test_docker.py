@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from pusher.cli import _parser
+from pusher.cli.main import _parser
 from pusher.settings import Settings
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"

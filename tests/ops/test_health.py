@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.ops.conftest import client_for, migrated
 

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from pusher.errors import NotFound
-from pusher.lifecycle import FORGOTTEN_NAME, forget_resident, purge
 from pusher.models import (
     AuditLog,
     Delivery,
@@ -21,8 +20,10 @@ from pusher.models import (
     Subscription,
     Urgency,
 )
-from pusher.queue import LocalQueue
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.pipeline.lifecycle import FORGOTTEN_NAME, forget_resident, purge
+from pusher.runtime.context import Resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import QuietHours, Settings
 from tests.ops.conftest import migrated
 from tests.spine.flow import publish

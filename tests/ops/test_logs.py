@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.db import create_engine, session_factory
-from pusher.logs import configure_logging, log_context, request_id_middleware, request_id_var
-from pusher.queue import LocalQueue
+from pusher.ops.logs import configure_logging, log_context, request_id_middleware, request_id_var
+from pusher.runtime.queue import LocalQueue
 from pusher.web.receipt_batch import ReceiptApplier
 
 log = logging.getLogger("pusher.test.ops")

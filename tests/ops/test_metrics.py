@@ -11,10 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
-from pusher.metrics import Metrics, start_metrics_server
 from pusher.models import Delivery, DeliveryStatus, Urgency
-from pusher.queue import LocalQueue
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.ops.metrics import Metrics, start_metrics_server
+from pusher.runtime.context import Resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import QuietHours, Settings
 from tests.ops.conftest import client_for, migrated
 from tests.spine.flow import publish

@@ -16,9 +16,9 @@ from arq.connections import RedisSettings
 from pydantic import SecretStr
 
 from pusher.models import DeliveryStatus, Urgency
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
+from pusher.runtime.worker import REDIS_LOST, PusherWorker
 from pusher.settings import Settings
-from pusher.worker import REDIS_LOST, PusherWorker
 from tests.ops.conftest import WorkerProcess, Workers, wait_until_final
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, publish

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from pusher.db import transaction
 from pusher.models import PendingReceipt, SandboxMessage, utcnow
-from pusher.resources import Resources
+from pusher.runtime.context import Resources
 from pusher.settings import Settings
 from pusher.web import app as web_app
 from pusher.web.app import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from pusher.resources import redis_settings
+from pusher.runtime.resources import redis_settings
 from pusher.settings import Settings
 
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from pusher.models import Delivery, DeliveryStatus, SandboxMessage, Urgency
-from pusher.resources import Resources, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
+from pusher.runtime.worker import build_worker
 from pusher.settings import DispatchSettings, QuietHours, Settings
-from pusher.worker import build_worker
 from tests.ops.conftest import Workers, is_final
 from tests.spine.conftest import start
 from tests.spine.flow import publish

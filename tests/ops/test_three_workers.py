@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from pusher.models import Delivery, DeliveryStatus, Push, SandboxMessage, Urgency
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.ops.conftest import Workers, wait_until_final
 from tests.spine.conftest import start

@@ -19,8 +19,8 @@ import pytest
 from arq import create_pool, func
 from arq.connections import ArqRedis, RedisSettings
 
-from pusher.queue import ArqQueue, wake_channel
-from pusher.worker import PusherWorker
+from pusher.runtime.queue import ArqQueue, wake_channel
+from pusher.runtime.worker import PusherWorker
 from tests.conftest import REDIS
 from tests.ops.test_redis_outage import PrivateRedis
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import transaction
-from pusher.migrate import upgrade
 from pusher.models import Delivery, Item, LinkOpen, Push, Region, ResidentMessage, Review
-from pusher.resources import open_resources
+from pusher.ops.migrate import upgrade
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 
 BJ = ZoneInfo("Asia/Shanghai")

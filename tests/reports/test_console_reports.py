@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from pusher.db import transaction
 from pusher.models import Item, Region, Review, Source
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from tests.console.test_console import make_users

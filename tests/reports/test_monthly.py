@@ -11,7 +11,7 @@ import pytest
 from pusher.reports.monthly import Monthly, monthly
 from pusher.reports.period import month, year
 from pusher.reports.yearly import yearly
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.workdays import WorkCalendar
 from tests.reports.month import (

@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 
 from pusher.db import SessionFactory, create_engine, session_factory
 from pusher.models import Group, Rule
-from pusher.rulebook import Rulebook
+from pusher.pipeline.rulebook import Rulebook
 from rules import ItemText, Tokenizer
 
 RULES = 20_000

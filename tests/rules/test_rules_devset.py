@@ -58,17 +58,32 @@ def test_split() -> list[dict[str, object]]:
     return records
 
 
-def test_the_test_split_is_labelled_with_standard_domains() -> None:
+def _labels() -> list[dict[str, object]]:
     lines = (TEST_SPLIT / "labels.jsonl").read_text(encoding="utf-8").splitlines()
-    labels = [json.loads(line) for line in lines if line.strip()]
-    assert len(labels) >= 400 and len({x["id"] for x in labels}) == len(labels)
-    assert all(set(x["labels"]) <= set(DOMAINS) and x["split"] == "test" for x in labels)
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_the_test_split_is_labelled_with_standard_domains() -> None:
+    everything = _labels()
+    assert len({x["id"] for x in everything}) == len(everything)
+    assert all(set(x["labels"]) <= set(DOMAINS) for x in everything)  # type: ignore[call-overload]
+    labels = [x for x in everything if x["split"] == "test"]
+    assert len(labels) >= 400
     # gaq-*: the split was fixed by the id before tuning (0, 1, 2 modulo 10 of its hash);
     # gcn-*: every document is a test record
-    gaq = [x["id"] for x in labels if x["id"].startswith("gaq-")]
+    gaq = [str(x["id"]) for x in labels if str(x["id"]).startswith("gaq-")]
     assert all(int(i[4:], 16) % 10 < 3 for i in gaq) and len(gaq) >= 300
-    assert all(x["id"].startswith(("gaq-", "gcn-")) for x in labels)
+    assert all(str(x["id"]).startswith(("gaq-", "gcn-")) for x in labels)
     assert sum(1 for x in labels if not x["labels"]) >= 100
+
+
+def test_the_pingtan_splits_are_county_notices_kept_apart() -> None:
+    everything = _labels()
+    assert {str(x["split"]) for x in everything} == {"test", "ptn-dev", "unseen"}
+    for split, least in (("ptn-dev", 180), ("unseen", 90)):
+        ids = [str(x["id"]) for x in everything if x["split"] == split]
+        assert len(ids) >= least and all(i.startswith("ptn-") for i in ids), split
+        assert sum(1 for x in everything if x["split"] == split and not x["labels"]) >= 30
 
 
 def test_domain_classifier_meets_the_targets_on_the_test_split(

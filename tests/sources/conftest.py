@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from pusher.db import SessionFactory, create_engine, session_factory, transaction
-from pusher.migrate import upgrade
 from pusher.models import Region, Source
+from pusher.ops.migrate import upgrade
 from pusher.settings import Settings
 from pusher.sources.fetch import Fetcher
 from tests.fanout.conftest import either_settings  # noqa: F401  (a fixture)

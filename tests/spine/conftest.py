@@ -11,9 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pusher.db import transaction
 from pusher.demo.town import Town, build_town
-from pusher.migrate import upgrade
 from pusher.models import Role, User
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.ops.migrate import upgrade
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token

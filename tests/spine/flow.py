@@ -10,7 +10,7 @@ from sqlalchemy import select
 from pusher.db import transaction
 from pusher.models import Delivery, Push, Role, SandboxMessage, Urgency
 from pusher.pipeline import ingest, review
-from pusher.resources import Resources
+from pusher.runtime.context import Resources
 
 if TYPE_CHECKING:
     from tests.spine.conftest import Service

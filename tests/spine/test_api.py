@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from pusher.queue import LocalQueue
+from pusher.runtime.queue import LocalQueue
 from tests.spine.conftest import Service
 from tests.spine.flow import auth, item
 

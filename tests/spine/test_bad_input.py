@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from pusher.resources import bind_local, open_resources
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
-from pusher.web.errors import errors_middleware
+from pusher.web.error_middleware import errors_middleware
 from tests.console.test_console import Console, console  # noqa: F401 (fixture)
 from tests.spine.conftest import Service, start
 from tests.spine.flow import auth, item

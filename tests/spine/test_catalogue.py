@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pusher.db import transaction
 from pusher.models import Item
-from pusher.queue import LocalQueue
+from pusher.runtime.queue import LocalQueue
 from pusher.web.app import create_app
 from tests.spine.conftest import Service
 from tests.spine.flow import auth, item, publish

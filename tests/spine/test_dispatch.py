@@ -14,8 +14,8 @@ from channels.base import Channel, ChannelKind, Message, Outcome
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Push
 from pusher.pipeline.dispatch import dispatch, quiet_until
-from pusher.queue import LocalQueue
-from pusher.resources import bind_local, open_resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import QuietHours, Settings
 from tests.spine.conftest import Service, start
 from tests.spine.flow import deliveries, inbox_counts, publish

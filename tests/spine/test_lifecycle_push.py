@@ -23,11 +23,12 @@ from pusher.models import (
 from pusher.pipeline.claims import claim
 from pusher.pipeline.correct import review_diff
 from pusher.pipeline.sweep import due_work
-from pusher.queue import LocalQueue
+from pusher.pipeline.texts import short_code
 from pusher.residents.choices import Mine, notices
-from pusher.resources import Resources, bind_local, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.queue import LocalQueue
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import QuietHours, Settings
-from pusher.texts import short_code
 from pusher.web.app import create_app
 from tests.spine.conftest import Service, start
 from tests.spine.flow import deliveries, publish

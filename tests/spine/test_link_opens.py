@@ -20,10 +20,10 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from pusher.db import transaction
-from pusher.lifecycle import purge
 from pusher.models import LinkOpen, utcnow
-from pusher.queue import LocalQueue
-from pusher.texts import short_code
+from pusher.pipeline.lifecycle import purge
+from pusher.pipeline.texts import short_code
+from pusher.runtime.queue import LocalQueue
 from pusher.web.app import create_app
 from pusher.web.open_gate import MemoryGate, OpenGate, RedisGate
 from tests.spine.conftest import Service

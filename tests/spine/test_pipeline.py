@@ -7,7 +7,7 @@ from sqlalchemy import select
 from pusher.demo.expected import expected_for, region_code
 from pusher.demo.items import SAMPLES
 from pusher.models import DeliveryStatus, Item, ItemMatch, Urgency
-from pusher.queue import LocalQueue
+from pusher.runtime.queue import LocalQueue
 from tests.spine.conftest import Service
 from tests.spine.flow import deliveries, inbox_counts, publish
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from pusher.db import transaction
 from pusher.models import Item, ItemMatch, Push, Role
 from pusher.pipeline import ingest, review
-from pusher.preview import preview
-from pusher.queue import LocalQueue
+from pusher.pipeline.preview import preview
+from pusher.runtime.queue import LocalQueue
 from pusher.summary import sms_segments
 from tests.spine.conftest import Service
 

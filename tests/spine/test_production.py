@@ -7,9 +7,9 @@ import pytest
 from pusher.demo.expected import expected_for, region_code
 from pusher.demo.items import SAMPLES
 from pusher.models import DeliveryStatus, Item, Urgency
-from pusher.resources import open_resources
+from pusher.runtime.resources import open_resources
+from pusher.runtime.worker import build_worker
 from pusher.settings import Settings
-from pusher.worker import build_worker
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, inbox_counts, publish
 

@@ -22,7 +22,7 @@ from channels.emulators import aliyun_sms, wechat, wecom
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
 from pusher.models import DeliveryStatus, GroupChat, Resident, Urgency
-from pusher.queue import LocalQueue
+from pusher.runtime.queue import LocalQueue
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.keys import RESOURCES
@@ -48,7 +48,7 @@ async def test_flow_over_emulators_delivers_once_with_receipts_and_fallback(
     sqlite_settings: Settings,
 ) -> None:
     town, _ = await start(sqlite_settings, residents=300)
-    from pusher.resources import open_resources
+    from pusher.runtime.resources import open_resources
 
     async with open_resources(sqlite_settings) as r, r.db() as session:
         openids = sorted(o for o in await session.scalars(select(Resident.openid)) if o)

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from pusher.db import transaction
 from pusher.models import LinkOpen
 from pusher.pipeline import ingest
-from pusher.queue import LocalQueue
-from pusher.texts import short_code
+from pusher.pipeline.texts import short_code
+from pusher.runtime.queue import LocalQueue
 from pusher.web.app import create_app
 from tests.spine.conftest import Service
 from tests.spine.flow import publish

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from pusher.db import transaction
 from pusher.models import Role, User
 from pusher.pipeline import ingest
-from pusher.resources import bind_local, open_resources
+from pusher.runtime.resources import bind_local, open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.auth import hash_token

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from pusher import cli
+from pusher.cli import main as cli
 from pusher.console.session import COOKIE, FERNET, make_fernet
+from pusher.runtime.worker import build_worker
 from pusher.secret_keys import FILE_NAME, InsecureSettings, secure
 from pusher.settings import Settings
 from pusher.web.app import create_app
-from pusher.worker import build_worker
 from tests.console.test_console import Console, console  # noqa: F401 (fixture)
 
 PG = "postgresql+asyncpg://pusher:pw@127.0.0.1:5432/pusher"

@@ -17,7 +17,8 @@ from channels.emulators import aliyun_sms, wechat
 from pusher.db import transaction
 from pusher.demo.town import Town
 from pusher.models import Region, Resident
-from pusher.resources import Resources, open_resources
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from tests.console.test_console import PASSWORD, make_users

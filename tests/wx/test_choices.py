@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from channels.emulators import aliyun_sms
-from pusher.jobs import process_item
 from pusher.models import Delivery, Resident, ResidentMessage
 from pusher.residents.scenes import scene_for
+from pusher.runtime.jobs import process_item
 from pusher.settings import Settings
 from tests.spine.flow import publish
 from tests.wx.rig import Phone, code_in, running

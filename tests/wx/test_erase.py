@@ -8,7 +8,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from pusher.db import transaction
-from pusher.lifecycle import forget_resident
 from pusher.models import (
     Region,
     Resident,
@@ -18,7 +17,8 @@ from pusher.models import (
     WxFollower,
     utcnow,
 )
-from pusher.resources import open_resources
+from pusher.pipeline.lifecycle import forget_resident
+from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.spine.conftest import start
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from channels.base import ChannelKind
 from channels.emulators import wechat
-from pusher.jobs import process_item
 from pusher.models import Delivery, Region, Resident, ResidentMessage
 from pusher.pipeline.dispatch import dispatch
 from pusher.residents.scenes import scene_for
+from pusher.runtime.jobs import process_item
 from pusher.settings import Settings
 from tests.spine.flow import publish
 from tests.wx.rig import Phone, WxRig, code_in, console, console_form, running

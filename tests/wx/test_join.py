@@ -66,7 +66,7 @@ async def test_scan_follow_bind_choose_receive_and_look_back(sqlite_settings: Se
                 title=title,
                 body="本周六村道维修，请绕行。",
             )
-            from pusher.jobs import process_item
+            from pusher.runtime.jobs import process_item
 
             push_id = await process_item(rig.ctx, item_id)
             assert push_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from channels.emulators import wechat
-from pusher import commands
+from pusher.cli import commands
 from pusher.settings import Settings
 from tests.wx.rig import running
 

@@ -7,8 +7,8 @@ from the database when Prometheus scrapes, so every process reports the same
 truth and a restart loses nothing: aggregate them with ``max`` across instances,
 and the event counters with ``sum``.
 
-The web process serves ``/metrics`` through :func:`setup_metrics`; a worker runs
-a small server of its own with :func:`start_metrics_server`.
+The web process serves ``/metrics`` through :func:`pusher.web.monitoring.setup_metrics`;
+a worker runs a small server of its own with :func:`start_metrics_server`.
 """
 
 from __future__ import annotations
@@ -218,19 +218,6 @@ def metrics_handler(
         return response
 
     return view
-
-
-METRICS = web.AppKey("metrics", Metrics)
-
-
-def setup_metrics(app: web.Application, metrics: Metrics | None = None) -> Metrics:
-    """Register ``/metrics`` on the web app; the metrics object is kept at ``app[METRICS]``."""
-    from pusher.web.keys import RESOURCES
-
-    metrics = metrics or Metrics()
-    app[METRICS] = metrics
-    app.router.add_get("/metrics", metrics_handler(metrics, lambda: app[RESOURCES].db))
-    return metrics
 
 
 @dataclass

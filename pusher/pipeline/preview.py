@@ -6,16 +6,27 @@ counted, and the audience is the same SQL planning uses, grouped by channel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Item, Resident, Urgency
 from pusher.pipeline.match import find_matches
-from pusher.resources import Resources
-from pusher.texts import texts_for
+from pusher.pipeline.rulebook import Rulebook
+from pusher.pipeline.texts import texts_for
+from pusher.settings import Settings
 from subscriptions.audience import group_chats, load_audience, residents_chunk
+
+
+class Resources(Protocol):
+    """What a preview reads from the process's resources (the runtime's Resources fit)."""
+
+    @property
+    def rulebook(self) -> Rulebook: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 async def preview(session: AsyncSession, item: Item, *, resources: Resources) -> dict[str, Any]:

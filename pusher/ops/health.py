@@ -1,4 +1,4 @@
-"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can work).
+"""Readiness checks behind ``/readyz`` (routes: :mod:`pusher.web.monitoring`).
 
 Readiness checks what a request or job needs: the database answers ``SELECT 1``,
 Redis answers ``PING`` when one is configured, and the schema is at the newest
@@ -12,16 +12,26 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from aiohttp import web
+from arq.connections import ArqRedis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pusher.migrate import current_revision, head_revision
-from pusher.resources import Resources
-from pusher.web.keys import RESOURCES
+from pusher.ops.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 5.0
+
+
+class Backends(Protocol):
+    """What the checks read: the runtime's Resources satisfy it (ops sits below runtime)."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def redis(self) -> ArqRedis | None: ...
 
 
 class NotReady(Exception):
@@ -41,27 +51,27 @@ class CheckResult:
         return body
 
 
-async def check_database(r: Resources) -> None:
+async def check_database(r: Backends) -> None:
     async with r.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 
-async def check_redis(r: Resources) -> None:
+async def check_redis(r: Backends) -> None:
     assert r.redis is not None
     if not await r.redis.ping():
         raise NotReady("PING 无应答")
 
 
-async def check_migrations(r: Resources) -> None:
+async def check_migrations(r: Backends) -> None:
     current = await current_revision(r.engine)
     head = await asyncio.to_thread(head_revision)
     if current != head:
         raise NotReady(f"数据库版本 {current or '无'}，应为 {head}；请运行 pusher db upgrade")
 
 
-def checks_for(r: Resources) -> list[tuple[str, Callable[[Resources], Awaitable[None]]]]:
+def checks_for(r: Backends) -> list[tuple[str, Callable[[Backends], Awaitable[None]]]]:
     """The checks that apply to this process (Redis only when configured)."""
-    checks: list[tuple[str, Callable[[Resources], Awaitable[None]]]] = [
+    checks: list[tuple[str, Callable[[Backends], Awaitable[None]]]] = [
         ("database", check_database)
     ]
     if r.redis is not None:
@@ -71,7 +81,7 @@ def checks_for(r: Resources) -> list[tuple[str, Callable[[Resources], Awaitable[
 
 
 async def run_check(
-    name: str, check: Callable[[Resources], Awaitable[None]], r: Resources
+    name: str, check: Callable[[Backends], Awaitable[None]], r: Backends
 ) -> CheckResult:
     """Run one check with a timeout; any error becomes a failed result."""
     try:
@@ -86,7 +96,7 @@ async def run_check(
     return CheckResult(name, True)
 
 
-async def readiness(r: Resources) -> list[CheckResult]:
+async def readiness(r: Backends) -> list[CheckResult]:
     """Every applicable check's result, the database first."""
     results = []
     for name, check in checks_for(r):
@@ -96,26 +106,3 @@ async def readiness(r: Resources) -> list[CheckResult]:
             results.append(CheckResult("migrations", False, "数据库不可用，无法检查"))
             break
     return results
-
-
-async def healthz(_request: web.Request) -> web.Response:
-    """The process is alive and serving HTTP."""
-    return web.json_response({"status": "ok"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    """200 when every check passes, else 503 naming what failed."""
-    results = await readiness(request.app[RESOURCES])
-    failed = [r.name for r in results if not r.ok]
-    body = {
-        "status": "not ready" if failed else "ready",
-        "failed": failed,
-        "checks": {r.name: r.as_json() for r in results},
-    }
-    return web.json_response(body, status=503 if failed else 200)
-
-
-def setup_health(app: web.Application) -> None:
-    """Register ``/healthz`` and ``/readyz``."""
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)

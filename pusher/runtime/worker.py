@@ -14,10 +14,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from pusher.jobs import FUNCTIONS, purge_old, sweep
-from pusher.metrics import start_metrics_server
-from pusher.queue import Wakeup
-from pusher.resources import open_resources, redis_settings
+from pusher.ops.metrics import start_metrics_server
+from pusher.runtime.jobs import FUNCTIONS, purge_old, sweep
+from pusher.runtime.queue import Wakeup
+from pusher.runtime.resources import open_resources, redis_settings
 from pusher.secret_keys import secure
 from pusher.settings import Settings
 from pusher.sources.poll import poll_sources
@@ -45,7 +45,7 @@ class PusherWorker(Worker):
     Redis answers again. Jobs already running go on with their database work.
 
     An idle worker waits ``poll_delay`` between polls, but an enqueue wakes it at once
-    (:class:`~pusher.queue.Wakeup`), and so does a job slot freed while every slot was
+    (:class:`~pusher.runtime.queue.Wakeup`), and so does a job slot freed while every slot was
     taken; arq's own sleep between polls is then nil. Burst workers poll as arq does.
     """
 

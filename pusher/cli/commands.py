@@ -27,14 +27,14 @@ def worker(settings: Settings, *, burst: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    from pusher.worker import build_worker
+    from pusher.runtime.worker import build_worker
 
     build_worker(settings, burst=burst).run()
     return 0
 
 
 def db_upgrade(settings: Settings) -> int:
-    from pusher.migrate import upgrade
+    from pusher.ops.migrate import upgrade
 
     upgrade(settings.database_url.get_secret_value())
     print("数据库已升级到最新版本")
@@ -69,7 +69,7 @@ def match(rules: Path, items: Path) -> int:
 
 
 def bench(names: list[str], *, quick: bool, smoke: bool = False) -> int:
-    from pusher.benchmarks import run_benchmarks
+    from pusher.cli.bench import run_benchmarks
 
     return run_benchmarks(names, quick=quick, smoke=smoke)
 
@@ -153,7 +153,7 @@ def set_user(
 
 def send_test(settings: Settings, channel: str, *, to: str, text: str) -> int:
     """Send one message with the configured settings; print the provider's answer."""
-    from pusher.sendtest import send_test as run
+    from pusher.cli.sendtest import send_test as run
 
     code, report = asyncio.run(run(settings, channel, to, text))
     print(report, file=sys.stdout if code == 0 else sys.stderr)
@@ -165,8 +165,8 @@ def wechat_menu(settings: Settings) -> int:
     import json
 
     from channels.base import ChannelError
+    from pusher.cli.wechat_menu import publish_menu
     from pusher.errors import UserError
-    from pusher.residents.wxapi import publish_menu
 
     try:
         menu = asyncio.run(publish_menu(settings))
@@ -184,8 +184,8 @@ def forget_resident(settings: Settings, resident_id: int, *, reason: str) -> int
     """Erase a resident's personal data on their request (audited, actor ``cli``)."""
     from pusher.db import create_engine, session_factory
     from pusher.errors import UserError
-    from pusher.lifecycle import erasure_reason
-    from pusher.lifecycle import forget_resident as forget
+    from pusher.pipeline.lifecycle import erasure_reason
+    from pusher.pipeline.lifecycle import forget_resident as forget
 
     async def go() -> dict[str, int]:
         engine = create_engine(settings.database_url.get_secret_value())

@@ -13,17 +13,17 @@ from typing import Any
 
 from channels.base import ChannelKind
 from pusher.db import transaction
-from pusher.lifecycle import purge
 from pusher.models import Item
 from pusher.pipeline.dispatch import dispatch as dispatch_step
+from pusher.pipeline.lifecycle import purge
 from pusher.pipeline.match import match_item
 from pusher.pipeline.plan import plan_push
 from pusher.pipeline.receipts import apply_all_parked
 from pusher.pipeline.review import pushable
 from pusher.pipeline.sweep import due_work, stranded_items
-from pusher.resources import Resources
+from pusher.pipeline.texts import texts_for
+from pusher.runtime.context import Resources
 from pusher.sources.poll import poll_sources
-from pusher.texts import texts_for
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from channels import registry
-from pusher.logs import configure_logging
+from pusher.cli.sendtest import choices as sendable
+from pusher.ops.logs import configure_logging
 from pusher.secret_keys import InsecureSettings
-from pusher.sendtest import choices as sendable
 from pusher.settings import Settings
 
 log = logging.getLogger("pusher")
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from pusher import commands
+    from pusher.cli import commands
 
     if args.command == "serve":
         return commands.serve(settings, host=args.host, port=args.port)
@@ -135,7 +135,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "match":
         return commands.match(args.rules, args.items)
     if args.command == "emulate":
-        from pusher.emulate import EmulatorOptions, serve_emulator
+        from pusher.cli.emulate import EmulatorOptions, serve_emulator
 
         options = EmulatorOptions(
             error_rate=args.error_rate,

@@ -12,61 +12,21 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 import aiohttp
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channels.base import Channel, ChannelKind
-from channels.ratelimit import RateLimiter
 from channels.registry import build_channels, build_limiter
-from pusher.db import SessionFactory, create_engine, session_factory
-from pusher.metrics import Metrics
-from pusher.pipeline.dispatch import Dispatcher
+from pusher.db import create_engine, session_factory
+from pusher.ops.metrics import Metrics
 from pusher.pipeline.receipts import database_receipts
-from pusher.queue import ArqQueue, JobQueue, LocalQueue
-from pusher.rulebook import Rulebook
-from pusher.sandbox_store import database_lookup, database_sink
+from pusher.pipeline.rulebook import Rulebook
+from pusher.runtime.context import Resources
+from pusher.runtime.inbox_store import database_lookup, database_sink
+from pusher.runtime.jobs import FUNCTIONS
+from pusher.runtime.queue import ArqQueue, JobQueue, LocalQueue
 from pusher.settings import Settings
-
-
-@dataclass
-class Resources:
-    """Long-lived collaborators of one process."""
-
-    settings: Settings
-    engine: AsyncEngine
-    db: SessionFactory
-    http: aiohttp.ClientSession
-    channels: dict[ChannelKind, Channel]
-    rulebook: Rulebook
-    limiter: RateLimiter
-    metrics: Metrics
-    queue: JobQueue
-    redis: ArqRedis | None
-    worker_id: str
-
-    def dispatcher(self) -> Dispatcher:
-        s = self.settings
-        return Dispatcher(
-            db=self.db,
-            channels=self.channels,
-            limiter=self.limiter,
-            metrics=self.metrics,
-            settings=s.dispatch,
-            quiet=s.quiet_hours,
-            worker=self.worker_id,
-            clock=lambda: datetime.now(UTC),
-        )
-
-
-class WorkerContext(TypedDict, total=False):
-    """What every job gets as ``ctx`` (arq adds its own keys beside these)."""
-
-    resources: Resources
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -141,8 +101,6 @@ async def open_resources(
 
 
 def _local_queue(stack: AsyncExitStack) -> LocalQueue:
-    from pusher.jobs import FUNCTIONS
-
     queue = LocalQueue({f.__name__: f for f in FUNCTIONS})  # type: ignore[misc]
     stack.push_async_callback(queue.close)
     return queue

@@ -1,0 +1,1 @@
+"""The command line (entry point :func:`pusher.cli.main.main`) and its commands."""

@@ -1,0 +1,1 @@
+"""Operations: metrics counters, readiness checks, logging, database migrations."""
