@@ -117,7 +117,7 @@ async def test_a_long_message_goes_in_segments_and_is_reassembled() -> None:
 
 
 async def test_the_window_is_never_exceeded() -> None:
-    async with rig(GatewayFaults(slow_ack_seconds=0.05)) as (gateway, channel, _):
+    async with rig(GatewayFaults(slow_ack_seconds=0.2)) as (gateway, channel, _):
         outcomes = await channel.send(batch(60))
     assert all(isinstance(o, Accepted) for o in outcomes)
     assert gateway.stats.over_window == 0
