@@ -91,6 +91,8 @@ class Session:
 
     async def wait_ready(self, seconds: float) -> bool:
         """True once logged in, False after ``seconds`` without a login."""
+        if self._ready.is_set():
+            return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._ready.wait(), seconds)
         return self._ready.is_set()

@@ -117,7 +117,7 @@ async def test_a_long_message_goes_in_segments_and_is_reassembled() -> None:
 
 
 async def test_the_window_is_never_exceeded() -> None:
-    async with rig(GatewayFaults(slow_ack_seconds=0.05)) as (gateway, channel, _):
+    async with rig(GatewayFaults(slow_ack_seconds=0.2)) as (gateway, channel, _):
         outcomes = await channel.send(batch(60))
     assert all(isinstance(o, Accepted) for o in outcomes)
     assert gateway.stats.over_window == 0
@@ -142,28 +142,30 @@ async def test_unanswered_active_tests_mean_a_dead_link_and_a_new_one() -> None:
 
 
 async def test_a_dropped_link_loses_nothing_and_sends_nothing_twice() -> None:
-    # Slow acks keep the whole window unanswered when the link drops on the 5th SUBMIT:
-    # the gateway took 1..5 (no answer), lost 6..16, and 17..20 wait for the next link.
-    faults = GatewayFaults(slow_ack_seconds=0.3, drop_after_submits=5)
-    async with rig(faults, settle_seconds=1.0) as (gateway, channel, batches):
+    # Slow answers keep the window unanswered when the link drops on the 5th SUBMIT:
+    # the gateway took 1..5 (never answered); what the client wrote after them is lost;
+    # what it had not written yet goes on the next link.
+    faults = GatewayFaults(slow_ack_seconds=0.6, drop_after_submits=5)
+    async with rig(faults, settle_seconds=2.5) as (gateway, channel, batches):
         messages = batch(20)
         outcomes = await channel.send(messages)
         unknown = [m for m, o in zip(messages, outcomes, strict=True) if isinstance(o, Rejected)]
+        later = [o for o in outcomes if isinstance(o, Accepted)]
         assert all(isinstance(o.error, TransientError) for o in outcomes if isinstance(o, Rejected))
-        assert len(unknown) == 16 and gateway.stats.dropped == 1
+        assert 5 <= len(unknown) <= 16 and gateway.stats.dropped == 1
         assert gateway.stats.logins == 2
-        assert gateway.inbox.total() == 5 + 4  # nothing re-sent blindly
-        await until(lambda: len(receipts(batches)) == 9)
+        assert gateway.inbox.total() == 5 + len(later)  # nothing re-sent blindly
+        await until(lambda: len(receipts(batches)) == 5 + len(later))
         found = await channel.lookup(unknown)  # within the settle window
         settled = [o for o in found if isinstance(o, Accepted)]
         waiting = [m for m, o in zip(unknown, found, strict=True) if isinstance(o, Rejected)]
-        assert len(settled) == 5 and len(waiting) == 11
-        assert {o.error.code for o in found if isinstance(o, Rejected)} == {LOOKUP_FAILED}
-        await asyncio.sleep(1.0)  # the settle window passes without a report for them
+        assert len(settled) == 5 and len(waiting) == len(unknown) - 5
+        assert {o.error.code for o in found if isinstance(o, Rejected)} <= {LOOKUP_FAILED}
+        await asyncio.sleep(2.5)  # the settle window passes without a report for them
         again = [
             m for m, o in zip(waiting, await channel.lookup(waiting), strict=True) if o is None
         ]
-        assert len(again) == 11
+        assert len(again) == len(waiting)
         resent = await channel.send(again)
         assert all(isinstance(o, Accepted) for o in resent)
         await until(lambda: len(receipts(batches)) == 20)
