@@ -10,10 +10,12 @@ missing from QuerySendDetails records). The template's variables come from
 with its text (for a ``${content}`` template).
 
 Errors (business errors arrive as HTTP 200 with ``Code != "OK"``) map by the
-table ``channels.errors.ALIYUN``::
+table ``ERRORS`` below::
 
     isv.BUSINESS_LIMIT_CONTROL, isv.DAY/MONTH_LIMIT_CONTROL, isp.SYSTEM_ERROR,
-    Throttling*, SignatureNonceUsed, HTTP 5xx, timeouts            -> TransientError
+    Throttling*, SignatureNonceUsed, HTTP 5xx, refused connections -> TransientError
+    timeouts, dropped links (see channels.http)                    -> UnknownOutcome:
+                                                                      settled by QuerySendDetails
     SignatureDoesNotMatch, InvalidAccessKeyId.*, unapproved signature or
     template, isv.AMOUNT_NOT_ENOUGH, isv.ACCOUNT_ABNORMAL ...      -> FatalError
     bad number, blacklist, content, and every unknown code         -> PermanentError
@@ -25,11 +27,10 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
@@ -44,7 +45,6 @@ from channels.base import (
     Channel,
     ChannelError,
     ChannelKind,
-    Inbound,
     Limits,
     Message,
     OptOut,
@@ -52,17 +52,57 @@ from channels.base import (
     PermanentError,
     Receipt,
     Rejected,
-    TransientError,
     not_asked,
 )
-from channels.errors import ALIYUN, error_for
+from channels.descriptor import Callback, Emulator, Provider, Wiring
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
+from channels.http import HttpSession, http_code
+from channels.sms import (
+    BEIJING,
+    MOBILE,
+    beijing_time,
+    callback_items,
+    is_opt_out,
+    national,
+    replies,
+)
 
 log = logging.getLogger(__name__)
 
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "SignatureDoesNotMatch": (FATAL, "签名不匹配：AccessKey Secret 错误"),
+    "InvalidAccessKeyId.NotFound": (FATAL, "AccessKey ID 不存在"),
+    "InvalidAccessKeyId.Inactive": (FATAL, "AccessKey 已停用"),
+    "InvalidTimeStamp.Expired": (FATAL, "服务器时间与标准时间相差过大，请校准时钟"),
+    "isp.RAM_PERMISSION_DENY": (FATAL, "RAM 子账号无短信发送权限"),
+    "isv.SMS_SIGNATURE_ILLEGAL": (FATAL, "短信签名不合法（不存在或未审核通过）"),
+    "isv.SMS_TEMPLATE_ILLEGAL": (FATAL, "短信模板不合法（不存在或未审核通过）"),
+    "isv.SMS_SIGNATURE_SCENE_ILLEGAL": (FATAL, "签名与模板类型不一致"),
+    "isv.TEMPLATE_MISSING_PARAMETERS": (FATAL, "模板变量与配置不符（缺少变量）"),
+    "isv.AMOUNT_NOT_ENOUGH": (FATAL, "账户余额不足"),
+    "isv.OUT_OF_SERVICE": (FATAL, "业务停机（欠费）"),
+    "isv.ACCOUNT_ABNORMAL": (FATAL, "账户异常"),
+    "isv.ACCOUNT_NOT_EXISTS": (FATAL, "账户不存在"),
+    "isv.DENY_IP_RANGE": (FATAL, "所在地区 IP 被禁用"),
+    "isv.MOBILE_NUMBER_ILLEGAL": (PERMANENT, "手机号码格式错误"),
+    "isv.BLACK_KEY_CONTROL_LIMIT": (PERMANENT, "号码或内容被黑名单管控"),
+    "isv.PARAM_LENGTH_LIMIT": (PERMANENT, "参数超出长度限制"),
+    "isv.INVALID_JSON_PARAM": (PERMANENT, "模板参数不合法（只接受字符串）"),
+    "isv.INVALID_PARAMETERS": (PERMANENT, "参数异常"),
+    "isv.MOBILE_COUNT_OVER_LIMIT": (PERMANENT, "一次提交的号码数量超过上限"),
+    "MissingParameter": (PERMANENT, "缺少必填参数"),
+    "isv.BUSINESS_LIMIT_CONTROL": (TRANSIENT, "触发号码级流控（分钟/小时/天），稍后再发"),
+    "isv.DAY_LIMIT_CONTROL": (TRANSIENT, "触发日发送限额"),
+    "isv.MONTH_LIMIT_CONTROL": (TRANSIENT, "触发月发送限额"),
+    "isp.SYSTEM_ERROR": (TRANSIENT, "阿里云系统错误"),
+    "ServiceUnavailable": (TRANSIENT, "阿里云服务暂不可用"),
+    "SignatureNonceUsed": (TRANSIENT, "请求随机数重复，重发即可"),
+    "Throttling*": (TRANSIENT, "请求被限流"),
+    **HTTP,
+}
+
 VERSION = "2017-05-25"
-BEIJING = timezone(timedelta(hours=8))
-OPT_OUT_WORDS = frozenset({"td", "退订", "t", "r", "n"})
-MOBILE = re.compile(r"^1\d{10}$")  # a mainland mobile number, as ``national`` leaves it
 CALLBACK_REPLY = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=False).encode()
 
 
@@ -86,39 +126,9 @@ class AliyunSmsSettings(BaseModel):
         return bool(self.access_key_id and secret and self.sign_name and self.template_code)
 
 
-def national(phone: str) -> str:
-    """A mainland number without ``+86``/``0086``/``86`` and spaces; others unchanged."""
-    digits = phone.replace(" ", "").replace("-", "")
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix) :]
-    return digits
-
-
-def is_opt_out(text: str) -> bool:
-    """Whether an uplink reply asks to unsubscribe (TD, 退订, T, R, N)."""
-    return text.strip().lower() in OPT_OUT_WORDS
-
-
-#: replies that take SMS back after an opt-out
-RESUME_WORDS = frozenset({"订阅", "恢复"})
-
-
-def replies(pairs: list[tuple[str, str]]) -> list[Inbound]:
-    """Uplink replies that are not opt-outs, as (phone, text) pairs: ``resume`` for 订阅/恢复,
-    else ``text`` (a message for the grid worker)."""
-    found = []
-    for phone, text in pairs:
-        if not phone or not text.strip() or is_opt_out(text):
-            continue
-        kind = "resume" if text.strip() in RESUME_WORDS else "text"
-        found.append(Inbound(kind, national(phone), text.strip()[:2000]))
-    return found
-
-
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    return error_for(ALIYUN, code, message)
+    return error_for(ERRORS, code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +186,7 @@ class AliyunSmsChannel(Channel):
 
     def __init__(self, settings: AliyunSmsSettings, *, session: aiohttp.ClientSession) -> None:
         self._settings = settings
-        self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._url = URL(settings.base_url)
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
@@ -281,18 +291,12 @@ class AliyunSmsChannel(Channel):
     async def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
         """POST one signed RPC call; the JSON body on ``Code == "OK"``, else a typed error."""
         data, headers = self._sign(action, params)
-        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
-        try:
-            async with self._session.post(
-                self._url, data=data, headers=headers, timeout=timeout
-            ) as resp:
-                text = await resp.text()
-                status = resp.status
-        except TimeoutError as exc:
-            raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
-        except aiohttp.ClientError as exc:
-            raise TransientError("NetworkError", str(exc)) from exc
-        return _read_body(status, text)
+        answer = await self._http.post(self._url, data=data, headers=headers)
+        body = answer.json_object()
+        code = str(body.get("Code", ""))
+        if code != "OK":
+            raise classify(code or http_code(answer.status), str(body.get("Message", "")))
+        return body
 
     def _sign(self, action: str, params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
         s = self._settings
@@ -318,43 +322,10 @@ class AliyunSmsChannel(Channel):
         return body, signing.aliyun_v3_signed_headers(headers, body, **keys)
 
 
-def _read_body(status: int, text: str) -> dict[str, Any]:
-    if status >= 500:
-        raise TransientError(f"HTTP{status}", text[:200])
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        error = TransientError if status < 400 else PermanentError
-        raise error(f"HTTP{status}", f"unreadable answer: {text[:200]}")
-    code = str(data.get("Code", ""))
-    if code != "OK":
-        raise classify(code or f"HTTP{status}", str(data.get("Message", "")))
-    return data
-
-
 def _record_outcome(key: str, phone: str, record: Mapping[str, Any]) -> Outcome:
     if str(record.get("SendStatus")) == "2":
         return Rejected(key, PermanentError(str(record.get("ErrCode") or "SEND_FAILED")))
     return Accepted(key, f"{record.get('OutId', '')}:{phone}")
-
-
-def beijing_time(value: Any) -> datetime | None:
-    """A ``yyyy-MM-dd HH:mm:ss`` Beijing time from a callback, or None."""
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
-    except ValueError:
-        return None
-
-
-def callback_items(body: bytes) -> list[Mapping[str, Any]]:
-    """A callback body as a list of objects (a lone object counts as one)."""
-    data = json.loads(body)
-    items = data if isinstance(data, list) else [data]
-    if not all(isinstance(i, dict) for i in items):
-        raise ValueError("callback items must be JSON objects")
-    return items
 
 
 def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBatch:
@@ -379,3 +350,37 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
         for i in items
     ]
     return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)
+
+
+def _build(settings: AliyunSmsSettings, wiring: Wiring) -> AliyunSmsChannel:
+    return AliyunSmsChannel(settings, session=wiring.http)
+
+
+PROVIDER = Provider(
+    name="aliyun",
+    kind=ChannelKind.SMS,
+    title="阿里云短信",
+    factory=_build,
+    cli="aliyun-sms",
+    section="aliyun_sms",
+    settings=AliyunSmsSettings,
+    required=("access_key_id", "access_key_secret", "sign_name", "template_code"),
+    callbacks=(
+        Callback("report", lambda body: parse_callback(body, kind="report")),
+        Callback("reply", lambda body: parse_callback(body, kind="up")),
+    ),
+    errors=ERRORS,
+    # Aliyun folds its minute/hour/day caps into one code: try again each hour
+    quota_waits={"isv.BUSINESS_LIMIT_CONTROL": 3600, "isv.DAY_LIMIT_CONTROL": "day"},
+    emulator=Emulator(
+        "channels.emulators.aliyun_sms",
+        9003,
+        {
+            "base_url": "{base_url}",
+            "access_key_id": "emulator-key",
+            "access_key_secret": "emulator-secret",
+            "sign_name": "青山镇人民政府",
+            "template_code": "SMS_000000001",
+        },
+    ),
+)

@@ -3,17 +3,30 @@
 Error hierarchy::
 
     ChannelError              a provider said no, or could not be reached
-    ├── TransientError        try again later (5xx, timeout, throttling, busy)
+    ├── TransientError        not sent, try again later (5xx, connection refused,
+    │   │                     throttling, busy)
+    │   ├── UnknownOutcome    the request left and no answer came back (timeout, link
+    │   │                     dropped mid-call): the provider may have taken it. Dispatch
+    │   │                     asks the provider (``Channel.lookup``) before sending again;
+    │   │                     where it cannot be asked, the resend under the same key is
+    │   │                     safe only where the provider de-duplicates (WeChat's
+    │   │                     client_msg_id); a provider with receipts settles it by them
+    │   └── LookupFailed      the provider could not be asked about such a message: it
+    │                         stays unknown and is asked again soon (never resent blind)
     └── PermanentError        do not retry for this recipient (bad number, not following,
         │                     refused): the resident's next channel is tried
         └── FatalError        the channel itself is broken (bad credentials, unapproved
                               template): stop sending on it, keep the messages, alert
 
+Codes our own clients make up have one spelling for every provider (see
+:mod:`channels.http`): ``timeout``, ``network``, ``connect``, ``bad_response``,
+``http_<status>``; every other code is the provider's own.
+
 A channel never decides about retries; it reports per recipient what happened
-and the worker layer decides. ``send`` returns one :class:`Outcome` per message,
-in the order given, and does not raise for provider errors: a failure of the
-whole call (timeout, 5xx, bad signature) becomes the same error for every
-message of the batch.
+and the worker layer decides, by the error's type. ``send`` returns one
+:class:`Outcome` per message, in the order given, and does not raise for
+provider errors: a failure of the whole call (timeout, 5xx, bad signature)
+becomes the same error for every message of the batch.
 """
 
 from __future__ import annotations
@@ -40,7 +53,7 @@ LOOKUP_FAILED = "lookup_failed"
 
 def not_asked(key: str, error: ChannelError) -> Rejected:
     """The outcome of a look-up that failed for ``key``."""
-    return Rejected(key, TransientError(LOOKUP_FAILED, error.message or error.code))
+    return Rejected(key, LookupFailed(LOOKUP_FAILED, error.message or error.code))
 
 
 class ChannelError(Exception):
@@ -58,6 +71,14 @@ class TransientError(ChannelError):
     """Worth another try later: the provider was busy, slow or throttling."""
 
     transient = True
+
+
+class UnknownOutcome(TransientError):
+    """The request may have reached the provider: ask it, or resend only where it de-dups."""
+
+
+class LookupFailed(TransientError):
+    """Asking the provider about a message of unknown outcome failed: ask again later."""
 
 
 class PermanentError(ChannelError):
@@ -172,8 +193,11 @@ class Channel(abc.ABC):
         """
         return [None for _ in messages]
 
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open long-lived connections (a CMPP session) before the first ``send``."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release sessions and other resources."""
+        """Release sessions and other resources; close what ``start`` opened."""
 
 
 @dataclass(frozen=True, slots=True)

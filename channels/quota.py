@@ -3,30 +3,24 @@
 A provider caps how many messages one number may get per 30 s, hour or day.
 Such an answer must defer the message, not fail it. The table says, per
 provider code, how long to wait: seconds, or ``"day"`` for the next Beijing
-midnight (the providers count days in China time).
+midnight (the providers count days in China time). Each provider declares its
+table as ``quota_waits`` in its descriptor; ``channels.registry.QUOTA_WAITS``
+holds them by provider.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-QUOTA_WAITS: dict[str, int | str] = {
-    "LimitExceeded.PhoneNumberThirtySecondLimit": 60,
-    "LimitExceeded.PhoneNumberOneHourLimit": 3600,
-    "LimitExceeded.PhoneNumberDailyLimit": "day",
-    "LimitExceeded.SameContentDailyLimit": "day",
-    # Aliyun folds its minute/hour/day caps into one code: try again each hour
-    "isv.BUSINESS_LIMIT_CONTROL": 3600,
-    "isv.DAY_LIMIT_CONTROL": "day",
-}
-
-
-def quota_retry_at(code: str, now: datetime) -> datetime | None:
+def quota_retry_at(
+    code: str, now: datetime, *, waits: Mapping[str, int | str]
+) -> datetime | None:
     """When a message refused with ``code`` may be tried again, or None if not a quota."""
-    wait = QUOTA_WAITS.get(code)
+    wait = waits.get(code)
     if wait is None:
         return None
     if wait == "day":

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from channels.base import Accepted, Channel, ChannelKind, Limits, Message, Outcome
+from channels.descriptor import Provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +64,8 @@ class SandboxChannel(Channel):
         ]
         await self._sink(kept)
         return [Accepted(k.key, k.provider_id) for k in kept]
+
+
+#: Not chosen by settings: it stands in for every kind that has no provider configured,
+#: so it has no settings, factory, callbacks or emulator (its rig is the contract tests').
+PROVIDER = Provider(name="sandbox", kind=None, title="沙箱（不发送，留存在控制台的手机收件箱）")

@@ -12,9 +12,11 @@ Errors::
 
     Response.Error (whole request)   -> the same error for every message of the call
     SendStatusSet[i].Code != "Ok"    -> that number's error only
-    codes map by the table ``channels.errors.TENCENT``:
+    codes map by the table ``ERRORS`` below:
     LimitExceeded.* (not PhoneNumberCountLimit), RequestLimitExceeded, InternalError*,
-    HTTP 5xx, timeouts                                                -> TransientError
+    HTTP 5xx, refused connections                                     -> TransientError
+    timeouts, dropped links (see channels.http)                       -> UnknownOutcome:
+                                                 settled by PullSmsSendStatusByPhoneNumber
     AuthFailure.*, unapproved signature or template, no balance left -> FatalError
     bad number, blacklist, content, and every unknown code           -> PermanentError
 """
@@ -33,7 +35,6 @@ from pydantic import BaseModel, SecretStr
 from yarl import URL
 
 from channels import signing
-from channels.aliyun_sms import beijing_time, callback_items, is_opt_out, national, replies
 from channels.base import (
     Accepted,
     CallbackBatch,
@@ -50,9 +51,37 @@ from channels.base import (
     TransientError,
     not_asked,
 )
-from channels.errors import TENCENT, error_for
+from channels.descriptor import Callback, Emulator, Provider, Wiring
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
+from channels.http import BAD_RESPONSE, HttpSession, http_code
+from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "AuthFailure*": (FATAL, "鉴权失败：SecretId/SecretKey 错误或服务器时间不准"),
+    "UnauthorizedOperation*": (FATAL, "未授权操作（SdkAppId 与账号不符）"),
+    "FailedOperation.SignatureIncorrectOrUnapproved": (FATAL, "短信签名未审核通过或不存在"),
+    "FailedOperation.TemplateIncorrectOrUnapproved": (FATAL, "短信模板未审核通过或不存在"),
+    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": (
+        FATAL,
+        "模板参数个数与审核通过的模板不符",
+    ),
+    "FailedOperation.InsufficientBalanceInSmsPackage": (FATAL, "短信套餐包余量不足"),
+    "InvalidParameterValue.IncorrectPhoneNumber": (PERMANENT, "手机号码格式错误"),
+    "FailedOperation.PhoneNumberInBlacklist": (PERMANENT, "号码在黑名单中（已退订或免打扰）"),
+    "FailedOperation.ContainSensitiveWord": (PERMANENT, "内容含敏感词"),
+    "InvalidParameterValue.ContentLengthLimit": (PERMANENT, "内容超长"),
+    "LimitExceeded.PhoneNumberCountLimit": (PERMANENT, "一次提交的号码超过 200 个"),
+    "MissingParameter": (PERMANENT, "缺少必填参数"),
+    "LimitExceeded*": (TRANSIENT, "触发发送频率或数量限制，稍后再发"),
+    "RequestLimitExceeded*": (TRANSIENT, "请求过于频繁"),
+    "InternalError*": (TRANSIENT, "腾讯云内部错误"),
+    "ResourceUnavailable*": (TRANSIENT, "腾讯云资源暂不可用"),
+    "NoStatus": (TRANSIENT, "应答中缺少该号码的状态"),
+    **HTTP,
+}
 
 VERSION = "2021-01-11"
 SERVICE = "sms"
@@ -84,7 +113,7 @@ class TencentSmsSettings(BaseModel):
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for a provider code."""
-    return error_for(TENCENT, code, message)
+    return error_for(ERRORS, code, message)
 
 
 def _chunks(indices: list[int], phones: list[str], keys: list[str]) -> list[list[int]]:
@@ -124,7 +153,7 @@ class TencentSmsChannel(Channel):
 
     def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:
         self._settings = settings
-        self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._url = URL(settings.base_url)
         self._sem = asyncio.Semaphore(20)
 
@@ -210,20 +239,16 @@ class TencentSmsChannel(Channel):
     async def call(self, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST one signed API call; ``Response`` on success, else a typed error."""
         body = json.dumps(payload).encode()
-        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
-        try:
-            async with self._session.post(
-                self._url, data=body, headers=self._headers(action, body), timeout=timeout
-            ) as resp:
-                # JSON is UTF-8 (RFC 8259) whatever charset the type names, or none:
-                # the service answers plain ``application/json``.
-                text = (await resp.read()).decode("utf-8", errors="replace")
-                status = resp.status
-        except TimeoutError as exc:
-            raise TransientError("Timeout", f"no answer in {timeout.total}s") from exc
-        except aiohttp.ClientError as exc:
-            raise TransientError("NetworkError", str(exc)) from exc
-        return _read_body(status, text)
+        answer = await self._http.post(self._url, data=body, headers=self._headers(action, body))
+        response = answer.json_object().get("Response")
+        if not isinstance(response, dict):
+            error = TransientError if answer.status < 400 else PermanentError
+            code = BAD_RESPONSE if answer.status < 400 else http_code(answer.status)
+            raise error(code, f"answer without a Response object: {answer.snippet()}")
+        if isinstance(response.get("Error"), dict):
+            err = response["Error"]
+            raise classify(str(err.get("Code", "")), str(err.get("Message", "")))
+        return response
 
     def _headers(self, action: str, body: bytes) -> dict[str, str]:
         s = self._settings
@@ -246,22 +271,6 @@ class TencentSmsChannel(Channel):
             "x-tc-region": s.region,
             "x-tc-timestamp": str(timestamp),
         }
-
-
-def _read_body(status: int, text: str) -> dict[str, Any]:
-    if status >= 500:
-        raise TransientError(f"HTTP{status}", text[:200])
-    try:
-        response = json.loads(text)["Response"]
-    except (ValueError, KeyError, TypeError):
-        response = None
-    if not isinstance(response, dict):
-        error = TransientError if status < 400 else PermanentError
-        raise error(f"HTTP{status}", f"unreadable answer: {text[:200]}")
-    if isinstance(response.get("Error"), dict):
-        err = response["Error"]
-        raise classify(str(err.get("Code", "")), str(err.get("Message", "")))
-    return response
 
 
 def _status_outcome(key: str, status: Mapping[str, Any] | None) -> Outcome:
@@ -294,3 +303,42 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
         for i in items
     ]
     return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)
+
+
+def _build(settings: TencentSmsSettings, wiring: Wiring) -> TencentSmsChannel:
+    return TencentSmsChannel(settings, session=wiring.http)
+
+
+PROVIDER = Provider(
+    name="tencent",
+    kind=ChannelKind.SMS,
+    title="腾讯云短信",
+    factory=_build,
+    cli="tencent-sms",
+    section="tencent_sms",
+    settings=TencentSmsSettings,
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
+    callbacks=(
+        Callback("report", lambda body: parse_callback(body, kind="report")),
+        Callback("reply", lambda body: parse_callback(body, kind="up")),
+    ),
+    errors=ERRORS,
+    quota_waits={
+        "LimitExceeded.PhoneNumberThirtySecondLimit": 60,
+        "LimitExceeded.PhoneNumberOneHourLimit": 3600,
+        "LimitExceeded.PhoneNumberDailyLimit": "day",
+        "LimitExceeded.SameContentDailyLimit": "day",
+    },
+    emulator=Emulator(
+        "channels.emulators.tencent_sms",
+        9004,
+        {
+            "base_url": "{base_url}",
+            "secret_id": "emulator-key",
+            "secret_key": "emulator-secret",
+            "sdk_app_id": "1400000000",
+            "sign_name": "青山镇人民政府",
+            "template_id": "100001",
+        },
+    ),
+)

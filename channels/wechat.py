@@ -4,13 +4,15 @@ HTTP goes through the ``aiohttp`` session passed in; wechatpy (whose client is
 synchronous) is used only for what needs no network: callback signatures,
 ``WeChatCrypto`` for safe mode and ``parse_message``. Sending is one call per
 recipient, so a batch is sent concurrently, at most ``max_concurrency`` calls
-at a time. Provider answers map to errors by the table ``channels.errors.WECHAT``::
+at a time. Provider answers map to errors by the table ``ERRORS`` below::
 
     43004 require subscribe, 43101 refused, 40003 bad openid, 47003 bad data,
     unknown codes                                       -> PermanentError
     40013 bad appid, 40125 bad secret, 40164 IP not whitelisted,
     40037 bad template                                  -> FatalError
-    -1 system busy, 45009 quota, HTTP 5xx, timeouts     -> TransientError
+    -1 system busy, 45009 quota, HTTP 5xx               -> TransientError
+    timeouts, dropped links (see channels.http)         -> UnknownOutcome: resent
+                                                           under the same client_msg_id
     40001/40014/42001 token refused -> one shared refresh, one retry of that
     call; refused again                                 -> TransientError
 """
@@ -62,12 +64,34 @@ from channels.base import (
     PermanentError,
     Receipt,
     Rejected,
-    TransientError,
 )
-from channels.errors import WECHAT, error_for
-from channels.wechat_token import TokenStore
+from channels.descriptor import Emulator, Provider, Wiring
+from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
+from channels.http import HttpSession
+from channels.wechat_token import TokenStore, build_token_store
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "-1": (TRANSIENT, "微信系统繁忙，稍后重试"),
+    "45009": (TRANSIENT, "接口调用超过每日限额"),
+    "40001": (TRANSIENT, "access_token 无效（刷新后仍被拒，可能有其他系统在抢用令牌）"),
+    "40014": (TRANSIENT, "access_token 不合法（刷新后仍被拒）"),
+    "42001": (TRANSIENT, "access_token 已过期（刷新后仍被拒）"),
+    "40013": (FATAL, "AppID 无效，请检查公众号配置"),
+    "40125": (FATAL, "AppSecret 无效，请检查公众号配置"),
+    "40164": (FATAL, "调用接口的 IP 不在公众号白名单中"),
+    "40002": (FATAL, "grant_type 不合法"),
+    "40037": (FATAL, "模板 ID 无效，请检查模板配置"),
+    "48001": (FATAL, "公众号未获得该接口权限"),
+    "43004": (PERMANENT, "用户未关注公众号"),
+    "43101": (PERMANENT, "用户拒收消息"),
+    "40003": (PERMANENT, "OpenID 无效"),
+    "47001": (PERMANENT, "请求数据格式错误"),
+    "47003": (PERMANENT, "模板参数不合法（字段内容超长或格式不符）"),
+    **HTTP,
+}
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 JSON = "application/json; charset=utf-8"
@@ -123,23 +147,9 @@ async def _call(
     settings: WeChatSettings,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
-    try:
-        async with session.request(method, url, timeout=timeout, **kwargs) as resp:
-            if resp.status >= 500:
-                raise TransientError(f"http_{resp.status}", "provider server error")
-            if resp.status >= 400:
-                raise PermanentError(f"http_{resp.status}", "provider refused the request")
-            body = json.loads(await resp.read())
-    except TimeoutError as exc:
-        raise TransientError("timeout", "no answer in time") from exc
-    except aiohttp.ClientError as exc:
-        raise TransientError("network", str(exc)) from exc
-    except ValueError as exc:
-        raise TransientError("bad_response", "answer is not JSON") from exc
-    if not isinstance(body, dict):
-        raise TransientError("bad_response", "answer is not a JSON object")
-    return body
+    http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
+    answer = await http.request(method, url, **kwargs)
+    return answer.json_object(refuse_4xx=True)
 
 
 def _code(body: Mapping[str, Any], default: int = 0) -> int:
@@ -151,7 +161,7 @@ def _code(body: Mapping[str, Any], default: int = 0) -> int:
 
 def classify(code: str, message: str = "") -> ChannelError:
     """The typed error for an errcode (or one of our client-side codes)."""
-    return error_for(WECHAT, code, message)
+    return error_for(ERRORS, code, message)
 
 
 def _error(body: Mapping[str, Any], *, prefix: str = "") -> ChannelError:
@@ -185,6 +195,7 @@ class WeChatChannel(Channel):
     ) -> None:
         self._settings = settings
         self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._tokens = tokens
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self.limits = dataclasses.replace(  # type: ignore[misc]  # the account's own quota
@@ -258,7 +269,8 @@ class WeChatChannel(Channel):
     async def _post(self, path: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
         # A ready Payload spares aiohttp its per-call payload-type lookup.
         data = BytesPayload(json.dumps(payload, ensure_ascii=False).encode(), content_type=JSON)
-        return await _call(self._session, "POST", self._url(path, token), self._settings, data=data)
+        answer = await self._http.post(self._url(path, token), data=data)
+        return answer.json_object(refuse_4xx=True)
 
     def _url(self, path: str, token: str) -> URL:
         """``path?access_token=token``, built once per token (quoting is costly per call)."""
@@ -455,3 +467,31 @@ def passive_reply(
     )
     encrypted: str = crypto.encrypt_message(xml, query.get("nonce", ""), query.get("timestamp"))
     return encrypted.encode()
+
+
+def _build(settings: WeChatSettings, wiring: Wiring) -> WeChatChannel:
+    return WeChatChannel(settings, session=wiring.http, tokens=build_token_store(wiring.redis))
+
+
+PROVIDER = Provider(
+    name="wechat",
+    kind=ChannelKind.WECHAT,
+    title="微信公众号",
+    factory=_build,
+    cli="wechat",
+    section="wechat",
+    settings=WeChatSettings,
+    required=("app_id", "app_secret"),
+    signed_callback=True,
+    errors=ERRORS,
+    emulator=Emulator(
+        "channels.emulators.wechat",
+        9001,
+        {
+            "base_url": "{base_url}",
+            "app_id": "wx-emulator",
+            "app_secret": "emulator-secret",
+            "template_id": "emulator-template",
+        },
+    ),
+)

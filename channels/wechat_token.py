@@ -29,7 +29,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
@@ -161,3 +161,8 @@ class RedisTokenStore:
         await self._redis.set(token_key, token, ex=ttl)
         log.info("wechat access_token refreshed, cached for %s s", ttl)
         return token
+
+
+def build_token_store(redis: Any | None) -> TokenStore:
+    """Shared through Redis when there is one (every worker), else in this process."""
+    return RedisTokenStore(redis, prefix="pusher") if redis is not None else MemoryTokenStore()

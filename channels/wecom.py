@@ -9,12 +9,14 @@ Robots return no message id and have no status query, so the provider id is
 timed out may have been delivered.
 
 Errcodes (``errcode`` decides, never ``errmsg``) map by the table
-``channels.errors.WECOM``: ``-1`` busy and ``45009``/``45033`` frequency limits are
+``ERRORS`` below: ``-1`` busy and ``45009``/``45033`` frequency limits are
 transient; ``93000`` invalid webhook (bad or removed key), ``93004`` robot disabled,
 ``93008`` robot no longer in the chat, ``40058`` content too long, ``40008`` bad
 msgtype and every other code are permanent. A robot key is one group chat's, so a
-dead key fails that chat only, never the channel. HTTP 5xx, 429, timeouts and
-connection failures are transient.
+dead key fails that chat only, never the channel. HTTP 5xx, 429 and refused
+connections are transient; a timeout or a dropped link is an unknown outcome
+(:mod:`channels.http`), which dispatch can only resend: robots neither de-duplicate
+nor answer queries, so such a message may reach the group chat twice.
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -44,10 +45,30 @@ from channels.base import (
     Rejected,
     TransientError,
 )
-from channels.errors import WECOM, error_for
+from channels.descriptor import Emulator, Provider, Wiring
+from channels.errors import HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
+from channels.http import HttpSession
 from channels.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+#: What this provider's codes mean (see :mod:`channels.errors`).
+ERRORS: ErrorTable = {
+    "-1": (TRANSIENT, "企业微信系统繁忙，稍后重试"),
+    "45009": (TRANSIENT, "机器人发送过于频繁（每分钟 20 条）"),
+    "45033": (TRANSIENT, "接口并发调用超过限制"),
+    "rate_limited": (TRANSIENT, "机器人限速排队过久，稍后重试"),
+    # A robot key belongs to one group chat: a dead key fails that chat, not the channel.
+    "93000": (PERMANENT, "机器人 webhook 地址无效（密钥错误或机器人已删除）"),
+    "93004": (PERMANENT, "机器人已被停用"),
+    "93008": (PERMANENT, "机器人已不在该群聊中"),
+    "40058": (PERMANENT, "消息内容超长"),
+    "40008": (PERMANENT, "消息类型不合法"),
+    "44004": (PERMANENT, "消息内容为空"),
+    "invalid_recipient": (PERMANENT, "未填写机器人 webhook 密钥"),
+    "content_too_long": (PERMANENT, "消息内容超过字节上限"),
+    **HTTP,
+}
 
 #: Byte limits of ``content`` (UTF-8) per msgtype.
 CONTENT_LIMITS: dict[str, int] = {"markdown": 4096, "text": 2048}
@@ -88,7 +109,7 @@ def key_hash(key: str) -> str:
 
 def classify(errcode: int | str, errmsg: str = "") -> ChannelError:
     """The typed error for a robot's non-zero ``errcode`` (or a client-side code)."""
-    return error_for(WECOM, str(errcode), errmsg)
+    return error_for(ERRORS, str(errcode), errmsg)
 
 
 class WeComRobotChannel(Channel):
@@ -110,7 +131,7 @@ class WeComRobotChannel(Channel):
         self, settings: WeComSettings, *, session: aiohttp.ClientSession, limiter: RateLimiter
     ) -> None:
         self._settings = settings
-        self._session = session
+        self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._limiter = limiter
         self._url = settings.base_url.rstrip("/") + "/cgi-bin/webhook/send"
         self._max_bytes = CONTENT_LIMITS[settings.msgtype]
@@ -176,31 +197,26 @@ class WeComRobotChannel(Channel):
     async def _post(self, key: str, text: str) -> None:
         msgtype = self._settings.msgtype
         body = {"msgtype": msgtype, msgtype: {"content": text}}
-        timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
-        try:
-            async with self._session.post(
-                self._url, params={"key": key}, json=body, timeout=timeout
-            ) as response:
-                payload = await _payload(response)
-        except TimeoutError as error:
-            raise TransientError("timeout", "no answer from the robot") from error
-        except aiohttp.ClientError as error:
-            raise TransientError("network", type(error).__name__) from error
+        answer = await self._http.post(self._url, params={"key": key}, json=body)
+        payload = answer.json_object(refuse_4xx=True)
         errcode = int(payload.get("errcode", -1))
         if errcode != 0:
             raise classify(errcode, str(payload.get("errmsg", "")))
 
 
-async def _payload(response: aiohttp.ClientResponse) -> dict[str, Any]:
-    """The robot's JSON answer, or the error its HTTP status stands for."""
-    if response.status >= 500 or response.status == 429:
-        raise TransientError(f"http_{response.status}", response.reason or "")
-    if response.status != 200:
-        raise PermanentError(f"http_{response.status}", response.reason or "")
-    try:
-        payload = json.loads(await response.read())
-    except ValueError as error:
-        raise TransientError("bad_response", "robot answer is not JSON") from error
-    if not isinstance(payload, dict):
-        raise TransientError("bad_response", "robot answer is not an object")
-    return payload
+def _build(settings: WeComSettings, wiring: Wiring) -> WeComRobotChannel:
+    return WeComRobotChannel(settings, session=wiring.http, limiter=wiring.limiter)
+
+
+PROVIDER = Provider(
+    name="wecom",
+    kind=ChannelKind.WECOM,
+    title="企业微信群机器人",
+    factory=_build,
+    cli="wecom",
+    section="wecom",
+    settings=WeComSettings,
+    switch="wecom_enabled",  # a robot's webhook key, its only credential, is the recipient
+    errors=ERRORS,
+    emulator=Emulator("channels.emulators.wecom", 9002, {"base_url": "{base_url}"}),
+)

@@ -6,10 +6,13 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels import registry
 from channels.aliyun_sms import AliyunSmsSettings
+from channels.base import ChannelKind
+from channels.cmpp.channel import CmppSettings
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
@@ -142,14 +145,28 @@ class Settings(BaseSettings):
     wecom_enabled: bool = False
     aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
     tencent_sms: TencentSmsSettings = Field(default_factory=TencentSmsSettings)
-    sms_provider: Literal["aliyun", "tencent"] = "aliyun"
+    cmpp: CmppSettings = Field(default_factory=CmppSettings)
+    # One section above per provider of the registry (channels.registry.PROVIDERS, whose
+    # descriptors name the field and its class; tests/channels/test_registry.py checks it).
+    #: The SMS provider tried first; the others follow in registry order.
+    sms_provider: str = "aliyun"
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _known_sms_provider(cls, value: str) -> str:
+        known = registry.names(ChannelKind.SMS)
+        if value not in known:
+            raise ValueError(f"unknown SMS provider {value!r}; one of {', '.join(known)}")
+        return value
 
     @property
     def sms_signature(self) -> str:
-        """The 【signature】 the SMS provider adds (it counts toward the length)."""
-        for provider in (self.aliyun_sms, self.tencent_sms):
-            if provider.configured and provider.sign_name:
-                return provider.sign_name
+        """The 【signature】 the SMS provider in use adds (it counts toward the length)."""
+        for provider in registry.order(ChannelKind.SMS, self.sms_provider):
+            if provider.enabled(self):
+                sign = getattr(getattr(self, provider.section or ""), "sign_name", "")
+                if sign:
+                    return str(sign)
         return self.dispatch.sms_signature
 
     @property

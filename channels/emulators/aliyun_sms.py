@@ -25,7 +25,6 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from channels import signing
-from channels.aliyun_sms import BEIJING, national
 from channels.emulators.accounts import ALIYUN_VAR as ACCOUNT_VAR
 from channels.emulators.accounts import SmsAccount, SmsTemplate, sms_shorthand
 from channels.emulators.common import (
@@ -37,6 +36,8 @@ from channels.emulators.common import (
     inbox_view,
     uplink_view,
 )
+from channels.emulators.options import EmulatorOptions
+from channels.sms import BEIJING, national
 
 MAX_SEND_SMS = 1000
 MAX_BATCH_SMS = 100
@@ -406,3 +407,11 @@ def build_app(
     app.router.add_post("/emulator/uplink", uplink_view(send_uplink))
     app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app
+
+
+def from_options(options: EmulatorOptions) -> web.Application:
+    """The emulator as ``pusher emulate aliyun-sms`` runs it (``ValueError``: bad account file)."""
+    account = options.account("aliyun-sms")
+    if account is not None and not isinstance(account, SmsAccount):
+        raise ValueError("the account file does not describe a aliyun-sms account")
+    return build_app(faults=options.faults(), report_url=options.report_url, account=account)

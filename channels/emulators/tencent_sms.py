@@ -35,7 +35,6 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from channels import signing
-from channels.aliyun_sms import BEIJING, is_opt_out, national
 from channels.emulators.accounts import (
     TENCENT_VAR,
     SmsAccount,
@@ -51,6 +50,8 @@ from channels.emulators.common import (
     inbox_view,
     uplink_view,
 )
+from channels.emulators.options import EmulatorOptions
+from channels.sms import BEIJING, is_opt_out, national
 
 MAX_NUMBERS = 200
 MAX_CHARS = 500
@@ -462,3 +463,11 @@ def build_app(
     app.router.add_post("/emulator/uplink", uplink_view(send_uplink))
     app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     return app
+
+
+def from_options(options: EmulatorOptions) -> web.Application:
+    """The emulator as ``pusher emulate tencent-sms`` runs it (``ValueError``: bad account file)."""
+    account = options.account("tencent-sms")
+    if account is not None and not isinstance(account, SmsAccount):
+        raise ValueError("the account file does not describe a tencent-sms account")
+    return build_app(faults=options.faults(), report_url=options.report_url, account=account)

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from channels.emulators.accounts import WeChatAccount
 from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
+from channels.emulators.options import EmulatorOptions
 from channels.emulators.wechat_users import Followers, add_routes
 
 FAILURES = ("failed:user block", "failed: system failed")
@@ -385,3 +386,16 @@ def build_app(
     app.router.add_get("/emulator/inbox", inbox_view(lambda a: a[STATE].inbox))
     add_routes(app)
     return app
+
+
+def from_options(options: EmulatorOptions) -> web.Application:
+    """The emulator as ``pusher emulate wechat`` runs it (``ValueError``: bad account file)."""
+    account = options.account("wechat")
+    if account is not None and not isinstance(account, WeChatAccount):
+        raise ValueError("the account file does not describe a wechat account")
+    return build_app(
+        faults=options.faults(),
+        callback_url=options.callback_url,
+        callback_token=options.callback_token,
+        account=account,
+    )

@@ -21,6 +21,7 @@ from aiohttp.typedefs import Middleware
 
 from channels.emulators.accounts import WeComAccount
 from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
+from channels.emulators.options import EmulatorOptions
 
 # Byte limits of ``content`` per msgtype (UTF-8), as the provider documents them.
 CONTENT_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}
@@ -148,3 +149,11 @@ def build_app(
     )
     setup_routes(app)
     return app
+
+
+def from_options(options: EmulatorOptions) -> web.Application:
+    """The emulator as ``pusher emulate wecom`` runs it (``ValueError``: bad account file)."""
+    account = options.account("wecom")
+    if account is not None and not isinstance(account, WeComAccount):
+        raise ValueError("the account file does not describe a wecom account")
+    return build_app(faults=options.faults(), account=account)

@@ -1,5 +1,6 @@
 """``pusher emulate PROVIDER``: a provider emulator on localhost, with its defaults.
 
+Which emulator runs comes from the provider's descriptor (``channels.registry``).
 Fault injection and callback targets come from :class:`EmulatorOptions`
 (``--error-rate``, ``--timeout-rate``, ``--token-expiry-after``,
 ``--callback-url``, ``--callback-token``, ``--report-url`` on the command line), so a benchmark or a
@@ -11,91 +12,40 @@ limits, followers, robot keys; without it the emulator takes any of them.
 
 from __future__ import annotations
 
+import importlib
 import sys
-from dataclasses import dataclass
-from pathlib import Path
+from types import ModuleType
 
 from aiohttp import web
 
-from channels.emulators.accounts import (
-    Account,
-    SmsAccount,
-    WeChatAccount,
-    WeComAccount,
-    read_account,
-)
-from channels.emulators.common import Faults
+from channels.emulators.options import EmulatorOptions
+from channels.registry import by_cli
+
+__all__ = ["EmulatorOptions", "emulator_app", "serve_emulator"]
 
 
-@dataclass(frozen=True)
-class EmulatorOptions:
-    """Faults to inject and where to post callbacks.
-
-    ``error_rate``/``timeout_rate``: shares of requests answered HTTP 500 or
-    held past the client's timeout; ``token_expiry_after``: (WeChat) a token
-    expires after this many calls; ``callback_url``: (WeChat) where events are
-    POSTed, signed with ``callback_token`` (our ``PUSHER_WECHAT__TOKEN``);
-    ``report_url``: (SMS) where delivery reports are POSTed;
-    ``account_file``: what the account holds (None: anything goes).
-    """
-
-    error_rate: float = 0.0
-    timeout_rate: float = 0.0
-    token_expiry_after: int | None = None
-    callback_url: str | None = None
-    callback_token: str = ""
-    report_url: str | None = None
-    account_file: Path | None = None
-
-    def account(self, provider: str) -> Account | None:
-        """The account read from ``account_file``; ``ValueError`` if it cannot be."""
-        if self.account_file is None:
-            return None
-        try:
-            return read_account(provider, self.account_file)
-        except OSError as exc:
-            raise ValueError(f"{self.account_file}: {exc.strerror}") from exc
-
-    def faults(self) -> Faults:
-        return Faults(
-            server_error=self.error_rate,
-            timeout=self.timeout_rate,
-            token_expiry_after=self.token_expiry_after,
-        )
+def _module(provider: str) -> ModuleType:
+    """The emulator module of ``provider`` (a command-line name); ``ValueError`` if none."""
+    try:
+        emulator = by_cli(provider).emulator
+    except KeyError:
+        emulator = None
+    if emulator is None:
+        raise ValueError(f"unknown provider {provider!r}")
+    return importlib.import_module(emulator.module)  # emulators load only when emulating
 
 
 def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.Application:
-    """The emulator app for ``provider`` (wechat, wecom, aliyun-sms, tencent-sms).
+    """The emulator app for ``provider``, a command-line name of the registry (``aliyun-sms``).
 
-    ``ValueError`` when the options' account file cannot be read.
+    ``ValueError`` for a provider without an HTTP emulator, or when the options'
+    account file cannot be read.
     """
-    o = options or EmulatorOptions()
-    account = o.account(provider)
-    if provider == "wechat":
-        from channels.emulators import wechat
-
-        assert account is None or isinstance(account, WeChatAccount)
-        return wechat.build_app(
-            faults=o.faults(),
-            callback_url=o.callback_url,
-            callback_token=o.callback_token,
-            account=account,
-        )
-    if provider == "wecom":
-        from channels.emulators import wecom
-
-        assert account is None or isinstance(account, WeComAccount)
-        return wecom.build_app(faults=o.faults(), account=account)
-    assert account is None or isinstance(account, SmsAccount)
-    if provider == "aliyun-sms":
-        from channels.emulators import aliyun_sms
-
-        return aliyun_sms.build_app(faults=o.faults(), report_url=o.report_url, account=account)
-    if provider == "tencent-sms":
-        from channels.emulators import tencent_sms
-
-        return tencent_sms.build_app(faults=o.faults(), report_url=o.report_url, account=account)
-    raise ValueError(f"unknown provider {provider!r}")
+    module = _module(provider)
+    if not hasattr(module, "from_options"):
+        raise ValueError(f"{provider} is not emulated over HTTP")
+    app: web.Application = module.from_options(options or EmulatorOptions())
+    return app
 
 
 def serve_emulator(
@@ -103,8 +53,13 @@ def serve_emulator(
 ) -> int:
     """Run the emulator on ``host:port`` until interrupted (no access log: it costs CPU).
 
+    An HTTP emulator offers ``from_options``, one over TCP (CMPP) ``serve_options``.
     An account file that cannot be read ends it at once with exit status 2.
     """
+    module = _module(provider)
+    if hasattr(module, "serve_options"):
+        status: int = module.serve_options(options or EmulatorOptions(), host=host, port=port)
+        return status
     try:
         app = emulator_app(provider, options)
     except ValueError as exc:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from channels import registry
+from pusher.cli.sendtest import choices as sendable
 from pusher.ops.logs import configure_logging
 from pusher.secret_keys import InsecureSettings
 from pusher.settings import Settings
@@ -69,14 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     wx = sub.add_parser("wechat", help="official account set-up")
     wx.add_argument("action", choices=["menu"], help="menu: set the menu from PUSHER_WX__MENU")
     send = sub.add_parser("send-test", help="send one test message with the configured provider")
-    send.add_argument("channel", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
+    send.add_argument("channel", choices=sendable())
     send.add_argument("--to", required=True, help="openid, robot webhook key or mobile number")
     send.add_argument("--text", default="", help="message text (default: a standard test text)")
     match = sub.add_parser("match", help="offline matching: rules + items in, JSON lines out")
     match.add_argument("--rules", type=Path, required=True)
     match.add_argument("--items", type=Path, required=True)
     emulate = sub.add_parser("emulate", help="run a provider emulator on localhost")
-    emulate.add_argument("provider", choices=["wechat", "wecom", "aliyun-sms", "tencent-sms"])
+    emulate.add_argument("provider", choices=[p.cli for p in registry.emulated()])
     emulate.add_argument("--port", type=int, default=9000)
     emulate.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
     emulate.add_argument("--error-rate", type=float, default=0.0, help="share answered HTTP 500")

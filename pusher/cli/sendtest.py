@@ -13,16 +13,12 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from channels.aliyun_sms import AliyunSmsChannel
-from channels.base import Accepted, Channel, Message
-from channels.errors import FATAL, PERMANENT, TRANSIENT, describe, error_class
-from channels.registry import build_limiter, build_token_store
-from channels.tencent_sms import TencentSmsChannel
-from channels.wechat import WeChatChannel
-from channels.wecom import WeComRobotChannel
+from channels import registry
+from channels.base import Accepted, Channel, ChannelKind, Message
+from channels.descriptor import Wiring
+from channels.errors import FATAL, PERMANENT, TRANSIENT, error_class
 from pusher.settings import Settings
 
-CHANNELS = ("wechat", "wecom", "aliyun-sms", "tencent-sms")
 ACCEPTED, REFUSED, NOT_CONFIGURED = 0, 1, 2
 DEFAULT_TEXT = "政务信息推送测试消息，收到即说明配置正确，无需回复。"
 
@@ -31,40 +27,28 @@ CLASS_NAMES = {
     PERMANENT: "永久性错误（该接收方无法通过此渠道收到）",
     FATAL: "配置错误（此渠道将停止发送并保留消息，请先修正配置）",
 }
-MISSING = {
-    "wechat": "微信公众号未配置：请设置 PUSHER_WECHAT__APP_ID 和 PUSHER_WECHAT__APP_SECRET",
-    "aliyun-sms": (
-        "阿里云短信未配置：请设置 PUSHER_ALIYUN_SMS__ACCESS_KEY_ID、"
-        "PUSHER_ALIYUN_SMS__ACCESS_KEY_SECRET、PUSHER_ALIYUN_SMS__SIGN_NAME、"
-        "PUSHER_ALIYUN_SMS__TEMPLATE_CODE"
-    ),
-    "tencent-sms": (
-        "腾讯云短信未配置：请设置 PUSHER_TENCENT_SMS__SECRET_ID、PUSHER_TENCENT_SMS__SECRET_KEY、"
-        "PUSHER_TENCENT_SMS__SDK_APP_ID、PUSHER_TENCENT_SMS__SIGN_NAME、"
-        "PUSHER_TENCENT_SMS__TEMPLATE_ID"
-    ),
-}
+
+
+def choices() -> list[str]:
+    """The command-line names of the providers a test message can go through."""
+    return [p.cli for p in registry.PROVIDERS if p.cli is not None and p.factory is not None]
 
 
 def build_channel(
     settings: Settings, channel: str, *, http: aiohttp.ClientSession
 ) -> Channel | None:
     """The real client for ``channel`` (a CLI name), or None when it is not configured."""
-    if channel == "wechat" and settings.wechat.configured:
-        return WeChatChannel(settings.wechat, session=http, tokens=build_token_store(None))
-    if channel == "wecom":  # a robot's webhook key is its only credential: it is ``--to``
-        return WeComRobotChannel(settings.wecom, session=http, limiter=build_limiter(None))
-    if channel == "aliyun-sms" and settings.aliyun_sms.configured:
-        return AliyunSmsChannel(settings.aliyun_sms, session=http)
-    if channel == "tencent-sms" and settings.tencent_sms.configured:
-        return TencentSmsChannel(settings.tencent_sms, session=http)
-    return None
+    provider = registry.by_cli(channel)
+    if provider.section is None or not provider.ready(getattr(settings, provider.section)):
+        return None
+    wiring = Wiring(http=http, limiter=registry.build_limiter(None))
+    return registry.build(provider, settings, wiring)
 
 
 def probe_message(settings: Settings, channel: str, to: str, text: str) -> Message:
     """The message sent: WeChat template fields are filled from ``text`` and the time."""
     key = f"send-test-{uuid.uuid4().hex[:16]}"
-    if channel != "wechat":
+    if registry.by_cli(channel).kind is not ChannelKind.WECHAT:
         return Message(key=key, recipient=to, text=text)
     now = datetime.now(ZoneInfo(settings.quiet_hours.timezone))
     params = {
@@ -80,13 +64,14 @@ async def send_test(settings: Settings, channel: str, to: str, text: str) -> tup
     Exit code 0: the provider accepted it; 1: the provider refused it;
     2: the channel is unknown or not configured.
     """
-    if channel not in CHANNELS:
-        return NOT_CONFIGURED, f"未知渠道 {channel}，可选：{'、'.join(CHANNELS)}"
+    if channel not in choices():
+        return NOT_CONFIGURED, f"未知渠道 {channel}，可选：{'、'.join(choices())}"
     async with aiohttp.ClientSession() as http:
         client = build_channel(settings, channel, http=http)
         if client is None:
-            return NOT_CONFIGURED, MISSING[channel]
+            return NOT_CONFIGURED, registry.by_cli(channel).missing()
         try:
+            await client.start()
             [outcome] = await client.send(
                 [probe_message(settings, channel, to, text or DEFAULT_TEXT)]
             )
@@ -97,7 +82,7 @@ async def send_test(settings: Settings, channel: str, to: str, text: str) -> tup
     error = outcome.error
     lines = [
         f"被拒绝：{CLASS_NAMES[error_class(error)]}",
-        f"错误码：{error.code}（{describe(client.provider, error.code)}）",
+        f"错误码：{error.code}（{registry.describe(client.provider, error.code)}）",
     ]
     if error.message:
         lines.append(f"服务商原文：{error.message}")

@@ -10,7 +10,7 @@ permanent WeChat failure falls back to SMS when the resident consented.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,8 +18,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.base import LOOKUP_FAILED, Accepted, ChannelKind, FatalError, Outcome, Rejected
+from channels.base import (
+    Accepted,
+    ChannelKind,
+    FatalError,
+    LookupFailed,
+    Outcome,
+    Rejected,
+    UnknownOutcome,
+)
 from channels.quota import quota_retry_at
+from channels.registry import QUOTA_WAITS
 from pusher.models import Delivery, DeliveryStatus, Resident
 from pusher.pipeline.bulk import rows_table
 from pusher.pipeline.claims import Claimed
@@ -133,7 +142,14 @@ async def record(
             )
         )
         tally.sent = len(accepted)
-    sorted_ = _sort(rejected, attempts, policy=policy, now=now, paced_until=paced_until)
+    sorted_ = _sort(
+        rejected,
+        attempts,
+        policy=policy,
+        now=now,
+        paced_until=paced_until,
+        waits=QUOTA_WAITS.get(provider, {}),
+    )
     for o in rejected:
         tally.codes[o.error.code] = tally.codes.get(o.error.code, 0) + 1
         if isinstance(o.error, FatalError):
@@ -152,13 +168,6 @@ async def record(
 
 
 PACED = "paced"
-#: Errors after which the provider may or may not have taken the message.
-UNKNOWN_OUTCOME_CODES = frozenset({"timeout", "networkerror", "network_error", LOOKUP_FAILED})
-
-
-def outcome_unknown(code: str) -> bool:
-    """True when a failed call may still have reached the provider (timeouts, dropped links)."""
-    return code.lower() in UNKNOWN_OUTCOME_CODES
 
 
 def _keep_fallback(column: Any) -> Any:
@@ -176,8 +185,9 @@ def _sort(
     policy: RetryPolicy,
     now: datetime,
     paced_until: datetime | None,
+    waits: Mapping[str, int | str],
 ) -> Sorted:
-    """What to do with each refusal, and when to look at the row again."""
+    """What to do with each refusal (by the error's type), and when to look at the row again."""
     out: Sorted = {k: [] for k in ("retry", "final", "deferred", "uncertain", "unasked")}
     for o in rejected:
         code = o.error.code
@@ -185,11 +195,11 @@ def _sort(
             # the channel is misconfigured: keep the message and hold it until fixed
             out["deferred"].append((o, now + FATAL_HOLD))
             continue
-        if code == LOOKUP_FAILED:
+        if isinstance(o.error, LookupFailed):
             # we could not ask the provider: not a try; ask again shortly, never resend blind
             out["unasked"].append((o, now + LOOKUP_RETRY))
             continue
-        later = paced_until if code == PACED else quota_retry_at(code, now)
+        later = paced_until if code == PACED else quota_retry_at(code, now, waits=waits)
         if later is not None:
             out["deferred"].append((o, later))
             continue
@@ -197,7 +207,7 @@ def _sort(
         if when is None:
             out["final"].append((o, now))
         else:
-            out["uncertain" if outcome_unknown(code) else "retry"].append((o, when))
+            out["uncertain" if isinstance(o.error, UnknownOutcome) else "retry"].append((o, when))
     return out
 
 

@@ -20,7 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.base import ChannelKind, OptOut, Receipt
+from channels import registry
+from channels.base import CallbackBatch, ChannelKind, OptOut, Receipt
+from channels.descriptor import ReceiptSink
+from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryStatus, PendingReceipt, Resident, utcnow
 from pusher.pipeline.outcomes import fall_back_to_sms
 from pusher.pipeline.readdress import follow_resident
@@ -239,3 +242,22 @@ async def apply_all_parked(session: AsyncSession) -> set[int]:
         ids = [pid for p, pid in rows if p == provider]
         pushes |= await apply_parked(session, provider, ids)
     return pushes
+
+
+def database_receipts(db: SessionFactory) -> ReceiptSink:
+    """The sink for providers that hear receipts on their own connection (CMPP): each batch
+    is applied in a transaction of its own, receipts (parked when early), opt-outs and
+    follows. SMS fallbacks it queues are dispatched by the sweeper; replies that are not
+    opt-outs are not answered here (the HTTP callbacks' ``_take_replies`` does that)."""
+
+    async def take(provider: str, batch: CallbackBatch) -> None:
+        kind = registry.provider(provider).kind or ChannelKind.SMS
+        async with transaction(db) as session:
+            if batch.receipts:
+                await apply_receipts(session, provider, batch.receipts)
+            if batch.opt_outs:
+                await apply_opt_outs(session, kind, batch.opt_outs)
+            if batch.follows:
+                await apply_follows(session, batch.follows)
+
+    return take

@@ -20,6 +20,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from channels.registry import build_channels, build_limiter
 from pusher.db import create_engine, session_factory
 from pusher.ops.metrics import Metrics
+from pusher.pipeline.receipts import database_receipts
 from pusher.pipeline.rulebook import Rulebook
 from pusher.runtime.context import Resources
 from pusher.runtime.inbox_store import database_lookup, database_sink
@@ -73,9 +74,11 @@ async def open_resources(
             sandbox_lookup=database_lookup(db),
             redis=redis,
             limiter=limiter,
+            receipts=database_receipts(db),
         )
         for channel in channels.values():
             stack.push_async_callback(channel.close)
+            await channel.start()  # long-lived connections (a CMPP session) open here
         if queue is None:
             queue = (
                 ArqQueue(redis, queue_name=settings.queue_name)

@@ -18,12 +18,14 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from channels import aliyun_sms, tencent_sms, wechat
+from channels import wechat
 from channels.base import CallbackBatch, ChannelError, ChannelKind
+from channels.descriptor import Callback, Provider
+from channels.registry import PROVIDERS
 from pusher.db import transaction
 from pusher.residents import inbound, replies
 from pusher.staff.notify import nudge
@@ -31,7 +33,7 @@ from pusher.web.keys import NONCES, RECEIPTS, RESOURCES, SETTINGS
 from pusher.web.nonces import DatabaseNonces, NonceStore, RedisNonces, nonce_key
 
 log = logging.getLogger(__name__)
-Parser = Callable[[bytes], CallbackBatch]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _wechat_refusal(request: web.Request) -> web.Response | None:
@@ -103,19 +105,19 @@ async def _answer_inbound(request: web.Request, batch: CallbackBatch) -> web.Res
     return web.Response(body=reply, content_type="application/xml")
 
 
-def sms_callback(provider: str, kind: str) -> Callable[[web.Request], object]:
-    """A handler for one SMS provider's report (``kind="report"``) or reply (``"up"``) push."""
-    module = aliyun_sms if provider == "aliyun" else tencent_sms
+def secret_callback(provider: Provider, callback: Callback) -> Handler:
+    """A handler for one unsigned callback of ``provider`` (an SMS report or reply push)."""
+    kind = provider.kind or ChannelKind.SMS
 
     async def handler(request: web.Request) -> web.Response:
         secret = request.app[SETTINGS].callback_secret.get_secret_value()
         if not hmac.compare_digest(request.match_info["secret"], secret):
             return web.json_response({"error": "地址无效"}, status=404)
         try:
-            batch = module.parse_callback(await request.read(), kind=kind)
-        except ValueError as exc:
+            batch = callback.parse(await request.read())
+        except (ValueError, ChannelError) as exc:
             return web.json_response({"error": f"回执格式有误：{exc}"}, status=400)
-        response = await _apply(request, provider, ChannelKind.SMS, batch)
+        response = await _apply(request, provider.name, kind, batch)
         if batch.inbound:
             await _take_replies(request, batch)
         return response
@@ -166,11 +168,25 @@ async def _nonces_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+def callback_routes() -> list[tuple[str, str, Handler]]:
+    """Every callback route the registry's providers declare: (method, path, handler).
+
+    A provider that signs its callbacks (WeChat) gets ``/callbacks/<name>``; the
+    others one ``/callbacks/<name>/<path>/{secret}`` per callback. Nothing else is
+    routed, so an unknown provider's callback is a 404.
+    """
+    routes: list[tuple[str, str, Handler]] = []
+    for provider in PROVIDERS:
+        if provider.signed_callback:
+            routes.append(("GET", f"/callbacks/{provider.name}", wechat_handshake))
+            routes.append(("POST", f"/callbacks/{provider.name}", wechat_event))
+        for cb in provider.callbacks:
+            path = f"/callbacks/{provider.name}/{cb.path}/{{secret}}"
+            routes.append(("POST", path, secret_callback(provider, cb)))
+    return routes
+
+
 def setup_callbacks(app: web.Application) -> None:
     app.cleanup_ctx.append(_nonces_ctx)
-    r = app.router
-    r.add_get("/callbacks/wechat", wechat_handshake)
-    r.add_post("/callbacks/wechat", wechat_event)
-    for provider in ("aliyun", "tencent"):
-        r.add_post(f"/callbacks/{provider}/report/{{secret}}", sms_callback(provider, "report"))
-        r.add_post(f"/callbacks/{provider}/reply/{{secret}}", sms_callback(provider, "up"))
+    for method, path, handler in callback_routes():
+        app.router.add_route(method, path, handler)

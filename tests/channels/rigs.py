@@ -1,6 +1,7 @@
 """One table of channels under test: each real client wired to its emulator.
 
-Shared by the contract tests and the send-test tests. A :class:`Spec` knows
+Shared by the contract tests and the send-test tests (``specs.SPECS`` puts them in
+the registry's order). A :class:`Spec` knows
 how to start a channel's emulator (with faults, wrong credentials, a callback
 URL) and build the real client against it; what a channel cannot do (no
 credentials, no receipts) is ``None`` in the table, and the tests skip it.
@@ -235,7 +236,8 @@ def _phone(i: int) -> str:
     return f"139{i:08d}"
 
 
-SPECS = [
+#: The rigs of the HTTP providers and the sandbox (CMPP's is in ``cmpp_rig``).
+HTTP_SPECS = [
     Spec(
         "wechat",
         _wechat,

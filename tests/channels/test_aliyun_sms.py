@@ -176,7 +176,7 @@ async def test_wrong_secret_is_a_fatal_signature_error(rig: RigFactory) -> None:
 
 @pytest.mark.parametrize(
     ("faults", "code"),
-    [(Faults(server_error=1.0), "HTTP500"), (Faults(throttle=1.0), "Throttling.User")],
+    [(Faults(server_error=1.0), "http_500"), (Faults(throttle=1.0), "Throttling.User")],
 )
 async def test_server_errors_and_throttling_are_transient_for_the_batch(
     rig: RigFactory, faults: Faults, code: str
@@ -190,7 +190,7 @@ async def test_server_errors_and_throttling_are_transient_for_the_batch(
 async def test_timeout_is_transient(rig: RigFactory) -> None:
     r = await rig(faults=Faults(timeout=1.0, timeout_seconds=3), client_timeout=0.2)
     outcomes = await r.channel.send(same_text(2))
-    assert [o.error.code for o in outcomes if isinstance(o, Rejected)] == ["Timeout", "Timeout"]
+    assert [o.error.code for o in outcomes if isinstance(o, Rejected)] == ["timeout", "timeout"]
 
 
 async def test_daily_cap_per_number_is_transient(rig: RigFactory) -> None:

@@ -1,4 +1,4 @@
-"""The contract every channel keeps, run against each one's emulator (see ``rigs.SPECS``).
+"""The contract every channel keeps, run against each one's emulator (see ``specs.SPECS``).
 
 ``send`` returns one outcome per message in order, with a provider id on each
 acceptance; provider trouble is transient, a bad recipient permanent for that
@@ -15,7 +15,8 @@ import asyncio
 import pytest
 
 from channels.base import Accepted, FatalError, Outcome, PermanentError, Rejected, TransientError
-from tests.channels.rigs import SPECS, Options, Spec, messages, options, running
+from tests.channels.rigs import Options, Spec, messages, options, running
+from tests.channels.specs import SPECS
 
 pytestmark = pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 

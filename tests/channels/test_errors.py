@@ -8,16 +8,9 @@ import pytest
 
 from channels import aliyun_sms, tencent_sms, wechat, wecom
 from channels.base import ChannelError, FatalError, PermanentError, TransientError
-from channels.errors import (
-    FATAL,
-    PERMANENT,
-    TABLES,
-    TRANSIENT,
-    UNKNOWN,
-    ErrorClass,
-    describe,
-    error_class,
-)
+from channels.cmpp import errors as cmpp_errors
+from channels.errors import FATAL, PERMANENT, TRANSIENT, UNKNOWN, ErrorClass, error_class
+from channels.registry import TABLES, describe
 
 Classify = Callable[[str, str], ChannelError]
 CLASSIFY: dict[str, Classify] = {
@@ -25,6 +18,7 @@ CLASSIFY: dict[str, Classify] = {
     "wecom": wecom.classify,
     "aliyun": aliyun_sms.classify,
     "tencent": tencent_sms.classify,
+    "cmpp": cmpp_errors.classify,
 }
 ERRORS: dict[ErrorClass, type[ChannelError]] = {
     TRANSIENT: TransientError,

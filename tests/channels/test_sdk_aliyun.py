@@ -24,9 +24,9 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkdysmsapi.request.v20170525.SendSmsRequest import SendSmsRequest
 
-from channels.aliyun_sms import BEIJING
 from channels.emulators import aliyun_sms
 from channels.emulators.accounts import sms_account
+from channels.sms import BEIJING
 from tests.channels.rigs import in_thread
 
 KEY, SECRET, SIGN, REFUSED = "sdk-key", "sdk-secret", "青山镇", "13900000099"

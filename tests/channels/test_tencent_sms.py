@@ -166,7 +166,7 @@ async def test_wrong_secret_is_a_permanent_signature_failure(rig: RigFactory) ->
 
 @pytest.mark.parametrize(
     ("faults", "code"),
-    [(Faults(server_error=1.0), "HTTP500"), (Faults(throttle=1.0), "RequestLimitExceeded")],
+    [(Faults(server_error=1.0), "http_500"), (Faults(throttle=1.0), "RequestLimitExceeded")],
 )
 async def test_server_errors_and_throttling_are_transient_for_the_batch(
     rig: RigFactory, faults: Faults, code: str

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from channels.emulators.wechat import sign as wechat_sign
+from channels.registry import PROVIDERS
 from pusher.models import AuditLog, Delivery
 from pusher.pipeline.texts import short_code
 from pusher.web.keys import RESOURCES
@@ -279,12 +280,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
         PUBLIC,
         Call(lambda w: f"/callbacks/wechat?{wechat_query(w)}", form=lambda w, r: {"xml": UNFOLLOW}),
     ),
-    **{
-        ("POST", f"/callbacks/{p}/{k}/{{secret}}"): Entry(
-            PUBLIC, Call(at(f"/callbacks/{p}/{k}/{SECRET}"), json=[])
+    **{  # one per unsigned callback the registry's providers declare
+        ("POST", f"/callbacks/{p.name}/{cb.path}/{{secret}}"): Entry(
+            PUBLIC, Call(at(f"/callbacks/{p.name}/{cb.path}/{SECRET}"), json=[])
         )
-        for p in ("aliyun", "tencent")
-        for k in ("report", "reply")
+        for p in PROVIDERS
+        for cb in p.callbacks
     },
     ("GET", "/s/{code}"): Entry(PUBLIC, Call(lambda w: f"/s/{short_code(w.pushed)}")),
     ("GET", "/p/{item_id}"): Entry(PUBLIC, Call(at("/p/{w.pushed}"))),

@@ -21,6 +21,7 @@ from channels.base import (
     Accepted,
     ChannelKind,
     FatalError,
+    LookupFailed,
     Outcome,
     PermanentError,
     Rejected,
@@ -152,7 +153,7 @@ async def test_each_kind_of_answer_lands_on_its_row(db: SessionFactory) -> None:
 
 async def test_a_lookup_that_failed_keeps_the_row_unknown_until_asked(db: SessionFactory) -> None:
     c = await _claimed(db, 1)
-    await _record(db, c, [Rejected(str(c[0].id), TransientError(LOOKUP_FAILED, "查询失败"))])
+    await _record(db, c, [Rejected(str(c[0].id), LookupFailed(LOOKUP_FAILED, "查询失败"))])
     row = (await _rows(db))[c[0].id]
     assert row.status == DeliveryStatus.SENDING and row.claimed_by is None
     assert _aware(row.lease_until) == NOW + LOOKUP_RETRY and row.attempts == 0

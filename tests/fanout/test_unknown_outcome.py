@@ -15,7 +15,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from channels.base import ChannelError, ChannelKind, Message, Outcome, Rejected, TransientError
+from channels.base import (
+    ChannelError,
+    ChannelKind,
+    Message,
+    Outcome,
+    Rejected,
+    UnknownOutcome,
+)
 from channels.emulators import aliyun_sms
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
@@ -78,7 +85,7 @@ class AnswerLost(DiesAfterSend):
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
         await self._inner.send(messages)
-        return [Rejected(m.key, TransientError("Timeout", "no answer in time")) for m in messages]
+        return [Rejected(m.key, UnknownOutcome("timeout", "no answer in time")) for m in messages]
 
 
 async def test_an_sms_call_that_timed_out_but_was_taken_is_not_sent_twice(

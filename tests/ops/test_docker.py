@@ -115,7 +115,7 @@ def test_emulators_run_each_provider_and_the_services_point_at_them() -> None:
     compose = load("compose.emulators.yaml")
     services = compose["services"]
     ports = {}
-    for provider in ("wechat", "wecom", "aliyun-sms", "tencent-sms"):
+    for provider in ("wechat", "wecom", "aliyun-sms", "tencent-sms", "cmpp"):
         command = services[f"{provider}-emulator"]["command"]
         assert command[:2] == ["emulate", provider]
         assert "--host" in command and command[command.index("--host") + 1] == "0.0.0.0"
@@ -131,6 +131,7 @@ def test_emulators_run_each_provider_and_the_services_point_at_them() -> None:
         ):
             url = f"http://{provider}-emulator:{ports[provider]}/"
             assert env[f"PUSHER_{setting}__BASE_URL"] == url
+        assert (env["PUSHER_CMPP__HOST"], env["PUSHER_CMPP__PORT"]) == ("cmpp-emulator", "7890")
         assert set(services[role]["depends_on"]) == {f"{p}-emulator" for p in ports}
 
 
@@ -139,6 +140,7 @@ def test_provider_settings_from_the_emulators_file_configure_real_clients() -> N
     settings = Settings(**_nested(env), _env_file=None)  # type: ignore[call-arg]
     assert settings.wechat.configured and settings.wecom_enabled
     assert settings.aliyun_sms.configured and settings.tencent_sms.configured
+    assert settings.cmpp.configured
 
 
 def _nested(env: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,281 @@
+"""The CMPP 2.0 SMS channel: a carrier gateway over one persistent connection.
+
+``send`` cuts each message into UCS2 segments (UDHI for long ones), submits
+every segment within the session's window and returns one outcome per message:
+``Accepted`` with the first segment's Msg_Id (decimal) when every segment was
+taken. Status reports and residents' replies (DELIVER) go to the ``sink`` given
+at construction as :class:`~channels.base.CallbackBatch` es, as an HTTP callback's
+would; there is no per-message query.
+
+Unknown outcomes, and the rule for them: a SUBMIT written but never answered
+(the link dropped, or no SUBMIT_RESP within T) is *not* re-sent by the session
+or the channel. The message is reported ``Rejected`` with an
+:class:`~channels.base.UnknownOutcome` (``network``/``timeout``), which dispatch
+treats as an uncertain outcome and later asks :meth:`CmppChannel.lookup` about.
+That answers from the reports: sent (with its provider id) once a report for the number matched each
+unanswered segment, "ask again later" within ``settle_seconds``, and "not
+received, send again" after it. Why: the gateway reports every message
+submitted with Registered_Delivery = 1, so a report is the only proof either
+way; resending at once would duplicate every message the gateway took before
+the link dropped (with slow acks, a whole window of them). A message this
+process never tracked (a worker that died) cannot be asked about and reads as
+not received: the one case where a duplicate is possible.
+
+Errors (``channels.cmpp.errors.CMPP``): a refused login (status 3: bad secret)
+is fatal, flow control (result 8) is retried within the call then transient,
+other SUBMIT results are permanent for the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar
+
+from pydantic import BaseModel, SecretStr
+
+from channels.base import (
+    Accepted,
+    CallbackBatch,
+    Channel,
+    ChannelKind,
+    Limits,
+    Message,
+    OptOut,
+    Outcome,
+    PermanentError,
+    Receipt,
+    Rejected,
+    TransientError,
+    UnknownOutcome,
+    not_asked,
+)
+from channels.cmpp.errors import CMPP, classify
+from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
+from channels.cmpp.pdus import Deliver, Submit, SubmitResult
+from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
+from channels.cmpp.session import Session
+from channels.cmpp.tracking import Settled, Track, Tracker
+from channels.descriptor import Emulator, Provider, Wiring
+from channels.sms import is_opt_out, national, replies
+
+log = logging.getLogger(__name__)
+MOBILE = re.compile(r"^1\d{10}$")
+ReceiptSink = Callable[[CallbackBatch], Awaitable[None]]
+
+
+class CmppSettings(BaseModel):
+    """The SP account at the gateway and the protocol's timers."""
+
+    host: str = "127.0.0.1"
+    port: int = 7890
+    sp_id: str = ""  # Source_Addr / Msg_src: the SP's 6-character enterprise code
+    shared_secret: SecretStr = SecretStr("")
+    src_id: str = ""  # the SP's access number (接入号) shown to residents, e.g. 1069…
+    service_id: str = ""
+    sign_name: str = ""  # put in front of every text as 【sign_name】
+    window: int = 16
+    response_timeout_seconds: float = 60.0
+    active_test_seconds: float = 180.0
+    active_test_tries: int = 3
+    connect_timeout_seconds: float = 10.0
+    reconnect_min_seconds: float = 1.0
+    reconnect_max_seconds: float = 60.0
+    settle_seconds: float = 3600.0
+    flow_control_retries: int = 3
+
+    @property
+    def configured(self) -> bool:
+        """True when every value a real send needs is set."""
+        return bool(self.sp_id and self.shared_secret.get_secret_value() and self.src_id)
+
+    def session(self) -> SessionConfig:
+        return SessionConfig(
+            host=self.host,
+            port=self.port,
+            source_addr=self.sp_id,
+            secret=self.shared_secret.get_secret_value(),
+            window=self.window,
+            response_timeout=self.response_timeout_seconds,
+            active_test_interval=self.active_test_seconds,
+            active_test_tries=self.active_test_tries,
+            connect_timeout=self.connect_timeout_seconds,
+            backoff_min=self.reconnect_min_seconds,
+            backoff_max=self.reconnect_max_seconds,
+        )
+
+
+class CmppChannel(Channel):
+    """Sends SMS through a CMPP 2.0 gateway; reports and replies go to ``sink``."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.SMS
+    provider: ClassVar[str] = "cmpp"
+    limits: ClassVar[Limits] = Limits(
+        batch_size=200, rate=100, rate_unit="message", max_chars=500, per_call=1
+    )
+
+    def __init__(self, settings: CmppSettings, *, sink: ReceiptSink) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._session = Session(settings.session(), on_deliver=self._delivered)
+        self._tracker = Tracker(settle_seconds=settings.settle_seconds)
+        self._replies = Reassembler()
+        self._refs = itertools.count(1)
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    async def start(self) -> None:
+        """Open the gateway connection (logs in in the background)."""
+        await self._session.start()
+
+    async def close(self) -> None:
+        """Let answers in flight arrive, say TERMINATE, close the connection."""
+        await self._session.stop()
+
+    async def send(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Submit every segment of every message; one outcome per message, in order."""
+        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+
+    async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
+        """Settle messages of unknown outcome from the reports (see the module doc)."""
+        out: list[Outcome | None] = []
+        for m in messages:
+            state, pid = self._tracker.settle(m.key)
+            if state is Settled.SENT and pid is not None:
+                out.append(Accepted(m.key, pid))
+            elif state is Settled.WAITING:
+                out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
+            else:
+                out.append(None)
+        return out
+
+    def text_of(self, message: Message) -> str:
+        """What the resident reads: the signature, then the text."""
+        sign = f"【{self._settings.sign_name}】" if self._settings.sign_name else ""
+        return message.text if message.text.startswith(sign) else sign + message.text
+
+    async def _send_one(self, message: Message) -> Outcome:
+        text, phone = self.text_of(message), national(message.recipient)
+        if not MOBILE.match(phone):
+            return Rejected(message.key, PermanentError("bad_number", "号码格式错误，未提交"))
+        max_chars = self.limits.max_chars or 0
+        if len(text) > max_chars:
+            return Rejected(message.key, PermanentError("content_too_long", f"超过 {max_chars} 字"))
+        segments = split(text, ref=next(self._refs) & 0xFF)
+        track = self._tracker.begin(message.key, phone, len(segments))
+        replies_ = await asyncio.gather(*(self._submit(phone, s, track) for s in segments))
+        return await self._outcome(track, list(replies_))
+
+    async def _submit(self, phone: str, segment: Segment, track: Track) -> Reply:
+        s = self._settings
+        pdu = Submit(
+            dests=(phone,),
+            content=segment.content,
+            msg_src=s.sp_id,
+            src_id=s.src_id,
+            service_id=s.service_id,
+            pk_total=segment.total,
+            pk_number=segment.number,
+            udhi=segment.udhi,
+        )
+
+        def taken(msg_id: int) -> None:
+            self._tracker.answered(track, segment.number, msg_id)
+
+        for attempt in range(s.flow_control_retries + 1):
+            reply = await self._session.submit(pdu, on_taken=taken)
+            if not (isinstance(reply, Answered) and reply.result == SubmitResult.FLOW_CONTROL):
+                break
+            # refused for flow control: the gateway did not take it, so a resend is safe
+            await asyncio.sleep(0.2 * 2**attempt)
+        if isinstance(reply, Unanswered):
+            self._tracker.lost(track)
+        elif not (isinstance(reply, Answered) and reply.result == 0):
+            self._tracker.refused(track)
+        return reply
+
+    async def _outcome(self, track: Track, replies_: list[Reply]) -> Outcome:
+        key = track.key
+        if any(isinstance(r, Unanswered) for r in replies_):
+            code = next(r.code for r in replies_ if isinstance(r, Unanswered))
+            await self._hand_over(self._tracker.finish(track))
+            return Rejected(key, UnknownOutcome(code, "网关未应答，结果待状态报告确认"))
+        refused = [r for r in replies_ if isinstance(r, Answered) and r.result != 0]
+        not_sent = [r for r in replies_ if isinstance(r, NotSent)]
+        if refused or not_sent:
+            self._tracker.abandon(track)
+            code = f"submit:{refused[0].result}" if refused else not_sent[0].code
+            return Rejected(key, classify(code))
+        await self._hand_over(self._tracker.finish(track))
+        assert track.pid is not None
+        return Accepted(key, track.pid)
+
+    async def _hand_over(self, receipt: Receipt | None) -> None:
+        """A receipt the reports decided before the send was over (rare: fast reports)."""
+        if receipt is None:
+            return
+        try:
+            await self._sink(CallbackBatch(receipts=[receipt]))
+        except Exception:
+            log.exception("cmpp: the receipt sink failed; receipt of %s lost", receipt.key)
+
+    async def _delivered(self, delivers: list[Deliver]) -> None:
+        """Turn a batch of DELIVERs into receipts, opt-outs and replies for the sink."""
+        receipts: list[Receipt] = []
+        pairs: list[tuple[str, str]] = []
+        for d in delivers:
+            if d.report is not None:
+                receipt = self._tracker.report(d.report)
+                if receipt is not None:
+                    receipts.append(receipt)
+                continue
+            part = parse(d.content, d.udhi)
+            whole = self._replies.add(d.src_terminal_id, part)
+            if whole is not None:
+                pairs.append((d.src_terminal_id, decode(whole, d.msg_fmt)))
+        opt_outs = [OptOut(national(p), t.strip()) for p, t in pairs if is_opt_out(t)]
+        batch = CallbackBatch(receipts=receipts, opt_outs=opt_outs, inbound=replies(pairs))
+        if receipts or opt_outs or batch.inbound:
+            await self._sink(batch)
+
+
+def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
+    take = wiring.receipts
+
+    async def sink(batch: CallbackBatch) -> None:
+        if take is None:  # a process that only sends (send-test): nobody to tell
+            log.warning("cmpp reports not kept: no receipt sink", extra={"n": len(batch.receipts)})
+            return
+        await take("cmpp", batch)
+
+    return CmppChannel(settings, sink=sink)
+
+
+PROVIDER = Provider(
+    name="cmpp",
+    kind=ChannelKind.SMS,
+    title="短信网关（CMPP 2.0）",
+    factory=_build,
+    cli="cmpp",
+    section="cmpp",
+    settings=CmppSettings,
+    required=("sp_id", "shared_secret", "src_id"),
+    receipt_sink=True,  # reports and replies come over the connection, not a callback
+    errors=CMPP,
+    emulator=Emulator(
+        "channels.emulators.cmpp",
+        7890,
+        {
+            "host": "cmpp-emulator",
+            "port": "7890",
+            "sp_id": "901234",
+            "shared_secret": "cmpp-secret",
+            "src_id": "10690001",
+        },
+    ),
+)
