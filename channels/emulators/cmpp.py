@@ -92,6 +92,8 @@ class CmppGateway:
         self._parts = Reassembler()
         self._ids = itertools.count(1)
         self._links: list[_Link] = []
+        #: every accepted connection, logged in or not, so close() leaves none open
+        self._accepted: set[asyncio.StreamWriter] = set()
         self._waiting: list[Deliver] = []  # DELIVERs for when a link is up again
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,8 +107,8 @@ class CmppGateway:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for link in list(self._links):
-            link.writer.close()
+        for writer in list(self._accepted):
+            writer.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -129,6 +131,7 @@ class CmppGateway:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.stats.connections += 1
+        self._accepted.add(writer)
         link = _Link(writer)
         try:
             if not await self._login(reader, link):
@@ -155,6 +158,7 @@ class CmppGateway:
             task.cancel()
         self._waiting.extend(link.unanswered.values())
         link.writer.close()
+        self._accepted.discard(link.writer)
         with contextlib.suppress(Exception):
             await link.writer.wait_closed()
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,7 +83,8 @@ class GroupBody(_Body):
 
 
 class Members(_Body):
-    resident_ids: list[int] = Field(max_length=MAX_MEMBERS)
+    #: database ids: positive and within a 64-bit integer (a larger one is a 422, not a 500)
+    resident_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(max_length=MAX_MEMBERS)
 
 
 class ChatBody(_Body):
