@@ -39,11 +39,11 @@ async def test_residents_of_a_retired_grid_get_no_push(sqlite_settings: Settings
         assert people > 0
         await _retire(rig.resources.db, grid)
         rows = await rig.deliveries(await urgent_push(rig))
+        async with rig.resources.db() as session:
+            retired = set(
+                (await session.scalars(select(Resident.id).where(Resident.region_id == grid))).all()
+            )
     reached = {d.resident_id for d in rows if d.resident_id is not None}
-    async with rig.resources.db() as session:
-        retired = set(
-            (await session.scalars(select(Resident.id).where(Resident.region_id == grid))).all()
-        )
     assert reached and not reached & retired
     assert len(reached) == (everyone or 0) - people  # everyone else, town-wide
 
