@@ -87,3 +87,19 @@ async def test_a_roster_row_naming_a_retired_grid_is_a_row_error(console: Consol
 async def _count(console: Console) -> int:
     async with db_of(console)() as db:
         return int(await db.scalar(select(func.count()).select_from(Resident)) or 0)
+
+
+async def test_the_api_refuses_a_resident_in_a_retired_grid(console: Console) -> None:
+    grid = console.grid_ids[0]  # the grid worker's own grid, now retired
+    name = await _retire(db_of(console), grid)
+    async with db_of(console)() as db:
+        code = await db.scalar(select(Region.code).where(Region.id == grid))
+    before = await _count(console)
+    resp = await console.client.post(
+        "/api/v1/residents",
+        json={"name": "冯一", "grid": code, "phone": "13933330001"},
+        headers={"Authorization": "Bearer grid_worker"},
+    )
+    error = (await resp.json())["error"]
+    assert resp.status == 422 and error == f"网格「{name}」已停用，不能再登记居民", error
+    assert await _count(console) == before
