@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from channels.emulators import wecom as wecom_emu
 from channels.wecom import WeComSettings
+from pusher.models import SandboxMessage
 from pusher.ops.migrate import upgrade
 from pusher.settings import Settings
 from pusher.web.app import create_app
@@ -266,6 +268,13 @@ async def test_a_township_goes_from_an_empty_database_to_its_first_push(
             await _roster(j)
             item_url = await _publish(j)
             await runner.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+            async with runner.app[RESOURCES].db() as session:
+                texts = (
+                    await session.scalars(
+                        select(SandboxMessage.text).where(SandboxMessage.recipient == "13912345678")
+                    )
+                ).all()
+            assert len(texts) == 1, texts  # 李大爷 and 李大娘 share one number: one SMS
             await page.goto(item_url)
             await j.shot("item_pushed")
             await j.go("/deliveries")
