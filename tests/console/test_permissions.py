@@ -498,6 +498,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         STAFF, Call(at("/items/{w.pushed}/review-form"))
     ),
     ("GET", "/due"): Entry(STAFF, Call(at("/due"))),
+    ("GET", "/settings"): Entry(READERS, Call(at("/settings"))),
     ("GET", "/reports/monthly"): Entry(STAFF, Call(at("/reports/monthly"))),
     ("GET", "/reports/monthly/print"): Entry(STAFF, Call(at("/reports/monthly/print"))),
     ("GET", "/reports/monthly.xlsx"): Entry(STAFF, Call(at("/reports/monthly.xlsx"))),
