@@ -92,6 +92,8 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/posters", messages.posters_page, name="console.posters")
     get("/posters/{region_id:\\d+}", messages.poster, name="console.poster")
     get("/items/{item_id:\\d+}/review-form", reports.review_form, name="console.review_form")
+    get("/items/{item_id:\\d+}/review-form.pdf", reports.review_form_pdf,
+        name="console.review_form_pdf")  # fmt: skip
     get("/due", due.due_page, name="console.due")
     get("/reports/monthly", reports.monthly_page, name="console.report_monthly")
     get("/reports/monthly/print", reports.monthly_print, name="console.report_print")
