@@ -5,6 +5,8 @@ used one-time consent, as WeChat does."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, update
 
@@ -12,6 +14,7 @@ from channels.base import ChannelKind, Message, Rejected
 from channels.emulators import wechat
 from pusher.db import transaction
 from pusher.models import Delivery, Resident, WxFollower
+from pusher.pipeline import consents
 from pusher.pipeline.dispatch import dispatch
 from pusher.runtime.jobs import process_item
 from pusher.settings import Settings
@@ -88,3 +91,31 @@ async def test_emulator_refuses_a_second_notice_on_a_one_time_consent(
         assert await code("k2") == "43101"  # used up
         await rig.event(OPENID, "consent", content="accept")
         assert await code("k3") is None
+
+
+async def test_a_refused_notice_clears_a_consent_wechat_no_longer_holds(
+    either_settings: Settings,
+) -> None:
+    async with running(either_settings, residents=5, notices=True, once=True) as rig:
+        rid = await _follower(rig)
+        await rig.event(OPENID, "consent", content="accept")
+        rig.wechat[wechat.STATE].users.consents.discard(OPENID)  # spent elsewhere
+        # refused with 43101, the message falls back to SMS; the record goes too
+        assert [await _push(rig, rid, 1), await _push(rig, rid, 2)] == ["sms", "sms"]
+        assert rig.wechat[wechat.STATE].calls[BIZSEND] == 1
+        assert len(rig.sms_texts(PHONE)) == 2
+
+
+async def test_a_consent_given_while_the_notice_was_in_flight_is_kept(
+    sqlite_settings: Settings,
+) -> None:
+    async with running(sqlite_settings, residents=5) as rig:
+        await rig.event(OPENID, "consent", content="accept")
+        async with rig.resources.db() as db:
+            follower = await db.get(WxFollower, OPENID)
+            assert follower is not None and follower.consent_at is not None
+            given = follower.consent_at
+        async with transaction(rig.resources.db) as db:
+            before = given - timedelta(seconds=1)
+            assert await consents.spend(db, {OPENID}, given_before=before) == 0
+            assert await consents.spend(db, {OPENID}, given_before=given) == 1
