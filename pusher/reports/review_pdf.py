@@ -73,6 +73,7 @@ def _line(pdf: FPDF, label: str, text: str, minimum: float) -> None:
     x, y = pdf.get_x(), pdf.get_y()
     pdf.rect(x, y, LABEL_WIDTH, height)
     pdf.rect(x + LABEL_WIDTH, y, width, height)
+    pdf.set_xy(x, y + 2)
     pdf.multi_cell(LABEL_WIDTH, 7, label, align="C", new_x="LEFT", new_y="TOP",
                    max_line_height=7)  # fmt: skip
     pdf.set_xy(x + LABEL_WIDTH, y + 2)
