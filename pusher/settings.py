@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     #: The SMS provider tried first; the others follow in registry order.
     sms_provider: str = "aliyun"
 
+    @field_validator("pdf_font", mode="before")
+    @classmethod
+    def _empty_font_is_unset(cls, value: object) -> object:
+        """``PUSHER_PDF_FONT=`` (as in .env.example) means "find one", not the directory."""
+        return None if value == "" else value
+
     @field_validator("sms_provider")
     @classmethod
     def _known_sms_provider(cls, value: str) -> str:

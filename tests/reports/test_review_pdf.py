@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from pusher.reports.review_pdf import CANDIDATES, NoFont, find_font
+from pusher.settings import Settings
 from pusher.web.keys import RESOURCES
 from tests.reports.test_console_reports import Client, client  # noqa: F401 (fixture)
 
@@ -54,3 +55,10 @@ def test_find_font_prefers_the_setting_then_the_machine(tmp_path: Path) -> None:
     assert find_font(mine, candidates=[machine]) == mine
     with pytest.raises(NoFont):
         find_font(None, candidates=[tmp_path / "absent.ttc"])
+
+
+def test_an_empty_font_setting_means_find_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUSHER_PDF_FONT", "")
+    assert Settings(_env_file=None).pdf_font is None  # type: ignore[call-arg]
+    monkeypatch.setenv("PUSHER_PDF_FONT", "/srv/fonts/simsun.ttc")
+    assert Settings(_env_file=None).pdf_font == Path("/srv/fonts/simsun.ttc")  # type: ignore[call-arg]
