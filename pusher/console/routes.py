@@ -93,6 +93,8 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/posters", messages.posters_page, name="console.posters")
     get("/posters/{region_id:\\d+}", messages.poster, name="console.poster")
     get("/items/{item_id:\\d+}/review-form", reports.review_form, name="console.review_form")
+    get("/items/{item_id:\\d+}/review-form.pdf", reports.review_form_pdf,
+        name="console.review_form_pdf")  # fmt: skip
     get("/due", due.due_page, name="console.due")
     get("/settings", settings_page.settings_page, name="console.settings")
     get("/reports/monthly", reports.monthly_page, name="console.report_monthly")
