@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Accepted, Channel, Message
-from channels.errors import describe
+from channels.registry import describe
 from channels.wecom import robot_key
 from pusher.errors import Conflict, InvalidInput, NotFound, UserError
 from pusher.models import AuditLog, Delivery, DeliveryStatus, GroupChat, RegionKind, utcnow
