@@ -59,7 +59,7 @@ from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Session
 from channels.cmpp.tracking import Settled, Track, Tracker
-from channels.descriptor import Emulator, Provider, Wiring
+from channels.descriptor import Emulator, Provider, SmsMode, Wiring
 from channels.sms import is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,7 @@ def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
 PROVIDER = Provider(
     name="cmpp",
     kind=ChannelKind.SMS,
+    sms_mode=SmsMode.FREE_TEXT,
     title="短信网关（CMPP 2.0）",
     factory=_build,
     cli="cmpp",
