@@ -17,9 +17,14 @@ unanswered segment, "ask again later" within ``settle_seconds``, and "not
 received, send again" after it. Why: the gateway reports every message
 submitted with Registered_Delivery = 1, so a report is the only proof either
 way; resending at once would duplicate every message the gateway took before
-the link dropped (with slow acks, a whole window of them). A message this
-process never tracked (a worker that died) cannot be asked about and reads as
-not received: the one case where a duplicate is possible.
+the link dropped (with slow acks, a whole window of them). Reports go over any
+of the SP's connections, and a worker that died never learnt its Msg_Ids: a
+report whose Msg_Id this process does not know is also kept in the shared
+:mod:`~channels.cmpp.orphans` by number, and a lookup takes one from there
+(sent, under that Msg_Id) before it answers "wait" or "send again". A message
+this process never tracked and whose report has not arrived by the time it is
+asked about still reads as not received: a duplicate remains possible when
+reports are slower than the lease.
 
 Errors (``channels.cmpp.errors.CMPP``): a refused login (status 3: bad secret)
 is fatal, flow control (result 8) is retried within the call then transient,
@@ -55,6 +60,7 @@ from channels.base import (
 )
 from channels.cmpp.errors import CMPP, classify
 from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
+from channels.cmpp.orphans import MemoryOrphans, Orphans, RedisOrphans
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Session
@@ -117,9 +123,12 @@ class CmppChannel(Channel):
         batch_size=200, rate=100, rate_unit="message", max_chars=500, per_call=1
     )
 
-    def __init__(self, settings: CmppSettings, *, sink: ReceiptSink) -> None:
+    def __init__(
+        self, settings: CmppSettings, *, sink: ReceiptSink, orphans: Orphans | None = None
+    ) -> None:
         self._settings = settings
         self._sink = sink
+        self._orphans = orphans or MemoryOrphans(ttl=settings.settle_seconds)
         self._session = Session(settings.session(), on_deliver=self._delivered)
         self._tracker = Tracker(settle_seconds=settings.settle_seconds)
         self._replies = Reassembler()
@@ -146,6 +155,11 @@ class CmppChannel(Channel):
         out: list[Outcome | None] = []
         for m in messages:
             state, pid = self._tracker.settle(m.key)
+            if state is not Settled.SENT:
+                pid = await self._orphans.take(national(m.recipient))
+                if pid is not None:  # a report heard elsewhere: the gateway took it
+                    self._tracker.settled_elsewhere(m.key)
+                    state = Settled.SENT
             if state is Settled.SENT and pid is not None:
                 out.append(Accepted(m.key, pid))
             elif state is Settled.WAITING:
@@ -230,9 +244,12 @@ class CmppChannel(Channel):
         pairs: list[tuple[str, str]] = []
         for d in delivers:
             if d.report is not None:
+                again = self._tracker.seen(d.report.msg_id)
                 receipt = self._tracker.report(d.report)
                 if receipt is not None:
                     receipts.append(receipt)
+                    if receipt.key is None and not again:  # no message of ours claims it
+                        await self._orphans.put(national(d.report.dest), receipt.provider_id)
                 continue
             part = parse(d.content, d.udhi)
             whole = self._replies.add(d.src_terminal_id, part)
@@ -253,7 +270,11 @@ def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
             return
         await take("cmpp", batch)
 
-    return CmppChannel(settings, sink=sink)
+    orphans: Orphans | None = None
+    if wiring.redis is not None:  # every worker hears some reports: share the unclaimed
+        prefix = f"pusher:cmpp:{settings.sp_id}:orphan:"
+        orphans = RedisOrphans(wiring.redis, prefix=prefix, ttl=settings.settle_seconds)
+    return CmppChannel(settings, sink=sink, orphans=orphans)
 
 
 PROVIDER = Provider(
