@@ -155,6 +155,9 @@ class CmppChannel(Channel):
         out: list[Outcome | None] = []
         for m in messages:
             state, pid = self._tracker.settle(m.key)
+            if state is Settled.UNKNOWN:  # another worker's: did the gateway answer it?
+                pid = await self._orphans.accepted_as(m.key)
+                state = Settled.SENT if pid is not None else state
             if state is not Settled.SENT:
                 pid = await self._orphans.take(national(m.recipient))
                 if pid is not None:  # a report heard elsewhere: the gateway took it
@@ -225,8 +228,9 @@ class CmppChannel(Channel):
             self._tracker.abandon(track)
             code = f"submit:{refused[0].result}" if refused else not_sent[0].code
             return Rejected(key, classify(code))
-        await self._hand_over(self._tracker.finish(track))
         assert track.pid is not None
+        await self._orphans.accepted(key, track.pid)  # for whoever takes over if we die
+        await self._hand_over(self._tracker.finish(track))
         return Accepted(key, track.pid)
 
     async def _hand_over(self, receipt: Receipt | None) -> None:

@@ -11,6 +11,10 @@ report is the gateway's word that the message was taken: it is settled as sent
 under that Msg_Id, and the parked receipt applies to it, instead of being sent a
 second time.
 
+The same store keeps each accepted message's Msg_Id by its key as soon as the
+SUBMIT_RESP says so (:meth:`Orphans.accepted`): a worker killed before it wrote
+that to the database leaves it here for the worker that takes its rows over.
+
 Shared through Redis when the service has one (one list per number, expiring
 after ``ttl`` seconds), in memory otherwise (one process hears every report).
 
@@ -23,9 +27,12 @@ message's further segments leave reports behind here until they expire.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
+
+#: How many accepted keys the in-memory store keeps.
+CAPACITY = 100_000
 
 
 class Orphans(Protocol):
@@ -35,6 +42,10 @@ class Orphans(Protocol):
 
     async def take(self, phone: str) -> str | None: ...
 
+    async def accepted(self, key: str, msg_id: str) -> None: ...
+
+    async def accepted_as(self, key: str) -> str | None: ...
+
 
 class MemoryOrphans:
     """In one process (embedded mode, tests)."""
@@ -42,6 +53,7 @@ class MemoryOrphans:
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl, self._clock = ttl, clock
         self._by_phone: dict[str, deque[tuple[float, str]]] = {}
+        self._by_key: OrderedDict[str, str] = OrderedDict()  # bounded: oldest go first
 
     async def put(self, phone: str, msg_id: str) -> None:
         self._by_phone.setdefault(phone, deque()).append((self._clock(), msg_id))
@@ -54,6 +66,14 @@ class MemoryOrphans:
                 return msg_id
         self._by_phone.pop(phone, None)
         return None
+
+    async def accepted(self, key: str, msg_id: str) -> None:
+        self._by_key[key] = msg_id
+        while len(self._by_key) > CAPACITY:
+            self._by_key.popitem(last=False)
+
+    async def accepted_as(self, key: str) -> str | None:
+        return self._by_key.pop(key, None)
 
 
 class RedisOrphans:
@@ -70,7 +90,16 @@ class RedisOrphans:
             await pipe.execute()
 
     async def take(self, phone: str) -> str | None:
-        got = await self._redis.lpop(self._prefix + phone)
-        if got is None:
-            return None
-        return got.decode() if isinstance(got, bytes) else str(got)
+        return _text(await self._redis.lpop(self._prefix + phone))
+
+    async def accepted(self, key: str, msg_id: str) -> None:
+        await self._redis.set(f"{self._prefix}key:{key}", msg_id, ex=self._ttl)
+
+    async def accepted_as(self, key: str) -> str | None:
+        return _text(await self._redis.get(f"{self._prefix}key:{key}"))
+
+
+def _text(got: object) -> str | None:
+    if got is None:
+        return None
+    return got.decode() if isinstance(got, bytes) else str(got)

@@ -130,3 +130,12 @@ async def test_redis_orphans_are_shared_oldest_first_and_expire() -> None:
     finally:
         await redis.delete(prefix + "13900000001")
         await redis.aclose()
+
+
+async def test_a_worker_taking_over_finds_what_the_gateway_answered_a_dead_worker() -> None:
+    # The SUBMIT_RESP came back, but the worker died before it wrote the Msg_Id down.
+    async with workers(2, MemoryOrphans(ttl=600)) as (gateway, (sender, heir), _):
+        [outcome] = await sender.send([MESSAGE])
+        [found] = await heir.lookup([MESSAGE])
+    assert isinstance(outcome, Accepted) and found == outcome
+    assert gateway.inbox.counts() == {MESSAGE.recipient: 1}
