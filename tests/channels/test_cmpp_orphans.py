@@ -40,10 +40,11 @@ async def until(check: Callable[[], bool], seconds: float = 10) -> None:
 
 @asynccontextmanager
 async def workers(
-    n: int, orphans: Orphans
+    n: int, orphans: Orphans, *, slow_ack: float = 0.3, report_delay: float = 0.01
 ) -> AsyncIterator[tuple[CmppGateway, list[CmppChannel], list[CallbackBatch]]]:
     """``n`` channels logged in one after the other (the first gets the reports)."""
-    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=GatewayFaults(slow_ack_seconds=0.3))
+    faults = GatewayFaults(slow_ack_seconds=slow_ack)
+    gateway = CmppGateway(sp_id=SP, secret=SECRET, faults=faults, report_delay=report_delay)
     host, port = await gateway.start()
     heard: list[CallbackBatch] = []
 
@@ -133,8 +134,10 @@ async def test_redis_orphans_are_shared_oldest_first_and_expire() -> None:
 
 
 async def test_a_worker_taking_over_finds_what_the_gateway_answered_a_dead_worker() -> None:
-    # The SUBMIT_RESP came back, but the worker died before it wrote the Msg_Id down.
-    async with workers(2, MemoryOrphans(ttl=600)) as (gateway, (sender, heir), _):
+    # The SUBMIT_RESP came back, but the worker died before it wrote the Msg_Id down
+    # (and its report, to the sender, is not due yet).
+    store = MemoryOrphans(ttl=600)
+    async with workers(2, store, slow_ack=0, report_delay=30) as (gateway, (sender, heir), _):
         [outcome] = await sender.send([MESSAGE])
         [found] = await heir.lookup([MESSAGE])
     assert isinstance(outcome, Accepted) and found == outcome
