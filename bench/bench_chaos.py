@@ -1,6 +1,7 @@
 """Chaos: one town-wide push through real processes while things break; counted at the phones.
 
-Run: ``pusher bench chaos [--quick]`` (or ``.venv/bin/python bench/bench_chaos.py [--quick]``).
+Run: ``pusher bench chaos [--quick] [--sms cmpp]`` (or ``.venv/bin/python
+bench/bench_chaos.py [--quick] [--sms cmpp]``).
 
 Production mode, every part its own process: a PostgreSQL database of our own
 on the machine's server, our own ``redis-server`` (port ``PUSHER_CHAOS_REDIS_PORT``,
@@ -12,6 +13,15 @@ emulate`` with 5% HTTP 500 and 5% timeouts, and one WeChat token expiry),
 is killed with SIGKILL twice and restarted, and Redis is killed and started
 again on the same port. A worker that exits on its own is restarted as a
 supervisor would (and counted).
+
+With ``--sms cmpp`` the SMS go to a CMPP 2.0 gateway instead of the Aliyun emulator:
+the gateway (:class:`channels.emulators.cmpp.CmppGateway`) runs inside the bench's
+own process, so the bench can read its inbox and cut its links; the workers log in
+to it over TCP and hear the status reports on that connection (the database
+receipt sink, no callback route). Its faults: 5% flow control (Result 8), 5%
+Result 9, slow SUBMIT_RESPs (so a window is in flight), and the link dropped
+mid-window twice during the push (the SUBMIT that trips it and the unanswered
+ones before it are taken but never answered: outcomes the reports must settle).
 
 The figures are taken at the emulators' inboxes (``GET /emulator/inbox``):
 residents reached, lost (no message) and duplicated (more than one). Then the
@@ -42,6 +52,8 @@ from stack import port_in_use as _port_in_use
 from stack import pusher as _pusher
 from stack import wait_for_ports as _wait_for_ports
 
+from channels.emulators.cmpp import CmppGateway
+from channels.emulators.cmpp_faults import GatewayFaults
 from pusher.cli.bench import RESIDENT_COLUMNS
 from pusher.ops.migrate import upgrade
 
@@ -57,6 +69,9 @@ SESSION_KEY = "chaos-session-key-0123456789abcdef0123"
 WECHAT_TOKEN = "chaos-wechat-token"
 FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+#: The SMS providers the bench can run with (``--sms``), Aliyun by default.
+SMS_PROVIDERS = ("aliyun", "cmpp")
+CMPP_SP, CMPP_SECRET, CMPP_SRC = "901234", "chaos-cmpp-secret", "10690001"
 
 
 def _resident(n: int, region_id: int) -> tuple[Any, ...]:
@@ -130,15 +145,47 @@ def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
+def _cmpp_env(port: int) -> dict[str, str]:
+    """Send SMS over CMPP to the gateway on ``port``, with short timers for a short run."""
+    return {
+        "PUSHER_SMS_PROVIDER": "cmpp",
+        "PUSHER_CMPP__HOST": "127.0.0.1",
+        "PUSHER_CMPP__PORT": str(port),
+        "PUSHER_CMPP__SP_ID": CMPP_SP,
+        "PUSHER_CMPP__SHARED_SECRET": CMPP_SECRET,
+        "PUSHER_CMPP__SRC_ID": CMPP_SRC,
+        "PUSHER_CMPP__SIGN_NAME": "青山镇",
+        "PUSHER_CMPP__RESPONSE_TIMEOUT_SECONDS": "5",
+        "PUSHER_CMPP__RECONNECT_MAX_SECONDS": "2",
+        "PUSHER_CMPP__SETTLE_SECONDS": "30",
+    }
+
+
+def _gateway() -> CmppGateway:
+    """The CMPP gateway of a ``--sms cmpp`` run, with its steady faults (the link drops
+    are scheduled by :class:`Chaos`)."""
+    faults = GatewayFaults(slow_ack_seconds=0.2, flow_control=0.05, error=0.05, seed=18)
+    return CmppGateway(sp_id=CMPP_SP, secret=CMPP_SECRET, src_id=CMPP_SRC, faults=faults)
+
+
 def _cluster(
-    db_url: str, tmp: Path, wechat_messages: int, *, chunk: int, lease: str = LEASE
+    db_url: str,
+    tmp: Path,
+    wechat_messages: int,
+    *,
+    chunk: int,
+    lease: str = LEASE,
+    cmpp_port: int | None = None,
 ) -> Cluster:
-    ports = {"redis": REDIS_PORT, "wechat": _free_port(), "sms": _free_port(), "web": _free_port()}
+    sms = cmpp_port if cmpp_port is not None else _free_port()
+    ports = {"redis": REDIS_PORT, "wechat": _free_port(), "sms": sms, "web": _free_port()}
     # 20 planning chunks: 20 dispatch jobs per channel, as many as the two workers run at once
     env = _env(db_url, tmp, ports) | {
         "PUSHER_DISPATCH__PLAN_CHUNK": str(chunk),
         "PUSHER_DISPATCH__LEASE_SECONDS": lease,
     }
+    if cmpp_port is not None:
+        env |= _cmpp_env(cmpp_port)
     ours = f"http://127.0.0.1:{ports['web']}"
     redis = Proc(
         "redis",
@@ -158,17 +205,14 @@ def _cluster(
             env,
             tmp / "wechat.log",
         ),
-        Proc(
-            "aliyun-emulator",
-            _pusher(
-                *("emulate", "aliyun-sms", "--port", str(ports["sms"]), *FAULTS),
-                *("--report-url", f"{ours}/callbacks/aliyun/report/{SECRET}"),
-            ),
-            env,
-            tmp / "aliyun.log",
-        ),
         Proc("serve", _pusher("serve", "--port", str(ports["web"])), env, tmp / "serve.log"),
     ]
+    if cmpp_port is None:  # the CMPP gateway runs in the bench's own process
+        aliyun = _pusher(
+            *("emulate", "aliyun-sms", "--port", str(ports["sms"]), *FAULTS),
+            *("--report-url", f"{ours}/callbacks/aliyun/report/{SECRET}"),
+        )
+        services.insert(1, Proc("aliyun-emulator", aliyun, env, tmp / "aliyun.log"))
     workers = [Proc(f"worker{n}", _pusher("worker"), env, tmp / f"worker{n}.log") for n in (0, 1)]
     return Cluster(redis, services, workers, ports)
 
@@ -192,6 +236,7 @@ class Chaos:
 
     cluster: Cluster
     plan: list[tuple[float, str]]
+    gateway: CmppGateway | None = None
 
     async def step(self, accepted_share: float, redis_port: int) -> None:
         while self.plan and accepted_share >= self.plan[0][0]:
@@ -205,15 +250,30 @@ class Chaos:
                 self.cluster.redis.kill()
                 await asyncio.sleep(1.0)
                 self.cluster.redis.start()
+            elif action == "drop cmpp link" and self.gateway is not None:
+                # upon the next SUBMIT: it and the unanswered ones before it are taken
+                self.gateway.faults.drop_after_submits = 1
+
+
+def _plan(cmpp: bool) -> list[tuple[float, str]]:
+    """What breaks when: shares of messages accepted, in order."""
+    plan = [(0.15, "kill worker0"), (0.35, "restart redis"), (0.6, "kill worker0")]
+    if cmpp:
+        plan += [(0.25, "drop cmpp link"), (0.5, "drop cmpp link")]
+    return sorted(plan)
 
 
 async def _run_push(
-    db: Database, cluster: Cluster, item_id: int, limit: float
+    db: Database,
+    cluster: Cluster,
+    item_id: int,
+    limit: float,
+    gateway: CmppGateway | None = None,
 ) -> tuple[float, bool]:
     """Enqueue the push and break things on schedule; (seconds, finished within ``limit``)."""
     started = time.monotonic()
     await _enqueue(cluster.ports["redis"], item_id)
-    chaos = Chaos(cluster, [(0.15, "kill worker0"), (0.35, "restart redis"), (0.6, "kill worker0")])
+    chaos = Chaos(cluster, _plan(gateway is not None), gateway)
     while time.monotonic() - started < limit:
         await asyncio.sleep(0.5)
         cluster.supervise()
@@ -228,23 +288,32 @@ async def _run_push(
     return time.monotonic() - started, False
 
 
-async def _count(cluster: Cluster, recipients: dict[str, int]) -> dict[str, int]:
+async def _count(
+    cluster: Cluster, recipients: dict[str, int], gateway: CmppGateway | None = None
+) -> dict[str, int | str]:
     """Messages per resident over both channels, from the emulators' inboxes."""
     per_resident: Counter[int] = Counter()
     strangers = 0
-    for name in ("wechat", "sms"):
-        for recipient, texts in (await _inbox(cluster.ports[name])).items():
+    inboxes = [await _inbox(cluster.ports["wechat"])]
+    if gateway is None:
+        inboxes.append(await _inbox(cluster.ports["sms"]))
+    else:
+        inboxes.append(dict(gateway.inbox.messages))
+    for inbox in inboxes:
+        for recipient, texts in inbox.items():
             if recipient in recipients:
                 per_resident[recipients[recipient]] += len(texts)
             else:
                 strangers += len(texts)
     residents = len(set(recipients.values()))
+    twice = sorted(r for r, n in per_resident.items() if n > 1)
     return {
         "residents": residents,
         "reached": len(per_resident),
         "lost": residents - len(per_resident),
         "duplicated": sum(1 for n in per_resident.values() if n > 1),
         "extra_messages": sum(n - 1 for n in per_resident.values() if n > 1) + strangers,
+        "duplicated_ids": " ".join(map(str, twice[:10])),  # resident ids, for the logs
     }
 
 
@@ -282,25 +351,37 @@ async def failed_rows(db: Database, item_id: int) -> str:
     )
 
 
-async def _measure(residents: int, limit: float, *, lease: str = LEASE) -> dict[str, Any]:
+async def _measure(
+    residents: int, limit: float, *, lease: str = LEASE, sms: str = "aliyun"
+) -> dict[str, Any]:
     if _port_in_use(REDIS_PORT):
         raise RuntimeError(f"port {REDIS_PORT} is taken: set PUSHER_CHAOS_REDIS_PORT")
     tmp = Path(tempfile.mkdtemp(prefix="pusher-chaos-"))  # the processes' logs stay here
-    async with Database.create() as db:
-        item_id, recipients, wechat_count = await seed(db, residents)
-        chunk = max(250, residents // 20)
-        cluster = _cluster(db.sqlalchemy_url, tmp, wechat_count, chunk=chunk, lease=lease)
-        cluster.start()
-        try:
-            await _wait_for_ports(cluster)
-            seconds, finished = await _run_push(db, cluster, item_id, limit=limit)
-            figures = await _count(cluster, recipients)
-            settled = await _receipts_settled(db, item_id, limit=RECEIPT_WAIT)
-            statuses = await status_counts(db, item_id)
-            failed = await failed_rows(db, item_id)
-        finally:
-            cluster.stop()
-    return figures | {
+    gateway = _gateway() if sms == "cmpp" else None
+    cmpp_port = (await gateway.start())[1] if gateway is not None else None
+    try:
+        async with Database.create() as db:
+            item_id, recipients, wechat_count = await seed(db, residents)
+            chunk = max(250, residents // 20)
+            cluster = _cluster(
+                db.sqlalchemy_url, tmp, wechat_count, chunk=chunk, lease=lease, cmpp_port=cmpp_port
+            )
+            cluster.start()
+            try:
+                await _wait_for_ports(cluster)
+                seconds, finished = await _run_push(db, cluster, item_id, limit, gateway)
+                figures = await _count(cluster, recipients, gateway)
+                settled = await _receipts_settled(db, item_id, limit=RECEIPT_WAIT)
+                statuses = await status_counts(db, item_id)
+                failed = await failed_rows(db, item_id)
+            finally:
+                cluster.stop()
+    finally:
+        if gateway is not None:
+            await gateway.close()
+    cmpp = {"cmpp": _gateway_figures(gateway)} if gateway is not None else {}
+    return figures | cmpp | {
+        "sms": sms,
         "seconds": round(seconds, 1),
         "finished": finished,
         "receipts_settled_s": settled,
@@ -312,28 +393,41 @@ async def _measure(residents: int, limit: float, *, lease: str = LEASE) -> dict[
     }
 
 
+def _gateway_figures(gateway: CmppGateway) -> str:
+    """What the gateway saw: logins, SUBMITs, links dropped, reports, DELIVERs sent again."""
+    st = gateway.stats
+    return (
+        f"logins {st.logins}, submits {st.submits}, dropped {st.dropped}, "
+        f"reports {st.reports_sent}, resent {st.delivers_resent}, over window {st.over_window}"
+    )
+
+
 def _require_exactly_once(row: dict[str, Any]) -> None:
     """A smoke run is a check: everyone reached once and every receipt applied."""
     broken = {k: row[k] for k in ("lost", "duplicated", "extra_messages") if row[k]}
     if row["receipts_settled_s"] is None:
         broken["receipts_settled_s"] = None
     if broken:
-        raise SystemExit(f"chaos smoke run broke its promise: {broken} (logs: {row['logs']})")
+        raise SystemExit(f"chaos smoke run broke its promise: {broken}\n{json.dumps(row)}")
 
 
-def run(*, quick: bool, smoke: bool = False) -> list[dict[str, Any]]:
+def run(*, quick: bool, smoke: bool = False, sms: str = "aliyun") -> list[dict[str, Any]]:
     """One row: reached / lost / duplicated residents and the time the push took.
 
     ``smoke``: 400 residents and a 5 s lease, every process and break once in about a
-    minute (the push may end before a break is due; ``events`` says what happened)."""
+    minute (the push may end before a break is due; ``events`` says what happened).
+    ``sms``: the SMS provider, one of :data:`SMS_PROVIDERS`."""
+    if sms not in SMS_PROVIDERS:
+        raise SystemExit(f"chaos: --sms must be one of {', '.join(SMS_PROVIDERS)}")
     if smoke:
-        row = asyncio.run(_measure(400, 180.0, lease="5"))
+        row = asyncio.run(_measure(400, 180.0, lease="5", sms=sms))
         _require_exactly_once(row)
         return [row]
     residents, limit = (5_000, 300.0) if quick else (100_000, 1200.0)
-    return [asyncio.run(_measure(residents, limit))]
+    return [asyncio.run(_measure(residents, limit, sms=sms))]
 
 
 if __name__ == "__main__":
-    for row in run(quick="--quick" in sys.argv):
+    chosen = sys.argv[sys.argv.index("--sms") + 1] if "--sms" in sys.argv else "aliyun"
+    for row in run(quick="--quick" in sys.argv, smoke="--smoke" in sys.argv, sms=chosen):
         print(json.dumps(row, ensure_ascii=False))

@@ -54,7 +54,7 @@ from channels.base import (
     Rejected,
     not_asked,
 )
-from channels.descriptor import Callback, Emulator, Provider, Wiring
+from channels.descriptor import Callback, Emulator, Provider, SmsMode, Wiring
 from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import HttpSession, http_code
 from channels.sms import (
@@ -359,6 +359,7 @@ def _build(settings: AliyunSmsSettings, wiring: Wiring) -> AliyunSmsChannel:
 PROVIDER = Provider(
     name="aliyun",
     kind=ChannelKind.SMS,
+    sms_mode=SmsMode.TEMPLATE,
     title="阿里云短信",
     factory=_build,
     cli="aliyun-sms",

@@ -177,6 +177,9 @@ class Channel(abc.ABC):
     #: True when ``send`` writes to our own database (the sandbox): on SQLite, whose
     #: single writer it then shares with dispatch, sends take turns with its writes.
     writes_database: ClassVar[bool] = False
+    #: True when each message accepted uses up the recipient's consent to receive one
+    #: (WeChat's one-time subscription notices): dispatch then clears it on record.
+    spends_consent: bool = False
 
     @abc.abstractmethod
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,22 @@ from channels.ratelimit import RateLimiter
 ReceiptSink = Callable[[str, CallbackBatch], Awaitable[None]]
 #: Parses one callback body; ``ValueError`` (or a ``ChannelError``) when it is malformed.
 BodyParser = Callable[[bytes], CallbackBatch]
+
+
+class SmsMode(StrEnum):
+    """What an SMS account lets us send.
+
+    ``template``: only the provider's approved templates, with typed variables
+    (commercial providers: Aliyun, Tencent); ``free_text``: any text under the
+    account's signature (carrier gateways such as CMPP; the sandbox).
+    """
+
+    TEMPLATE = "template"
+    FREE_TEXT = "free_text"
+
+
+#: How ``pusher send-test`` and the README name each mode.
+SMS_MODE_TITLES = {SmsMode.TEMPLATE: "模板短信（须使用已审核模板）", SmsMode.FREE_TEXT: "自由文本"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +99,8 @@ class Provider:
     well. ``signed_callback``: the provider signs its callbacks itself (WeChat's
     ``/callbacks/<name>`` handshake and events); ``callbacks``: the unsigned ones,
     behind the secret path segment. ``receipt_sink``: receipts arrive on the
-    channel's own connection and go to ``Wiring.receipts``.
+    channel's own connection and go to ``Wiring.receipts``. ``sms_mode``: what an
+    SMS account lets us send (:class:`SmsMode`); None for the other kinds.
     """
 
     name: str
@@ -100,6 +118,7 @@ class Provider:
     errors: ErrorTable = field(default_factory=dict)
     quota_waits: Mapping[str, int | str] = field(default_factory=dict)
     emulator: Emulator | None = None
+    sms_mode: SmsMode | None = None
 
     @property
     def env_prefix(self) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from channels.base import Accepted, Channel, ChannelKind, Limits, Message, Outcome
-from channels.descriptor import Provider
+from channels.descriptor import Provider, SmsMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,4 +68,9 @@ class SandboxChannel(Channel):
 
 #: Not chosen by settings: it stands in for every kind that has no provider configured,
 #: so it has no settings, factory, callbacks or emulator (its rig is the contract tests').
-PROVIDER = Provider(name="sandbox", kind=None, title="沙箱（不发送，留存在控制台的手机收件箱）")
+PROVIDER = Provider(
+    name="sandbox",
+    kind=None,
+    title="沙箱（不发送，留存在控制台的手机收件箱）",
+    sms_mode=SmsMode.FREE_TEXT,  # keeps any text it is given
+)

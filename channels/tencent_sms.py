@@ -51,7 +51,7 @@ from channels.base import (
     TransientError,
     not_asked,
 )
-from channels.descriptor import Callback, Emulator, Provider, Wiring
+from channels.descriptor import Callback, Emulator, Provider, SmsMode, Wiring
 from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import BAD_RESPONSE, HttpSession, http_code
 from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
@@ -312,6 +312,7 @@ def _build(settings: TencentSmsSettings, wiring: Wiring) -> TencentSmsChannel:
 PROVIDER = Provider(
     name="tencent",
     kind=ChannelKind.SMS,
+    sms_mode=SmsMode.TEMPLATE,
     title="腾讯云短信",
     factory=_build,
     cli="tencent-sms",

@@ -108,6 +108,9 @@ class WeChatSettings(pydantic.BaseModel):
     template_id: str = ""
     subscribe_template_id: str = ""
     mode: Literal["template", "subscribe"] = "template"
+    #: the subscription-notice template is one-time (一次性订阅): each consent allows one
+    #: notice, then the follower gets SMS until they consent again; False: long-term (长期)
+    subscribe_once: bool = False
     timeout_seconds: float = 10
     # Calls in flight decide throughput against a distant server: about
     # max_concurrency / round-trip time (32 / 30 ms ≈ 1,000 messages/s; 8 ≈ 270).
@@ -194,6 +197,7 @@ class WeChatChannel(Channel):
         tokens: TokenStore,
     ) -> None:
         self._settings = settings
+        self.spends_consent = settings.mode == "subscribe" and settings.subscribe_once
         self._session = session
         self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._tokens = tokens

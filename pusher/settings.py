@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     #: added to the national holiday calendar when disclosure deadlines are counted
     #: 同意短信 for a roster row that leaves the column empty (the town's own rule)
     roster_sms_consent: bool = False
+    #: CJK TrueType font (.ttf or .ttc) for the review form's PDF; unset: the first of
+    #: pusher.reports.review_pdf.CANDIDATES found on the machine (fonts-wqy-microhei)
+    pdf_font: Path | None = None
     local_holidays: list[date] = Field(default_factory=list)
     local_workdays: list[date] = Field(default_factory=list)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
@@ -150,6 +153,12 @@ class Settings(BaseSettings):
     # descriptors name the field and its class; tests/channels/test_registry.py checks it).
     #: The SMS provider tried first; the others follow in registry order.
     sms_provider: str = "aliyun"
+
+    @field_validator("pdf_font", mode="before")
+    @classmethod
+    def _empty_font_is_unset(cls, value: object) -> object:
+        """``PUSHER_PDF_FONT=`` (as in .env.example) means "find one", not the directory."""
+        return None if value == "" else value
 
     @field_validator("sms_provider")
     @classmethod

@@ -130,6 +130,7 @@ def residents_chunk(
                 Resident.id <= upto_id,  # type: ignore[operator]
                 Region.path.startswith(audience.within_path),
                 Resident.moved_out_at.is_(None),  # 迁出: kept for history, never pushed to
+                Region.active.is_(True),  # a retired (deactivated) grid is never pushed to
                 _membership(audience),
                 _not_opted_out(audience),
             )

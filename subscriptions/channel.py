@@ -9,8 +9,10 @@ Where the account sends subscription notices (订阅通知, ``wechat.mode = subs
 WeChat refuses a notice (43101) to a follower who has not accepted it in the
 subscribe popup: WeChat is then chosen only while the follower's consent is on
 record (``wx_follower.consent_at``, cleared by a rejection or an unfollow); the
-others get SMS, or are unreachable. The consent is taken as long-term (长期订阅,
-open to government-service accounts); one-time consents are not counted down.
+others get SMS, or are unreachable. A long-term consent (长期订阅, open to
+government-service accounts) stays; a one-time one (``wechat.subscribe_once``) is used up
+by the notice it allows (:mod:`pusher.pipeline.consents`), so the next push goes by SMS
+until the follower consents again.
 """
 
 from __future__ import annotations

@@ -17,9 +17,14 @@ unanswered segment, "ask again later" within ``settle_seconds``, and "not
 received, send again" after it. Why: the gateway reports every message
 submitted with Registered_Delivery = 1, so a report is the only proof either
 way; resending at once would duplicate every message the gateway took before
-the link dropped (with slow acks, a whole window of them). A message this
-process never tracked (a worker that died) cannot be asked about and reads as
-not received: the one case where a duplicate is possible.
+the link dropped (with slow acks, a whole window of them). Reports go over any
+of the SP's connections, and a worker that died never learnt its Msg_Ids: a
+report whose Msg_Id this process does not know is also kept in the shared
+:mod:`~channels.cmpp.orphans` by number, and a lookup takes one from there
+(sent, under that Msg_Id) before it answers "wait" or "send again". A message
+this process never tracked and whose report has not arrived by the time it is
+asked about still reads as not received: a duplicate remains possible when
+reports are slower than the lease.
 
 Errors (``channels.cmpp.errors.CMPP``): a refused login (status 3: bad secret)
 is fatal, flow control (result 8) is retried within the call then transient,
@@ -55,11 +60,12 @@ from channels.base import (
 )
 from channels.cmpp.errors import CMPP, classify
 from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
+from channels.cmpp.orphans import MemoryOrphans, Orphans, RedisOrphans
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Session
 from channels.cmpp.tracking import Settled, Track, Tracker
-from channels.descriptor import Emulator, Provider, Wiring
+from channels.descriptor import Emulator, Provider, SmsMode, Wiring
 from channels.sms import is_opt_out, national, replies
 
 log = logging.getLogger(__name__)
@@ -117,9 +123,12 @@ class CmppChannel(Channel):
         batch_size=200, rate=100, rate_unit="message", max_chars=500, per_call=1
     )
 
-    def __init__(self, settings: CmppSettings, *, sink: ReceiptSink) -> None:
+    def __init__(
+        self, settings: CmppSettings, *, sink: ReceiptSink, orphans: Orphans | None = None
+    ) -> None:
         self._settings = settings
         self._sink = sink
+        self._orphans = orphans or MemoryOrphans(ttl=settings.settle_seconds)
         self._session = Session(settings.session(), on_deliver=self._delivered)
         self._tracker = Tracker(settle_seconds=settings.settle_seconds)
         self._replies = Reassembler()
@@ -146,6 +155,14 @@ class CmppChannel(Channel):
         out: list[Outcome | None] = []
         for m in messages:
             state, pid = self._tracker.settle(m.key)
+            if state is Settled.UNKNOWN:  # another worker's: did the gateway answer it?
+                pid = await self._orphans.accepted_as(m.key)
+                state = Settled.SENT if pid is not None else state
+            if state is not Settled.SENT:
+                pid = await self._orphans.take(national(m.recipient))
+                if pid is not None:  # a report heard elsewhere: the gateway took it
+                    self._tracker.settled_elsewhere(m.key)
+                    state = Settled.SENT
             if state is Settled.SENT and pid is not None:
                 out.append(Accepted(m.key, pid))
             elif state is Settled.WAITING:
@@ -211,8 +228,9 @@ class CmppChannel(Channel):
             self._tracker.abandon(track)
             code = f"submit:{refused[0].result}" if refused else not_sent[0].code
             return Rejected(key, classify(code))
-        await self._hand_over(self._tracker.finish(track))
         assert track.pid is not None
+        await self._orphans.accepted(key, track.pid)  # for whoever takes over if we die
+        await self._hand_over(self._tracker.finish(track))
         return Accepted(key, track.pid)
 
     async def _hand_over(self, receipt: Receipt | None) -> None:
@@ -230,9 +248,12 @@ class CmppChannel(Channel):
         pairs: list[tuple[str, str]] = []
         for d in delivers:
             if d.report is not None:
+                again = self._tracker.seen(d.report.msg_id)
                 receipt = self._tracker.report(d.report)
                 if receipt is not None:
                     receipts.append(receipt)
+                    if receipt.key is None and not again:  # no message of ours claims it
+                        await self._orphans.put(national(d.report.dest), receipt.provider_id)
                 continue
             part = parse(d.content, d.udhi)
             whole = self._replies.add(d.src_terminal_id, part)
@@ -253,12 +274,17 @@ def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
             return
         await take("cmpp", batch)
 
-    return CmppChannel(settings, sink=sink)
+    orphans: Orphans | None = None
+    if wiring.redis is not None:  # every worker hears some reports: share the unclaimed
+        prefix = f"pusher:cmpp:{settings.sp_id}:orphan:"
+        orphans = RedisOrphans(wiring.redis, prefix=prefix, ttl=settings.settle_seconds)
+    return CmppChannel(settings, sink=sink, orphans=orphans)
 
 
 PROVIDER = Provider(
     name="cmpp",
     kind=ChannelKind.SMS,
+    sms_mode=SmsMode.FREE_TEXT,
     title="短信网关（CMPP 2.0）",
     factory=_build,
     cli="cmpp",

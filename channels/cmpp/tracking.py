@@ -192,6 +192,15 @@ class Tracker:
             self._by_id.pop(msg_id, None)
         return Settled.NOT_SENT, None
 
+    def seen(self, msg_id: int) -> bool:
+        """Whether a report under ``msg_id`` came before (a DELIVER sent again)."""
+        return msg_id in self._seen
+
+    def settled_elsewhere(self, key: str) -> None:
+        """``key``'s message was settled from a report another process heard: forget it."""
+        if key in self._unknown:
+            self._forget(key)
+
     def _forget(self, key: str) -> None:
         """Drop a message of unknown outcome from both of its indexes."""
         track = self._unknown.pop(key)

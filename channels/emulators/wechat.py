@@ -75,6 +75,8 @@ class WeChatEmulatorState:
     reject_all_tokens: bool = False
     #: subscription notices go only to followers who accepted them (43101 otherwise)
     notice_consent: bool = False
+    #: each consent allows one notice (一次性订阅): a second send is refused (43101)
+    notice_once: bool = False
     inbox: Inbox = field(default_factory=Inbox)
     tokens: dict[str, TokenInfo] = field(default_factory=dict)
     token_calls: int = 0
@@ -251,6 +253,8 @@ async def send_subscribe(request: web.Request) -> web.Response:
     if state.notice_consent and body["touser"] not in state.users.consents:
         return _errcode(43101, "user refuse to accept the msg")
     msgid = _accept(state, body)
+    if state.notice_once:
+        state.users.consents.discard(body["touser"])  # used up: the next needs a new one
     _schedule(state, msgid, _subscribe_event)
     return web.json_response({"errcode": 0, "errmsg": "ok"})
 
@@ -345,6 +349,7 @@ def build_app(
     callback_delay: float = 0.05,
     reject_all_tokens: bool = False,
     notice_consent: bool = False,
+    notice_once: bool = False,
 ) -> web.Application:
     """The emulator app answering for ``account``.
 
@@ -357,7 +362,8 @@ def build_app(
     per the API doc). ``reject_all_tokens`` answers 40001 to every call, as
     when some other system keeps taking the account's token away. ``notice_consent``:
     subscription notices (bizsend) are refused with 43101 to followers who have not
-    accepted them in the subscribe popup (``/emulator/event`` kind ``consent``).
+    accepted them in the subscribe popup (``/emulator/event`` kind ``consent``);
+    ``notice_once``: the consents are one-time, each lets one notice through.
     """
     faults = faults or Faults()
     # common.Middleware is narrower than aiohttp 3.14's protocol; the callable fits.
@@ -378,6 +384,7 @@ def build_app(
         callback_delay=callback_delay,
         reject_all_tokens=reject_all_tokens,
         notice_consent=notice_consent,
+        notice_once=notice_once,
     )
     app.cleanup_ctx.append(_http_ctx)
     app.router.add_get("/cgi-bin/token", issue_token)

@@ -81,10 +81,10 @@ def match(rules: Path, items: Path) -> int:
     return run_match(rules, items, sys.stdout)
 
 
-def bench(names: list[str], *, quick: bool, smoke: bool = False) -> int:
+def bench(names: list[str], *, quick: bool, smoke: bool = False, sms: str | None = None) -> int:
     from pusher.cli.bench import run_benchmarks
 
-    return run_benchmarks(names, quick=quick, smoke=smoke)
+    return run_benchmarks(names, quick=quick, smoke=smoke, sms=sms)
 
 
 def import_residents(settings: Settings, path: Path) -> int:

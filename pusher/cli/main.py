@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--smoke", action="store_true", help="smallest shapes, no results kept")
+    bench.add_argument(
+        "--sms", choices=("aliyun", "cmpp"), help="chaos: the SMS provider (default: aliyun)"
+    )
     return parser
 
 
@@ -163,7 +166,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             account_file=args.account,
         )
         return serve_emulator(args.provider, port=args.port, host=args.host, options=options)
-    return commands.bench(args.names, quick=args.quick, smoke=args.smoke)
+    return commands.bench(args.names, quick=args.quick, smoke=args.smoke, sms=args.sms)
 
 
 if __name__ == "__main__":

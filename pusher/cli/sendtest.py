@@ -2,7 +2,8 @@
 
 An office runs it after filling in a provider's credentials to see at once
 whether the account, signature and template work: the provider's message id,
-or the error's class, code and what it means in Chinese.
+or the error's class, code and what it means in Chinese; for an SMS provider
+also what its account lets us send (template or free text, from its descriptor).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import aiohttp
 
 from channels import registry
 from channels.base import Accepted, Channel, ChannelKind, Message
-from channels.descriptor import Wiring
+from channels.descriptor import SMS_MODE_TITLES, Wiring
 from channels.errors import FATAL, PERMANENT, TRANSIENT, error_class
 from pusher.settings import Settings
 
@@ -77,8 +78,11 @@ async def send_test(settings: Settings, channel: str, to: str, text: str) -> tup
             )
         finally:
             await client.close()
+    mode = sms_mode_line(channel)
     if isinstance(outcome, Accepted):
-        return ACCEPTED, f"已受理：{client.provider} 消息编号 {outcome.provider_id}"
+        return ACCEPTED, "\n".join(
+            [f"已受理：{client.provider} 消息编号 {outcome.provider_id}", *mode]
+        )
     error = outcome.error
     lines = [
         f"被拒绝：{CLASS_NAMES[error_class(error)]}",
@@ -86,4 +90,10 @@ async def send_test(settings: Settings, channel: str, to: str, text: str) -> tup
     ]
     if error.message:
         lines.append(f"服务商原文：{error.message}")
-    return REFUSED, "\n".join(lines)
+    return REFUSED, "\n".join([*lines, *mode])
+
+
+def sms_mode_line(channel: str) -> list[str]:
+    """``短信模式：…`` for an SMS provider (a CLI name), nothing for the other kinds."""
+    mode = registry.by_cli(channel).sms_mode
+    return [f"短信模式：{SMS_MODE_TITLES[mode]}"] if mode is not None else []

@@ -30,25 +30,32 @@ ROLE_NAMES = {
 }
 STAFF = (Role.PUBLISHER, Role.REVIEWER, Role.LEADER)
 
-NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+Page = tuple[str, str, tuple[Role, ...]]  # href, label, roles (admins see every page)
+
+#: the navigation bar: daily work only, so it stays within two rows on a phone
+NAV: tuple[Page, ...] = (
     ("/", "首页", (*STAFF, Role.GRID_WORKER)),
     ("/items", "信息发布", STAFF),
     ("/deliveries", "推送记录", (*STAFF, Role.GRID_WORKER)),
     ("/followup", "未送达跟进", (Role.GRID_WORKER,)),
     ("/residents", "居民", (Role.GRID_WORKER,)),
     ("/messages", "居民留言", (*STAFF, Role.GRID_WORKER)),
-    ("/posters", "关注二维码", (*STAFF, Role.GRID_WORKER)),
-    ("/rules", "推送规则", STAFF),
-    ("/groups", "推送对象", STAFF),
-    ("/topics", "订阅领域", STAFF),
-    ("/chats", "群聊", (*STAFF, Role.GRID_WORKER)),
-    ("/regions", "区域", ()),
     ("/reports/monthly", "报表", STAFF),
     ("/due", "公开时限", STAFF),
-    ("/sandbox", "模拟收件箱", STAFF),
-    ("/audit", "操作日志", ()),
-    ("/users", "用户", ()),
 )
+#: the town's structure and the tools behind one 设置 entry (the /settings page)
+SETTINGS: tuple[tuple[str, str, tuple[Role, ...], str], ...] = (
+    ("/regions", "区域", (), "县、镇、村（社区）、网格及其区划代码；导入、改名、停用"),
+    ("/topics", "订阅领域", STAFF, "居民可订阅的领域，含本镇自设的领域及其关键词"),
+    ("/groups", "推送对象", STAFF, "按区域、领域、标签或名单划分的推送对象及其规则"),
+    ("/rules", "推送规则", STAFF, "信息匹配推送对象的规则一览"),
+    ("/chats", "群聊", (*STAFF, Role.GRID_WORKER), "村、网格的群聊机器人：登记、测试、停用"),
+    ("/users", "用户", (), "工作人员账号、角色和负责的区域"),
+    ("/posters", "关注二维码", (*STAFF, Role.GRID_WORKER), "居民关注和绑定用的二维码海报"),
+    ("/sandbox", "模拟收件箱", STAFF, "不发真消息时，各渠道本应发出的内容"),
+    ("/audit", "操作日志", (), "谁在何时做了什么"),
+)
+SETTINGS_HREF = "/settings"
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,20 @@ class Viewer:
         return mask_phone(phone)
 
     def nav(self) -> list[tuple[str, str]]:
-        return [(href, label) for href, label, roles in NAV if self.can(*roles)]
+        pages = [(href, label) for href, label, roles in NAV if self.can(*roles)]
+        return pages + ([(SETTINGS_HREF, "设置")] if self.settings() else [])
+
+    def settings(self) -> list[tuple[str, str, str]]:
+        """The pages behind 设置 this viewer may open: href, label, what it is for."""
+        return [(href, label, hint) for href, label, roles, hint in SETTINGS if self.can(*roles)]
+
+    def section(self, path: str) -> str:
+        """The navigation entry ``path`` belongs to (a settings page: 设置)."""
+        pages = (SETTINGS_HREF, *(href for href, *_ in SETTINGS))
+        if any(path == href or path.startswith(href + "/") for href in pages):
+            return SETTINGS_HREF
+        found = [h for h, _l, _r in NAV if path == h or (h != "/" and path.startswith(h))]
+        return max(found, key=len, default="")
 
 
 async def viewer(request: web.Request, *roles: Role) -> Viewer:

@@ -15,13 +15,14 @@ from pusher.console.items import load_item
 from pusher.console.workbook import workbook_bytes
 from pusher.db import transaction
 from pusher.reports import period as periods
-from pusher.reports import register
+from pusher.reports import register, review_pdf
 from pusher.reports.clock import calendar_for
 from pusher.reports.monthly import Monthly, monthly
 from pusher.reports.table import Table
 from pusher.reports.yearly import yearly
 from pusher.web.keys import RESOURCES
 
+NO_FONT = "服务器未配置中文字体，暂时无法生成 PDF；请使用打印页面，或请管理员设置 PUSHER_PDF_FONT。"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -119,3 +120,26 @@ async def review_form(request: web.Request) -> web.Response:
         entry = (await register.entries(db, item_id=item.id))[0]
     return await render(request, "review_form.html", me, item=item, entry=entry,
                         opinion=register.Entry.opinion)  # fmt: skip
+
+
+async def review_form_pdf(request: web.Request) -> web.Response:
+    """``/items/{id}/review-form.pdf``: the same form as an A4 PDF, made in a thread."""
+    me = await viewer(request, *STAFF)
+    resources = request.app[RESOURCES]
+    try:
+        font = review_pdf.find_font(resources.settings.pdf_font)
+    except review_pdf.NoFont:
+        raise web.HTTPServiceUnavailable(text=NO_FONT) from None
+    async with resources.db() as db:
+        item = await load_item(db, request.match_info["item_id"])
+        entry = (await register.entries(db, item_id=item.id))[0]
+    number = item.index_number or str(item.id)
+    body = await asyncio.to_thread(review_pdf.review_pdf, entry, number=number, font=font)
+    async with transaction(resources.db) as db:
+        await audit(db, me, "reports.export", request.path_qs, item=item.id)
+    name = quote(f"保密审查表-{item.id}.pdf")
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+    )

@@ -14,7 +14,9 @@ from subscriptions.importer import FORMULA_STARTS, OPENID, PHONE, TAG_SPLIT
 
 
 async def grid_choices(db: AsyncSession, scope: frozenset[int] | None) -> list[tuple[int, str]]:
-    query = select(Region.id, Region.name).where(Region.kind == RegionKind.GRID)
+    query = select(Region.id, Region.name).where(
+        Region.kind == RegionKind.GRID, Region.active.is_(True)
+    )
     if scope is not None:
         query = query.where(Region.id.in_(scope or {-1}))
     return [(rid, name) for rid, name in await db.execute(query.order_by(Region.path))]

@@ -26,6 +26,7 @@ from pusher.console import (
     residents,
     roster_import,
     rules_page,
+    settings_page,
     setup_page,
     sources,
     topics_page,
@@ -92,7 +93,10 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     get("/posters", messages.posters_page, name="console.posters")
     get("/posters/{region_id:\\d+}", messages.poster, name="console.poster")
     get("/items/{item_id:\\d+}/review-form", reports.review_form, name="console.review_form")
+    get("/items/{item_id:\\d+}/review-form.pdf", reports.review_form_pdf,
+        name="console.review_form_pdf")  # fmt: skip
     get("/due", due.due_page, name="console.due")
+    get("/settings", settings_page.settings_page, name="console.settings")
     get("/reports/monthly", reports.monthly_page, name="console.report_monthly")
     get("/reports/monthly/print", reports.monthly_print, name="console.report_print")
     get("/reports/monthly.xlsx", reports.monthly_xlsx, name="console.report_xlsx")

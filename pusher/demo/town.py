@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pusher.models import GroupKind, Region, Resident, ResidentTag, Subscription, Topic
+from pusher.models import GroupKind, Region, Subscription, Topic
+from pusher.rosters.upload import upsert
 from pusher.town.chats import ChatIn, create_chat
 from pusher.town.groups import GroupIn, create_group
 from pusher.town.regions import RegionIn, create_region
@@ -77,44 +78,62 @@ async def build_town(session: AsyncSession, *, residents: int = 2000, seed: int 
     return town
 
 
+def roster_cells(rng: random.Random, grids: list[Region], count: int) -> list[dict[str, str]]:
+    """The town's residents as a grid office's roster: its headers, one row each."""
+    cells = []
+    for n in range(1, count + 1):
+        follows = rng.random() < 0.6
+        phone = f"1380000{n:04d}" if rng.random() < 0.95 else ""
+        consent = rng.random() < 0.9
+        name = _name(rng)
+        tags = [tag for tag in TAGS if rng.random() < 0.15]
+        topics = [t for t in TOPICS_FOLLOWED if rng.random() < 0.3]
+        cells.append(
+            {
+                "姓名": name,
+                "手机号码": phone,
+                "所属网格": grids[(n - 1) % len(grids)].code,
+                "居民编号": f"D{n:05d}",
+                "标签": "、".join(tags),
+                "订阅": "、".join(topics),
+                "同意短信": "是" if consent else "否",
+                "微信": f"oDemo{n:023d}" if follows else "",
+            }
+        )
+    return cells
+
+
 async def _residents(
     session: AsyncSession, rng: random.Random, grids: list[Region], count: int
 ) -> None:
-    topic_ids = {
-        name: tid
-        for tid, name in await session.execute(
-            select(Topic.id, Topic.name).where(Topic.name.in_(TOPICS_FOLLOWED))
-        )
-    }
-    rows, tags, subs = [], [], []
-    for n in range(1, count + 1):
-        follows = rng.random() < 0.6
-        rows.append(
-            {
-                "name": _name(rng),
-                "region_id": grids[(n - 1) % len(grids)].id,
-                "phone": f"1380000{n:04d}" if rng.random() < 0.95 else None,
-                "openid": f"oDemo{n:023d}" if follows else None,
-                "wechat_follows": follows,
-                "sms_consent": rng.random() < 0.9,
-                "wechat_opt_out": False,
-                "sms_opt_out": False,
-            }
-        )
-        for tag in TAGS:
-            if rng.random() < 0.15:
-                tags.append({"resident_id": n, "tag": tag})
-        for tid in topic_ids.values():
-            if rng.random() < 0.3:
-                subs.append({"resident_id": n, "topic_id": tid, "opted_out": rng.random() < 0.05})
-    result = await session.execute(
-        insert(Resident).returning(Resident.id, sort_by_parameter_order=True), rows
+    """Import the roster the way the console and the API do (check, then apply), then
+    let about one subscriber in twenty opt out of a topic, as residents do themselves
+    (by SMS reply or on their WeChat page; a roster never opts anyone out)."""
+    cells = roster_cells(rng, grids, count)
+    report = await upsert(
+        session, cells, scope=None, default_consent=False, actor="demo", apply=True
     )
-    ids = {n: rid for n, rid in enumerate(result.scalars(), start=1)}
-    for row in (*tags, *subs):
-        row["resident_id"] = ids[row["resident_id"]]
-    await session.execute(insert(ResidentTag), tags)
-    await session.execute(insert(Subscription), subs)
+    errors = [r for r in report.rows if r.action == "error"]
+    if errors or report.applied != count:
+        raise RuntimeError(f"the demo roster did not import: {errors[:3]}")
+    subs = (
+        await session.execute(
+            select(Subscription.resident_id, Subscription.topic_id).order_by(
+                Subscription.resident_id, Subscription.topic_id
+            )
+        )
+    ).all()
+    out = [(rid, tid) for rid, tid in subs if rng.random() < 0.05]
+    for start in range(0, len(out), 500):
+        await session.execute(
+            update(Subscription)
+            .where(
+                tuple_(Subscription.resident_id, Subscription.topic_id).in_(
+                    out[start : start + 500]
+                )
+            )
+            .values(opted_out=True)
+        )
 
 
 async def _topic_and_tag_groups(session: AsyncSession) -> None:

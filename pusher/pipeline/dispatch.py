@@ -43,6 +43,7 @@ from pusher.models import (
     Urgency,
 )
 from pusher.ops.metrics import Metrics
+from pusher.pipeline import consents
 from pusher.pipeline.claims import Claimed, claim, hold_until, leases_kept
 from pusher.pipeline.outcomes import PACED, RetryPolicy, Tally, record
 from pusher.pipeline.proxies import marked, proxy_names
@@ -230,6 +231,7 @@ async def _send_batch(
         async with writes, transaction(d.db) as session:
             sharing = await share_numbers(session, push_id, batch)
         batch = sharing.send
+    started = d.clock()
     async with keep:
         outcomes, paced_until, found_sent = await _ask_and_send(
             d, channel, batch, content, turns, names=sharing.names
@@ -254,6 +256,8 @@ async def _send_batch(
         accepted = [o.provider_id for o in done if isinstance(o, Accepted)]
         tally.fallback_pushes |= await apply_parked(session, channel.provider, accepted)
         await settle_covered(session, push_id, sharing.covered, worker=d.worker, now=d.clock())
+        if channel.spends_consent:
+            await consents.spend(session, consents.spent(batch, outcomes), given_before=started)
     tally.already_accepted = found_sent
     return tally
 

@@ -36,13 +36,15 @@ class Comparison:
 
 
 def grid_of(raw: str, grids: Grids, scope: Collection[int] | None) -> tuple[int | None, str | None]:
-    """The grid a cell names (code, else a unique name), if the uploader may touch it."""
+    """The active grid a cell names (code, else a unique name), if the uploader may touch it."""
     if raw in grids.by_code:
         rid = grids.by_code[raw]
     elif len(grids.by_name.get(raw, [])) == 1:
         rid = grids.by_name[raw][0]
     elif raw in grids.by_name:
         return None, f"网格名称「{raw}」不唯一，请填写网格代码"
+    elif raw in grids.retired:
+        return None, f"网格「{grids.retired[raw]}」已停用，不能再登记居民"
     else:
         return None, f"找不到网格「{raw}」" if raw else "所属网格为空"
     if scope is not None and rid not in scope:

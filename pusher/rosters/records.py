@@ -27,25 +27,34 @@ class OnRecord:
 
 @dataclass(frozen=True)
 class Grids:
-    """The town's grids by code and by name (a name may be shared), and their names."""
+    """The town's active grids by code and by name (a name may be shared), the names of
+    all grids, and the retired (deactivated) grids by code and by name: a row naming one
+    is an error that says so."""
 
     by_code: dict[str, int]
     by_name: dict[str, list[int]]
     names: dict[int, str]
+    retired: dict[str, str] = field(default_factory=dict)  # code or name → name
 
 
 async def load_grids(session: AsyncSession) -> Grids:
     rows = await session.execute(
-        select(Region.id, Region.code, Region.name).where(Region.kind == RegionKind.GRID)
+        select(Region.id, Region.code, Region.name, Region.active).where(
+            Region.kind == RegionKind.GRID
+        )
     )
     by_code: dict[str, int] = {}
     by_name: dict[str, list[int]] = {}
     names: dict[int, str] = {}
-    for rid, code, name in rows:
+    retired: dict[str, str] = {}
+    for rid, code, name, active in rows:
+        names[rid] = name
+        if not active:
+            retired[code] = retired[name] = name
+            continue
         by_code[code] = rid
         by_name.setdefault(name, []).append(rid)
-        names[rid] = name
-    return Grids(by_code, by_name, names)
+    return Grids(by_code, by_name, names, retired)
 
 
 async def load_topics(session: AsyncSession) -> dict[str, int]:

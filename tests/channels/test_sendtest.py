@@ -67,6 +67,7 @@ async def test_accepted_sms_arrives_with_the_signature(serve: Serve) -> None:
     s = settings(aliyun_sms=aliyun_settings(await serve(app)))
     code, report = await send_test(s, "aliyun-sms", PHONE, "")
     assert code == 0 and report.startswith("已受理：aliyun 消息编号 ")
+    assert report.endswith("\n短信模式：模板短信（须使用已审核模板）"), report
     [text] = app[aliyun_emu.STATE].inbox.messages[PHONE]
     assert text.startswith("【青山镇】政务信息推送测试消息")
 
@@ -95,6 +96,7 @@ async def test_unknown_robot_key_is_reported(serve: Serve) -> None:
     s = settings(wecom=WeComSettings(base_url=await serve(app)))
     code, report = await send_test(s, "wecom", "00000000-0000-4000-8000-000000000002", "测试")
     assert code == 1 and "93000" in report and "webhook" in report
+    assert "短信模式" not in report  # not an SMS provider
     ok, _ = await send_test(s, "wecom", "00000000-0000-4000-8000-000000000001", "测试")
     assert ok == 0
 

@@ -33,6 +33,7 @@ def _settings(host: str, port: int, secret: str) -> Settings:
 async def test_send_test_logs_in_sends_and_closes(gateway: tuple[str, int]) -> None:
     code, report = await send_test(_settings(*gateway, SECRET), "cmpp", "13900000001", "")
     assert code == ACCEPTED and report.startswith("已受理：cmpp 消息编号 "), report
+    assert report.endswith("\n短信模式：自由文本"), report
 
 
 async def test_a_wrong_secret_is_reported_as_configuration(gateway: tuple[str, int]) -> None:

@@ -497,7 +497,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/items/{item_id}/review-form"): Entry(
         STAFF, Call(at("/items/{w.pushed}/review-form"))
     ),
+    ("GET", "/items/{item_id}/review-form.pdf"): Entry(
+        STAFF, Call(at("/items/{w.pushed}/review-form.pdf"))
+    ),
     ("GET", "/due"): Entry(STAFF, Call(at("/due"))),
+    ("GET", "/settings"): Entry(READERS, Call(at("/settings"))),
     ("GET", "/reports/monthly"): Entry(STAFF, Call(at("/reports/monthly"))),
     ("GET", "/reports/monthly/print"): Entry(STAFF, Call(at("/reports/monthly/print"))),
     ("GET", "/reports/monthly.xlsx"): Entry(STAFF, Call(at("/reports/monthly.xlsx"))),

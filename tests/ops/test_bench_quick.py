@@ -27,17 +27,42 @@ def _case(name: str) -> object:
     return pytest.param(name, marks=marks, id=name)
 
 
+def _env(tmp_path: Path) -> dict[str, str]:
+    own = ("PUSHER_BENCH_", "PUSHER_CHAOS_")  # where the benchmarks find servers and ports
+    env = {k: v for k, v in os.environ.items() if k.startswith(own) or not k.startswith("PUSHER_")}
+    return env | {"PUSHER_JIEBA_CACHE_DIR": str(tmp_path / "jieba"), "PYTHONPATH": str(REPO)}
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("name", [_case(n) for n in BENCHMARKS])
 def test_every_benchmark_runs_at_its_smallest_shape(name: str, tmp_path: Path) -> None:
-    own = ("PUSHER_BENCH_", "PUSHER_CHAOS_")  # where the benchmarks find servers and ports
-    env = {k: v for k, v in os.environ.items() if k.startswith(own) or not k.startswith("PUSHER_")}
-    env |= {"PUSHER_JIEBA_CACHE_DIR": str(tmp_path / "jieba"), "PYTHONPATH": str(REPO)}
     returncode, stdout, stderr = _run_in_own_group(
-        [sys.executable, "-m", "pusher.cli.main", "bench", name, "--smoke"], env=env, timeout=230
+        [sys.executable, "-m", "pusher.cli.main", "bench", name, "--smoke"],
+        env=_env(tmp_path),
+        timeout=230,
     )
     assert returncode == 0, stderr[-3000:]
     assert f"== {name} (" in stdout and "(no rows)" not in stdout, stdout
+
+
+@pytest.mark.production
+@pytest.mark.timeout(240)
+@pytest.mark.xfail(
+    reason="open defect: a worker killed while Redis restarts (no persistence) loses the "
+    "shared Msg_Ids of the SUBMITs the gateway took; its heir sends them again",
+    strict=False,
+)
+def test_chaos_with_cmpp_in_place_of_aliyun_reaches_everyone_once(tmp_path: Path) -> None:
+    """The smoke run fails by itself on a lost or duplicated resident or a receipt never
+    applied; here also the CMPP gateway must have been used and its link dropped."""
+    returncode, stdout, stderr = _run_in_own_group(
+        [sys.executable, "-m", "pusher.cli.main", "bench", "chaos", "--smoke", "--sms", "cmpp"],
+        env=_env(tmp_path),
+        timeout=230,
+    )
+    assert returncode == 0, stderr[-3000:]
+    assert "== chaos (" in stdout and " cmpp " in stdout, stdout
+    assert "dropped 0," not in stdout and "drop cmpp link at" in stdout, stdout
 
 
 def _run_in_own_group(

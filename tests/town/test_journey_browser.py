@@ -2,9 +2,12 @@
 
 Setup page → import regions from an xlsx → an office topic and a group with a rule →
 register a village group chat (and test it against the WeCom emulator) → users for the
-two-person review → a resident through the resident form → publish → staff check →
-leader approval → push → the delivery log shows it, and the robot got it. Phone width
-(390 px) throughout; desktop screenshots of the new pages at the end. Screenshots go to
+two-person review and a grid worker for 东山村 → the grid worker imports the office's
+roster (its own headers, a shared phone, an unknown column, a row for someone else's grid)
+through the two-step import: report, then apply → publish → staff check → leader
+approval → push → the delivery log shows the roster's residents, and the robot got it.
+Phone width (390 px) throughout, the navigation bar within two rows; desktop screenshots
+of the new pages at the end. Screenshots go to
 ``bench/results/screenshots/setup_journey`` (git-ignored): look at them.
 """
 
@@ -19,9 +22,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from channels.emulators import wecom as wecom_emu
 from channels.wecom import WeComSettings
+from pusher.models import SandboxMessage
 from pusher.ops.migrate import upgrade
 from pusher.settings import Settings
 from pusher.web.app import create_app
@@ -55,6 +60,28 @@ def regions_xlsx() -> bytes:
     return out.getvalue()
 
 
+#: the office's roster: its own headers and an extra column, as the grid worker keeps it
+ROSTER_HEADER = ["姓名", "手机号码", "所属网格", "标签", "订阅", "同意短信", "身份证后四位", "备注"]
+ROSTER = [
+    ["李大爷", "13912345678", "东山村第一网格", "老年人、独居", "村级财务", "是", "0412", "村东头"],
+    ["李大娘", "13912345678", "东山村第一网格", "老年人", "", "是", "0815", "与李大爷同号"],
+    ["赵小妹", "13987654321", GRID, "", "村级财务；社会救助", "是", "", ""],
+    ["孙外村", "13711112222", "西河村第一网格", "", "", "是", "", "不归本网格员"],
+]
+
+
+def roster_xlsx() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(ROSTER_HEADER)
+    for row in ROSTER:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app)
     await runner.setup()
@@ -82,6 +109,13 @@ class Journey:
 
     async def ok(self) -> str:
         return str(await self.page.inner_text("p.ok"))
+
+    async def nav_rows(self) -> int:
+        """How many rows the navigation bar's links take."""
+        tops = await self.page.eval_on_selector_all(
+            "nav.nav a", "links => links.map(a => Math.round(a.getBoundingClientRect().top))"
+        )
+        return len(set(tops))
 
 
 async def _setup(j: Journey) -> None:
@@ -139,20 +173,52 @@ async def _structure(j: Journey) -> None:
 
 async def _people(j: Journey) -> None:
     p = j.page
-    for username, role in (("clerk", "publisher"), ("checker", "reviewer"), ("boss", "leader")):
+    assert await j.nav_rows() <= 2, "the admin's navigation bar takes more than two rows"
+    await j.go("/settings")
+    await j.shot("settings")
+    staff = (("clerk", "publisher"), ("checker", "reviewer"), ("boss", "leader"))
+    for username, role in (*staff, ("grid1", "grid_worker")):
         await j.go("/users")
         form = "form[action='/users']"
         await p.fill(f"{form} input[name=username]", username)
         await p.select_option(f"{form} select[name=role]", role)
         await p.fill(f"{form} input[name=password]", PASSWORD)
+        if role == "grid_worker":
+            village = await p.eval_on_selector(
+                f"{form} select[name=regions]",
+                "s => [...s.options].find(o => o.textContent.trim() === '东山村').value",
+            )
+            await p.select_option(f"{form} select[name=regions]", village)
         await p.click(f"{form} button:has-text('创建')")
-    await j.go("/residents/new")
-    await p.fill("input[name=name]", "李大爷")
-    await p.fill("input[name=phone]", "13912345678")
-    await p.select_option("select[name=region_id]", label="东山村第一网格")
-    await p.check("input[name=sms_consent]")
-    await p.click("main form button:not(.link)")
-    await j.shot("resident_added")
+
+
+async def _roster(j: Journey) -> None:
+    """The grid worker imports the office's roster: a report first, then the good rows."""
+    p = j.page
+    await j.login("grid1")
+    assert await j.nav_rows() <= 2, "the grid worker's navigation bar takes more than two rows"
+    await j.go("/residents/import")
+    await p.set_input_files("input[name=file]", files=[
+        {"name": "东山村第一网格花名册.xlsx", "mimeType": "application/octet-stream",
+         "buffer": roster_xlsx()}
+    ])  # fmt: skip
+    await p.click("#import-form button")
+    await p.wait_for_selector("#report")
+    report = await p.inner_text("#report")
+    assert "新增 3，修改 0，不变 0，有误 1" in report, report
+    assert "以下列不认识，已忽略：备注" in report
+    assert "不是你负责的网格" in report  # 西河村 is not grid1's
+    await j.shot("roster_report")
+    assert await p.locator("main").count() == 1
+    assert await p.evaluate("document.documentElement.scrollWidth") <= 390
+    await p.click("#apply-form button[value=good]")
+    assert "3" in await p.inner_text("#done")
+    await j.shot("roster_applied")
+    await j.go("/residents")
+    listed = await p.inner_text("main")
+    assert all(name in listed for name in ("李大爷", "李大娘", "赵小妹")), listed[:500]
+    assert "孙外村" not in listed
+    await j.shot("residents")
 
 
 async def _publish(j: Journey) -> str:
@@ -199,20 +265,33 @@ async def test_a_township_goes_from_an_empty_database_to_its_first_push(
             await _structure(j)
             assert inbox.total() == 1  # the test message reached the robot
             await _people(j)
+            await _roster(j)
             item_url = await _publish(j)
             await runner.app[RESOURCES].queue.join()  # type: ignore[attr-defined]
+            async with runner.app[RESOURCES].db() as session:
+                texts = (
+                    await session.scalars(
+                        select(SandboxMessage.text).where(SandboxMessage.recipient == "13912345678")
+                    )
+                ).all()
+            assert len(texts) == 1, texts  # 李大爷 and 李大娘 share one number: one SMS
             await page.goto(item_url)
             await j.shot("item_pushed")
             await j.go("/deliveries")
             log = await page.inner_text("table.records")
-            assert "李大爷" in log or "139" in log, log[:500]
+            for name in ("李大爷", "李大娘", "赵小妹"):  # the roster's residents, reached
+                assert name in log, log[:800]
+            assert "孙外村" not in log
             await j.shot("delivery_log")
             await j.login("admin1")
             desktop = await browser.new_page(viewport={"width": 1280, "height": 900})
             await desktop.context.add_cookies(await page.context.cookies())
             jd = Journey(desktop, base)
             jd.n = 50
-            for path in ("/regions", "/topics", "/groups", "/chats", "/deliveries"):
+            for path in (
+                "/settings", "/regions", "/topics", "/groups", "/chats", "/residents/import",
+                "/deliveries",
+            ):  # fmt: skip
                 await jd.go(path)
                 await jd.shot("desktop" + path.replace("/", "_"))
             await browser.close()

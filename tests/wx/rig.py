@@ -75,10 +75,11 @@ class WxRig:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *, residents: int = 40, notices: bool = False
+    settings: Settings, *, residents: int = 40, notices: bool = False, once: bool = False
 ) -> AsyncIterator[WxRig]:
     """The town, the emulators and our app on a port known to ``public_url``
-    (``notices``: the account sends subscription notices, which need consent)."""
+    (``notices``: the account sends subscription notices, which need consent;
+    ``once``: one-time notices, each consent lets one through)."""
     town, _ = await start(settings, residents=residents)
     await make_users(settings)  # passwords; grid_worker keeps the first grid
     port = _free_port()
@@ -91,6 +92,7 @@ async def running(
         callback_token=WX_TOKEN,
         callback_delay=0.01,
         notice_consent=notices,
+        notice_once=once,
     )
     sms_app = _sms_app("aliyun", base, None)
     servers = [await _serve(wx), await _serve(sms_app)]
@@ -100,7 +102,7 @@ async def running(
     configured = _settings(settings, urls, "aliyun", app_id, 10.0)
     if notices:
         wechat_settings = configured.wechat.model_copy(
-            update={"mode": "subscribe", "subscribe_template_id": "TPL-sub"}
+            update={"mode": "subscribe", "subscribe_template_id": "TPL-sub", "subscribe_once": once}
         )
         configured = configured.model_copy(update={"wechat": wechat_settings})
     configured = configured.model_copy(
