@@ -83,7 +83,7 @@ def roster_cells(rng: random.Random, grids: list[Region], count: int) -> list[di
     cells = []
     for n in range(1, count + 1):
         follows = rng.random() < 0.6
-        phone = f"1380000{n:04d}" if rng.random() < 0.95 else ""
+        phone = f"138{n:08d}" if rng.random() < 0.95 else ""  # 11 digits up to 10^8 residents
         consent = rng.random() < 0.9
         name = _name(rng)
         tags = [tag for tag in TAGS if rng.random() < 0.15]

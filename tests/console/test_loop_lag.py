@@ -31,6 +31,7 @@ from tests.spine.conftest import Service, start
 #: On the loop, reading the long notice below takes 30-40 ms (matching and classifying,
 #: or summarising), building the domain classifier about 20 ms.
 MAX_CPU = 0.015
+FIRST_CPU = 0.02
 #: Seconds the loop may be held between two ticks, waits included (argon2 on the loop:
 #: 0.2-0.8 s; in a thread, the loop waits at most for the GIL now and then).
 MAX_STALL = 0.1
@@ -130,7 +131,10 @@ async def test_the_first_classification_does_not_hold_the_event_loop(service: Se
 
     domains, held = await watch(first_reading())
     assert domains  # classified: the notice declares no domain
-    assert held.cpu < MAX_CPU, f"the loop's thread worked {held.cpu * 1000:.0f} ms at once"
+    # The first reading builds the tokenizer, the classifier and the matcher: a generation-2
+    # collection of what those threads allocated can fall on the loop's thread, 15 ms late
+    # in a full run; the classifier built on the loop holds it 25 ms or more, matching 35.
+    assert held.cpu < FIRST_CPU, f"the loop's thread worked {held.cpu * 1000:.0f} ms at once"
 
 
 async def test_the_rule_test_refuses_more_than_it_may_read(console: Console) -> None:
