@@ -23,6 +23,7 @@ from tests.wx.rig import WxRig, code_in, running
 SHOTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "screenshots"
 OPENID = "oJourneyWangDaye000001"
 PHONE = "13700000201"
+PARENT_PHONE = "13700000202"  # his mother, no smartphone: he receives for her (代收)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
 
@@ -48,6 +49,7 @@ async def test_poster_to_push_and_back_in_chromium(sqlite_settings: Settings) ->
     async with running(sqlite_settings, residents=20) as rig:
         grid, village = await _grid(rig)
         await rig.add_resident("王大爷", PHONE, grid)
+        await rig.add_resident("王奶奶", PARENT_PHONE, grid)
         welcome = await rig.event(OPENID, "subscribe", scene=f"r{grid}")  # scans the poster
         assert "/wx/bind" in welcome["body"]
         async with playwright_api.async_playwright() as pw:
@@ -65,6 +67,16 @@ async def test_poster_to_push_and_back_in_chromium(sqlite_settings: Settings) ->
             await phone.click("#confirm")
             assert "绑定成功" in await phone.inner_text("body")
             await _shot(phone, "2_bound")
+            await phone.goto(f"{rig.base}/wx/bind")  # and his mother, by the code sent to her
+            await phone.fill("input[name=name]", "王奶奶")
+            await phone.fill("input[name=phone]", PARENT_PHONE)
+            await phone.check("input[name=proxy]")
+            await phone.click("#get-code")
+            assert "验证码已发送" in await phone.inner_text("body")
+            await phone.fill("input[name=code]", code_in(rig.sms_texts(PARENT_PHONE)))
+            await phone.click("#confirm")
+            assert "绑定成功" in await phone.inner_text("body")
+            await _shot(phone, "2b_parent_bound")
             await phone.goto(f"{rig.base}/wx/")
             await phone.locator("button.off").first.click()  # subscribe to the first topic
             assert "已保存" in await phone.inner_text("body")
@@ -76,6 +88,7 @@ async def test_poster_to_push_and_back_in_chromium(sqlite_settings: Settings) ->
             assert push_id is not None
             await dispatch(rig.resources.dispatcher(), push_id, ChannelKind.WECHAT)
             assert any(title in t for t in rig.wechat_texts(OPENID))  # arrived on WeChat
+            assert sum("代王奶奶收" in t for t in rig.wechat_texts(OPENID)) == 1  # hers, marked
             await phone.goto(f"{rig.base}/wx/notices")
             assert title in await phone.inner_text("body")
             await _shot(phone, "4_notices")
@@ -88,6 +101,12 @@ async def test_poster_to_push_and_back_in_chromium(sqlite_settings: Settings) ->
             await desk.goto(f"{rig.base}/messages")
             assert "村道修好后能通知我吗？" in await desk.inner_text("body")
             await _shot(desk, "6_grid_worker")
+            answer = "修好当天会在公众号通知您。"
+            await desk.fill("textarea[name=answer]", answer)
+            await desk.click("button:has-text('回复')")
+            assert answer in await desk.inner_text("body")  # shown as answered
+            await _shot(desk, "7_answered")
+            assert any(answer in t for t in rig.wechat_texts(OPENID))  # arrived on WeChat
             await browser.close()
         async with rig.resources.db() as db:
             message = await db.scalar(select(ResidentMessage))
