@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from channels.emulators.common import Faults
+from channels.emulators.common import Dice, Faults
 
 
 @dataclass
-class GatewayFaults:
+class GatewayFaults(Dice):
     """What goes wrong, on purpose (see the module doc)."""
 
     refuse_login: int | None = None
@@ -20,14 +19,6 @@ class GatewayFaults:
     flow_control: float = 0.0
     error: float = 0.0
     report_failure: float = 0.0
-    seed: int | None = None
-    rng: random.Random = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def roll(self, share: float) -> bool:
-        return share > 0 and self.rng.random() < share
 
 
 def faults_from(common: Faults) -> GatewayFaults:

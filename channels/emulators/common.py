@@ -14,7 +14,21 @@ from aiohttp import web
 
 
 @dataclass
-class Faults:
+class Dice:
+    """A seeded coin for fault shares: :meth:`roll` is true for ``share`` of the calls."""
+
+    seed: int | None = None
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def roll(self, share: float) -> bool:
+        return share > 0 and self.rng.random() < share
+
+
+@dataclass
+class Faults(Dice):
     """Shares (0..1) of requests that go wrong, and how.
 
     ``server_error``: answer HTTP 500; ``timeout``: hold the request for
@@ -31,14 +45,6 @@ class Faults:
     timeout_seconds: float = 30.0
     receipt_failure: float = 0.0
     token_expiry_after: int | None = None
-    seed: int | None = None
-    rng: random.Random = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def roll(self, share: float) -> bool:
-        return share > 0 and self.rng.random() < share
 
 
 @dataclass

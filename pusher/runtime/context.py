@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channels.base import Channel, ChannelKind
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory
+from pusher.job_queue import JobQueue
 from pusher.ops.metrics import Metrics
 from pusher.pipeline.dispatch import Dispatcher
 from pusher.pipeline.rulebook import Rulebook
-from pusher.runtime.queue import JobQueue
 from pusher.settings import Settings
 
 

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -28,10 +28,6 @@ log = logging.getLogger(__name__)
 _REDIS_DOWN = (RedisError, OSError)
 
 JobFunction = Callable[..., Awaitable[Any]]
-
-
-class JobQueue(Protocol):
-    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None: ...
 
 
 def wake_channel(queue_name: str) -> str:

@@ -19,13 +19,14 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from channels.registry import build_channels, build_limiter
 from pusher.db import create_engine, session_factory
+from pusher.job_queue import JobQueue
 from pusher.ops.metrics import Metrics
 from pusher.pipeline.receipts import database_receipts
 from pusher.pipeline.rulebook import Rulebook
 from pusher.runtime.context import Resources
 from pusher.runtime.inbox_store import database_lookup, database_sink
 from pusher.runtime.jobs import FUNCTIONS
-from pusher.runtime.queue import ArqQueue, JobQueue, LocalQueue
+from pusher.runtime.queue import ArqQueue, LocalQueue
 from pusher.settings import Settings
 
 

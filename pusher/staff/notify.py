@@ -21,7 +21,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -30,16 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Accepted, Channel, ChannelError, ChannelKind, Message, Rejected
 from pusher.db import SessionFactory, transaction
+from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
 
 log = logging.getLogger(__name__)
 
-
-class JobQueue(Protocol):
-    """What nudging needs of the runtime's queue (the runtime sits above this layer)."""
-
-    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None: ...
 
 SENT, FAILED, SENDING = "sent", "failed", "sending"
 _BEIJING = ZoneInfo("Asia/Shanghai")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.db import SessionFactory, transaction
+from pusher.job_queue import JobQueue
 from pusher.ops.logs import request_id_var
 from pusher.ops.metrics import Metrics
 from pusher.pipeline.receipts import (
@@ -32,7 +33,6 @@ from pusher.pipeline.receipts import (
     apply_parked,
     apply_receipts,
 )
-from pusher.runtime.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
