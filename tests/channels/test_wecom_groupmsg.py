@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -392,3 +394,98 @@ async def test_the_account_file_names_the_corp_and_each_owners_groups(tmp_path: 
     assert (state.corp_id, state.corp_secret) == ("ww-file", "file-secret")
     assert state.owners == {"zhaoliu": frozenset({"wrC1", "wrC2"})}
     assert state.owns("zhaoliu", "wrC1") and not state.owns("zhaoliu", "wrA1")
+
+
+def _junk(rng: random.Random, depth: int = 0) -> Any:
+    """A random JSON value, nested a little."""
+    kinds = ["str", "int", "bool", "null", "float"] + (["list", "dict"] if depth < 3 else [])
+    kind = rng.choice(kinds)
+    if kind == "list":
+        return [_junk(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    if kind == "dict":
+        return {rng.choice(FIELDS): _junk(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+    return {
+        "str": lambda: rng.choice(
+            ["", "wrB1", "lisi", "group", "link", "通" * rng.randint(0, 1500)]
+        ),
+        "int": lambda: rng.choice([-1, 0, 1, 2, 2001, 10**12]),
+        "bool": lambda: rng.random() < 0.5,
+        "null": lambda: None,
+        "float": lambda: rng.random() * 1e9,
+    }[kind]()
+
+
+FIELDS = [
+    "chat_type",
+    "sender",
+    "chat_id_list",
+    "text",
+    "content",
+    "attachments",
+    "msgtype",
+    "link",
+    "title",
+    "url",
+    "allow_select",
+    "msgid",
+    "userid",
+    "limit",
+    "cursor",
+    "start_time",
+    "end_time",
+    "creator",
+    "filter_type",
+    "image",
+    "file",
+]
+#: A valid body per route; the fuzz replaces some of its fields with junk.
+VALID: dict[str, dict[str, Any]] = {
+    "add_msg_template": {
+        "chat_type": "group",
+        "sender": "lisi",
+        "chat_id_list": ["wrB1"],
+        "text": {"content": "通知"},
+        "attachments": [{"msgtype": "link", "link": {"title": "t", "url": "https://x"}}],
+        "allow_select": False,
+    },
+    "get_groupmsg_list_v2": {"chat_type": "group", "start_time": 1, "end_time": 2, "limit": 5},
+    "get_groupmsg_task": {"msgid": "MSGID", "limit": 5, "cursor": ""},
+    "get_groupmsg_send_result": {"msgid": "MSGID", "userid": "lisi", "limit": 5},
+    "remind_groupmsg_send": {"msgid": "MSGID"},
+}
+
+
+def _mutated(rng: random.Random, body: dict[str, Any]) -> Any:
+    """``body`` with one to three fields (or parts of them) replaced by junk."""
+    body = json.loads(json.dumps(body))
+    for _ in range(rng.randint(1, 3)):
+        key = rng.choice([*body, rng.choice(FIELDS)])
+        value = body.get(key)
+        if isinstance(value, list) and value and rng.random() < 0.5:
+            value[rng.randrange(len(value))] = _junk(rng)
+        elif isinstance(value, dict) and value and rng.random() < 0.5:
+            value[rng.choice(list(value))] = _junk(rng)
+        else:
+            body[key] = _junk(rng)
+    return body if rng.random() < 0.95 else _junk(rng)
+
+
+async def test_random_bodies_never_get_a_server_error(start: Start) -> None:
+    rig = await start()
+    token, _ = rig.state.issue_token(CORP, SECRET)
+    msgid = rig.state.create("lisi", ["wrB1"], "通知", [])[0].msgid
+    rng = random.Random(21)
+    for round_ in range(500):
+        path = list(VALID)[round_ % len(VALID)]
+        body = _mutated(rng, VALID[path])
+        if isinstance(body, dict) and body.get("msgid") == "MSGID":
+            body["msgid"] = msgid
+        url = f"{rig.url}cgi-bin/externalcontact/{path}?access_token={token}"
+        async with rig.session.post(url, json=body) as resp:
+            assert resp.status == 200, (path, body)
+            answer = await resp.json()
+        assert isinstance(answer["errcode"], int), (path, body, answer)
+    for route in ("/emulator/groupmsg/confirm", "/emulator/groupmsg/dismiss"):
+        for _ in range(30):
+            status, _ = await rig.post(route, _junk(rng))
+            assert status < 500
