@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,14 +17,18 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from channels.base import FatalError, PermanentError, TransientError, UnknownOutcome
 from channels.emulators.options import EmulatorOptions
 from channels.emulators.wecom import build_app, from_options
 from channels.emulators.wecom_groupmsg import GROUPMSG
 from channels.emulators.wecom_groupmsg_state import GroupMsgEmulator
+from channels.wechat_token import RedisTokenStore, TokenStore
 from channels.wecom_groupmsg import GroupMessage, GroupMsgClient, GroupSend, WeComAppSettings
+from pusher.cli.emulate import emulator_app
 
+REDIS = os.environ.get("PUSHER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CORP, SECRET = "ww0a1b2c3d4e5f6a7b", "groupmsg-test-secret"
 OWNERS = {
     "zhangsan": frozenset({"wrA1", "wrA2", "wrA3", "wrA4", "wrA5"}),
@@ -39,9 +45,10 @@ class Rig:
     def __init__(self, state: GroupMsgEmulator, url: str, session: aiohttp.ClientSession) -> None:
         self.state, self.url, self.session = state, url, session
 
-    def client(self, **options: Any) -> GroupMsgClient:
+    def client(self, tokens: TokenStore | None = None, **options: Any) -> GroupMsgClient:
         options = {"corp_id": CORP, "corp_secret": SecretStr(SECRET), **options}
-        return GroupMsgClient(WeComAppSettings(base_url=self.url, **options), self.session)
+        settings = WeComAppSettings(base_url=self.url, **options)
+        return GroupMsgClient(settings, self.session, tokens=tokens)
 
     async def post(self, path: str, payload: Any) -> tuple[int, Any]:
         async with self.session.post(self.url + path.lstrip("/"), json=payload) as resp:
@@ -197,6 +204,32 @@ async def test_an_expired_token_is_refreshed_once_and_the_call_repeated(start: S
     assert send.status == "waiting"
     assert rig.state.token_fetches == 2
     assert rig.state.errors[42001] == 1
+
+
+async def test_workers_sharing_redis_fetch_one_token_and_refresh_it_once(start: Start) -> None:
+    rig = await start()
+    redis = Redis.from_url(REDIS)
+    prefix = f"test-groupmsg-{uuid.uuid4().hex}"
+    try:
+        workers = [rig.client(RedisTokenStore(redis, prefix, poll_seconds=0.01)) for _ in range(3)]
+        made = await asyncio.gather(
+            *(w.create_task(sender="lisi", chat_ids=["wrB1"], message=NOTICE) for w in workers)
+        )
+        assert rig.state.token_fetches == 1
+        rig.state.expire_tokens()
+        results = await asyncio.gather(
+            *(
+                w.task_results(m, sender="lisi", chat_ids=["wrB1"])
+                for w, (m, _) in zip(workers, made, strict=True)
+            )
+        )
+        assert [[s.status for s in r] for r in results] == [["waiting"]] * 3
+        assert rig.state.token_fetches == 2
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
 
 
 async def test_a_wrong_secret_is_fatal_and_never_logged(
@@ -381,6 +414,21 @@ async def test_emulator_only_routes_refuse_bad_bodies_with_a_sentence(start: Sta
         assert resp.status == 400
         assert (await resp.json())["error"]
     assert (await rig.post("/emulator/groupmsg/dismiss", {}))[0] == 400
+
+
+def test_pusher_emulate_wecom_serves_the_group_api_beside_the_robots() -> None:
+    paths = {r.resource.canonical for r in emulator_app("wecom").router.routes() if r.resource}
+    assert {
+        "/cgi-bin/webhook/send",
+        "/cgi-bin/gettoken",
+        "/cgi-bin/externalcontact/add_msg_template",
+        "/cgi-bin/externalcontact/get_groupmsg_list_v2",
+        "/cgi-bin/externalcontact/get_groupmsg_task",
+        "/cgi-bin/externalcontact/get_groupmsg_send_result",
+        "/cgi-bin/externalcontact/remind_groupmsg_send",
+        "/emulator/groupmsg/confirm",
+        "/emulator/inbox",
+    } <= paths
 
 
 async def test_the_account_file_names_the_corp_and_each_owners_groups(tmp_path: Path) -> None:
