@@ -266,6 +266,11 @@ async def test_results_and_task_lists_are_read_over_many_pages(start: Start) -> 
     now = datetime.now(UTC)
     found = await client.list_tasks(start=now - timedelta(hours=1), end=now + timedelta(hours=1))
     assert [t["msgid"] for t in found] == list(rig.state.tasks)
+    naive = now.replace(tzinfo=None)  # taken as UTC
+    again = await client.list_tasks(
+        start=naive - timedelta(hours=1), end=naive + timedelta(hours=1)
+    )
+    assert again == found
 
 
 async def test_a_timeout_after_the_task_was_made_is_an_unknown_outcome_found_by_list(
