@@ -137,9 +137,10 @@ def is_wechat_time(value: str) -> bool:
 
 
 def _person_name(value: str) -> bool:
-    if HAN.match(value):
+    """≤10 when it holds Chinese (mixed counts as Chinese), else ≤20 letters or signs."""
+    if re.search(r"[\u4e00-\u9fff]", value):
         return len(value) <= 10
-    return not re.search(r"[\u4e00-\u9fff]", value) and len(value) <= 20
+    return len(value) <= 20
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
+from channels.base import Accepted, Message, Rejected
 from channels.emulators import wechat
 from channels.emulators.accounts import wechat_account
 from tests.channels.rigs import in_thread
 from tests.channels.test_sdk_wechat import APP_ID, SECRET, client
+from tests.channels.test_wechat import Serve, channel_for, serve, servers, session
+
+__all__ = ["serve", "servers", "session"]  # fixtures shared with test_wechat
 
 FAN, TEMPLATE, SUBSCRIBE = "oFan0001", "TPL-typed", "SUB-typed"
 FIELDS = {
@@ -91,3 +96,33 @@ def test_an_empty_or_missing_field_of_a_notice_is_empty(base: str) -> None:
     assert missing.startswith("argument invalid! data.phrase3.value is empty")
     missing = errmsg(lambda: sdk.message.send_template(FAN, TEMPLATE, partial))
     assert missing.startswith("argument invalid! data.phrase3.value is empty")
+
+
+async def test_a_message_without_fields_goes_as_the_text_template(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """The pipeline sends no params when a typed field could not be filled: the channel
+    then uses ``text_template_id`` (one untyped ``content`` field), never the typed one."""
+    account = wechat_account(
+        {
+            "templates": {
+                TEMPLATE: {"thing1": "thing", "time2": "time"},
+                "TPL-text": {"content": "keyword"},
+            }
+        }
+    )
+    base, state = await serve(account=account)
+    channel = channel_for(base, session, template_id=TEMPLATE, text_template_id="TPL-text")
+    typed = Message(
+        key="k1",
+        recipient=FAN,
+        text="停水通知",
+        params={"thing1": "停水通知", "time2": "2026年12月6日"},
+    )
+    fallback = Message(key="k2", recipient=FAN, text="停水通知\n详见全文")
+    outcomes = await channel.send([typed, fallback])
+    assert all(isinstance(o, Accepted) for o in outcomes), outcomes
+    assert [s.template_id for s in state.sent.values()] == [TEMPLATE, "TPL-text"]
+    bare = channel_for(base, session, template_id=TEMPLATE)  # no text template: refused
+    (refused,) = await bare.send([Message(key="k3", recipient=FAN, text="停水通知")])
+    assert isinstance(refused, Rejected) and refused.error.code == "47003"
