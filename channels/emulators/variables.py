@@ -79,9 +79,15 @@ def _real_time(text: str) -> bool:
     return True
 
 
+_PERIOD = re.compile(r"(上午|下午|晚上)$")
+
+
 def _point(text: str) -> bool:
-    """One date, one time, or a date and a time separated by a space."""
+    """One date, one time, a date and a time separated by a space, or a date and a part
+    of the day (Aliyun's "日期+区间": 上午, 下午, 晚上)."""
     parts = text.split()
+    if len(parts) == 1 and _PERIOD.search(parts[0]):
+        return _real_date(_PERIOD.sub("", parts[0]))
     if len(parts) == 2:
         return _real_date(parts[0]) and _real_time(parts[1])
     return len(parts) == 1 and (_real_date(parts[0]) or _real_time(parts[0]))

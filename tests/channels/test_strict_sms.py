@@ -109,6 +109,14 @@ def test_a_good_notice_lands_as_the_resident_reads_it(aliyun: Any) -> None:
     assert state.records[0].content == want  # QuerySendDetails shows the same
 
 
+@pytest.mark.parametrize("deadline", ["2026年12月20日", "2026-12-20 17:30", "20261220下午"])
+def test_a_deadline_in_the_time_property_s_shapes_is_taken(aliyun: Any, deadline: str) -> None:
+    host, state = aliyun
+    assert send_aliyun(host, "SMS_480100003", **NOTICE, deadline=deadline) == "OK"
+    (text,) = state.inbox.messages["13900000001"]
+    assert f"截止时间{deadline}，详见 {LINK}Ab3x9" in text
+
+
 def test_an_unapproved_template_is_refused_and_the_loader_said_why(
     aliyun: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
