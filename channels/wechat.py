@@ -10,6 +10,7 @@ at a time. Provider answers map to errors by the table ``ERRORS`` below::
     unknown codes                                       -> PermanentError
     40013 bad appid, 40125 bad secret, 40164 IP not whitelisted,
     40037 bad template                                  -> FatalError
+    a subscription notice without fields (unfilled_fields, ours, no call) -> PermanentError
     -1 system busy, 45009 quota, HTTP 5xx               -> TransientError
     timeouts, dropped links (see channels.http)         -> UnknownOutcome: resent
                                                            under the same client_msg_id
@@ -73,6 +74,7 @@ from channels.wechat_token import TokenStore, build_token_store
 log = logging.getLogger(__name__)
 
 #: What this provider's codes mean (see :mod:`channels.errors`).
+UNFILLED = "unfilled_fields"
 ERRORS: ErrorTable = {
     "-1": (TRANSIENT, "微信系统繁忙，稍后重试"),
     "45009": (TRANSIENT, "接口调用超过每日限额"),
@@ -90,6 +92,8 @@ ERRORS: ErrorTable = {
     "40003": (PERMANENT, "OpenID 无效"),
     "47001": (PERMANENT, "请求数据格式错误"),
     "47003": (PERMANENT, "模板参数不合法（字段内容超长或格式不符）"),
+    # ours: a subscription notice whose typed fields could not all be filled validly
+    UNFILLED: (PERMANENT, "订阅通知字段无法有效填写（未发送）"),
     **HTTP,
 }
 
@@ -106,6 +110,10 @@ class WeChatSettings(pydantic.BaseModel):
     encoding_aes_key: SecretStr | None = None
     base_url: str = "https://api.weixin.qq.com/"
     template_id: str = ""
+    #: The text fallback: a template whose one field ``content`` has no type rule, for a
+    #: message whose typed fields could not all be filled validly (sent without params);
+    #: empty: ``template_id``, which then must take a ``content`` field (else 47003).
+    text_template_id: str = ""
     subscribe_template_id: str = ""
     mode: Literal["template", "subscribe"] = "template"
     #: the subscription-notice template is one-time (一次性订阅): each consent allows one
@@ -227,6 +235,10 @@ class WeChatChannel(Channel):
                 return Rejected(message.key, exc)
 
     async def _deliver(self, message: Message, token: str) -> str:
+        if self._settings.mode == "subscribe" and not message.params:
+            # A subscription notice has only typed fields: without them (the pipeline could
+            # not fill one validly) the service answers 47003; refused here, it goes by SMS.
+            raise PermanentError(UNFILLED, ERRORS[UNFILLED][1])
         path, payload = self._request(message)
         body = await self._post(path, token, payload)
         if _code(body) in TOKEN_ERRORS:
@@ -251,6 +263,9 @@ class WeChatChannel(Channel):
 
     def _request(self, message: Message) -> tuple[str, dict[str, Any]]:
         data = {k: {"value": v} for k, v in (message.params or {"content": message.text}).items()}
+        template_id = self._settings.template_id
+        if not message.params and self._settings.text_template_id:
+            template_id = self._settings.text_template_id  # the text fallback
         if self._settings.mode == "subscribe":
             payload: dict[str, Any] = {
                 "touser": message.recipient,
@@ -262,7 +277,7 @@ class WeChatChannel(Channel):
             return "cgi-bin/message/subscribe/bizsend", payload
         payload = {
             "touser": message.recipient,
-            "template_id": self._settings.template_id,
+            "template_id": template_id,
             "data": data,
             "client_msg_id": message.key,
         }

@@ -49,6 +49,9 @@ class DispatchSettings(BaseModel):
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)
     sms_signature: str = "政务公开"
+    #: The WeChat template's fields, key → type (thing, time, phrase, …; see
+    #: pusher.summary.wechat): each is filled within its type's rule, or the push goes
+    #: as the text fallback (PUSHER_WECHAT__TEXT_TEMPLATE_ID).
     wechat_template_fields: dict[str, str] = Field(
         default_factory=lambda: {"thing1": "thing", "time2": "time", "thing3": "thing"}
     )

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pusher.models import Item, Urgency, utcnow
-from pusher.summary import Notice, render_all
+from pusher.summary import Notice, field_problems, render_all
 
 _BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -77,6 +77,17 @@ def texts_for(
     )
     extra = [f"政策解读：{notice.interpretation_url}"] if notice.interpretation_url else []
     wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link, *extra])
+    # A field the item cannot fill validly would be answered 47003: the message goes as
+    # the text fallback (no params; see channels.wechat) and the texts name the fields.
+    unfilled = field_problems(wechat_fields, texts.wechat)
+    wechat: dict[str, Any] = {
+        "text": wechat_text,
+        "params": {} if unfilled else texts.wechat,
+        "url": link,
+        "title": item.title,
+    }
+    if unfilled:
+        wechat["unfilled"] = unfilled
     return {
         "link": link,
         "sms": {
@@ -84,7 +95,7 @@ def texts_for(
             "segments": texts.sms_segments,
             "params": {"content": _SIGNATURE.sub("", texts.sms, count=1)},
         },
-        "wechat": {"text": wechat_text, "params": texts.wechat, "url": link, "title": item.title},
+        "wechat": wechat,
         "wecom": {"text": texts.wecom, "title": item.title},
         "urgent": item.urgency == Urgency.URGENT,
     }

@@ -23,6 +23,7 @@ from pusher.summary.wechat import (
     FIELD_LIMITS,
     UnknownFieldTypeError,
     field_fits,
+    field_problems,
     render_wechat_fields,
 )
 from pusher.summary.wecom import WECOM_MAX_BYTES, escape_markdown, render_wecom_markdown
@@ -44,6 +45,7 @@ __all__ = [
     "escape_markdown",
     "extract_facts",
     "field_fits",
+    "field_problems",
     "render_all",
     "render_sms",
     "render_wechat_fields",
