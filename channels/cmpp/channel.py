@@ -12,19 +12,18 @@ Unknown outcomes, and the rule for them: a SUBMIT written but never answered
 or the channel. The message is reported ``Rejected`` with an
 :class:`~channels.base.UnknownOutcome` (``network``/``timeout``), which dispatch
 treats as an uncertain outcome and later asks :meth:`CmppChannel.lookup` about.
-That answers from the reports: sent (with its provider id) once a report for the number matched each
-unanswered segment, "ask again later" within ``settle_seconds``, and "not
-received, send again" after it. Why: the gateway reports every message
-submitted with Registered_Delivery = 1, so a report is the only proof either
-way; resending at once would duplicate every message the gateway took before
-the link dropped (with slow acks, a whole window of them). Reports go over any
-of the SP's connections, and a worker that died never learnt its Msg_Ids: a
-report whose Msg_Id this process does not know is also kept in the shared
-:mod:`~channels.cmpp.orphans` by number, and a lookup takes one from there
-(sent, under that Msg_Id) before it answers "wait" or "send again". A message
-this process never tracked and whose report has not arrived by the time it is
-asked about still reads as not received: a duplicate remains possible when
-reports are slower than the lease.
+Every message is recorded in the shared :mod:`~channels.cmpp.ledger` (the
+database in pusher) before its SUBMIT goes out, with its Msg_Ids as the answers
+come, so a worker taking over a killed worker's rows, or any worker after a
+Redis restart, knows what was in flight. ``lookup`` answers from that record
+(:func:`~channels.cmpp.ledger.settle`): sent under a recorded Msg_Id, or under
+a report for the number heard on any link (only when one message of unknown
+outcome to that number is waiting), "ask again later" within ``settle_seconds``,
+"not received, send again" after it or when the SUBMIT never went out. Why: the
+gateway reports every message submitted with Registered_Delivery = 1, so a
+report is the only proof either way; resending at once would duplicate every
+message the gateway took before the link dropped (with slow acks, a whole
+window of them).
 
 Errors (``channels.cmpp.errors.CMPP``): a refused login (status 3: bad secret)
 is fatal, flow control (result 8) is retried within the call then transient,
@@ -38,6 +37,7 @@ import itertools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel, SecretStr
@@ -59,12 +59,12 @@ from channels.base import (
     not_asked,
 )
 from channels.cmpp.errors import CMPP, classify
+from channels.cmpp.ledger import Ledger, MemoryLedger, Settled, Submitted, settle
 from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
-from channels.cmpp.orphans import MemoryOrphans, Orphans, RedisOrphans
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Session
-from channels.cmpp.tracking import Settled, Track, Tracker
+from channels.cmpp.tracking import Track, Tracker
 from channels.descriptor import Emulator, Provider, SmsMode, Wiring
 from channels.sms import is_opt_out, national, replies
 
@@ -124,13 +124,13 @@ class CmppChannel(Channel):
     )
 
     def __init__(
-        self, settings: CmppSettings, *, sink: ReceiptSink, orphans: Orphans | None = None
+        self, settings: CmppSettings, *, sink: ReceiptSink, ledger: Ledger | None = None
     ) -> None:
         self._settings = settings
         self._sink = sink
-        self._orphans = orphans or MemoryOrphans(ttl=settings.settle_seconds)
+        self._ledger: Ledger = ledger or MemoryLedger()
         self._session = Session(settings.session(), on_deliver=self._delivered)
-        self._tracker = Tracker(settle_seconds=settings.settle_seconds)
+        self._tracker = Tracker()
         self._replies = Reassembler()
         self._refs = itertools.count(1)
 
@@ -147,28 +147,58 @@ class CmppChannel(Channel):
         await self._session.stop()
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Submit every segment of every message; one outcome per message, in order."""
-        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+        """Submit every segment of every message; one outcome per message, in order.
+
+        Each message is in the ledger before its first SUBMIT; its Msg_Ids follow once
+        every answer of the batch is in (one write per batch: the dispatch path).
+        """
+        outcomes: list[Outcome | None] = [self._refusal(m) for m in messages]
+        go = [m for m, o in zip(messages, outcomes, strict=True) if o is None]
+        if go:
+            try:
+                await self._ledger.submitting([(m.key, national(m.recipient)) for m in go])
+            except Exception:
+                log.exception("cmpp: the submit ledger failed; %d messages not sent", len(go))
+                error = TransientError("ledger_unavailable", "提交记录写入失败，未提交")
+                return [
+                    o or Rejected(m.key, error) for m, o in zip(messages, outcomes, strict=True)
+                ]
+        sent = iter(await asyncio.gather(*(self._send_one(m) for m in go)))
+        results = [(o, [], False) if o is not None else next(sent) for o in outcomes]
+        taken = {o.key: ids for o, ids, _ in results if ids}
+        withdrawn = [o.key for o, ids, gone in results if gone]
+        try:
+            if taken:
+                await self._ledger.taken(taken)
+            if withdrawn:
+                await self._ledger.withdrawn(withdrawn)
+        except Exception:  # the outcomes stand; an heir settles by the reports' numbers
+            log.exception("cmpp: the submit ledger failed; Msg_Ids of %d not kept", len(taken))
+        return [o for o, _, _ in results]
 
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
-        """Settle messages of unknown outcome from the reports (see the module doc)."""
-        out: list[Outcome | None] = []
-        for m in messages:
-            state, pid = self._tracker.settle(m.key)
-            if state is Settled.UNKNOWN:  # another worker's: did the gateway answer it?
-                pid = await self._orphans.accepted_as(m.key)
-                state = Settled.SENT if pid is not None else state
-            if state is not Settled.SENT:
-                pid = await self._orphans.take(national(m.recipient))
-                if pid is not None:  # a report heard elsewhere: the gateway took it
-                    self._tracker.settled_elsewhere(m.key)
-                    state = Settled.SENT
-            if state is Settled.SENT and pid is not None:
-                out.append(Accepted(m.key, pid))
-            elif state is Settled.WAITING:
-                out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
-            else:
-                out.append(None)
+        """Settle messages of unknown outcome from the ledger (see the module doc)."""
+        window = timedelta(seconds=self._settings.settle_seconds)
+        try:
+            records = await self._ledger.submitted([m.key for m in messages])
+            out: list[Outcome | None] = []
+            for m in messages:
+                me = records.get(m.key)
+                others: list[Submitted] = []
+                reports: list[tuple[str, datetime]] = []
+                if me is not None and not me.msg_ids:
+                    others, reports = await self._ledger.to_number(me.phone, me.at - window)
+                state, pid = settle(me, others, reports, now=datetime.now(UTC), window=window)
+                if state is Settled.SENT and pid is not None:
+                    if me is not None and not me.msg_ids:  # the report is this message's now
+                        await self._ledger.taken({m.key: [pid]})
+                    out.append(Accepted(m.key, pid))
+                elif state is Settled.WAITING:
+                    out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
+                else:
+                    out.append(None)
+        except Exception as exc:
+            raise TransientError("ledger_unavailable", "无法读取提交记录") from exc
         return out
 
     def text_of(self, message: Message) -> str:
@@ -176,17 +206,25 @@ class CmppChannel(Channel):
         sign = f"【{self._settings.sign_name}】" if self._settings.sign_name else ""
         return message.text if message.text.startswith(sign) else sign + message.text
 
-    async def _send_one(self, message: Message) -> Outcome:
-        text, phone = self.text_of(message), national(message.recipient)
-        if not MOBILE.match(phone):
+    def _refusal(self, message: Message) -> Outcome | None:
+        """Why ``message`` is refused without a SUBMIT (None: it may go)."""
+        if not MOBILE.match(national(message.recipient)):
             return Rejected(message.key, PermanentError("bad_number", "号码格式错误，未提交"))
         max_chars = self.limits.max_chars or 0
-        if len(text) > max_chars:
+        if len(self.text_of(message)) > max_chars:
             return Rejected(message.key, PermanentError("content_too_long", f"超过 {max_chars} 字"))
+        return None
+
+    async def _send_one(self, message: Message) -> tuple[Outcome, list[str], bool]:
+        """The message's outcome, the Msg_Ids the gateway answered, and whether nothing
+        of it is in flight (refused or never written)."""
+        text, phone = self.text_of(message), national(message.recipient)
         segments = split(text, ref=next(self._refs) & 0xFF)
         track = self._tracker.begin(message.key, phone, len(segments))
         replies_ = await asyncio.gather(*(self._submit(phone, s, track) for s in segments))
-        return await self._outcome(track, list(replies_))
+        outcome = await self._outcome(track, list(replies_))
+        unknown = isinstance(outcome, Rejected) and isinstance(outcome.error, UnknownOutcome)
+        return outcome, track.msg_ids, isinstance(outcome, Rejected) and not unknown
 
     async def _submit(self, phone: str, segment: Segment, track: Track) -> Reply:
         s = self._settings
@@ -229,18 +267,20 @@ class CmppChannel(Channel):
             code = f"submit:{refused[0].result}" if refused else not_sent[0].code
             return Rejected(key, classify(code))
         assert track.pid is not None
-        await self._orphans.accepted(key, track.pid)  # for whoever takes over if we die
         await self._hand_over(self._tracker.finish(track))
         return Accepted(key, track.pid)
 
-    async def _hand_over(self, receipt: Receipt | None) -> None:
-        """A receipt the reports decided before the send was over (rare: fast reports)."""
-        if receipt is None:
+    async def _hand_over(self, receipts: list[Receipt]) -> None:
+        """Receipts the reports decided before the send was over (rare: fast reports)."""
+        if not receipts:
             return
+        for receipt in receipts:
+            if receipt.key is None and receipt.recipient:
+                await self._ledger.heard(national(receipt.recipient), receipt.provider_id)
         try:
-            await self._sink(CallbackBatch(receipts=[receipt]))
+            await self._sink(CallbackBatch(receipts=receipts))
         except Exception:
-            log.exception("cmpp: the receipt sink failed; receipt of %s lost", receipt.key)
+            log.exception("cmpp: the receipt sink failed; %d receipts lost", len(receipts))
 
     async def _delivered(self, delivers: list[Deliver]) -> None:
         """Turn a batch of DELIVERs into receipts, opt-outs and replies for the sink."""
@@ -253,7 +293,7 @@ class CmppChannel(Channel):
                 if receipt is not None:
                     receipts.append(receipt)
                     if receipt.key is None and not again:  # no message of ours claims it
-                        await self._orphans.put(national(d.report.dest), receipt.provider_id)
+                        await self._ledger.heard(national(d.report.dest), receipt.provider_id)
                 continue
             part = parse(d.content, d.udhi)
             whole = self._replies.add(d.src_terminal_id, part)
@@ -274,11 +314,8 @@ def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
             return
         await take("cmpp", batch)
 
-    orphans: Orphans | None = None
-    if wiring.redis is not None:  # every worker hears some reports: share the unclaimed
-        prefix = f"pusher:cmpp:{settings.sp_id}:orphan:"
-        orphans = RedisOrphans(wiring.redis, prefix=prefix, ttl=settings.settle_seconds)
-    return CmppChannel(settings, sink=sink, orphans=orphans)
+    # the database's record of submits when the process has one (shared by every worker)
+    return CmppChannel(settings, sink=sink, ledger=wiring.submits)
 
 
 PROVIDER = Provider(
