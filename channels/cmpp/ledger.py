@@ -88,9 +88,9 @@ def settle(
     * a Msg_Id recorded: the gateway took it (a dead worker read the answer);
     * otherwise a parked report for the number, heard after the submit and claimed
       by no recorded Msg_Id: taken for this message only when it is the one message
-      of unknown outcome to the number in the window (``others``: every submit to
-      the number); with several, each waits, and once the window is over the
-      oldest reports go to the oldest messages;
+      of unknown outcome to the number submitted within ``window`` of it (``others``:
+      the submits to the number); with several, each waits, and once its window is
+      over the oldest free reports go to the oldest messages;
     * no report: wait for the window, then send again.
     """
     if me is None:
@@ -100,7 +100,8 @@ def settle(
     claimed = {m for s in others for m in s.msg_ids}
     heard = sorted(reports, key=lambda r: r[1])
     free = [pid for pid, at in heard if pid not in claimed and at >= me.at]
-    rivals = [s for s in others if s.key != me.key and not s.msg_ids and now - s.at < window]
+    # messages of unknown outcome to the number submitted within a window of this one
+    rivals = [s for s in others if s.key != me.key and not s.msg_ids and abs(s.at - me.at) < window]
     unknown = sorted([me, *rivals], key=lambda s: s.at)
     if free and len(unknown) == 1:
         return Settled.SENT, free[0]
