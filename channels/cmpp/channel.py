@@ -36,9 +36,10 @@ import asyncio
 import itertools
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -149,24 +150,41 @@ class CmppChannel(Channel):
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Submit every segment of every message; one outcome per message, in order.
 
-        Each message is in the ledger before its first SUBMIT; its Msg_Ids follow once
-        every answer of the batch is in (one write per batch: the dispatch path).
+        Messages go in slices of ``window``: a slice is recorded in the ledger, then
+        submitted, and the next slice is recorded once every SUBMIT of this one was
+        written. A killed worker so leaves at most one slice recorded but never
+        written (those wait out the settle window; the rest were never recorded and
+        go at once). The Msg_Ids follow in one write once every answer is in.
         """
         outcomes: list[Outcome | None] = [self._refusal(m) for m in messages]
         go = [m for m, o in zip(messages, outcomes, strict=True) if o is None]
-        if go:
-            try:
-                await self._ledger.submitting([(m.key, national(m.recipient)) for m in go])
-            except Exception:
-                log.exception("cmpp: the submit ledger failed; %d messages not sent", len(go))
-                error = TransientError("ledger_unavailable", "提交记录写入失败，未提交")
-                return [
-                    o or Rejected(m.key, error) for m, o in zip(messages, outcomes, strict=True)
-                ]
-        sent = iter(await asyncio.gather(*(self._send_one(m) for m in go)))
-        results = [(o, [], False) if o is not None else next(sent) for o in outcomes]
-        taken = {o.key: ids for o, ids, _ in results if ids}
-        withdrawn = [o.key for o, ids, gone in results if gone]
+        done: dict[str, tuple[Outcome, list[str], bool]] = {}
+        tasks: list[asyncio.Task[tuple[Outcome, list[str], bool]]] = []
+        width = max(self._settings.window, 1)
+        try:
+            for start in range(0, len(go), width):
+                part = go[start : start + width]
+                try:
+                    await self._ledger.submitting([(m.key, national(m.recipient)) for m in part])
+                except Exception:
+                    log.exception(
+                        "cmpp: the submit ledger failed; %d messages not sent", len(go) - start
+                    )
+                    error = TransientError("ledger_unavailable", "提交记录写入失败，未提交")
+                    done |= {m.key: (Rejected(m.key, error), [], False) for m in go[start:]}
+                    break
+                written = _Countdown(len(part))
+                ours = [asyncio.create_task(self._send_one(m, written.tick)) for m in part]
+                tasks += ours
+                if self._session.connected:  # no link: every slice waits for one at once
+                    await written.wait_or(ours)
+            for outcome, ids, gone in await asyncio.gather(*tasks):
+                done[outcome.key] = (outcome, ids, gone)
+        finally:
+            for task in tasks:
+                task.cancel()  # only those still running: send() itself was cancelled
+        taken = {k: ids for k, (_, ids, _) in done.items() if ids}
+        withdrawn = [k for k, (_, _, gone) in done.items() if gone]
         try:
             if taken:
                 await self._ledger.taken(taken)
@@ -174,11 +192,12 @@ class CmppChannel(Channel):
                 await self._ledger.withdrawn(withdrawn)
         except Exception:  # the outcomes stand; an heir settles by the reports' numbers
             log.exception("cmpp: the submit ledger failed; Msg_Ids of %d not kept", len(taken))
-        return [o for o, _, _ in results]
+        return [o or done[m.key][0] for m, o in zip(messages, outcomes, strict=True)]
 
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
         """Settle messages of unknown outcome from the ledger (see the module doc)."""
         window = timedelta(seconds=self._settings.settle_seconds)
+        how: Counter[str] = Counter()
         try:
             records = await self._ledger.submitted([m.key for m in messages])
             out: list[Outcome | None] = []
@@ -192,13 +211,20 @@ class CmppChannel(Channel):
                 if state is Settled.SENT and pid is not None:
                     if me is not None and not me.msg_ids:  # the report is this message's now
                         await self._ledger.taken({m.key: [pid]})
+                        how["by_report"] += 1
+                    else:
+                        how["by_msg_id"] += 1
                     out.append(Accepted(m.key, pid))
                 elif state is Settled.WAITING:
+                    how["waiting"] += 1
                     out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
                 else:
+                    how["never_submitted" if me is None else "no_report"] += 1
                     out.append(None)
         except Exception as exc:
             raise TransientError("ledger_unavailable", "无法读取提交记录") from exc
+        if how["by_report"] or how["no_report"]:  # the rare cases worth a line
+            log.info("cmpp: unknown outcomes settled", extra=dict(how))
         return out
 
     def text_of(self, message: Message) -> str:
@@ -215,18 +241,26 @@ class CmppChannel(Channel):
             return Rejected(message.key, PermanentError("content_too_long", f"超过 {max_chars} 字"))
         return None
 
-    async def _send_one(self, message: Message) -> tuple[Outcome, list[str], bool]:
+    async def _send_one(
+        self, message: Message, written: Callable[[], None] = lambda: None
+    ) -> tuple[Outcome, list[str], bool]:
         """The message's outcome, the Msg_Ids the gateway answered, and whether nothing
-        of it is in flight (refused or never written)."""
+        of it is in flight (refused or never written). ``written()`` runs once every
+        segment was written (or given up)."""
         text, phone = self.text_of(message), national(message.recipient)
         segments = split(text, ref=next(self._refs) & 0xFF)
         track = self._tracker.begin(message.key, phone, len(segments))
-        replies_ = await asyncio.gather(*(self._submit(phone, s, track) for s in segments))
+        all_written = _Countdown(len(segments), then=written)
+        replies_ = await asyncio.gather(
+            *(self._submit(phone, s, track, all_written.tick) for s in segments)
+        )
         outcome = await self._outcome(track, list(replies_))
         unknown = isinstance(outcome, Rejected) and isinstance(outcome.error, UnknownOutcome)
         return outcome, track.msg_ids, isinstance(outcome, Rejected) and not unknown
 
-    async def _submit(self, phone: str, segment: Segment, track: Track) -> Reply:
+    async def _submit(
+        self, phone: str, segment: Segment, track: Track, written: Callable[[], None]
+    ) -> Reply:
         s = self._settings
         pdu = Submit(
             dests=(phone,),
@@ -242,8 +276,10 @@ class CmppChannel(Channel):
         def taken(msg_id: int) -> None:
             self._tracker.answered(track, segment.number, msg_id)
 
+        once = _Once(written)
         for attempt in range(s.flow_control_retries + 1):
-            reply = await self._session.submit(pdu, on_taken=taken)
+            reply = await self._session.submit(pdu, on_taken=taken, on_written=once)
+            once()  # never written (no link): given up, as far as the slice goes
             if not (isinstance(reply, Answered) and reply.result == SubmitResult.FLOW_CONTROL):
                 break
             # refused for flow control: the gateway did not take it, so a resend is safe
@@ -303,6 +339,45 @@ class CmppChannel(Channel):
         batch = CallbackBatch(receipts=receipts, opt_outs=opt_outs, inbound=replies(pairs))
         if receipts or opt_outs or batch.inbound:
             await self._sink(batch)
+
+
+class _Once:
+    """Calls ``then`` the first time it is called."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self._then: Callable[[], None] | None = then
+
+    def __call__(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()
+
+
+class _Countdown:
+    """Set (and calls ``then``) after ``n`` ticks."""
+
+    def __init__(self, n: int, then: Callable[[], None] = lambda: None) -> None:
+        self._left, self._then, self._event = n, then, asyncio.Event()
+        if n <= 0:
+            self._finish()
+
+    def tick(self) -> None:
+        self._left -= 1
+        if self._left == 0:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._event.set()
+        self._then()
+
+    async def wait_or(self, tasks: Sequence[asyncio.Task[Any]]) -> None:
+        """Wait until set, or until every task ended (one that failed never ticks)."""
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._event.wait())
+        ended: asyncio.Future[Any] = asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await asyncio.wait({waiter, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
 
 def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:

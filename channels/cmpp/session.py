@@ -111,12 +111,18 @@ class Session:
                 await self._task
             self._task = None
 
-    async def submit(self, pdu: Submit, *, on_taken: Callable[[int], None] | None = None) -> Reply:
+    async def submit(
+        self,
+        pdu: Submit,
+        *,
+        on_taken: Callable[[int], None] | None = None,
+        on_written: Callable[[], None] | None = None,
+    ) -> Reply:
         """Send one SUBMIT within the window and wait for its answer (see the module doc).
 
         ``on_taken(msg_id)`` runs when a SUBMIT_RESP with Result 0 is read, before any
         later PDU is: a status report, which the gateway sends after its answer, finds
-        what ``on_taken`` recorded.
+        what ``on_taken`` recorded. ``on_written()`` runs once the SUBMIT is written.
         """
 
         def taken(body: bytes) -> None:
@@ -133,7 +139,9 @@ class Session:
                 code = f"connect:{self.refused}" if self.refused is not None else "not_connected"
                 return NotSent(code)
             try:
-                _, body = await self._request(Command.SUBMIT, pdu.pack(), on_answer=taken)
+                _, body = await self._request(
+                    Command.SUBMIT, pdu.pack(), on_answer=taken, on_written=on_written
+                )
             except NotConnected:
                 return NotSent("not_connected")
             except TimeoutError:
@@ -156,6 +164,7 @@ class Session:
         *,
         within: float | None = None,
         on_answer: Callable[[bytes], None] | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> tuple[Header, bytes]:
         """Write a request and wait for the response with its Sequence_Id
         (``on_answer`` runs in the reader, as the response is read)."""
@@ -169,6 +178,8 @@ class Session:
             self._on_answer[sequence] = on_answer
         try:
             writer.write(encode(command, sequence, body))
+            if on_written is not None:
+                on_written()
             return await asyncio.wait_for(future, within or self.config.response_timeout)
         finally:
             self._pending.pop(sequence, None)

@@ -19,6 +19,7 @@ from channels.base import (
     TransientError,
 )
 from channels.cmpp.channel import CmppChannel, CmppSettings
+from channels.cmpp.ledger import MemoryLedger
 from channels.cmpp.protocol import Command, ConnectResp, authenticator_ismg, encode
 from channels.emulators.cmpp import CmppGateway, GatewayFaults
 
@@ -329,3 +330,21 @@ async def test_with_no_link_a_batch_fails_fast_as_not_sent() -> None:
     codes = {(type(o.error), o.error.code) for o in outcomes if isinstance(o, Rejected)}
     assert codes == {(TransientError, "not_connected")} and len(outcomes) == 64
     assert took < 3  # one connect timeout for all, not one per window (4 s)
+
+
+async def test_a_killed_send_leaves_at_most_one_slice_recorded_but_never_written() -> None:
+    # Answers take 0.5 s and the window is 4: the first 4 SUBMITs are written at once,
+    # the next 4 are recorded and wait for room; the other 12 are not recorded yet.
+    faults = GatewayFaults(slow_ack_seconds=0.5)
+    async with rig(faults, window=4) as (gateway, channel, _):
+        await channel.session.wait_ready(5)
+        ledger = MemoryLedger()
+        channel._ledger = ledger
+        messages = batch(20)
+        sending = asyncio.create_task(channel.send(messages))
+        await until(lambda: gateway.stats.submits == 4)
+        await asyncio.sleep(0.2)  # the worker is "killed" here, before any answer
+        sending.cancel()
+        recorded = await ledger.submitted([m.key for m in messages])
+        assert gateway.stats.submits == 4
+    assert sorted(recorded) == sorted(m.key for m in messages[:8])
