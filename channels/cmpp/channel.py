@@ -140,8 +140,19 @@ class CmppChannel(Channel):
         return self._session
 
     async def start(self) -> None:
-        """Open the gateway connection (logs in in the background)."""
+        """Nothing yet: the connection opens at the first ``send`` or ``lookup``, so a
+        process that never sends SMS (a web process, mostly) holds no link."""
+
+    async def connect(self) -> None:
+        """Open the gateway connection now (logs in in the background)."""
         await self._session.start()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the channel cannot send, as the console shows it (None: no known problem)."""
+        if self._session.refused is None:
+            return None
+        return f"短信网关拒绝登录（状态 {self._session.refused}），请检查企业代码和共享密钥"
 
     async def close(self) -> None:
         """Let answers in flight arrive, say TERMINATE, close the connection."""
@@ -156,6 +167,7 @@ class CmppChannel(Channel):
         written (those wait out the settle window; the rest were never recorded and
         go at once). The Msg_Ids follow in one write once every answer is in.
         """
+        await self._session.start()  # the first send opens the connection
         outcomes: list[Outcome | None] = [self._refusal(m) for m in messages]
         go = [m for m, o in zip(messages, outcomes, strict=True) if o is None]
         done: dict[str, tuple[Outcome, list[str], bool]] = {}
@@ -196,6 +208,9 @@ class CmppChannel(Channel):
 
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
         """Settle messages of unknown outcome from the ledger (see the module doc)."""
+        # a look-up is for messages sent over CMPP: be connected, so that the gateway
+        # hands this process the reports it holds for a link that went away
+        await self._session.start()
         window = timedelta(seconds=self._settings.settle_seconds)
         how: Counter[str] = Counter()
         try:

@@ -115,6 +115,9 @@ async def _takeover(settings: Settings, *, msg_ids_written: bool, flush_redis: b
             if flush_redis:
                 await _flush(settings)
             async with open_resources(configured) as b:  # worker B, the heir
+                heirs = b.channels[ChannelKind.SMS]
+                assert isinstance(heirs, CmppChannel)
+                await heirs.connect()  # as after its first SMS: its link is up
                 await _until(lambda: _has(rig, taken))  # A's reports, heard by B
                 await _expire_leases(rig)
                 heir = replace(b.dispatcher(), worker="B")
