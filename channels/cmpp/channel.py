@@ -188,7 +188,9 @@ class CmppChannel(Channel):
                 written = _Countdown(len(part))
                 ours = [asyncio.create_task(self._send_one(m, written.tick)) for m in part]
                 tasks += ours
-                if self._session.connected:  # no link: every slice waits for one at once
+                # the first slice waits for a link (a fresh process logs in now); later
+                # ones, with no link after that, wait for one all at once
+                if start == 0 or self._session.connected:
                     await written.wait_or(ours)
             for outcome, ids, gone in await asyncio.gather(*tasks):
                 done[outcome.key] = (outcome, ids, gone)
