@@ -103,7 +103,9 @@ async def _park(
                     "code": r.code[:64],
                     "received_at": now,
                     # CMPP: a report may settle a message of unknown outcome by its number
-                    "recipient": _national(r.recipient)[:32] if r.recipient else None,
+                    "recipient": _national(r.recipient)[:32]
+                    if provider == "cmpp" and r.recipient
+                    else None,
                 }
                 for r in kept
             ],
