@@ -282,6 +282,8 @@ async def _run_push(
     item_id: int,
     limit: float,
     gateway: CmppGateway | None = None,
+    *,
+    residents: int,
 ) -> tuple[float, bool]:
     """Enqueue the push and break things on schedule; (seconds, finished within ``limit``)."""
     started = time.monotonic()
@@ -291,10 +293,9 @@ async def _run_push(
         await asyncio.sleep(0.5)
         cluster.supervise()
         counts = await status_counts(db, item_id)
-        total = sum(v for k, v in counts.items() if k != "push")
         accepted = counts.get("sent", 0) + counts.get("delivered", 0)
-        if counts.get("push") == "dispatching" or counts.get("push") == "done":
-            await chaos.step(accepted / max(total, 1), cluster.ports["redis"])
+        # shares of the whole town: dispatch starts while later chunks are still planned
+        await chaos.step(accepted / residents, cluster.ports["redis"])
         if counts.get("push") == "done" and not counts.get("queued") and not counts.get("sending"):
             return time.monotonic() - started, True
     cluster.events.append(f"gave up after {limit:.0f} s")
@@ -436,7 +437,9 @@ async def _measure(
             cluster.start()
             try:
                 await _wait_for_ports(cluster)
-                seconds, finished = await _run_push(db, cluster, item_id, limit, gateway)
+                seconds, finished = await _run_push(
+                    db, cluster, item_id, limit, gateway, residents=residents
+                )
                 figures = await _count(cluster, recipients, gateway)
                 last_accepted, accept_dropped = await _acceptances(cluster, gateway)
                 settled = await _receipts_settled(
