@@ -180,3 +180,17 @@ async def test_tencent_lookup_does_not_call_a_message_in_flight_unsent() -> None
         assert app[tencent_emu.STATE].inbox.counts() == {"13900000001": 1}
     finally:
         await server.close()
+
+
+def test_pusher_emulate_takes_the_share_of_answers_to_lose(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pusher.cli import emulate, main
+
+    seen: list[Any] = []
+
+    def serve(provider: str, **kw: Any) -> int:
+        seen.append((provider, kw["options"].faults()))
+        return 0
+
+    monkeypatch.setattr(emulate, "serve_emulator", serve)
+    assert main.main(["emulate", "aliyun-sms", "--accept-drop-rate", "0.05"]) == 0
+    assert seen[0][0] == "aliyun-sms" and seen[0][1].accept_drop == 0.05
