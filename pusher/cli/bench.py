@@ -36,6 +36,7 @@ BENCHMARKS = (
     "classify",
     "county",
     "sources",
+    "deliverylog",
 )
 
 Rows = list[dict[str, Any]]
