@@ -10,8 +10,9 @@ A planned resident row maintains only the primary key and the (push, resident) i
   away since is no longer in the old region's log.
 - **Dates**: only the pushes whose rows can fall in the period (created before its end,
   planning not finished before its start) are read, as a list of ids the planner sees.
-- **Status** failed / unreachable: the partial index of missed deliveries; **channel**
-  group chat: the group-chat index. The other statuses and channels are dense in any
+- **Status** failed / unreachable: the partial index of missed deliveries; sending: the
+  claim index (a claimed row has its time set); **channel** group chat: the group-chat
+  index. The other statuses and channels are dense in any
   real log (a page of 100 is found after a few hundred rows) or short-lived.
 - **Pages** are keyset (``after`` the last id of the page before), and the **total** is
   counted up to :data:`COUNT_CAP` rows: the exact count of a million rows alone takes
@@ -126,6 +127,8 @@ async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[
             where.append(D.group_chat_id.is_not(None))
     if f.status:
         where.append(D.status == f.status)
+        if f.status == DeliveryStatus.SENDING.value:  # claimed rows: in the claim index
+            where.append(D.next_attempt_at.is_not(None))
     if f.start is not None:
         where.append(D.created_at >= f.start)
     if f.end is not None:

@@ -6,7 +6,8 @@ read a small table whole anyway, so sequential scans are priced out here and the
 each filter's page must go through the index it was shaped for, with the filter's terms
 on it: the (push, resident) one with the residents for regions and residents (at test
 scale the residents may be checked on the index's rows rather than probed; at a million
-rows they are probed, which the bench shows), the group-chat one for group chats.
+rows they are probed, which the bench shows), the group-chat one for group chats, the
+claim index for rows being sent.
 """
 
 from __future__ import annotations
@@ -108,3 +109,8 @@ async def test_a_resident_filter_probes_the_push_resident_index(planned: Resourc
 async def test_the_group_chat_channel_reads_the_group_chat_index(planned: Resources) -> None:
     used = await _plan_of(planned, LogFilter(channel="wecom"))
     assert any(name == "uq_delivery_push_chat" for name, _ in used), used
+
+
+async def test_rows_being_sent_are_read_from_the_claim_index(planned: Resources) -> None:
+    used = await _plan_of(planned, LogFilter(status="sending"))
+    assert any(name == "ix_delivery_claim" for name, _ in used), used
