@@ -11,9 +11,11 @@ A planned resident row maintains only the primary key and the (push, resident) i
 - **Dates**: only the pushes whose rows can fall in the period (created before its end,
   planning not finished before its start) are read, as a list of ids the planner sees.
 - **Status** failed / unreachable: the partial index of missed deliveries; sending: the
-  claim index (a claimed row has its time set); **channel** group chat: the group-chat
-  index. The other statuses and channels are dense in any
-  real log (a page of 100 is found after a few hundred rows) or short-lived.
+  claim index (a claimed row has its time set); cancelled: its own partial index (a
+  planned row is never cancelled); **channel** group chat: the group-chat index. The
+  other statuses and channels are dense in any real log (a page of 100 is found after a
+  few hundred rows), except ``queued`` once the pushes are out: its fresh rows have no
+  index (planning would pay for one per row), and the filter then reads the table.
 - **Pages** are keyset (``after`` the last id of the page before), and the **total** is
   counted up to :data:`COUNT_CAP` rows: the exact count of a million rows alone takes
   longer than a page should.
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -112,8 +114,10 @@ async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[
     """The WHERE clauses of the filter (reads the matching push ids when dated)."""
     where: list[ColumnElement[bool]] = []
     pushes = await _pushes(session, f)
+    if pushes == []:  # no push of the period: nothing to read
+        return [false()]
     if pushes is not None:
-        where.append(D.push_id.in_(pushes or [-1]))
+        where.append(D.push_id.in_(pushes))
     if f.resident_id is not None:  # push by push, never a scan of every delivery
         where.append(D.resident_id == f.resident_id)
         if pushes is None:

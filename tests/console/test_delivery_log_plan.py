@@ -114,3 +114,8 @@ async def test_the_group_chat_channel_reads_the_group_chat_index(planned: Resour
 async def test_rows_being_sent_are_read_from_the_claim_index(planned: Resources) -> None:
     used = await _plan_of(planned, LogFilter(status="sending"))
     assert any(name == "ix_delivery_claim" for name, _ in used), used
+
+
+async def test_cancelled_rows_are_read_from_their_index(planned: Resources) -> None:
+    used = await _plan_of(planned, LogFilter(status="cancelled"))
+    assert any(name == "ix_delivery_cancelled" for name, _ in used), used
