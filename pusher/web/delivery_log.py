@@ -130,7 +130,9 @@ async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[
         if f.channel == ChannelKind.WECOM.value:  # group-chat rows: their own index
             where.append(D.group_chat_id.is_not(None))
     if f.status:
-        where.append(D.status == f.status)
+        # inline, not a bound parameter: a prepared statement's generic plan cannot
+        # prove a partial index's predicate (status = 'cancelled') from a parameter
+        where.append(D.status == literal(f.status, literal_execute=True))
         if f.status == DeliveryStatus.SENDING.value:  # claimed rows: in the claim index
             where.append(D.next_attempt_at.is_not(None))
     if f.start is not None:

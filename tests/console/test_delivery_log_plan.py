@@ -119,3 +119,18 @@ async def test_rows_being_sent_are_read_from_the_claim_index(planned: Resources)
 async def test_cancelled_rows_are_read_from_their_index(planned: Resources) -> None:
     used = await _plan_of(planned, LogFilter(status="cancelled"))
     assert any(name == "ix_delivery_cancelled" for name, _ in used), used
+
+
+async def test_the_status_is_inline_so_prepared_plans_can_use_partial_indexes(
+    planned: Resources,
+) -> None:
+    """asyncpg prepares statements and PostgreSQL may plan them once for any parameter:
+    such a plan cannot use ``WHERE status = 'cancelled'`` indexes for ``status = $1``."""
+    async with planned.db() as session:
+        where = await conditions(session, LogFilter(status="cancelled"))
+        query = rows_query(COLUMNS, where, after=None, limit=100)
+        # what is sent to the server: post-compile values rendered, bound ones as $n
+        compiled = query.compile(
+            dialect=session.bind.dialect, compile_kwargs={"render_postcompile": True}
+        )
+    assert "'cancelled'" in str(compiled), str(compiled)
