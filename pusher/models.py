@@ -274,6 +274,8 @@ class Delivery(SQLModel, table=True):
       handed over to SMS.
     - The region index holds only deliveries that missed (the grid workers'
       follow-up across pushes); other region filters come with a push.
+    - The cancelled index holds only rows a stop or an opt-out cancelled (never a
+      planned row), for the delivery log's status filter.
     """
 
     __table_args__ = (
@@ -300,6 +302,12 @@ class Delivery(SQLModel, table=True):
             "region_id",
             postgresql_where=text("status IN ('failed', 'unreachable')"),
             sqlite_where=text("status IN ('failed', 'unreachable')"),
+        ),
+        Index(
+            "ix_delivery_cancelled",
+            "id",
+            postgresql_where=text("status = 'cancelled'"),
+            sqlite_where=text("status = 'cancelled'"),
         ),
         Index(
             "ix_delivery_provider",

@@ -37,6 +37,7 @@ BENCHMARKS = (
     "classify",
     "county",
     "sources",
+    "deliverylog",
 )
 
 Rows = list[dict[str, Any]]

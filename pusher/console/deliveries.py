@@ -8,18 +8,25 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
 from pusher.audit import record
-from pusher.console.base import STAFF, Viewer, audit, page_number, render, viewer
+from pusher.console.base import STAFF, Viewer, audit, render, viewer
 from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.privacy import recipient_for
-from pusher.reports.period import Period, range_of, today_local
+from pusher.web.delivery_log import (
+    COUNT_CAP,
+    Grid,
+    capped_total,
+    conditions,
+    log_filter,
+    rows_query,
+)
 from pusher.web.keys import RESOURCES
 from pusher.web.local_time import localtime
 from pusher.web.params import parse_id
@@ -44,7 +51,6 @@ HEADER = (
     "发送时间",
     "完成时间",
 )
-Grid = aliased(Region)
 # Plain columns, not Delivery objects: 100,000 ORM objects stall the event loop (and the
 # garbage collector) for seconds.
 EXPORT_COLUMNS = (
@@ -52,48 +58,18 @@ EXPORT_COLUMNS = (
     Resident.name.label("resident_name"),
     Grid.name.label("grid_name"),
 )
+PAGE_COLUMNS = (Delivery, Resident.name, Grid.name)
 
 
-def _region_filter(query: Select[Any], code: str) -> Select[Any]:
-    inside = select(Region.id).where(Region.path.contains(f"/{code}/"))
-    return query.where(Delivery.region_id.in_(inside.scalar_subquery()))
+async def where_of(db: AsyncSession, request: web.Request, me: Viewer) -> list[ColumnElement[bool]]:
+    """The conditions of the page's filters, inside the viewer's scope (see
+    :mod:`pusher.web.delivery_log` for the shapes that keep them fast)."""
+    return await conditions(db, await log_filter(db, request.query, me.scope))
 
 
-def _dates(q: Mapping[str, str]) -> Period | None:
-    """Days (Beijing time) from ``from``/``to``, or the one day ``date``; a malformed
-    date is a 422 with a Chinese sentence."""
-    if q.get("date") and not (q.get("from") or q.get("to")):
-        q = {"from": q["date"], "to": q["date"]}
-    return range_of(q, today=today_local())
-
-
-def filtered(
-    request: web.Request,
-    me: Viewer,
-    columns: tuple[Any, ...] = (Delivery, Resident.name, Grid.name),
-) -> Select[Any]:
-    """Deliveries matching the page's filters, inside the viewer's scope."""
-    q = request.query
-    query = (
-        select(*columns)
-        .outerjoin(Resident, Resident.id == Delivery.resident_id)
-        .outerjoin(Grid, Grid.id == Delivery.region_id)
-        .order_by(Delivery.id)
-    )
-    if (push_id := parse_id(q.get("push", ""))) is not None:
-        query = query.where(Delivery.push_id == push_id)
-    for key in ("village", "grid"):
-        if q.get(key):
-            query = _region_filter(query, q[key])
-    if q.get("channel"):
-        query = query.where(Delivery.channel == q["channel"])
-    if q.get("status") in DeliveryStatus._value2member_map_:
-        query = query.where(Delivery.status == q["status"])
-    if (period := _dates(q)) is not None:
-        query = query.where(Delivery.created_at >= period.start, Delivery.created_at < period.end)
-    if me.scope is not None:
-        query = query.where(Delivery.region_id.in_(me.scope or {-1}))
-    return query
+def after_id(request: web.Request) -> int | None:
+    """``after``: the last id of the page before (keyset pages)."""
+    return parse_id(request.query.get("after", ""))
 
 
 def state(d: Any, now: datetime) -> str:
@@ -139,27 +115,29 @@ async def _places(request: web.Request) -> tuple[list[Any], list[Any]]:
 
 async def deliveries_page(request: web.Request) -> web.Response:
     me = await viewer(request, *STAFF, Role.GRID_WORKER)
-    page = page_number(request)
-    query = filtered(request, me)
+    after = after_id(request)
     async with request.app[RESOURCES].db() as db:
-        total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = (await db.execute(query.limit(PAGE).offset((page - 1) * PAGE))).all()
+        where = await where_of(db, request, me)
+        rows = (await db.execute(rows_query(PAGE_COLUMNS, where, after=after, limit=PAGE))).all()
+        total = await capped_total(db, where)
     villages, grids = await _places(request)
+    filters = urlencode({k: v for k, v in request.query.items() if k in FILTER_KEYS})
     return await render(
         request,
         "deliveries.html",
         me,
         header=HEADER,
         rows=[_row(me, *r) for r in rows],
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        total=f"{COUNT_CAP:,} 多" if total > COUNT_CAP else total,
+        after=after,
+        next_after=rows[-1][0].id if len(rows) == PAGE else None,
         q=request.query,
         villages=villages,
         grids=grids,
         channels=CHANNELS,
         statuses=DELIVERY_NAMES,
         qs=request.query_string,
+        filters=filters,
         retried=request.query.get("retried"),
         kept=request.query.get("kept", "0"),
     )
@@ -169,7 +147,8 @@ async def export(request: web.Request) -> web.Response:
     me = await viewer(request, *STAFF, Role.GRID_WORKER)
     fmt = request.match_info["fmt"]
     async with transaction(request.app[RESOURCES].db) as db:
-        query = filtered(request, me, EXPORT_COLUMNS).limit(EXPORT_LIMIT)
+        where = await where_of(db, request, me)
+        query = rows_query(EXPORT_COLUMNS, where, after=None, limit=EXPORT_LIMIT)
         rows = await fetch_all(db, query)
         await audit(db, me, "deliveries.export", request.path_qs, rows=len(rows), format=fmt)
     out = (_row(me, r, r.resident_name, r.grid_name) for r in rows)
@@ -182,9 +161,9 @@ async def retry(request: web.Request) -> web.Response:
     form = await request.post()
     back = safe_back(form.get("back"), request.query)
     resources = request.app[RESOURCES]
-    scoped = filtered(request, me).where(Delivery.status == DeliveryStatus.FAILED)
-    ids = select(scoped.subquery().c.id)
     async with transaction(resources.db) as db:
+        where = await where_of(db, request, me)
+        ids = select(Delivery.id).where(*where, Delivery.status == DeliveryStatus.FAILED)
         failed = await db.scalar(select(func.count()).select_from(ids.subquery())) or 0
         work = (
             await db.execute(

@@ -46,6 +46,7 @@ from pusher.models import (
     ItemMatch,
     ItemStatus,
     Push,
+    Region,
     Resident,
     utcnow,
 )
@@ -107,7 +108,7 @@ async def plan_push(
             await session.scalars(select(ItemMatch.group_id).where(ItemMatch.item_id == item_id))
         )
         audience = await load_audience(session, item, groups, wechat_consent=wechat_consent)
-        last_id = await session.scalar(select(func.max(Resident.id))) or 0
+        first, last_id, chunk, span = await _resident_span(session, audience, chunk, span)
         push_id, done_upto = push.id, push.planned_upto
         assert push_id is not None
         if done_upto == 0 and not audience.empty:
@@ -116,11 +117,39 @@ async def plan_push(
         window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
     number = 0
     if not audience.empty:
-        ranges = [(lo, min(lo + chunk, last_id)) for lo in range(done_upto, last_id, chunk)]
+        start = max(done_upto, first)
+        ranges = [(lo, min(lo + chunk, last_id)) for lo in range(start, last_id, chunk)]
         number = await _plan_ranges(db, push_id, audience, ranges, window, span, on_chunk)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
     return push_id
+
+
+async def _resident_span(
+    session: AsyncSession, audience: Audience, chunk: int, span: int
+) -> tuple[int, int, int, int]:
+    """Where the residents of the item's region lie: ``(after, upto, chunk, span)``.
+
+    A region of at most ``chunk`` residents (a small town in a county, a village, a
+    grid) is planned as one chunk between its first and last resident and its claim
+    ranges are widened to hold about ``span`` of its residents each, so neither planning
+    nor dispatch walks the county's other residents or their empty ranges. A larger
+    region is planned over every resident id, as before. The count stops at
+    ``chunk + 1`` residents (a county's is not counted in full).
+    """
+    inside = select(Region.id).where(Region.path.startswith(audience.within_path))
+    some = select(Resident.id).where(Resident.region_id.in_(inside)).limit(chunk + 1).subquery()
+    row = (
+        await session.execute(select(func.count(), func.min(some.c.id), func.max(some.c.id)))
+    ).one()
+    count, low, high = int(row[0]), row[1], row[2]
+    if count > chunk:
+        return 0, await session.scalar(select(func.max(Resident.id))) or 0, chunk, span
+    if not count:
+        return 0, 0, chunk, span
+    after = int(low) - 1
+    width = int(high) - after
+    return after, int(high), max(chunk, width), max(span, -(-width * span // count))
 
 
 async def _is_correction(db: SessionFactory, item_id: int) -> bool:

@@ -176,6 +176,7 @@ def _answers() -> dict[str, Any]:
         "DeliveryList": _object(
             ["total", "deliveries"],
             total=integer,
+            total_capped={"type": "boolean"},  # more rows than ``total`` (counted up to a cap)
             deliveries=rows | {"items": _object(["id", "push_id"], id=integer, push_id=integer)},
         ),
         "Erasure": _object(
@@ -376,6 +377,7 @@ def _paths() -> dict[str, Any]:
                     "channel",
                     "region",
                     ("full", _enum(["0", "1"])),
+                    ("after", _ID),  # the last id of the page before: keyset pages
                     *_page(1000),
                 ],
             ),
