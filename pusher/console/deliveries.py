@@ -14,10 +14,11 @@ from sqlalchemy.orm import aliased
 from channels.base import ChannelKind
 from pusher.audit import record
 from pusher.console.base import STAFF, Viewer, audit, page_number, render, viewer
+from pusher.console.item_groups import KIND_NAMES, group_state
 from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
+from pusher.models import Delivery, DeliveryStatus, GroupChat, Region, Resident, Role, utcnow
 from pusher.privacy import recipient_for
 from pusher.reports.period import Period, range_of, today_local
 from pusher.web.keys import RESOURCES
@@ -27,12 +28,16 @@ from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
 EXPORT_LIMIT = 100_000
-FILTER_KEYS = ("push", "village", "grid", "channel", "status", "date", "from", "to")
-CHANNELS = {"wechat": "公众号", "wecom": "微信群", "sms": "短信", "sandbox": "模拟"}
+FILTER_KEYS = ("push", "village", "grid", "kind", "channel", "status", "date", "from", "to")
+CHANNELS = {"wechat": "公众号", "sms": "短信", **KIND_NAMES, "sandbox": "模拟"}
+#: ``kind``: resident rows or group-chat rows (the group's own kind is its channel)
+KINDS = {"resident": "居民", "group": "群聊"}
+#: Channels a person completes (the owner confirms, the keeper relays): never re-queued.
+NOT_RETRIED = ("wecom_group", "relay")
 HEADER = (
     "编号",
     "推送",
-    "居民",
+    "居民/群聊",
     "收件人",
     "地区",
     "渠道",
@@ -47,9 +52,10 @@ HEADER = (
 Grid = aliased(Region)
 # Plain columns, not Delivery objects: 100,000 ORM objects stall the event loop (and the
 # garbage collector) for seconds.
+WHO = func.coalesce(Resident.name, GroupChat.name)
 EXPORT_COLUMNS = (
     *Delivery.__table__.c,
-    Resident.name.label("resident_name"),
+    WHO.label("resident_name"),
     Grid.name.label("grid_name"),
 )
 
@@ -70,13 +76,15 @@ def _dates(q: Mapping[str, str]) -> Period | None:
 def filtered(
     request: web.Request,
     me: Viewer,
-    columns: tuple[Any, ...] = (Delivery, Resident.name, Grid.name),
+    columns: tuple[Any, ...] = (Delivery, WHO, Grid.name),
 ) -> Select[Any]:
-    """Deliveries matching the page's filters, inside the viewer's scope."""
+    """Deliveries matching the page's filters, inside the viewer's scope (group chats'
+    rows beside residents': a group row is scoped by its chat's region)."""
     q = request.query
     query = (
         select(*columns)
         .outerjoin(Resident, Resident.id == Delivery.resident_id)
+        .outerjoin(GroupChat, GroupChat.id == Delivery.group_chat_id)
         .outerjoin(Grid, Grid.id == Delivery.region_id)
         .order_by(Delivery.id)
     )
@@ -85,6 +93,10 @@ def filtered(
     for key in ("village", "grid"):
         if q.get(key):
             query = _region_filter(query, q[key])
+    if q.get("kind") == "group":
+        query = query.where(Delivery.group_chat_id.is_not(None))
+    elif q.get("kind") == "resident":
+        query = query.where(Delivery.resident_id.is_not(None))
     if q.get("channel"):
         query = query.where(Delivery.channel == q["channel"])
     if q.get("status") in DeliveryStatus._value2member_map_:
@@ -99,6 +111,8 @@ def filtered(
 def state(d: Any, now: datetime) -> str:
     """The status in words; a queued row due later says when it goes (quiet hours,
     a provider's daily cap) or is tried again (after a transient error)."""
+    if d.channel in NOT_RETRIED:  # a person's step: 待转发, 待群主确认 …
+        return group_state(d.channel, d.status)
     named = DELIVERY_NAMES.get(DeliveryStatus(d.status), d.status)
     due = d.next_attempt_at
     if d.status != DeliveryStatus.QUEUED or due is None or due <= now:
@@ -158,6 +172,7 @@ async def deliveries_page(request: web.Request) -> web.Response:
         villages=villages,
         grids=grids,
         channels=CHANNELS,
+        kinds=KINDS,
         statuses=DELIVERY_NAMES,
         qs=request.query_string,
         retried=request.query.get("retried"),
@@ -182,7 +197,9 @@ async def retry(request: web.Request) -> web.Response:
     form = await request.post()
     back = safe_back(form.get("back"), request.query)
     resources = request.app[RESOURCES]
-    scoped = filtered(request, me).where(Delivery.status == DeliveryStatus.FAILED)
+    scoped = filtered(request, me).where(
+        Delivery.status == DeliveryStatus.FAILED, Delivery.channel.not_in(NOT_RETRIED)
+    )
     ids = select(scoped.subquery().c.id)
     async with transaction(resources.db) as db:
         failed = await db.scalar(select(func.count()).select_from(ids.subquery())) or 0

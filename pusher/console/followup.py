@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from pusher.console.base import audit, deny, render, viewer
+from pusher.console.group_followup import unconfirmed_groups
 from pusher.db import transaction
 from pusher.errors import Conflict, NotFound
 from pusher.models import Delivery, DeliveryStatus, Item, Push, Region, Resident, Role, utcnow
@@ -32,7 +33,10 @@ async def followup_page(request: web.Request) -> web.Response:
         query = query.where(Delivery.region_id.in_(me.scope or {-1}))
     async with request.app[RESOURCES].db() as db:
         rows = (await db.execute(query.limit(LIMIT))).all()
-    return await render(request, "followup.html", me, rows=rows, done=request.query.get("done"))
+        groups = await unconfirmed_groups(db, me.scope)
+    return await render(
+        request, "followup.html", me, rows=rows, groups=groups, done=request.query.get("done")
+    )
 
 
 async def confirm(request: web.Request) -> web.Response:

@@ -101,12 +101,27 @@ async def _filtered(request: web.Request, session: AsyncSession, me: Caller) -> 
         query = query.where(D.status == status)
     if request.query.get("channel"):
         query = query.where(D.channel == request.query["channel"])
+    query = _of_kind(query, request.query.get("kind", ""))
     region = request.query.get("region")
     if region:
         await _check_region(request, session, me, region)
         inside = select(Region.id).where(Region.path.contains(f"/{region}/"))
         query = query.where(D.region_id.in_(inside.scalar_subquery()))
     return query
+
+
+#: ``kind``: residents' rows or group chats' rows (a group's own kind is its channel:
+#: wecom = robot, wecom_group = customer group, relay = relayed by its keeper)
+KINDS = ("resident", "group")
+
+
+def _of_kind(query: Select[Any], kind: str) -> Select[Any]:
+    if not kind:
+        return query
+    if kind not in KINDS:
+        raise InvalidInput(f"kind 只能是 {' 或 '.join(KINDS)}", field="kind")
+    column = D.group_chat_id if kind == "group" else D.resident_id
+    return query.where(column.is_not(None))
 
 
 async def _check_resident(

@@ -374,6 +374,7 @@ def _paths() -> dict[str, Any]:
                     "resident_id",
                     ("status", _enum(list(DeliveryStatus))),
                     "channel",
+                    ("kind", _enum(["resident", "group"])),
                     "region",
                     ("full", _enum(["0", "1"])),
                     *_page(1000),
