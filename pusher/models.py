@@ -75,6 +75,17 @@ class GroupChatKind(StrEnum):
     RELAY = "relay"  # ordinary WeChat group, relayed by a person: its keeper
 
 
+#: ``delivery.channel`` of a group chat's row, by the chat's kind.
+GROUP_CHANNELS = {
+    GroupChatKind.ROBOT: "wecom",
+    GroupChatKind.CUSTOMER_GROUP: "wecom_group",
+    GroupChatKind.RELAY: "relay",
+}
+#: Group channels a person completes (the owner confirms, the keeper relays): dispatch
+#: never claims their rows, and a push is done dispatching without them.
+PERSON_CHANNELS = ("wecom_group", "relay")
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     PUBLISHER = "publisher"
