@@ -16,6 +16,7 @@ from channels.cmpp.channel import CmppSettings
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
+from channels.wecom_groupmsg import WeComAppSettings
 
 
 class QuietHours(BaseModel):
@@ -146,6 +147,8 @@ class Settings(BaseSettings):
     wx: WxSettings = Field(default_factory=WxSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     wecom_enabled: bool = False
+    #: the app with 客户联系 permission: customer-group mass messages (owners confirm)
+    wecom_app: WeComAppSettings = Field(default_factory=WeComAppSettings)
     aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
     tencent_sms: TencentSmsSettings = Field(default_factory=TencentSmsSettings)
     cmpp: CmppSettings = Field(default_factory=CmppSettings)
