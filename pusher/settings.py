@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     pdf_font: Path | None = None
     local_holidays: list[date] = Field(default_factory=list)
     local_workdays: list[date] = Field(default_factory=list)
+    #: minutes after a customer-group mass message was created when an owner who has not
+    #: confirmed it is reminded (urgent items: the second), and hours until it is given up
+    group_owner_remind_minutes: int = Field(30, ge=1, le=1440)
+    group_owner_remind_minutes_urgent: int = Field(10, ge=1, le=1440)
+    group_owner_cutoff_hours: int = Field(24, ge=1, le=720)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)

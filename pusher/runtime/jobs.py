@@ -23,6 +23,7 @@ from pusher.pipeline.review import pushable
 from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.pipeline.texts import texts_for
 from pusher.runtime.context import Resources
+from pusher.runtime.group_jobs import group_tasks
 from pusher.sources.poll import poll_sources
 from pusher.staff.notify import Outbox, notify_due
 
@@ -54,7 +55,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
                 "dispatch", push_id, kind.value, job_id=_job(push_id, kind, number)
             )
 
-    return await plan_push(
+    push_id = await plan_push(
         r.db,
         item_id,
         chunk=settings.dispatch.plan_chunk,
@@ -70,6 +71,9 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
             wechat_fields=d.wechat_template_fields,
         ),
     )
+    if push_id is not None:  # its customer groups' mass messages, at once
+        await r.queue.enqueue("group_tasks", push_id, job_id=f"group_tasks:{push_id}")
+    return push_id
 
 
 async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, Any]:
@@ -148,4 +152,4 @@ async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
     return asdict(report)
 
 
-FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources, notify_staff]
+FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources, notify_staff, group_tasks]

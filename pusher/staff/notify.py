@@ -81,6 +81,14 @@ async def notify_due(db: SessionFactory, outbox: Outbox, *, now: datetime) -> To
     return tally
 
 
+async def tell(db: SessionFactory, outbox: Outbox, notice: Notice, users: list[User]) -> Told:
+    """Tell ``users`` one notice now (each at most once per subject and round)."""
+    tally = Told()
+    for user in users:
+        await _tell(db, outbox, notice, user, tally)
+    return tally
+
+
 async def _already(session: AsyncSession, notices: list[Notice]) -> set[tuple[str, int, int]]:
     subjects = sorted({n.subject for n in notices})
     if not subjects:
