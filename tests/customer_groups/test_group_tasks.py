@@ -5,6 +5,7 @@ when the creation's outcome is unknown or its run died, one reminder at ``remind
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -49,7 +50,8 @@ async def test_one_task_per_owner_and_rows_follow_the_platform(sqlite_settings: 
         assert len(rig.emulator.tasks) == 2
 
         await rig.confirm(str(tasks["zhang"].msgid), "zhang")
-        polled = (await rig.run())["polled"]
+        # read an hour later: the rows keep the platform's send time, not the reader's
+        polled = (await rig.run(now=utcnow() + timedelta(hours=1)))["polled"]
         assert (polled["sent"], polled["failed"]) == (2, 0)
         rows = await rig.rows(push_id)
         assert [rows[c].status for c in ("wrZ1", "wrZ2", "wrL1")] == ["sent", "sent", "waiting"]
@@ -151,7 +153,10 @@ async def test_reminded_once_at_remind_at_then_followed_up_then_given_up(
         async with rig.resources.db() as session:
             assert await unconfirmed_groups(session, None) == []
 
-        for minutes in (10, 11, 25):
+        # two runs at once (two workers' crons), then later runs: one reminder each
+        at = t0 + timedelta(minutes=10)
+        await asyncio.gather(rig.run(now=at), rig.run(now=at))
+        for minutes in (11, 25):
             await rig.run(now=t0 + timedelta(minutes=minutes))
         assert len(rig.emulator.tasks[msgid].reminders) == 1
         zhang = str((await rig.tasks(push_id))["zhang"].msgid)
