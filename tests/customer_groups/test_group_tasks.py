@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from pusher.console.group_followup import unconfirmed_groups
@@ -18,9 +19,17 @@ from pusher.pipeline.texts import short_code
 from pusher.settings import Settings
 from tests.customer_groups.rig import KEEPER_PHONE, running
 
+BACKENDS = ["sqlite_settings", pytest.param("production_settings", marks=pytest.mark.production)]
 
-async def test_one_task_per_owner_and_rows_follow_the_platform(sqlite_settings: Settings) -> None:
-    async with running(sqlite_settings) as rig:
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest) -> Settings:
+    found: Settings = request.getfixturevalue(request.param)
+    return found
+
+
+async def test_one_task_per_owner_and_rows_follow_the_platform(settings: Settings) -> None:
+    async with running(settings) as rig:
         push_id = await rig.push()
         # planning asks for the job at once
         assert ("group_tasks", (push_id,), f"group_tasks:{push_id}") in rig.queue.jobs
@@ -92,10 +101,10 @@ async def test_an_unknown_outcome_is_found_not_created_again(sqlite_settings: Se
         assert len(rig.emulator.tasks) == 2
 
 
-async def test_a_run_that_died_mid_creation_is_taken_over_once(sqlite_settings: Settings) -> None:
+async def test_a_run_that_died_mid_creation_is_taken_over_once(settings: Settings) -> None:
     """A task row left ``creating`` past its lease, whose task WeCom did create (the run
     died after the call): the next run adopts it; li's, never created, is created."""
-    async with running(sqlite_settings) as rig:
+    async with running(settings) as rig:
         push_id = await rig.push()
         started = utcnow() - timedelta(minutes=5)
         async with rig.resources.db() as session:
@@ -138,9 +147,9 @@ async def test_a_creating_task_inside_its_lease_is_left_alone(sqlite_settings: S
 
 
 async def test_reminded_once_at_remind_at_then_followed_up_then_given_up(
-    sqlite_settings: Settings,
+    settings: Settings,
 ) -> None:
-    async with running(sqlite_settings) as rig:
+    async with running(settings) as rig:
         push_id = await rig.push()
         t0 = utcnow()
         await rig.run(push_id, now=t0)
