@@ -113,7 +113,7 @@ async def running(settings: Settings, **emulator: Any) -> AsyncIterator[Rig]:
     )
     try:
         async with open_resources(configured, queue=RecordingQueue()) as resources:
-            chats = await _chats(resources, town.village_codes)
+            chats = await add_customer_groups(resources, town.village_codes)
             queue = resources.queue
             assert isinstance(queue, RecordingQueue)
             yield Rig(resources, queue, app[GROUPMSG], url, chats)
@@ -121,7 +121,7 @@ async def running(settings: Settings, **emulator: Any) -> AsyncIterator[Rig]:
         await server.close()
 
 
-async def _chats(resources: Resources, villages: list[str]) -> dict[str, int]:
+async def add_customer_groups(resources: Resources, villages: list[str]) -> dict[str, int]:
     async with transaction(resources.db) as session:
         keeper = await session.scalar(select(User).where(User.username == "grid_worker"))
         assert keeper is not None
