@@ -18,7 +18,16 @@ from pusher.console.item_groups import KIND_NAMES, group_state
 from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, GroupChat, Region, Resident, Role, utcnow
+from pusher.models import (
+    PERSON_CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    GroupChat,
+    Region,
+    Resident,
+    Role,
+    utcnow,
+)
 from pusher.privacy import recipient_for
 from pusher.reports.period import Period, range_of, today_local
 from pusher.web.keys import RESOURCES
@@ -33,7 +42,7 @@ CHANNELS = {"wechat": "公众号", "sms": "短信", **KIND_NAMES, "sandbox": "�
 #: ``kind``: resident rows or group-chat rows (the group's own kind is its channel)
 KINDS = {"resident": "居民", "group": "群聊"}
 #: Channels a person completes (the owner confirms, the keeper relays): never re-queued.
-NOT_RETRIED = ("wecom_group", "relay")
+NOT_RETRIED = PERSON_CHANNELS
 HEADER = (
     "编号",
     "推送",

@@ -1,12 +1,13 @@
 """Customer groups for follow-up: mass messages whose owner was reminded and still has
-not confirmed, and groups a message did not reach (the platform's reason)."""
+not confirmed (groups a message did not reach are listed beside the keepers' 未能转发, by
+:mod:`pusher.console.followup`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Delivery, DeliveryStatus, GroupChat, GroupTask, Item, Push, Region
@@ -32,7 +33,8 @@ class GroupFollowup:
 async def unconfirmed_groups(
     session: AsyncSession, scope: frozenset[int] | None
 ) -> list[GroupFollowup]:
-    """Reminded-and-still-waiting and failed customer-group rows, in the viewer's scope."""
+    """Customer-group rows still waiting after their owner was reminded, in the viewer's
+    scope."""
     task = and_(GroupTask.push_id == Delivery.push_id, GroupTask.msgid == Delivery.provider_id)
     query = (
         select(
@@ -43,16 +45,11 @@ async def unconfirmed_groups(
         .join(Region, Region.id == Delivery.region_id)
         .join(Push, Push.id == Delivery.push_id)
         .join(Item, Item.id == Push.item_id)
-        .outerjoin(GroupTask, task)
+        .join(GroupTask, task)
         .where(
             Delivery.channel == "wecom_group",
-            or_(
-                and_(
-                    Delivery.status == DeliveryStatus.WAITING,
-                    GroupTask.reminded_at.is_not(None),
-                ),
-                Delivery.status == DeliveryStatus.FAILED,
-            ),
+            Delivery.status == DeliveryStatus.WAITING,
+            GroupTask.reminded_at.is_not(None),
         )
         .order_by(Delivery.push_id.desc(), Region.path, GroupChat.name)
         .limit(LIMIT)
@@ -67,7 +64,7 @@ async def unconfirmed_groups(
             chat=chat,
             place=place,
             owner=owner or "",
-            status="群主未确认（已提醒）" if d.status == DeliveryStatus.WAITING else "未发出",
+            status="群主未确认（已提醒）",
             reason=d.error_message or "",
             reminded_at=reminded,
         )
