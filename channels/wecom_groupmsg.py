@@ -80,6 +80,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class GroupMsgClient:
     """Creates customer-group mass-message tasks and reads their results back.
 
@@ -161,10 +165,10 @@ class GroupMsgClient:
         """Group mass-message tasks created between ``start`` and ``end`` (raw records).
 
         Records of tasks created through the API carry no ``creator``; match them by
-        ``text.content`` and ``create_time``.
+        ``text.content`` and ``create_time``. Naive datetimes are taken as UTC.
         """
         found: list[dict[str, Any]] = []
-        end = min(end, self._clock())
+        start, end = _aware(start), min(_aware(end), self._clock())
         while start < end:
             stop = min(start + LIST_WINDOW, end)
             payload: dict[str, Any] = {

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from channels.base import FatalError, PermanentError, TransientError, UnknownOutcome
+from channels.emulators.common import Faults
 from channels.emulators.options import EmulatorOptions
 from channels.emulators.wecom import build_app, from_options
 from channels.emulators.wecom_groupmsg import GROUPMSG
@@ -75,8 +76,9 @@ async def start() -> AsyncIterator[Start]:
     async with aiohttp.ClientSession() as session:
 
         async def run(**options: Any) -> Rig:
+            faults = options.pop("faults", None)
             options = {"corp_id": CORP, "corp_secret": SECRET, "owners": OWNERS, **options}
-            app = build_app(groupmsg=GroupMsgEmulator(**options))
+            app = build_app(groupmsg=GroupMsgEmulator(**options), faults=faults)
             server = TestServer(app, host="127.0.0.1")
             await server.start_server()
             servers.append(server)
@@ -264,6 +266,11 @@ async def test_results_and_task_lists_are_read_over_many_pages(start: Start) -> 
     now = datetime.now(UTC)
     found = await client.list_tasks(start=now - timedelta(hours=1), end=now + timedelta(hours=1))
     assert [t["msgid"] for t in found] == list(rig.state.tasks)
+    naive = now.replace(tzinfo=None)  # taken as UTC
+    again = await client.list_tasks(
+        start=naive - timedelta(hours=1), end=naive + timedelta(hours=1)
+    )
+    assert again == found
 
 
 async def test_a_timeout_after_the_task_was_made_is_an_unknown_outcome_found_by_list(
@@ -278,6 +285,20 @@ async def test_a_timeout_after_the_task_was_made_is_an_unknown_outcome_found_by_
     found = await client.list_tasks(start=made - timedelta(minutes=5), end=datetime.now(UTC))
     assert [t["text"]["content"] for t in found] == [NOTICE.text]
     assert [t["msgid"] for t in found] == list(rig.state.tasks)
+
+
+@pytest.mark.parametrize(
+    ("faults", "code"), [(Faults(server_error=1.0), "http_500"), (Faults(throttle=1.0), "45009")]
+)
+async def test_a_busy_or_throttling_platform_is_transient(
+    start: Start, faults: Faults, code: str
+) -> None:
+    rig = await start(faults=faults)
+    with pytest.raises(TransientError) as raised:
+        await rig.client().create_task(sender="lisi", chat_ids=["wrB1"], message=NOTICE)
+    assert raised.value.code == code
+    assert not isinstance(raised.value, UnknownOutcome)
+    assert rig.state.tasks == {}
 
 
 async def test_reminders_are_limited_to_three_a_day(start: Start) -> None:
