@@ -48,6 +48,7 @@ CHANNEL = "wecom_group"
 PROVIDER = "wecom"
 CREATING, WAITING, SETTLED, FAILED = "creating", "waiting", "settled", "failed"
 REFUSED_MESSAGE = "企业微信未接受向该群群发（群已解散、不属于该群主或今日已群发过）"
+NOT_CREATED = "not_created"
 NO_OWNER_MESSAGE = "该客户群未登记群主，无法群发"
 NOT_CONFIGURED_MESSAGE = "未配置企业微信应用（PUSHER_WECOM_APP__*），无法向客户群群发"
 
@@ -98,9 +99,13 @@ async def create_tasks(
             return tally
         item = await session.get_one(Item, push.item_id)
         rows = await _queued(session, push_id)
+        everyone = [r for rs in rows.values() for r in rs]
         if client is None:
-            await _fail_rows(session, [r for rs in rows.values() for r in rs], now=now,
-                             code="not_configured", message=NOT_CONFIGURED_MESSAGE)
+            await _fail_rows(session, everyone, now=now, code="not_configured",
+                             message=NOT_CONFIGURED_MESSAGE)
+            return tally
+        if push.created_at <= now - policy.cutoff:  # never created in time: given up
+            await _give_up(session, push_id, everyone, now=now, policy=policy)
             return tally
         await _fail_rows(session, rows.pop("", []), now=now, code="no_owner",
                          message=NO_OWNER_MESSAGE)
@@ -140,6 +145,20 @@ async def _queued(session: AsyncSession, push_id: int) -> dict[str, list[_Row]]:
     for delivery_id, chat_id, owner, wecom_chat_id in found:
         by_owner[owner or ""].append(_Row(delivery_id, chat_id, wecom_chat_id or ""))
     return dict(by_owner)
+
+
+async def _give_up(
+    session: AsyncSession, push_id: int, rows: list[_Row], *, now: datetime,
+    policy: GroupTaskPolicy,
+) -> None:
+    hours = round(policy.cutoff.total_seconds() / 3600)
+    await _fail_rows(session, rows, now=now, code=NOT_CREATED,
+                     message=f"群发任务 {hours} 小时内未能创建（企业微信接口一直不可用）")
+    await session.execute(
+        update(GroupTask)
+        .where(GroupTask.push_id == push_id, GroupTask.status == CREATING)
+        .values(status=FAILED, error_code=NOT_CREATED, settled_at=now)
+    )
 
 
 async def _task_rows(db: SessionFactory, task: GroupTask) -> list[_Row]:

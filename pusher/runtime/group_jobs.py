@@ -44,9 +44,9 @@ async def run_group_tasks(
     now = now or datetime.now(UTC)
     policy = policy_of(r.settings)
     client = client_of(r)
-    pushes = [push_id] if push_id is not None else await pushes_to_start(
-        r.db, since=now - policy.cutoff
-    )
+    # a day past the cutoff: pushes whose tasks could not be made in time are given up
+    since = now - policy.cutoff - timedelta(days=1)
+    pushes = [push_id] if push_id is not None else await pushes_to_start(r.db, since=since)
     created: dict[str, Any] = {}
     for pid in pushes:
         tally = await create_tasks(r.db, client, pid, now=now, policy=policy)

@@ -205,3 +205,18 @@ async def test_without_the_wecom_application_the_rows_fail_with_the_reason(
         assert {r.status for r in rows.values()} == {"failed"}
         assert {r.error_code for r in rows.values()} == {"not_configured"}
         assert rig.emulator.tasks == {}
+
+
+async def test_tasks_not_made_within_the_cutoff_are_given_up(sqlite_settings: Settings) -> None:
+    """No run made the push's tasks within the cutoff (the workers were down for a day):
+    the rows fail with the reason, and nothing is created a day late."""
+    async with running(sqlite_settings) as rig:
+        push_id = await rig.push()
+        t0 = utcnow()
+        await rig.run(now=t0 + timedelta(hours=24, minutes=1))  # the cron finds the push
+        rows = await rig.rows(push_id)
+        assert {r.status for r in rows.values()} == {"failed"}
+        assert {r.error_code for r in rows.values()} == {"not_created"}
+        assert rig.emulator.tasks == {}
+        await rig.run(now=t0 + timedelta(hours=24, minutes=2))
+        assert rig.emulator.tasks == {}
