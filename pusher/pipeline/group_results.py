@@ -19,7 +19,8 @@ from channels.base import ChannelError
 from channels.wecom_groupmsg import GroupMsgClient, GroupSend
 from pusher.db import SessionFactory, transaction
 from pusher.models import Delivery, DeliveryStatus, GroupChat, GroupTask, Item, Push
-from pusher.pipeline.group_tasks import CHANNEL, SETTLED, WAITING, GroupTaskPolicy
+from pusher.pipeline.group_rows import CHANNEL, SETTLED, WAITING
+from pusher.pipeline.group_tasks import GroupTaskPolicy
 
 log = logging.getLogger(__name__)
 

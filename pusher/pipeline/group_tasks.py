@@ -40,14 +40,22 @@ from pusher.models import (
     Push,
     Urgency,
 )
+from pusher.pipeline.group_rows import (
+    CHANNEL,
+    CREATING,
+    FAILED,
+    SETTLED,
+    Row,
+    fail_rows,
+    finish_task,
+    note,
+    started,
+    task_refused,
+)
 from pusher.pipeline.group_text import group_link, plain_group_text
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wecom_group"
-PROVIDER = "wecom"
-CREATING, WAITING, SETTLED, FAILED = "creating", "waiting", "settled", "failed"
-REFUSED_MESSAGE = "企业微信未接受向该群群发（群已解散、不属于该群主或今日已群发过）"
 NOT_CREATED = "not_created"
 NO_OWNER_MESSAGE = "该客户群未登记群主，无法群发"
 NOT_CONFIGURED_MESSAGE = "未配置企业微信应用（PUSHER_WECOM_APP__*），无法向客户群群发"
@@ -75,13 +83,6 @@ class Created:
     codes: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    delivery_id: int
-    chat_id: int
-    wecom_chat_id: str
-
-
 async def create_tasks(
     db: SessionFactory,
     client: GroupMsgClient | None,
@@ -101,13 +102,13 @@ async def create_tasks(
         rows = await _queued(session, push_id)
         everyone = [r for rs in rows.values() for r in rs]
         if client is None:
-            await _fail_rows(session, everyone, now=now, code="not_configured",
+            await fail_rows(session, everyone, now=now, code="not_configured",
                              message=NOT_CONFIGURED_MESSAGE)
             return tally
         if push.created_at <= now - policy.cutoff:  # never created in time: given up
             await _give_up(session, push_id, everyone, now=now, policy=policy)
             return tally
-        await _fail_rows(session, rows.pop("", []), now=now, code="no_owner",
+        await fail_rows(session, rows.pop("", []), now=now, code="no_owner",
                          message=NO_OWNER_MESSAGE)
         urgent = item.urgency == Urgency.URGENT
         remind_at = now + (policy.remind_after_urgent if urgent else policy.remind_after)
@@ -129,7 +130,7 @@ async def create_tasks(
     return tally
 
 
-async def _queued(session: AsyncSession, push_id: int) -> dict[str, list[_Row]]:
+async def _queued(session: AsyncSession, push_id: int) -> dict[str, list[Row]]:
     """The push's queued customer-group rows by owner ("" for a group without one)."""
     found = await session.execute(
         select(Delivery.id, GroupChat.id, GroupChat.owner_userid, GroupChat.wecom_chat_id)
@@ -141,19 +142,19 @@ async def _queued(session: AsyncSession, push_id: int) -> dict[str, list[_Row]]:
         )
         .order_by(Delivery.id)
     )
-    by_owner: dict[str, list[_Row]] = defaultdict(list)
+    by_owner: dict[str, list[Row]] = defaultdict(list)
     for delivery_id, chat_id, owner, wecom_chat_id in found:
-        by_owner[owner or ""].append(_Row(delivery_id, chat_id, wecom_chat_id or ""))
+        by_owner[owner or ""].append(Row(delivery_id, chat_id, wecom_chat_id or ""))
     return dict(by_owner)
 
 
 async def _give_up(
-    session: AsyncSession, push_id: int, rows: list[_Row], *, now: datetime,
+    session: AsyncSession, push_id: int, rows: list[Row], *, now: datetime,
     policy: GroupTaskPolicy,
 ) -> None:
     hours = round(policy.cutoff.total_seconds() / 3600)
-    await _fail_rows(session, rows, now=now, code=NOT_CREATED,
-                     message=f"群发任务 {hours} 小时内未能创建（企业微信接口一直不可用）")
+    await fail_rows(session, rows, now=now, code=NOT_CREATED,
+                    message=f"群发任务 {hours} 小时内未能创建（企业微信接口一直不可用）")
     await session.execute(
         update(GroupTask)
         .where(GroupTask.push_id == push_id, GroupTask.status == CREATING)
@@ -161,7 +162,7 @@ async def _give_up(
     )
 
 
-async def _task_rows(db: SessionFactory, task: GroupTask) -> list[_Row]:
+async def _task_rows(db: SessionFactory, task: GroupTask) -> list[Row]:
     async with db() as session:
         rows = await _queued(session, task.push_id)
     return rows.get(task.owner_userid, [])
@@ -217,7 +218,7 @@ class _Job:
     window_start: datetime
     now: datetime
 
-    async def run(self, rows: list[_Row], tally: Created, *, look_up_first: bool) -> None:
+    async def run(self, rows: list[Row], tally: Created, *, look_up_first: bool) -> None:
         link = group_link(str(self.texts.get("link", "")), [r.chat_id for r in rows])
         text = plain_group_text(self.texts, link)
         try:
@@ -226,15 +227,15 @@ class _Job:
             _count(tally, "lookup_failed")
             return
         if found is not None:
-            await _started(self.db, self.task, found, [], rows, now=self.now)
+            await started(self.db, self.task, found, [], rows, now=self.now)
             tally.adopted += 1
             return
         if not rows:  # nothing left to send (the push was stopped)
-            await _finish_task(self.db, self.task, status=SETTLED, now=self.now)
+            await finish_task(self.db, self.task, status=SETTLED, now=self.now)
             return
         message = GroupMessage(text=text)
         try:
-            msgid, refused = await self.client.create_task(
+            msgid, refused_chats = await self.client.create_task(
                 sender=self.task.owner_userid, chat_ids=[r.wecom_chat_id for r in rows],
                 message=message,
             )
@@ -242,20 +243,20 @@ class _Job:
             await self._unknown(rows, tally, exc, text)
             return
         except TransientError as exc:  # not accepted: a later run tries again
-            await _note(self.db, self.task, exc.code)
+            await note(self.db, self.task, exc.code)
             _count(tally, exc.code)
             return
         except PermanentError as exc:
-            await _refused(self.db, self.task, rows, exc, now=self.now)
+            await task_refused(self.db, self.task, rows, exc, now=self.now)
             tally.failed += 1
             _count(tally, exc.code)
             return
-        await _started(self.db, self.task, msgid, refused, rows, now=self.now)
+        await started(self.db, self.task, msgid, refused_chats, rows, now=self.now)
         tally.created += 1
-        tally.refused_chats += len(refused)
+        tally.refused_chats += len(refused_chats)
 
     async def _unknown(
-        self, rows: list[_Row], tally: Created, exc: UnknownOutcome, text: str
+        self, rows: list[Row], tally: Created, exc: UnknownOutcome, text: str
     ) -> None:
         """The call's outcome is unknown: find the task, else leave it to a later run."""
         try:
@@ -263,10 +264,10 @@ class _Job:
         except _LookupFailed:
             msgid = None
         if msgid is None:
-            await _note(self.db, self.task, exc.code or "unknown_outcome")
+            await note(self.db, self.task, exc.code or "unknown_outcome")
             _count(tally, "unknown_outcome")
             return
-        await _started(self.db, self.task, msgid, [], rows, now=self.now)
+        await started(self.db, self.task, msgid, [], rows, now=self.now)
         tally.adopted += 1
 
     async def _look_up(self, text: str) -> str | None:
@@ -332,74 +333,3 @@ def _text_of(entry: dict[str, Any]) -> str:
 
 def _count(tally: Created, code: str) -> None:
     tally.codes[code] = tally.codes.get(code, 0) + 1
-
-
-async def _started(
-    db: SessionFactory, task: GroupTask, msgid: str, refused: Sequence[str], rows: list[_Row],
-    *, now: datetime,
-) -> None:
-    """The task exists: it waits, its rows wait for the owner (refused chats fail)."""
-    refused_set = set(refused)
-    waiting = [r.delivery_id for r in rows if r.wecom_chat_id not in refused_set]
-    failed = [r for r in rows if r.wecom_chat_id in refused_set]
-    async with transaction(db) as session:
-        await session.execute(
-            update(GroupTask)
-            .where(GroupTask.id == task.id, GroupTask.status == CREATING)
-            .values(status=WAITING, msgid=msgid, error_code=None)
-        )
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(waiting), Delivery.status == DeliveryStatus.QUEUED)
-            .values(status=DeliveryStatus.WAITING, provider=PROVIDER, provider_id=msgid,
-                    next_attempt_at=None, attempts=Delivery.attempts + 1)
-        )
-        await _fail_rows(session, failed, now=now, code="refused", message=REFUSED_MESSAGE,
-                         msgid=msgid)
-
-
-async def _refused(
-    db: SessionFactory, task: GroupTask, rows: list[_Row], exc: PermanentError, *, now: datetime
-) -> None:
-    message = f"企业微信拒绝创建群发任务（{exc.code}）：{exc.message or ''}"[:500]
-    async with transaction(db) as session:
-        await session.execute(
-            update(GroupTask)
-            .where(GroupTask.id == task.id, GroupTask.status == CREATING)
-            .values(status=FAILED, error_code=exc.code[:64], settled_at=now)
-        )
-        await _fail_rows(session, rows, now=now, code=exc.code, message=message)
-
-
-async def _note(db: SessionFactory, task: GroupTask, code: str) -> None:
-    async with transaction(db) as session:
-        await session.execute(
-            update(GroupTask).where(GroupTask.id == task.id).values(error_code=code[:64])
-        )
-
-
-async def _finish_task(db: SessionFactory, task: GroupTask, *, status: str, now: datetime) -> None:
-    async with transaction(db) as session:
-        await session.execute(
-            update(GroupTask)
-            .where(GroupTask.id == task.id, GroupTask.status == CREATING)
-            .values(status=status, settled_at=now)
-        )
-
-
-async def _fail_rows(
-    session: AsyncSession, rows: Sequence[_Row], *, now: datetime, code: str, message: str,
-    msgid: str | None = None,
-) -> None:
-    if not rows:
-        return
-    await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_([r.delivery_id for r in rows]),
-            Delivery.status == DeliveryStatus.QUEUED,
-        )
-        .values(status=DeliveryStatus.FAILED, provider=PROVIDER, provider_id=msgid,
-                error_code=code[:64], error_message=message[:500], next_attempt_at=None,
-                done_at=now)
-    )
