@@ -220,3 +220,21 @@ async def test_tasks_not_made_within_the_cutoff_are_given_up(sqlite_settings: Se
         assert rig.emulator.tasks == {}
         await rig.run(now=t0 + timedelta(hours=24, minutes=2))
         assert rig.emulator.tasks == {}
+
+
+async def test_groups_wecom_refuses_fail_at_once_with_the_reason(settings: Settings) -> None:
+    """A group WeCom will not take (dismissed before the task) fails when the task is
+    made; when none of an owner's groups is left, the whole task fails with the code."""
+    async with running(settings) as rig:
+        rig.emulator.dismissed.update({"wrZ2", "wrL1"})
+        push_id = await rig.push()
+        await rig.run(push_id)
+        rows = await rig.rows(push_id)
+        zhang = (await rig.tasks(push_id))["zhang"]
+        assert (rows["wrZ1"].status, rows["wrZ1"].provider_id) == ("waiting", zhang.msgid)
+        assert (rows["wrZ2"].status, rows["wrZ2"].error_code) == ("failed", "refused")
+        assert rows["wrZ2"].error_message and "群已解散" in rows["wrZ2"].error_message
+        li = (await rig.tasks(push_id))["li"]
+        assert (li.status, li.error_code) == ("failed", "41048")
+        assert (rows["wrL1"].status, rows["wrL1"].error_code) == ("failed", "41048")
+        assert sorted(t.sender for t in rig.emulator.tasks.values()) == ["zhang"]
