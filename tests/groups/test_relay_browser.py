@@ -113,9 +113,8 @@ async def test_an_urgent_warning_is_relayed_to_a_wechat_group_in_one_tap(
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, width  # no sideways scrolling on the phone
             await card.locator("button[data-copy]").click()
-            await page.wait_for_function(
-                "document.querySelector('.relay button[data-copy]').textContent === '已复制'"
-            )
+            copy_done = card.locator("button[data-copy]", has_text="已复制")
+            await copy_done.wait_for(timeout=5000)  # the page's script copied it
             copied = await page.evaluate("navigator.clipboard.readText()")
             assert link in copied and "**" not in copied, copied
             await page.screenshot(path=str(SHOTS / "02_relay_list.png"), full_page=True)
