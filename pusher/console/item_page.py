@@ -54,8 +54,8 @@ DELIVERY_NAMES = {
     DeliveryStatus.FAILED: "失败",
     DeliveryStatus.UNREACHABLE: "无法联系",
     DeliveryStatus.CONFIRMED: "已当面告知",
-    DeliveryStatus.WAITING: "待人工确认",
     DeliveryStatus.CANCELLED: "已取消",
+    DeliveryStatus.WAITING: "待转发或群主确认",  # a group row waiting for a person
 }
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 #: 发布形式 on the review form: the channels pusher sends on, and the office's own

@@ -31,6 +31,7 @@ from channels.base import Accepted, Channel, ChannelError, ChannelKind, Message,
 from pusher.db import SessionFactory, transaction
 from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
+from pusher.staff.relay import relay_notices
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ async def notify_due(db: SessionFactory, outbox: Outbox, *, now: datetime) -> To
         users = await contacts(session)
         notices = await review_notices(session, users, now=now)
         notices += await message_notices(session, users, now=now)
+        notices += await relay_notices(session, users, now=now)
         told = await _already(session, notices)
     by_id = {u.id: u for u in users}
     tally = Told()
