@@ -126,7 +126,7 @@ async def test_an_urgent_warning_is_relayed_to_a_wechat_group_in_one_tap(
             await _login(page, base, "reviewer")  # the office's delivery log
             await page.goto(f"{base}/deliveries?channel=relay")
             log = await page.inner_text("table.records")
-            assert "relay\t已发出" in log, log[:600]  # who: the row below
+            assert "人工转发\t已转发" in log, log[:600]  # the kind and its state in words
             await page.screenshot(path=str(SHOTS / "04_office_log.png"), full_page=True)
             await browser.close()
             assert blocked == []
