@@ -62,6 +62,28 @@ class DeliveryStatus(StrEnum):
     UNREACHABLE = "unreachable"  # no channel the resident can be reached on
     CONFIRMED = "confirmed"  # a grid worker confirmed in person
     CANCELLED = "cancelled"  # still waiting when its push was stopped (error_code says why)
+    #: a group delivery waiting for a person (the keeper to relay, the customer group's
+    #: owner to confirm); dispatch never claims it
+    WAITING = "waiting"
+
+
+class GroupChatKind(StrEnum):
+    """How a group chat is reached (stored in ``group_chat.kind``)."""
+
+    ROBOT = "robot"  # WeCom robot webhook
+    CUSTOMER_GROUP = "customer_group"  # WeCom 客户群: mass-message API, the owner confirms
+    RELAY = "relay"  # ordinary WeChat group, relayed by a person: its keeper
+
+
+#: ``delivery.channel`` of a group chat's row, by the chat's kind.
+GROUP_CHANNELS = {
+    GroupChatKind.ROBOT: "wecom",
+    GroupChatKind.CUSTOMER_GROUP: "wecom_group",
+    GroupChatKind.RELAY: "relay",
+}
+#: Group channels a person completes (the owner confirms, the keeper relays): dispatch
+#: never claims their rows, and a push is done dispatching without them.
+PERSON_CHANNELS = ("wecom_group", "relay")
 
 
 class Role(StrEnum):
@@ -160,7 +182,11 @@ class Rule(SQLModel, table=True):
 
 
 class GroupChat(SQLModel, table=True):
-    """A village or grid WeChat/WeCom group chat reached through its robot."""
+    """A village or grid group chat: reached through its WeCom robot, as a WeCom customer
+    group (客户群) by the mass-message API, or relayed by its keeper (:class:`GroupChatKind`).
+
+    ``robot_key`` is "" on chats that are not robots (a key is unique only when set).
+    """
 
     __tablename__ = "group_chat"
     id: int | None = Field(default=None, primary_key=True)
@@ -168,6 +194,13 @@ class GroupChat(SQLModel, table=True):
     region_id: int = Field(foreign_key="region.id", index=True)
     robot_key: str = Field(max_length=128)
     active: bool = True
+    kind: str = Field(default=GroupChatKind.ROBOT, max_length=16)
+    #: user_account.id of the grid worker or cadre who keeps the group (required for relay)
+    keeper_user_id: int | None = None
+    #: the WeCom userid of a customer group's owner (the mass message's sender)
+    owner_userid: str | None = Field(default=None, max_length=64)
+    #: a customer group's chat_id at WeCom
+    wecom_chat_id: str | None = Field(default=None, max_length=64)
 
 
 class Item(SQLModel, table=True):
@@ -478,13 +511,18 @@ class CmppSubmit(SQLModel, table=True):
 
 class LinkOpen(SQLModel, table=True):
     """Opens of an item's short link (``/s/<code>``) on one day (Beijing time), per village
-    (``region_code`` "" when the link named none): one counter row, not a row per open."""
+    (``region_code`` "" when the link named none) and per group chat: one counter row, not
+    a row per open."""
 
     __tablename__ = "link_open_day"
-    __table_args__ = (UniqueConstraint("item_id", "region_code", "day", name="uq_link_open_day"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "region_code", "group_chat_id", "day", name="uq_link_open_day"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id")
     region_code: str = Field(default="", max_length=32)
+    #: the group chat the link was posted in (its ``g`` parameter); 0: the link named none
+    group_chat_id: int = 0
     day: date = Field(index=True)
     opens: int = 0
 
@@ -635,3 +673,24 @@ class StaffNotice(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class GroupTask(SQLModel, table=True):
+    """One WeCom mass-message task of a push to one owner's customer groups (unique per
+    push and owner). ``status``: creating | waiting | settled | failed; ``msgid`` is the
+    platform's task id once created; ``settled_at`` is set when all its groups have a
+    final state."""
+
+    __tablename__ = "group_task"
+    __table_args__ = (UniqueConstraint("push_id", "owner_userid", name="uq_group_task_push_owner"),)
+    id: int | None = Field(default=None, primary_key=True)
+    push_id: int = Field(foreign_key="push.id")
+    owner_userid: str = Field(max_length=64)
+    msgid: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    #: when to remind the owner who has not confirmed
+    remind_at: datetime
+    reminded_at: datetime | None = None
+    settled_at: datetime | None = None
+    status: str = Field(default="creating", max_length=16)
+    error_code: str | None = Field(default=None, max_length=64)

@@ -144,7 +144,18 @@ class Settings(BaseSettings):
     pdf_font: Path | None = None
     local_holidays: list[date] = Field(default_factory=list)
     local_workdays: list[date] = Field(default_factory=list)
+    #: minutes after a customer-group mass message was created when an owner who has not
+    #: confirmed it is reminded (urgent items: the second), and hours until it is given up
+    group_owner_remind_minutes: int = Field(30, ge=1, le=1440)
+    group_owner_remind_minutes_urgent: int = Field(10, ge=1, le=1440)
+    group_owner_cutoff_hours: int = Field(24, ge=1, le=720)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    #: an urgent notice not relayed to an ordinary WeChat group this many minutes after
+    #: planning escalates to the village's other keepers and the office
+    relay_urgent_minutes: int = Field(10, ge=1, le=1440)
+    #: a normal one escalates at this hour (Asia/Shanghai) of the day it was planned
+    #: (planned after it: the next day's), once
+    relay_day_end_hour: int = Field(18, ge=1, le=23)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
     wx: WxSettings = Field(default_factory=WxSettings)

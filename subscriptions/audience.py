@@ -11,12 +11,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    null,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import (
+    GROUP_CHANNELS,
+    DeliveryStatus,
     Group,
     GroupChat,
+    GroupChatKind,
     GroupKind,
     GroupMember,
     Item,
@@ -139,13 +155,42 @@ def residents_chunk(
 
 
 def group_chats(audience: Audience) -> Select[tuple[object, ...]]:
-    """Group chats of matched region groups that lie inside the item's region."""
+    """Active group chats of matched region groups that lie inside the item's region, in
+    regions still in use, with the columns of their delivery row by kind: ``id``,
+    ``region_id``, ``channel``, ``recipient``, ``status``, ``provider``.
+
+    A robot's row is queued for its webhook key; a customer group's is queued for its
+    WeCom chat id (the mass-message job takes it); a relayed group's waits for its keeper.
+    """
     inside = [Region.path.startswith(path) for path in audience.region_paths]
+    kind = GroupChat.kind
+    customer, relay = GroupChatKind.CUSTOMER_GROUP.value, GroupChatKind.RELAY.value
+    channel = case(
+        (kind == customer, GROUP_CHANNELS[GroupChatKind.CUSTOMER_GROUP]),
+        (kind == relay, GROUP_CHANNELS[GroupChatKind.RELAY]),
+        else_=GROUP_CHANNELS[GroupChatKind.ROBOT],
+    )
+    recipient = case(
+        (kind == customer, GroupChat.wecom_chat_id),
+        (kind == relay, cast(GroupChat.keeper_user_id, String)),
+        else_=GroupChat.robot_key,
+    )
+    waiting, queued = DeliveryStatus.WAITING.value, DeliveryStatus.QUEUED.value
+    status = case((kind == relay, waiting), else_=queued)
+    provider = case((kind == customer, "wecom"), else_=null())
     return (
-        select(GroupChat.id, GroupChat.region_id, GroupChat.robot_key)
+        select(
+            GroupChat.id,
+            GroupChat.region_id,
+            channel.label("channel"),
+            recipient.label("recipient"),
+            status.label("status"),
+            provider.label("provider"),
+        )
         .join(Region, Region.id == GroupChat.region_id)
         .where(
             Region.path.startswith(audience.within_path),
+            Region.active.is_(True),  # a retired village's or grid's chats are not pushed to
             GroupChat.active.is_(True),
             or_(false(), *inside),
         )

@@ -56,6 +56,8 @@ SETTINGS: tuple[tuple[str, str, tuple[Role, ...], str], ...] = (
     ("/audit", "操作日志", (), "谁在何时做了什么"),
 )
 SETTINGS_HREF = "/settings"
+#: entries for exactly these roles (an administrator's bar stays short)
+OWN_NAV: tuple[Page, ...] = (("/relay", "转发清单", (Role.GRID_WORKER,)),)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Viewer:
 
     def nav(self) -> list[tuple[str, str]]:
         pages = [(href, label) for href, label, roles in NAV if self.can(*roles)]
+        pages += [(href, label) for href, label, roles in OWN_NAV if self.role in roles]
         return pages + ([(SETTINGS_HREF, "设置")] if self.settings() else [])
 
     def settings(self) -> list[tuple[str, str, str]]:
@@ -95,7 +98,9 @@ class Viewer:
         pages = (SETTINGS_HREF, *(href for href, *_ in SETTINGS))
         if any(path == href or path.startswith(href + "/") for href in pages):
             return SETTINGS_HREF
-        found = [h for h, _l, _r in NAV if path == h or (h != "/" and path.startswith(h))]
+        found = [
+            h for h, _l, _r in NAV + OWN_NAV if path == h or (h != "/" and path.startswith(h))
+        ]
         return max(found, key=len, default="")
 
 

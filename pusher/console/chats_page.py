@@ -1,6 +1,8 @@
-"""Village and grid group chats in the console: register a chat's WeCom robot (the key
-shown masked afterwards), send a test message, change the key (waiting messages follow),
-deactivate. Grid workers see and keep the chats of their own regions."""
+"""Village and grid group chats in the console: register a chat of one of three kinds —
+a WeCom robot (the key shown masked afterwards), a WeCom customer group (owner and chat
+id) or an ordinary WeChat group with its keeper who relays —, send a robot a test
+message, change the key or keeper (waiting messages follow), deactivate. Grid workers
+see and keep the chats of their own regions."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from pusher.console.base import STAFF, Viewer, audit, deny, render, viewer
 from pusher.console.flash import flash, take_flash
 from pusher.db import transaction
 from pusher.errors import Conflict, InvalidInput, UserError
-from pusher.models import GroupChat, Region, RegionKind, Role
+from pusher.models import GroupChat, GroupChatKind, Region, RegionKind, Role, User
 from pusher.privacy import mask_key
+from pusher.town.chat_kinds import KIND_LABELS
 from pusher.town.chats import (
     ChatIn,
     check_test_rate,
@@ -31,6 +34,11 @@ from pusher.web.params import int_param
 from pusher.web.scope import visible
 
 KEEPERS = (Role.PUBLISHER, Role.GRID_WORKER)
+NEXT_STEP = {
+    GroupChatKind.ROBOT: "可以点“发测试消息”确认机器人能用。",
+    GroupChatKind.CUSTOMER_GROUP: "推送时由群主在企业微信里确认发送。",
+    GroupChatKind.RELAY: "推送时转发人会在“转发清单”里看到要转发的通知。",
+}
 MAX_FIELD = 300
 
 
@@ -46,6 +54,9 @@ async def _page(
         Region.active.is_(True),
         Region.kind.in_((RegionKind.TOWN, RegionKind.VILLAGE, RegionKind.GRID)),
     )
+    users_q = select(User.id, User.username, User.display_name).where(User.active.is_(True))
+    if me.scope is not None:  # a grid worker names themself (others are checked on save)
+        users_q = users_q.where(User.id == me.user.id)
     async with request.app[RESOURCES].db() as db:
         rows = await db.execute(query)
         chats = [(c, name, code) for c, name, code in rows if visible(me.scope, c.region_id)]
@@ -54,9 +65,17 @@ async def _page(
             for rid, code, name, path in await db.execute(regions_q.order_by(Region.path))
             if visible(me.scope, rid)
         ]
+        users = [(uid, login, shown) for uid, login, shown in await db.execute(users_q)]
+    names = {uid: login for uid, login, _ in users}
+    if me.scope is not None:
+        keeper_ids = {c.keeper_user_id for c, _, _ in chats} - {None}
+        async with request.app[RESOURCES].db() as db:
+            found = await db.execute(select(User.id, User.username).where(User.id.in_(keeper_ids)))
+            names |= {uid: login for uid, login in found}
     return await render(
         request, "chats.html", me, status=status, chats=chats, regions=regions, error=error,
-        done=take_flash(request), keeper=me.can(*KEEPERS), mask=mask_key,
+        done=take_flash(request), keeper=me.can(*KEEPERS), mask=mask_key, kinds=KIND_LABELS,
+        users=users, names=names,
     )  # fmt: skip
 
 
@@ -68,7 +87,15 @@ def _input(form: Any) -> ChatIn:
     def field(name: str) -> str:
         return str(form.get(name, ""))[:MAX_FIELD].strip()
 
-    return ChatIn(field("name"), field("region_code"), field("robot_key"))
+    return ChatIn(
+        field("name"),
+        field("region_code"),
+        field("robot_key"),
+        kind=field("kind"),
+        keeper=field("keeper"),
+        owner_userid=field("owner_userid"),
+        wecom_chat_id=field("wecom_chat_id"),
+    )
 
 
 async def _check_region(request: web.Request, me: Viewer, code: str) -> None:
@@ -92,7 +119,7 @@ async def chat_create(request: web.Request) -> web.Response:
         if exc.status == 403:
             raise
         return await _page(request, me, status=exc.status, error=exc.message)
-    flash(request, f"已登记「{chat.name}」。可以点“发测试消息”确认机器人能用。")
+    flash(request, f"已登记「{chat.name}」。" + NEXT_STEP.get(chat.kind, ""))
     raise web.HTTPFound("/chats")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 
 from pusher.console.base import STAFF, render, viewer
 from pusher.console.due import due_summary
+from pusher.console.item_groups import KIND_NAMES, group_state
 from pusher.models import Delivery, DeliveryStatus, Item, ItemStatus, Push, Region, Role
 from pusher.reports.period import range_of, today_local
 from pusher.web.keys import RESOURCES
@@ -17,7 +18,8 @@ from pusher.web.local_time import LOCAL
 
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.CONFIRMED)
 MISSED = (DeliveryStatus.FAILED, DeliveryStatus.UNREACHABLE)
-PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+#: a group row waiting for its keeper or owner has not missed anyone yet
+PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.WAITING)
 
 
 def _today_start() -> datetime:
@@ -59,6 +61,32 @@ async def _villages(
     return out
 
 
+async def group_counts(
+    db: Any, since: datetime, scope: frozenset[int] | None, *, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Group-chat deliveries since ``since`` by kind, then by state in words (已发送,
+    待群主确认, 已转发 …): one line per kind that had any."""
+    query = (
+        select(Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.group_chat_id.is_not(None), Delivery.created_at >= since)
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    if scope is not None:
+        query = query.where(Delivery.region_id.in_(scope or {-1}))
+    if until is not None:
+        query = query.where(Delivery.created_at < until)
+    kinds: dict[str, dict[str, int]] = {}
+    for channel, status, n in await db.execute(query):
+        states = kinds.setdefault(channel, {})
+        label = group_state(channel, status)
+        states[label] = states.get(label, 0) + int(n)
+    return [
+        {"kind": name, "total": sum(kinds[c].values()), "states": kinds[c]}
+        for c, name in KIND_NAMES.items()
+        if c in kinds
+    ]
+
+
 async def dashboard(request: web.Request) -> web.Response:
     me = await viewer(request, *STAFF, Role.GRID_WORKER)
     today = _today_start()
@@ -83,6 +111,7 @@ async def dashboard(request: web.Request) -> web.Response:
         window = range_of(request.query, today=today_local())
         since, until = (window.start, window.end) if window else (today - timedelta(days=7), None)
         villages = await _villages(db, since, me.scope, until=until)
+        groups = await group_counts(db, since, me.scope, until=until)
         office = me.role != Role.GRID_WORKER
         due = await due_summary(db, request.app[RESOURCES].settings) if office else None
     failures = sum(v["missed"] for v in villages)
@@ -94,6 +123,7 @@ async def dashboard(request: web.Request) -> web.Response:
         pushes=pushes,
         waiting=waiting,
         villages=villages,
+        groups=groups,
         failures=failures,
         pending=pending,
         window=window,

@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelKind
 from pusher.audit import record
 from pusher.console.base import STAFF, Viewer, audit, render, viewer
+from pusher.console.item_groups import KIND_NAMES, group_state
 from pusher.console.item_page import DELIVERY_NAMES
 from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, Region, Resident, Role, utcnow
+from pusher.models import PERSON_CHANNELS, Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.privacy import recipient_for
 from pusher.web.delivery_log import (
     COUNT_CAP,
+    WHO,
     Grid,
     capped_total,
     conditions,
@@ -34,12 +36,16 @@ from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
 EXPORT_LIMIT = 100_000
-FILTER_KEYS = ("push", "village", "grid", "channel", "status", "date", "from", "to")
-CHANNELS = {"wechat": "公众号", "wecom": "微信群", "sms": "短信", "sandbox": "模拟"}
+FILTER_KEYS = ("push", "village", "grid", "kind", "channel", "status", "date", "from", "to")
+CHANNELS = {"wechat": "公众号", "sms": "短信", **KIND_NAMES, "sandbox": "模拟"}
+#: ``kind``: resident rows or group-chat rows (the group's own kind is its channel)
+KINDS = {"resident": "居民", "group": "群聊"}
+#: Channels a person completes (the owner confirms, the keeper relays): never re-queued.
+NOT_RETRIED = PERSON_CHANNELS
 HEADER = (
     "编号",
     "推送",
-    "居民",
+    "居民/群聊",
     "收件人",
     "地区",
     "渠道",
@@ -55,10 +61,10 @@ HEADER = (
 # garbage collector) for seconds.
 EXPORT_COLUMNS = (
     *Delivery.__table__.c,
-    Resident.name.label("resident_name"),
+    WHO.label("resident_name"),
     Grid.name.label("grid_name"),
 )
-PAGE_COLUMNS = (Delivery, Resident.name, Grid.name)
+PAGE_COLUMNS = (Delivery, WHO, Grid.name)
 
 
 async def where_of(db: AsyncSession, request: web.Request, me: Viewer) -> list[ColumnElement[bool]]:
@@ -75,6 +81,8 @@ def after_id(request: web.Request) -> int | None:
 def state(d: Any, now: datetime) -> str:
     """The status in words; a queued row due later says when it goes (quiet hours,
     a provider's daily cap) or is tried again (after a transient error)."""
+    if d.channel in NOT_RETRIED:  # a person's step: 待转发, 待群主确认 …
+        return group_state(d.channel, d.status)
     named = DELIVERY_NAMES.get(DeliveryStatus(d.status), d.status)
     due = d.next_attempt_at
     if d.status != DeliveryStatus.QUEUED or due is None or due <= now:
@@ -135,6 +143,7 @@ async def deliveries_page(request: web.Request) -> web.Response:
         villages=villages,
         grids=grids,
         channels=CHANNELS,
+        kinds=KINDS,
         statuses=DELIVERY_NAMES,
         qs=request.query_string,
         filters=filters,
@@ -163,7 +172,11 @@ async def retry(request: web.Request) -> web.Response:
     resources = request.app[RESOURCES]
     async with transaction(resources.db) as db:
         where = await where_of(db, request, me)
-        ids = select(Delivery.id).where(*where, Delivery.status == DeliveryStatus.FAILED)
+        ids = select(Delivery.id).where(
+            *where,
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.channel.not_in(NOT_RETRIED),
+        )
         failed = await db.scalar(select(func.count()).select_from(ids.subquery())) or 0
         work = (
             await db.execute(

@@ -1,14 +1,28 @@
-"""Follow-up for grid workers: residents a push did not reach, confirmed in person."""
+"""Follow-up for grid workers: residents a push did not reach, confirmed in person; and,
+for them and the office, the village groups a notice did not reach (a keeper's 未能转发,
+a customer group's owner who did not send)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
 
-from pusher.console.base import audit, deny, render, viewer
+from pusher.console.base import STAFF, audit, deny, render, viewer
+from pusher.console.group_followup import unconfirmed_groups
 from pusher.db import transaction
 from pusher.errors import Conflict, NotFound
-from pusher.models import Delivery, DeliveryStatus, Item, Push, Region, Resident, Role, utcnow
+from pusher.models import (
+    PERSON_CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    GroupChat,
+    Item,
+    Push,
+    Region,
+    Resident,
+    Role,
+    utcnow,
+)
 from pusher.web.keys import RESOURCES
 from pusher.web.params import int_param
 from pusher.web.scope import visible
@@ -18,7 +32,7 @@ LIMIT = 500
 
 
 async def followup_page(request: web.Request) -> web.Response:
-    me = await viewer(request, Role.GRID_WORKER)
+    me = await viewer(request, Role.GRID_WORKER, *STAFF)
     query = (
         select(Delivery, Resident, Region.name, Item.title)
         .join(Resident, Resident.id == Delivery.resident_id)
@@ -30,9 +44,25 @@ async def followup_page(request: web.Request) -> web.Response:
     )
     if me.scope is not None:
         query = query.where(Delivery.region_id.in_(me.scope or {-1}))
+    groups = (
+        select(Delivery, GroupChat.name, Region.name, Item.title)
+        .join(GroupChat, GroupChat.id == Delivery.group_chat_id)
+        .join(Region, Region.id == GroupChat.region_id)
+        .join(Push, Push.id == Delivery.push_id)
+        .join(Item, Item.id == Push.item_id)
+        .where(Delivery.status == DeliveryStatus.FAILED, Delivery.channel.in_(PERSON_CHANNELS))
+        .order_by(Delivery.id.desc())
+    )
+    if me.scope is not None:
+        groups = groups.where(Delivery.region_id.in_(me.scope or {-1}))
     async with request.app[RESOURCES].db() as db:
         rows = (await db.execute(query.limit(LIMIT))).all()
-    return await render(request, "followup.html", me, rows=rows, done=request.query.get("done"))
+        chats = (await db.execute(groups.limit(LIMIT))).all()
+        unconfirmed = await unconfirmed_groups(db, me.scope)
+    return await render(
+        request, "followup.html", me, rows=rows, chats=chats, done=request.query.get("done"),
+        confirms=me.can(Role.GRID_WORKER), groups=unconfirmed,
+    )  # fmt: skip
 
 
 async def confirm(request: web.Request) -> web.Response:

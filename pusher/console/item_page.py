@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.base import STAFF, audit, render, viewer
 from pusher.console.due import deadline_text
+from pusher.console.item_groups import as_template, group_section
 from pusher.console.items import STATUS_NAMES, load_item
 from pusher.db import transaction
 from pusher.errors import UserError
@@ -53,6 +54,8 @@ DELIVERY_NAMES = {
     DeliveryStatus.FAILED: "失败",
     DeliveryStatus.UNREACHABLE: "无法联系",
     DeliveryStatus.CONFIRMED: "已当面告知",
+    DeliveryStatus.CANCELLED: "已取消",
+    DeliveryStatus.WAITING: "待转发或群主确认",  # a group row waiting for a person
 }
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 #: 发布形式 on the review form: the channels pusher sends on, and the office's own
@@ -162,6 +165,11 @@ async def item_page(request: web.Request) -> web.Response:
         clock = await item_clock(db, calendar_for(settings), item.id, today=today_local())
         classifier = await _classifier(request, db)
         options = await domain_review.known_domains(db)
+        groups = (
+            await group_section(db, item_id=int(item.id or 0), push_id=push.id, scope=me.scope)
+            if push is not None and push.id is not None
+            else []
+        )
     domain = domain_review.explain(item, await domain_review.suggest(item, classifier=classifier))
     shown = None
     if push is None and item.disclosure == "主动公开":
@@ -192,6 +200,7 @@ async def item_page(request: web.Request) -> web.Response:
         correction=correction,
         domain=domain,
         domain_options=options,
+        groups=as_template(groups),
     )
 
 

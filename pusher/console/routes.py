@@ -22,6 +22,7 @@ from pusher.console import (
     items,
     messages,
     regions_page,
+    relay_page,
     reports,
     residents,
     roster_import,
@@ -58,6 +59,9 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/deliveries/retry", deliveries.retry, name="console.retry")
     get("/followup", followup.followup_page, name="console.followup")
     post("/followup/{delivery_id:\\d+}/confirm", followup.confirm, name="console.confirm")
+    get("/relay", relay_page.relay_page, name="console.relay")
+    post("/relay/{delivery_id:\\d+}/done", relay_page.relay_done, name="console.relay_done")
+    post("/relay/{delivery_id:\\d+}/refuse", relay_page.relay_refuse, name="console.relay_refuse")
     get("/residents", residents.residents_page, name="console.residents")
     get("/residents/new", residents.resident_new, name="console.resident_new")
     post("/residents/new", residents.resident_create, name="console.resident_create")

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import SessionFactory, rowcount, transaction
-from pusher.models import Delivery, DeliveryRange, DeliveryStatus
+from pusher.models import PERSON_CHANNELS, Delivery, DeliveryRange, DeliveryStatus
 from pusher.pipeline.lifecycle_push import cancel_waiting, is_stopped
 
 DT = Delivery.__table__
@@ -88,6 +88,8 @@ async def claim(
 ) -> list[Claimed]:
     """Claim up to ``limit`` due deliveries: expired leases first, then rows due
     again, then fresh rows in resident order."""
+    if channel in PERSON_CHANNELS:  # the keeper relays, the owner confirms: never sent here
+        return []
     if await is_stopped(session, push_id):  # stopped: cancel what waits, send nothing
         await cancel_waiting(session, push_id, now=now, channel=channel)
         return []

@@ -16,12 +16,22 @@ import difflib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import case, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import SessionFactory, rowcount, transaction
 from pusher.errors import Conflict
-from pusher.models import Delivery, DeliveryStatus, Item, ItemStatus, Push, utcnow
+from pusher.models import (
+    GROUP_CHANNELS,
+    PERSON_CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    GroupChatKind,
+    Item,
+    ItemStatus,
+    Push,
+    utcnow,
+)
 from pusher.pipeline.review import pushable
 
 D = Delivery.__table__.c
@@ -124,15 +134,20 @@ async def plan_correction(
 
 
 async def _copy_audience(session: AsyncSession, push_id: int, original_item: int) -> int:
-    """One queued row, due now, per row of the original push that was received."""
+    """One row per row of the original push that was received: queued and due now, but
+    a relayed group's row waits for its keeper and a customer group's carries no time
+    (as planning writes them)."""
     first = select(Push.id).where(Push.item_id == original_item).scalar_subquery()
     now = utcnow()
+    relay = GROUP_CHANNELS[GroupChatKind.RELAY]
+    waiting, queued = DeliveryStatus.WAITING.value, DeliveryStatus.QUEUED.value
+    due = literal(now, type_=D.next_attempt_at.type)
     rows = select(
         literal(push_id),
         *(getattr(D, name) for name in _COPIED),
-        literal(DeliveryStatus.QUEUED.value),
+        case((D.channel == relay, waiting), else_=queued),
         literal(now, type_=D.created_at.type),
-        literal(now, type_=D.next_attempt_at.type),
+        case((D.channel.in_(PERSON_CHANNELS), null()), else_=due),
     ).where(D.push_id == first, D.status.in_([s.value for s in RECEIVED]))
     columns = ["push_id", *_COPIED, "status", "created_at", "next_attempt_at"]
     done = await session.execute(insert(Delivery.__table__).from_select(columns, rows))

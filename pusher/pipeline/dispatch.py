@@ -34,6 +34,7 @@ from channels.base import (
 from channels.ratelimit import RateLimiter
 from pusher.db import SessionFactory, single_writer, transaction
 from pusher.models import (
+    PERSON_CHANNELS,
     Delivery,
     DeliveryRange,
     DeliveryStatus,
@@ -383,6 +384,7 @@ async def _close_if_done(d: Dispatcher, push_id: int) -> None:
             .where(
                 D.push_id == push_id,
                 D.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]),
+                D.channel.not_in(PERSON_CHANNELS),  # group rows waiting for a person settle alone
             )
         )
         if not open_rows:

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Insert, Selectable, Table, func, literal, null, select, text, update
+from sqlalchemy import Insert, Selectable, Table, case, func, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +41,6 @@ from pusher.db import SessionFactory, WalCheckpoints, rowcount, single_writer, t
 from pusher.models import (
     Delivery,
     DeliveryRange,
-    DeliveryStatus,
     Item,
     ItemMatch,
     ItemStatus,
@@ -67,7 +66,7 @@ PARALLEL_CHUNKS = 2
 #: The columns planning writes; resident rows and group-chat rows differ in the second.
 COLUMNS = ["push_id", "resident_id", "region_id", "channel", "recipient", "status"]
 COLUMNS += ["created_at", "next_attempt_at"]
-CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS]
+CHAT_COLUMNS = [c if c != "resident_id" else "group_chat_id" for c in COLUMNS] + ["provider"]
 #: Tables written per chunk through Core statements, which compile once and are cached.
 RANGES: Table = DeliveryRange.__table__
 PUSHES: Table = Push.__table__
@@ -314,17 +313,24 @@ async def _fast_commit(session: AsyncSession) -> None:
 
 
 def _insert_chats(session: AsyncSession, push_id: int, audience: Audience) -> Insert:
+    """One row per matched group chat, of every kind (see :func:`group_chats`): a robot's
+    row is due now; a customer group's and a relayed group's carry no time, so dispatch
+    and the sweeper never take them."""
     chats = group_chats(audience).subquery()
     now = utcnow()
+    due = literal(now, Delivery.__table__.c.next_attempt_at.type)
     source = select(
         literal(push_id).label("push_id"),
         chats.c.id,
         chats.c.region_id,
-        literal(ChannelKind.WECOM.value).label("channel"),
-        chats.c.robot_key,
-        literal(DeliveryStatus.QUEUED.value).label("status"),
+        chats.c.channel,
+        chats.c.recipient,
+        chats.c.status,
         literal(now, Delivery.__table__.c.created_at.type).label("created_at"),
-        literal(now, Delivery.__table__.c.next_attempt_at.type).label("next_attempt_at"),
+        case((chats.c.channel == ChannelKind.WECOM.value, due), else_=null()).label(
+            "next_attempt_at"
+        ),
+        chats.c.provider,
     ).where(literal(True))
     return _upsert(session, Delivery).from_select(CHAT_COLUMNS, source).on_conflict_do_nothing()
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pusher.db import SessionFactory
 from pusher.models import (
+    PERSON_CHANNELS,
     Delivery,
     DeliveryRange,
     DeliveryStatus,
@@ -35,6 +36,7 @@ async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
             select(D.push_id, D.channel)
             .where(
                 D.next_attempt_at.is_not(None),
+                D.channel.not_in(PERSON_CHANNELS),  # a person completes these, not dispatch
                 ((D.status == DeliveryStatus.QUEUED.value) & (D.next_attempt_at <= now))
                 | ((D.status == DeliveryStatus.SENDING.value) & (D.lease_until < now)),
             )

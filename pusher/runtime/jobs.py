@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from channels.base import ChannelKind
 from pusher.db import transaction
-from pusher.models import Item
+from pusher.models import Item, Urgency
 from pusher.pipeline.dispatch import dispatch as dispatch_step
 from pusher.pipeline.lifecycle import purge
 from pusher.pipeline.match import match_item
@@ -23,8 +23,10 @@ from pusher.pipeline.review import pushable
 from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.pipeline.texts import texts_for
 from pusher.runtime.context import Resources
+from pusher.runtime.group_jobs import group_tasks
 from pusher.sources.poll import poll_sources
-from pusher.staff.notify import Outbox, notify_due
+from pusher.staff.notify import Outbox, notify_due, nudge
+from pusher.staff.relay import escalate_relays
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
         tokenizer, classifier = r.rulebook.tokenizer, r.rulebook.classifier
         assert classifier is not None  # built by current()
         await match_item(session, item, matcher=matcher, classifier=classifier)
+        urgent = item.urgency == Urgency.URGENT
     settings = r.settings
     d = settings.dispatch
 
@@ -54,7 +57,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
                 "dispatch", push_id, kind.value, job_id=_job(push_id, kind, number)
             )
 
-    return await plan_push(
+    push_id = await plan_push(
         r.db,
         item_id,
         chunk=settings.dispatch.plan_chunk,
@@ -70,6 +73,11 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
             wechat_fields=d.wechat_template_fields,
         ),
     )
+    if push_id is not None:  # its customer groups' mass messages, at once
+        await r.queue.enqueue("group_tasks", push_id, job_id=f"group_tasks:{push_id}")
+    if push_id is not None and urgent:  # keepers of relayed groups: the text at once
+        await nudge(r.queue)
+    return push_id
 
 
 async def dispatch(ctx: dict[str, Any], push_id: int, kind: str) -> dict[str, Any]:
@@ -115,7 +123,9 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 
 async def notify_staff(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Tell reviewers, leaders and grid workers what waits for them (once per round)."""
+    """Tell reviewers, leaders and grid workers what waits for them (once per round),
+    after escalating the relays to WeChat groups left waiting too long (every sweep:
+    the arq cron's in production, the embedded runner's in embedded mode)."""
     r = _res(ctx)
     s = r.settings
     outbox = Outbox(
@@ -124,8 +134,15 @@ async def notify_staff(ctx: dict[str, Any]) -> dict[str, Any]:
         wechat_mode=s.wechat.mode,
         wechat_fields=s.dispatch.wechat_template_fields,
     )
-    told = await notify_due(r.db, outbox, now=datetime.now(UTC))
-    return {"sent": told.sent, "failed": told.failed}
+    now = datetime.now(UTC)
+    escalated = await escalate_relays(
+        r.db,
+        now=now,
+        urgent_after=timedelta(minutes=s.relay_urgent_minutes),
+        day_end=s.relay_day_end_hour,
+    )
+    told = await notify_due(r.db, outbox, now=now)
+    return {"sent": told.sent, "failed": told.failed, "escalated": escalated}
 
 
 def _job(push_id: int, kind: ChannelKind, number: int) -> str:
@@ -148,4 +165,4 @@ async def purge_old(ctx: dict[str, Any]) -> dict[str, Any]:
     return asdict(report)
 
 
-FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources, notify_staff]
+FUNCTIONS = [process_item, dispatch, sweep, purge_old, poll_sources, notify_staff, group_tasks]

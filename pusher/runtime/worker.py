@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from pusher.ops.metrics import start_metrics_server
+from pusher.runtime.group_jobs import group_tasks
 from pusher.runtime.jobs import FUNCTIONS, purge_old, sweep
 from pusher.runtime.queue import Wakeup
 from pusher.runtime.resources import open_resources, redis_settings
@@ -145,6 +146,7 @@ def build_worker(
             cron(sweep, second={0, 15, 30, 45}, unique=True, run_at_startup=True),
             cron(purge_old, hour={3}, minute={17}, unique=True),
             cron(poll_sources, second={40}, unique=True),  # sources due by their interval
+            cron(group_tasks, second={50}, unique=True),  # customer groups: results, reminders
         ],
         on_startup=startup,
         on_shutdown=shutdown,

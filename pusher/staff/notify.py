@@ -31,6 +31,7 @@ from channels.base import Accepted, Channel, ChannelError, ChannelKind, Message,
 from pusher.db import SessionFactory, transaction
 from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
+from pusher.staff.relay import relay_notices
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
 from pusher.summary.wechat import short_notice_fields
 
@@ -71,6 +72,7 @@ async def notify_due(db: SessionFactory, outbox: Outbox, *, now: datetime) -> To
         users = await contacts(session)
         notices = await review_notices(session, users, now=now)
         notices += await message_notices(session, users, now=now)
+        notices += await relay_notices(session, users, now=now)
         told = await _already(session, notices)
     by_id = {u.id: u for u in users}
     tally = Told()
@@ -79,6 +81,14 @@ async def notify_due(db: SessionFactory, outbox: Outbox, *, now: datetime) -> To
             if (notice.subject, notice.round, user_id) in told:
                 continue
             await _tell(db, outbox, notice, by_id[user_id], tally)
+    return tally
+
+
+async def tell(db: SessionFactory, outbox: Outbox, notice: Notice, users: list[User]) -> Told:
+    """Tell ``users`` one notice now (each at most once per subject and round)."""
+    tally = Told()
+    for user in users:
+        await _tell(db, outbox, notice, user, tally)
     return tally
 
 

@@ -88,15 +88,31 @@ class Members(_Body):
 
 
 class ChatBody(_Body):
-    """``robot_key``: the robot's webhook address or key; empty on update keeps it."""
+    """``robot_key``: the robot's webhook address or key (robots only); empty on update
+    keeps it. A customer group needs ``owner_userid`` and ``wecom_chat_id``, an ordinary
+    WeChat group (``relay``) its ``keeper``."""
 
     name: str = Name
     region_code: str = Field(min_length=6, max_length=20, pattern=r"^[0-9]+$")
     robot_key: str = Field(default="", max_length=300)
     active: bool = True
+    #: robot | customer_group | relay (fixed once registered; empty on update: keep)
+    kind: str = Field(default="", max_length=16)
+    #: the keeper's username (required for relay); empty on update: keep
+    keeper: str = Field(default="", max_length=64)
+    owner_userid: str = Field(default="", max_length=64)
+    wecom_chat_id: str = Field(default="", max_length=64)
 
     def to_input(self) -> ChatIn:
-        return ChatIn(self.name, self.region_code, self.robot_key)
+        return ChatIn(
+            self.name,
+            self.region_code,
+            self.robot_key,
+            kind=self.kind,
+            keeper=self.keeper,
+            owner_userid=self.owner_userid,
+            wecom_chat_id=self.wecom_chat_id,
+        )
 
 
 MODELS: tuple[type[BaseModel], ...] = (

@@ -28,6 +28,7 @@ from pusher.privacy import mask_recipient, sees_full
 from pusher.web.auth import READ_DELIVERIES, Caller, caller, refuse
 from pusher.web.delivery_log import (
     COUNT_CAP,
+    KINDS,
     LogFilter,
     capped_total,
     conditions,
@@ -104,6 +105,9 @@ async def _filtered(
     status = request.query.get("status")
     if status and status not in DeliveryStatus._value2member_map_:
         raise InvalidInput(f"未知的投递状态：{status}", field="status")
+    kind = request.query.get("kind", "")
+    if kind and kind not in KINDS:
+        raise InvalidInput(f"kind 只能是 {' 或 '.join(KINDS)}", field="kind")
     regions = me.scope
     region = request.query.get("region")
     if region:
@@ -115,6 +119,7 @@ async def _filtered(
         region_ids=regions,
         channel=request.query.get("channel") or None,
         status=status or None,
+        kind=kind or None,
     )
     return await conditions(session, f)
 

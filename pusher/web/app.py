@@ -165,6 +165,7 @@ async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_sweep_forever(resources, resources.queue)))
         tasks.append(asyncio.create_task(_purge_daily(resources.queue)))
         tasks.append(asyncio.create_task(_poll_sources_forever(resources.queue)))
+        tasks.append(asyncio.create_task(_group_tasks_forever(resources.queue)))
     yield
     for task in tasks:
         task.cancel()
@@ -186,6 +187,15 @@ async def _poll_sources_forever(queue: LocalQueue) -> None:
         await asyncio.sleep(POLL_SOURCES_SECONDS)
         queue.forget("poll_sources")
         await queue.enqueue("poll_sources", job_id="poll_sources")
+
+
+async def _group_tasks_forever(queue: LocalQueue) -> None:
+    """Each minute, the customer groups' mass messages: results, reminders (arq cron in
+    production)."""
+    while True:
+        await asyncio.sleep(POLL_SOURCES_SECONDS)
+        queue.forget("group_tasks:poll")
+        await queue.enqueue("group_tasks", job_id="group_tasks:poll")
 
 
 async def _purge_daily(queue: LocalQueue) -> None:

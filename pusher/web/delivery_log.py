@@ -33,7 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from channels.base import ChannelKind
-from pusher.models import Delivery, DeliveryStatus, Push, Region, Resident
+from pusher.models import (
+    PERSON_CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    GroupChat,
+    Push,
+    Region,
+    Resident,
+)
 from pusher.reports.period import range_of, today_local
 from pusher.web.params import parse_id
 
@@ -44,6 +52,12 @@ Grid = aliased(Region)
 #: Rows a total is counted up to; beyond, the page says "more than".
 COUNT_CAP = 1_000
 #: Statuses found through the partial index of missed deliveries.
+#: ``kind`` of a row: a resident's, or a group chat's (whose own kind is its channel:
+#: wecom = robot, wecom_group = customer group, relay = relayed by its keeper)
+KINDS = ("resident", "group")
+GROUP_CHANNELS = (ChannelKind.WECOM.value, *PERSON_CHANNELS)
+#: who a row went to: the resident's name, or the group chat's
+WHO = func.coalesce(Resident.name, GroupChat.name)
 MISSED = (DeliveryStatus.FAILED.value, DeliveryStatus.UNREACHABLE.value)
 
 
@@ -57,6 +71,8 @@ class LogFilter:
     region_ids: frozenset[int] | None = None
     channel: str | None = None
     status: str | None = None
+    #: "resident" or "group": residents' rows or group chats' rows
+    kind: str | None = None
     start: datetime | None = None
     end: datetime | None = None
 
@@ -86,11 +102,13 @@ async def log_filter(
         q = {"from": q["date"], "to": q["date"]}
     period = range_of(q, today=today_local())
     status = q.get("status")
+    kind = q.get("kind")
     return LogFilter(
         push_id=parse_id(q.get("push", "")),
         region_ids=regions,
         channel=q.get("channel") or None,
         status=status if status in DeliveryStatus._value2member_map_ else None,
+        kind=kind if kind in KINDS else None,
         start=None if period is None else period.start,
         end=None if period is None else period.end,
     )
@@ -125,10 +143,7 @@ async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[
     if f.region_ids is not None:
         pg = session.bind.dialect.name == "postgresql"
         where += _in_regions(sorted(f.region_ids) or [-1], pushes, arrays=pg)
-    if f.channel:
-        where.append(D.channel == f.channel)
-        if f.channel == ChannelKind.WECOM.value:  # group-chat rows: their own index
-            where.append(D.group_chat_id.is_not(None))
+    where += _of_channel(f)
     if f.status:
         # inline, not a bound parameter: a prepared statement's generic plan cannot
         # prove a partial index's predicate (status = 'cancelled') from a parameter
@@ -139,6 +154,18 @@ async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[
         where.append(D.created_at >= f.start)
     if f.end is not None:
         where.append(D.created_at < f.end)
+    return where
+
+
+def _of_channel(f: LogFilter) -> list[ColumnElement[bool]]:
+    """The channel and kind clauses; group-chat rows are found in their own index."""
+    where: list[ColumnElement[bool]] = []
+    if f.channel:
+        where.append(D.channel == f.channel)
+    if f.kind == "group" or f.channel in GROUP_CHANNELS:
+        where.append(D.group_chat_id.is_not(None))
+    elif f.kind == "resident":
+        where.append(D.resident_id.is_not(None))
     return where
 
 
@@ -166,11 +193,13 @@ def rows_query(
     columns: tuple[Any, ...], where: list[ColumnElement[bool]], *, after: int | None, limit: int
 ) -> Select[Any]:
     """A page of rows in id order, after the id ``after``; ``columns`` may name the
-    resident (``Resident``) and the row's region (:data:`Grid`)."""
+    resident (``Resident``), the group chat (``GroupChat``, :data:`WHO`) and the row's
+    region (:data:`Grid`)."""
     query = (
         select(*columns)
         .select_from(Delivery)
         .outerjoin(Resident, Resident.id == D.resident_id)
+        .outerjoin(GroupChat, GroupChat.id == D.group_chat_id)
         .outerjoin(Grid, Grid.id == D.region_id)
         .where(*where)
         .order_by(D.id)

@@ -375,6 +375,7 @@ def _paths() -> dict[str, Any]:
                     "resident_id",
                     ("status", _enum(list(DeliveryStatus))),
                     "channel",
+                    ("kind", _enum(["resident", "group"])),
                     "region",
                     ("full", _enum(["0", "1"])),
                     ("after", _ID),  # the last id of the page before: keyset pages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pusher.models import RegionKind
+from pusher.models import GroupChatKind, RegionKind
 from pusher.web.params import MAX_ID
 
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -51,11 +51,15 @@ def answers() -> dict[str, Any]:
         members=rows | {"items": integer},
     )
     chat = _obj(
-        ["id", "name", "region_id", "robot_key", "active"],
+        ["id", "name", "region_id", "kind", "robot_key", "active"],
         id=integer,
         name=text,
         region_id=integer,
+        kind={"type": "string", "enum": [k.value for k in GroupChatKind]},
         robot_key=text,
+        keeper_user_id=maybe_int,
+        owner_userid=maybe_text,
+        wecom_chat_id=maybe_text,
         active=flag,
         moved=integer,
         cancelled=integer,
@@ -159,7 +163,8 @@ OPERATIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("/api/v1/groups/{group_id}/members", "put", "设置名单成员（只能增删本人负责区域内的居民）",
      "MemberCount", {"body": "Members", "path": G}),
     ("/api/v1/group-chats", "get", "群聊列表（机器人 key 打码显示）", "GroupChatList", {}),
-    ("/api/v1/group-chats", "post", "登记村或网格的群聊（企业微信群机器人）", "GroupChat",
+    ("/api/v1/group-chats", "post", "登记群聊（群机器人、客户群或普通微信群）",
+     "GroupChat",
      {"body": "ChatBody", "ok": 201, **W}),
     ("/api/v1/group-chats/{chat_id}", "get", "群聊详情", "GroupChat", {"path": C}),
     ("/api/v1/group-chats/{chat_id}", "put", "修改群聊；更换机器人 key 时待发消息改发新 key",

@@ -2,12 +2,13 @@
 
 Only items that may be pushed (approved, 主动公开) are shown; anything else is a
 plain 404, so a guessed code reveals nothing. Opens of a short link are counted in
-one row per item, village (``?v=<code>``) and day, not a row per request: ``v``
-counts only when it names a real region inside the item's region (else the open
-counts for the item alone), a visitor's repeated opens count once an hour, and one
-client address counts at most ``PUSHER_LINK_OPEN_RATE`` opens a minute (see
-:mod:`pusher.web.open_gate`). The redirect answers every request whatever the count
-does, also when counting fails.
+one row per item, village (``?v=<code>``), group chat (``?g=<chat id, base36>``) and
+day, not a row per request: ``v`` counts only when it names a real region inside the
+item's region (else the open counts for the item alone), ``g`` only when it names a
+group chat the item's push had a delivery for (else no group), a visitor's repeated
+opens count once an hour, and one client address counts at most
+``PUSHER_LINK_OPEN_RATE`` opens a minute (see :mod:`pusher.web.open_gate`). The
+redirect answers every request whatever the count does, also when counting fails.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import transaction
-from pusher.models import Item, LinkOpen, Region
+from pusher.models import Delivery, Item, LinkOpen, Push, Region
 from pusher.pipeline.lifecycle_push import expired
 from pusher.pipeline.review import pushable
 from pusher.web.catalogue_html import catalogue_html
@@ -92,13 +93,14 @@ async def _count(request: web.Request, item: Item, visitor: str) -> None:
     db = request.app[RESOURCES].db
     async with db() as session:
         village = await _village(session, item, request.query.get("v", ""))
-    link = f"{item.id}:{village}"
+        group = await _group(session, item, request.query.get("g", ""))
+    link = f"{item.id}:{village}:{group}"
     address = client_address(request, request.app[SETTINGS].trusted_proxies)
     if not await request.app[OPEN_GATE].admit(address=address, visitor=visitor, link=link):
         return
     assert item.id is not None
     async with transaction(db) as session:
-        await session.execute(_increment(session, item.id, village))
+        await session.execute(_increment(session, item.id, village, group))
 
 
 async def _village(session: AsyncSession, item: Item, raw: str) -> str:
@@ -110,13 +112,29 @@ async def _village(session: AsyncSession, item: Item, raw: str) -> str:
     return raw if within and path and path.startswith(within) else ""
 
 
-def _increment(session: AsyncSession, item_id: int, village: str) -> Any:
+async def _group(session: AsyncSession, item: Item, raw: str) -> int:
+    """The group chat ``g`` names when the item's push had a delivery for it, else 0."""
+    chat_id = decode(raw.lower()) if 0 < len(raw) <= 8 else None
+    if not chat_id:
+        return 0
+    found = await session.scalar(
+        select(Delivery.id)
+        .join(Push, Push.id == Delivery.push_id)
+        .where(Push.item_id == item.id, Delivery.group_chat_id == chat_id)
+        .limit(1)
+    )
+    return chat_id if found is not None else 0
+
+
+def _increment(session: AsyncSession, item_id: int, village: str, group: int = 0) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE``: the day's counter row, made or incremented."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     day = datetime.now(LOCAL).date()
-    stmt = dialect.insert(LinkOpen).values(item_id=item_id, region_code=village, day=day, opens=1)
+    stmt = dialect.insert(LinkOpen).values(
+        item_id=item_id, region_code=village, group_chat_id=group, day=day, opens=1
+    )
     return stmt.on_conflict_do_update(
-        index_elements=["item_id", "region_code", "day"],
+        index_elements=["item_id", "region_code", "group_chat_id", "day"],
         set_={"opens": stmt.table.c.opens + 1},
     )
 

@@ -422,7 +422,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/deliveries"): Entry(READERS, Call(at("/deliveries"))),
     ("GET", "/deliveries/export.{fmt}"): Entry(READERS, Call(at("/deliveries/export.csv"))),
     ("POST", "/deliveries/retry"): Entry(OFFICE, Call(at("/deliveries/retry"), form=_none)),
-    ("GET", "/followup"): Entry(GRID, Call(at("/followup"))),
+    ("GET", "/followup"): Entry(READERS, Call(at("/followup"))),  # the office: groups missed
+    ("GET", "/relay"): Entry(READERS, Call(at("/relay"))),  # a keeper may hold any role
+    ("POST", "/relay/{delivery_id}/done"): Entry(
+        GRID, Call(at("/relay/{w.relay}/done"), form=_none)
+    ),
+    ("POST", "/relay/{delivery_id}/refuse"): Entry(
+        GRID,
+        Call(at("/relay/{w.relay}/refuse"), form=lambda w, r: {"reason": "muted", "note": ""}),
+    ),
     ("POST", "/followup/{delivery_id}/confirm"): Entry(
         GRID, Call(at("/followup/{w.unreachable}/confirm"), form=_none)
     ),

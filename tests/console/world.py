@@ -76,6 +76,7 @@ class World:
     chat: int = 0  # a group chat in grids[0]
     topic: int = 0  # an office topic (村级财务)
     list_group: int = 0  # a hand-kept list group
+    relay: int = 0  # a relay task of the pushed item for grid_worker's ordinary WeChat group
 
 
 # the callbacks are public routes of the matrix: they answer only with these configured
@@ -117,6 +118,7 @@ async def build(settings: Settings) -> World:
             source = await _source(db)
             wx_rows = await _wx_rows(db, grids[0])
             town_rows = await _town_rows(db, grids[0])
+            town_rows["relay"] = await _relay_row(db, grids[0], ids["push"])
             admin = await db.scalar(select(User).where(User.username == "admin"))
             assert admin is not None
             admin.api_token_hash = hash_token("admin")
@@ -136,6 +138,22 @@ async def _town_rows(db: AsyncSession, grid: int) -> dict[str, int]:
     group = await create_group(db, GroupIn("走访名单", "list"))
     await db.flush()
     return {"chat": chat.id or 0, "topic": topic.id or 0, "list_group": group.id or 0}
+
+
+async def _relay_row(db: AsyncSession, grid: int, push: int) -> int:
+    """An ordinary WeChat group in ``grid`` kept by grid_worker, its relay task waiting."""
+    keeper = await db.scalar(select(User.id).where(User.username == "grid_worker"))
+    chat = GroupChat(name="东山村第一网格微信群", region_id=grid, robot_key="", kind="relay")
+    chat.keeper_user_id = keeper
+    db.add(chat)
+    await db.flush()
+    row = Delivery(
+        push_id=push, group_chat_id=chat.id, region_id=grid, channel="relay",
+        recipient=str(keeper), status=DeliveryStatus.WAITING, next_attempt_at=None,
+    )  # fmt: skip
+    db.add(row)
+    await db.flush()
+    return row.id or 0
 
 
 async def _wx_rows(db: AsyncSession, grid: int) -> dict[str, int]:

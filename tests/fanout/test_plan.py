@@ -90,7 +90,11 @@ async def _resident_ids(r: Resources) -> list[int]:
 
 
 def _chunks_told(queue: RecordingQueue) -> list[int]:
-    return [int(job_id.rsplit(":", 1)[1]) for _, _, job_id in queue.jobs if job_id]
+    return [
+        int(job_id.rsplit(":", 1)[1])
+        for name, _, job_id in queue.jobs
+        if job_id and name == "dispatch"
+    ]
 
 
 async def test_planning_killed_after_a_chunk_resumes_and_plans_everyone_once(

@@ -74,6 +74,22 @@
       xhr.send(new FormData(upload));
     });
   }
+  // 转发清单: copy the ready text (the textarea stays selectable without this).
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var area = document.getElementById(button.dataset.copy);
+      var done = function () { button.textContent = "已复制"; };
+      area.focus();
+      area.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(area.value).then(done, function () {
+          if (document.execCommand("copy")) { done(); }
+        });
+      } else if (document.execCommand("copy")) {
+        done();
+      }
+    });
+  });
   // Error page: "back" without a javascript: URL (the CSP allows no inline script).
   document.querySelectorAll("[data-back]").forEach(function (link) {
     link.addEventListener("click", function (ev) {

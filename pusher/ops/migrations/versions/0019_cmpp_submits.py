@@ -6,7 +6,7 @@ Msg_Ids, written before the SUBMIT goes out (one row per delivery, deleted with 
 unknown outcome can be settled by a report heard on another worker's link.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,214 @@
+"""Relays waiting for a keeper: the staff notices they bring (:mod:`.notify` sends them)
+and their escalation.
+
+- An urgent notice planned for an ordinary WeChat group tells the group's keeper at
+  once (round 1), with the text ready to forward (:func:`pusher.summary.relay.relay_text`).
+- :func:`escalate_relays` marks a relay still waiting after ``relay_urgent_minutes``
+  (urgent) or past ``relay_day_end_hour`` of its day (normal) as escalated, once: the
+  row's ``attempts`` goes from 0 to 1 in one conditional UPDATE (dispatch never claims
+  relay rows, so the count is free for this), with an audit row ``relay.escalated``.
+  An escalated relay still waiting is round 2: the village's other keepers and the
+  office (publishers and duty officers) are told.
+
+The subject is ``relay:<delivery id>``; a relay that was marked, stopped or withdrawn
+waits no more and brings no notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pusher.audit import record
+from pusher.db import SessionFactory, rowcount, transaction
+from pusher.models import (
+    GROUP_CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    GroupChat,
+    GroupChatKind,
+    Item,
+    Push,
+    Region,
+    Role,
+    Urgency,
+    User,
+)
+from pusher.staff.waiting import Notice
+from pusher.summary.relay import relay_text
+
+RELAY = GROUP_CHANNELS[GroupChatKind.RELAY]
+#: relays older than this are not notified nor escalated (a backlog is not news)
+HORIZON = timedelta(days=3)
+LIMIT = 500
+BEIJING = ZoneInfo("Asia/Shanghai")
+D = Delivery.__table__.c
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    delivery: Delivery
+    chat: GroupChat
+    item: Item
+    texts: dict[str, Any]
+    region_path: str
+
+
+def _waiting(now: datetime) -> Select[Any]:
+    return (
+        select(Delivery, GroupChat, Item, Push.texts, Region.path)
+        .join(GroupChat, GroupChat.id == Delivery.group_chat_id)
+        .join(Region, Region.id == GroupChat.region_id)
+        .join(Push, Push.id == Delivery.push_id)
+        .join(Item, Item.id == Push.item_id)
+        .where(
+            Delivery.channel == RELAY,
+            Delivery.status == DeliveryStatus.WAITING,
+            Delivery.created_at >= now - HORIZON,
+            Push.status != "stopped",
+            Item.withdrawn_at.is_(None),
+        )
+        .order_by(Delivery.id.desc())
+        .limit(LIMIT)
+    )
+
+
+async def _rows(session: AsyncSession, now: datetime) -> list[Waiting]:
+    return [Waiting(*row) for row in await session.execute(_waiting(now))]
+
+
+def due_at(planned: datetime, *, urgent: bool, urgent_after: timedelta, day_end: int) -> datetime:
+    """When a relay planned at ``planned`` escalates: ``urgent_after`` later for an urgent
+    notice, else at ``day_end`` o'clock Beijing time that day (the next day's when it
+    was planned later)."""
+    if urgent:
+        return planned + urgent_after
+    local = planned.astimezone(BEIJING)
+    end = local.replace(hour=day_end, minute=0, second=0, microsecond=0)
+    return end if local < end else end + timedelta(days=1)
+
+
+async def escalate_relays(
+    db: SessionFactory, *, now: datetime, urgent_after: timedelta, day_end: int
+) -> int:
+    """Mark the relays due for escalation, once each; returns how many were marked."""
+    async with db() as session:
+        rows = await _rows(session, now)
+    marked = 0
+    for row in rows:
+        urgent = row.item.urgency == Urgency.URGENT
+        planned = row.delivery.created_at
+        if row.delivery.attempts or now < due_at(
+            planned, urgent=urgent, urgent_after=urgent_after, day_end=day_end
+        ):
+            continue
+        async with transaction(db) as session:
+            changed = await session.execute(
+                update(Delivery.__table__)
+                .where(
+                    D.id == row.delivery.id,
+                    D.attempts == 0,
+                    D.status == DeliveryStatus.WAITING.value,
+                )
+                .values(attempts=1)
+            )
+            if rowcount(changed) == 1:
+                marked += 1
+                detail = {"chat": row.chat.name, "item_id": row.item.id, "urgent": urgent}
+                record(
+                    session,
+                    actor="system",
+                    action="relay.escalated",
+                    target=f"delivery:{row.delivery.id}",
+                    detail=detail,
+                )
+    return marked
+
+
+async def relay_notices(
+    session: AsyncSession, users: Sequence[User], *, now: datetime
+) -> list[Notice]:
+    """Round 1 to the keeper of an urgent relay; round 2, once escalated, to the
+    village's other keepers and the office."""
+    by_id = {u.id: u for u in users}
+    office = tuple(
+        u.id for u in users if u.id is not None and (u.role == Role.PUBLISHER or u.duty_officer)
+    )
+    notices: list[Notice] = []
+    for row in await _rows(session, now):
+        delivery, chat, item = row.delivery, row.chat, row.item
+        subject = f"relay:{delivery.id}"
+        urgent = item.urgency == Urgency.URGENT
+        keeper = chat.keeper_user_id
+        if urgent and keeper in by_id and keeper is not None:
+            text = relay_text(row.texts, chat.id or 0)
+            notices.append(
+                Notice(
+                    subject=subject,
+                    round=1,
+                    user_ids=(keeper,),
+                    title="【紧急】请转发到微信群",
+                    text=f"【紧急】请转发到「{chat.name}」：\n{text}",
+                    path="/relay",
+                )
+            )
+        if delivery.attempts:
+            others = await _other_keepers(session, row, by_id)
+            notices += _escalations(row, subject, others, office)
+    return notices
+
+
+def _escalations(
+    row: Waiting, subject: str, others: tuple[int, ...], office: tuple[int, ...]
+) -> list[Notice]:
+    said = f"「{row.chat.name}」还没有转发「{row.item.title[:30]}」"
+    out = []
+    if others:
+        out.append(
+            Notice(
+                subject=subject,
+                round=2,
+                user_ids=others,
+                title="村里微信群待转发",
+                text=f"{said}，请协助转发或联系转发人",
+                path="/relay",
+            )
+        )
+    office = tuple(u for u in office if u not in others)
+    if office:
+        out.append(
+            Notice(
+                subject=subject,
+                round=2,
+                user_ids=office,
+                title="微信群转发超时",
+                text=f"{said}，请联系转发人",
+                path=f"/items/{row.item.id}",
+            )
+        )
+    return out
+
+
+async def _other_keepers(
+    session: AsyncSession, row: Waiting, by_id: dict[int | None, User]
+) -> tuple[int, ...]:
+    """Keepers of the village's other active groups (reachable ones)."""
+    village = "/".join(row.region_path.split("/")[:4]) + "/"  # /county/town/village/
+    keepers = await session.scalars(
+        select(GroupChat.keeper_user_id)
+        .join(Region, Region.id == GroupChat.region_id)
+        .where(
+            Region.path.startswith(village),
+            GroupChat.active.is_(True),
+            GroupChat.keeper_user_id.is_not(None),
+            GroupChat.keeper_user_id != row.chat.keeper_user_id,
+        )
+        .distinct()
+    )
+    return tuple(sorted(k for k in keepers if k in by_id and k is not None))
