@@ -23,9 +23,11 @@ from pusher.audit import record
 from pusher.db import rowcount
 from pusher.errors import Conflict
 from pusher.models import (
+    GROUP_CHANNELS,
     Delivery,
     DeliveryRange,
     DeliveryStatus,
+    GroupChatKind,
     Item,
     ItemStatus,
     Push,
@@ -38,6 +40,7 @@ D = Delivery.__table__.c
 R = DeliveryRange.__table__.c
 P = Push.__table__.c
 STOPPED = "stopped"
+RELAY = GROUP_CHANNELS[GroupChatKind.RELAY]
 STOP_CODE = "stopped"
 _SENT_ITEMS = (ItemStatus.APPROVED, ItemStatus.PUSHED)
 
@@ -86,6 +89,22 @@ async def cancel_waiting(
     return rowcount(cancelled)
 
 
+async def cancel_relays(session: AsyncSession, push_id: int, *, now: datetime) -> int:
+    """Cancel the push's relay tasks still waiting for their keepers (转发清单): a stopped
+    or withdrawn notice must not be forwarded, and its row must not stay 待转发 in the
+    record (a push counts as done without them, so this runs for a done push too)."""
+    cancelled = await session.execute(
+        update(Delivery.__table__)
+        .where(
+            D.push_id == push_id,
+            D.channel == RELAY,
+            D.status == DeliveryStatus.WAITING.value,
+        )
+        .values(status=DeliveryStatus.CANCELLED.value, error_code=STOP_CODE, done_at=now)
+    )
+    return rowcount(cancelled)
+
+
 async def stop_push(
     session: AsyncSession, item: Item, *, actor: str, reason: str, now: datetime
 ) -> int:
@@ -102,6 +121,8 @@ async def stop_push(
         await _mark_stopped(session, push, actor=actor, reason=reason, now=now)
         assert push.id is not None
         cancelled = await cancel_waiting(session, push.id, now=now)
+    assert push.id is not None
+    cancelled += await cancel_relays(session, push.id, now=now)
     detail = {"reason": reason, "push_id": push.id, "cancelled": cancelled}
     record(session, actor=actor, action="push.stop", target=f"item:{item.id}", detail=detail)
     return cancelled
@@ -121,6 +142,8 @@ async def withdraw_item(
     if push.status == STOPPED:  # a stop before this one may have left rows planned since
         assert push.id is not None
         cancelled = await cancel_waiting(session, push.id, now=now)
+    assert push.id is not None
+    cancelled += await cancel_relays(session, push.id, now=now)
     item.withdrawn_at, item.withdraw_reason, item.updated_at = now, reason, now
     session.add(item)
     detail = {"reason": reason, "push_id": push.id, "cancelled": cancelled}

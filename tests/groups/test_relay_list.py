@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from pusher.db import transaction
 from pusher.models import AuditLog, Delivery, DeliveryStatus, Item, utcnow
-from pusher.pipeline.lifecycle_push import withdraw_item
+from pusher.pipeline.lifecycle_push import STOP_CODE, withdraw_item
 from pusher.summary.relay import base36
 from tests.console.test_console import Console, console, db_of
 from tests.groups.relay_town import relay_row, relay_town
@@ -97,4 +97,5 @@ async def test_refusing_needs_a_reason_and_lands_on_the_follow_up_list(
     assert f'id="relay-{second.id}"' not in page
     resp = await console.post(f"/relay/{second.id}/done", {})
     assert resp.status == 409 and "已撤回" in await resp.text()  # type: ignore[attr-defined]
-    assert (await relay_row(console, town.mine, town.second)).status == "waiting"
+    withdrawn = await relay_row(console, town.mine, town.second)  # not left 待转发
+    assert (withdrawn.status, withdrawn.error_code) == ("cancelled", STOP_CODE)
