@@ -14,6 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -39,6 +40,8 @@ SECRET, WRONG, SIGN, CB_TOKEN = "rig-secret", "not-the-secret", "青山镇", "ri
 # the whole text as one variable, so these accounts were granted 500 characters
 # for it (Aliyun lifts its 35 on request; Tencent does not limit company
 # accounts); the default accounts of the SDK tests keep the defaults.
+#: The suggested templates (docs/sms-templates): the registry of the rigs' accounts.
+SMS_TEMPLATES = Path(__file__).resolve().parents[2] / "docs" / "sms-templates"
 ALIYUN_ACCOUNT = sms_account(
     "aliyun-sms",
     {
@@ -160,6 +163,7 @@ def aliyun_settings(base_url: str, *, secret: str = SECRET) -> aliyun_sms.Aliyun
         sign_name=SIGN,
         template_code="SMS_100",
         base_url=base_url,
+        templates_file=str(SMS_TEMPLATES / "aliyun.yaml"),
     )
 
 
@@ -192,6 +196,7 @@ def tencent_settings(base_url: str, *, secret: str = SECRET) -> tencent_sms.Tenc
         sign_name=SIGN,
         template_id="T100",
         base_url=base_url,
+        templates_file=str(SMS_TEMPLATES / "tencent.yaml"),
     )
 
 
