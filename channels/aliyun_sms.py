@@ -134,7 +134,7 @@ class AliyunSmsSettings(BaseModel):
     def configured(self) -> bool:
         """True when every value a real send needs is set."""
         secret = self.access_key_secret.get_secret_value()
-        return bool(self.access_key_id and secret and self.sign_name and self.template_code)
+        return bool(self.access_key_id and secret and self.sign_name)
 
 
 def classify(code: str, message: str = "") -> ChannelError:
@@ -409,7 +409,9 @@ PROVIDER = Provider(
     cli="aliyun-sms",
     section="aliyun_sms",
     settings=AliyunSmsSettings,
-    required=("access_key_id", "access_key_secret", "sign_name", "template_code"),
+    # the approved templates are required too, checked when the channel is built
+    # (``registry_of``); template_code is only the default for service messages
+    required=("access_key_id", "access_key_secret", "sign_name"),
     callbacks=(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),

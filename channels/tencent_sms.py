@@ -118,7 +118,7 @@ class TencentSmsSettings(BaseModel):
         """True when every value a real send needs is set."""
         key = self.secret_key.get_secret_value()
         return bool(
-            self.secret_id and key and self.sdk_app_id and self.sign_name and self.template_id
+            self.secret_id and key and self.sdk_app_id and self.sign_name
         )
 
 
@@ -358,7 +358,9 @@ PROVIDER = Provider(
     cli="tencent-sms",
     section="tencent_sms",
     settings=TencentSmsSettings,
-    required=("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
+    # the approved templates are required too, checked when the channel is built
+    # (``registry_of``); template_id is only the default for service messages
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name"),
     callbacks=(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),

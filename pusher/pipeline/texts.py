@@ -123,6 +123,9 @@ def sms_template_texts(fill: SmsFill, registry: Registry, *, free_text: str) -> 
         ],
     }
     if fill.ok:
+        title = next((v for v in fill.variables if v.role == "title"), None)
+        if title is not None:  # a number shared by a family: their names go in front of it
+            entry["names_into"] = {"param": title.name, "max": title.max_len}
         return entry | {"text": fill.text, "segments": fill.segments, "params": dict(fill.params)}
     # shown to the reviewer; never sent: the account takes only approved templates
     return entry | {

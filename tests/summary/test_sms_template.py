@@ -241,3 +241,29 @@ def test_the_title_is_shortened_between_words(tokenizer: jieba.Tokenizer) -> Non
 )
 def test_dates_come_out_as_real_dates(text: str, expected: str) -> None:
     assert date_text(text) == expected
+
+
+@pytest.mark.parametrize("style", ["aliyun", "tencent"])
+def test_every_demo_item_fills_a_template_within_its_limits(
+    style: str, tokenizer: jieba.Tokenizer
+) -> None:
+    from pusher.demo.items import SAMPLES
+
+    reg = registry(style)
+    for sample in SAMPLES:
+        notice = Notice(
+            title=sample.title,
+            body=sample.body,
+            publisher="青山镇人民政府",
+            urgency=sample.urgency.value,
+        )
+        fill = fill_template(
+            summarize(notice, tokenizer=tokenizer),
+            registry=reg,
+            signature=SIGNATURE,
+            link=LINK,
+            tokenizer=tokenizer,
+            body=notice.body,
+        )
+        assert fill.ok, (sample.title, fill.reason)
+        assert independent_problems(style, fill.template, dict(fill.params), fill.text) == []
