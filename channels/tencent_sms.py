@@ -117,9 +117,7 @@ class TencentSmsSettings(BaseModel):
     def configured(self) -> bool:
         """True when every value a real send needs is set."""
         key = self.secret_key.get_secret_value()
-        return bool(
-            self.secret_id and key and self.sdk_app_id and self.sign_name
-        )
+        return bool(self.secret_id and key and self.sdk_app_id and self.sign_name)
 
 
 def classify(code: str, message: str = "") -> ChannelError:
