@@ -106,6 +106,10 @@ class WeChatSettings(pydantic.BaseModel):
     encoding_aes_key: SecretStr | None = None
     base_url: str = "https://api.weixin.qq.com/"
     template_id: str = ""
+    #: The text fallback: a template whose one field ``content`` has no type rule, for a
+    #: message whose typed fields could not all be filled validly (sent without params);
+    #: empty: ``template_id``, which then must take a ``content`` field (else 47003).
+    text_template_id: str = ""
     subscribe_template_id: str = ""
     mode: Literal["template", "subscribe"] = "template"
     #: the subscription-notice template is one-time (一次性订阅): each consent allows one
@@ -251,6 +255,9 @@ class WeChatChannel(Channel):
 
     def _request(self, message: Message) -> tuple[str, dict[str, Any]]:
         data = {k: {"value": v} for k, v in (message.params or {"content": message.text}).items()}
+        template_id = self._settings.template_id
+        if not message.params and self._settings.text_template_id:
+            template_id = self._settings.text_template_id  # the text fallback
         if self._settings.mode == "subscribe":
             payload: dict[str, Any] = {
                 "touser": message.recipient,
@@ -262,7 +269,7 @@ class WeChatChannel(Channel):
             return "cgi-bin/message/subscribe/bizsend", payload
         payload = {
             "touser": message.recipient,
-            "template_id": self._settings.template_id,
+            "template_id": template_id,
             "data": data,
             "client_msg_id": message.key,
         }

@@ -25,12 +25,16 @@ the emulator answers for, so it refuses what the real account would::
     keys: ["693a91f6-7a2b-4bc4-97a0-0ec2fa5aaa01"]
 
 A value left out keeps the permissive default (any sign, any template, no
-cap). Kinds and limits: :mod:`channels.emulators.variables`.
+cap). Kinds and limits: :mod:`channels.emulators.variables`. Each SMS
+template's text goes through the provider's review
+(:mod:`channels.emulators.review`): one that would not have been approved is
+kept as not approved (sending with it is refused) and the reasons are logged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from channels.emulators.review import link_variables, review
 from channels.emulators.variables import (
     ALIYUN_KINDS,
     TENCENT_KINDS,
@@ -51,15 +56,28 @@ from channels.emulators.variables import (
 
 ALIYUN_VAR = re.compile(r"\$\{(\w+)\}")
 TENCENT_VAR = re.compile(r"\{(\d+)\}")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SmsTemplate:
-    """An approved SMS template: its code, its text with placeholders, its variables."""
+    """An SMS template of the account: its code, its text with placeholders, its variables.
+
+    ``links`` names the variables that stand as the path of a link fixed in the
+    text; ``refusals`` says why the provider's review would not have approved
+    the text (:mod:`channels.emulators.review`); such a template cannot be sent.
+    """
 
     code: str
     text: str
     variables: tuple[Variable, ...]
+    links: frozenset[str] = frozenset()
+    refusals: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        """Whether the template passed review (only an approved template sends)."""
+        return not self.refusals
 
     def variable(self, name: str) -> Variable | None:
         """The variable called ``name`` (Tencent: its 1-based position), if any."""
@@ -113,21 +131,30 @@ class _Placeholders:
     pattern: re.Pattern[str]
     kinds: dict[str, Kind]
     default_kind: str = field(default="others")
+    #: the property a link's path variable must have (None: the provider has none)
+    link_kind: str | None = None
 
 
 _SMS = {
-    "aliyun-sms": _Placeholders(ALIYUN_VAR, ALIYUN_KINDS, "others"),
+    "aliyun-sms": _Placeholders(ALIYUN_VAR, ALIYUN_KINDS, "others", "link_param"),
     "tencent-sms": _Placeholders(TENCENT_VAR, TENCENT_KINDS, "other"),
 }
 
 
 def sms_template(
-    provider: str, code: str, text: str, variables: Mapping[str, Any] | None = None
+    provider: str,
+    code: str,
+    text: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    reviewed: bool = True,
 ) -> SmsTemplate:
     """A template of ``provider`` (aliyun-sms, tencent-sms) whose variables are its placeholders.
 
     ``variables`` maps a placeholder to ``{kind, max_len}`` (or a kind name);
-    one left out has the provider's default kind and limit.
+    one left out has the provider's default kind and limit. The text goes
+    through the provider's review unless ``reviewed`` is False (a test account
+    standing for a free-text grant); a refused one is kept, not approved, and logged.
     """
     rules = _SMS[provider]
     given = {str(k): v for k, v in (variables or {}).items()}  # YAML reads `1:` as an int
@@ -135,14 +162,23 @@ def sms_template(
     unknown = set(given) - set(names)
     if unknown:
         raise ValueError(f"template {code}: variables not in its text: {sorted(unknown)}")
-    built = []
+    built, kinds = [], []
     for name in names:
         spec = given.get(name) or {}
         spec = {"kind": spec} if isinstance(spec, str) else dict(spec)
-        kind = kind_of(rules.kinds, str(spec.get("kind", rules.default_kind)))
+        kind_name = str(spec.get("kind", rules.default_kind))
         limit = spec.get("max_len")
-        built.append(Variable(name, kind, int(limit) if limit is not None else None))
-    return SmsTemplate(code, text, tuple(built))
+        built.append(Variable(name, kind_of(rules.kinds, kind_name), _limit(limit)))
+        kinds.append((name, kind_name))
+    refusals = review(text, rules.pattern, link_kinds=kinds, link_kind=rules.link_kind)
+    if refusals and reviewed:
+        LOG.warning("%s template %s not approved: %s", provider, code, "; ".join(refusals))
+    links = frozenset(link_variables(text, rules.pattern))
+    return SmsTemplate(code, text, tuple(built), links, tuple(refusals) if reviewed else ())
+
+
+def _limit(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def sms_shorthand(
@@ -173,13 +209,16 @@ def _strings(data: Mapping[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(str(v) for v in value)
 
 
-def sms_account(provider: str, data: Mapping[str, Any]) -> SmsAccount:
-    """An :class:`SmsAccount` from an account file's mapping."""
+def sms_account(provider: str, data: Mapping[str, Any], *, reviewed: bool = True) -> SmsAccount:
+    """An :class:`SmsAccount` from an account file's mapping (``reviewed``: see
+    :func:`sms_template`)."""
     templates = data.get("templates")
     built = None
     if templates is not None:
         built = {
-            str(code): sms_template(provider, str(code), str(t["text"]), t.get("variables"))
+            str(code): sms_template(
+                provider, str(code), str(t["text"]), t.get("variables"), reviewed=reviewed
+            )
             for code, t in dict(templates).items()
         }
     cap = data.get("daily_cap_per_number")

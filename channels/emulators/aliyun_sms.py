@@ -6,6 +6,22 @@ parameters, AccessKeyId, timestamp skew, nonce replay), then the SMS rules
 per-number daily cap) and answers with the real codes and JSON shapes. Accepted
 messages land in an :class:`Inbox`; delivery reports are POSTed to ``report_url``
 after ``report_delay`` seconds. :func:`send_uplink` makes a handset reply ("TD").
+
+With an account the templates are strict: an unknown template, or one the
+review would not have approved (:mod:`channels.emulators.review`), is
+``isv.SMS_TEMPLATE_ILLEGAL``; a variable left out ``isv.TEMPLATE_MISSING_PARAMETERS``;
+one over its property's limit (or the whole message over 500)
+``isv.PARAM_LENGTH_LIMIT``; one its property refuses (a time that is no time,
+a link path that is no path code) ``isv.TEMPLATE_PARAMS_ILLEGAL``; a link passed
+in a variable (a link outside the template's fixed domain)
+``isv.PARAM_NOT_SUPPORT_URL``; an unknown sign ``isv.SMS_SIGNATURE_ILLEGAL``.
+Sources: the SendSms error-code table (help.aliyun.com/document_detail/101346,
+as mirrored 2019-2024: TEMPLATE_MISSING_PARAMETERS "短信模板变量缺少参数",
+PARAM_NOT_SUPPORT_URL "不支持url为变量", PARAM_LENGTH_LIMIT "变量长度受限");
+TEMPLATE_PARAMS_ILLEGAL "传入的变量内容和实际申请模板时变量所选择的属性类型不配"
+(developer.aliyun.com/ask/651530, Aliyun's own answer, 2024). Keys the template
+does not name are ignored. The inbox and QuerySendDetails hold the text after
+substitution, as the resident reads it.
 """
 
 from __future__ import annotations
@@ -37,6 +53,7 @@ from channels.emulators.common import (
     uplink_view,
 )
 from channels.emulators.options import EmulatorOptions
+from channels.emulators.variables import Variable, carries_url, link_problem
 from channels.sms import BEIJING, national
 
 MAX_SEND_SMS = 1000
@@ -173,31 +190,47 @@ def _params(raw: Any) -> dict[str, str]:
     return params
 
 
+def _check_value(template: SmsTemplate, var: Variable, value: str) -> None:
+    """Refused as the service refuses a variable's value (see the module's sources)."""
+    if var.name in template.links:
+        link = link_problem(value)
+        if link == "url":
+            raise Refused("isv.PARAM_NOT_SUPPORT_URL", f"不支持url为变量: {var.name}")
+        if link is not None:
+            raise Refused("isv.TEMPLATE_PARAMS_ILLEGAL", f"模板变量里包含非法内容: {var.name}")
+    elif carries_url(value):
+        raise Refused("isv.PARAM_NOT_SUPPORT_URL", f"不支持url为变量: {var.name}")
+    problem = var.problem(value)
+    if problem == "length":
+        raise Refused("isv.PARAM_LENGTH_LIMIT", f"参数超出长度限制: {var.name}")
+    if problem is not None:
+        raise Refused("isv.TEMPLATE_PARAMS_ILLEGAL", f"模板变量里包含非法内容: {var.name}")
+
+
 def _fill(template: SmsTemplate, params: Mapping[str, str]) -> str:
-    """The template's text with ``params``; refused as the service refuses a variable."""
+    """The template's text with ``params``: what the resident reads."""
     for var in template.variables:
         if var.name not in params:
-            raise Refused("isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量")
-        problem = var.problem(params[var.name])
-        if problem == "length":
-            raise Refused("isv.PARAM_LENGTH_LIMIT", f"参数超出长度限制: {var.name}")
-        if problem is not None:
-            raise Refused("isv.INVALID_PARAMETERS", f"参数格式不正确: {var.name}")
-    # Keys the template does not name are ignored, as the service ignores them.
+            raise Refused("isv.TEMPLATE_MISSING_PARAMETERS", f"模板缺少变量: {var.name}")
+    # Keys the template does not name are ignored, as Dysmsapi ignores them (no
+    # documented code refuses them; test_sdk_aliyun keeps that).
+    for var in template.variables:
+        _check_value(template, var, params[var.name])
     return ACCOUNT_VAR.sub(lambda m: params[m.group(1)], template.text)
 
 
 def _render(state: AliyunSmsState, code: str, sign: str, raw: Any) -> str:
     account = state.account
     if account.sign_names is not None and sign not in account.sign_names:
-        raise Refused("isv.SMS_SIGNATURE_ILLEGAL", "签名不合法(不存在或被拉黑)")
+        raise Refused("isv.SMS_SIGNATURE_ILLEGAL", "该账号下找不到对应签名")
     params = _params(raw)
+    template = None if account.templates is None else account.templates.get(code)
     if account.templates is None:
         text = " ".join(params.values())
-    elif code not in account.templates:
-        raise Refused("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)")
+    elif template is None or not template.approved:
+        raise Refused("isv.SMS_TEMPLATE_ILLEGAL", "该账号下找不到对应模板")
     else:
-        text = _fill(account.templates[code], params)
+        text = _fill(template, params)
     content = f"【{sign}】{text}"
     if len(content) > MAX_CHARS:
         raise Refused("isv.PARAM_LENGTH_LIMIT", "参数超出长度限制")

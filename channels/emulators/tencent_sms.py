@@ -14,6 +14,18 @@ then), per-number ones in ``SendStatusSet``. Status reports go to
 ``report_url`` after ``report_delay``; :func:`send_uplink` posts a reply
 callback to ``up_url``. Only API version 2021-01-11 is emulated; others get
 ``NoSuchVersion``.
+
+With an account the templates are strict (codes from cloud.tencent.com/document/
+api/382/59177): an unknown template or one the review would not have approved
+(:mod:`channels.emulators.review`) is ``FailedOperation.TemplateIncorrectOrUnapproved``;
+too few or too many values ``FailedOperation.TemplateParamSetNotMatchApprovedTemplate``;
+a value over its limit ``InvalidParameterValue.TemplateParameterLengthLimit``; one
+its type refuses, a link's path that is no path code, or a link in a variable
+``InvalidParameterValue.TemplateParameterFormatError`` (our reading: the review
+standard, tencentcloud.com/document/product/382/40659, fixes links in the text);
+an unknown sign ``FailedOperation.SignatureIncorrectOrUnapproved``; the whole
+message over 500 ``InvalidParameterValue.ContentLengthLimit``. The inbox holds
+the text after substitution.
 """
 
 from __future__ import annotations
@@ -51,6 +63,7 @@ from channels.emulators.common import (
     uplink_view,
 )
 from channels.emulators.options import EmulatorOptions
+from channels.emulators.variables import carries_url, link_problem
 from channels.sms import BEIJING, is_opt_out, national
 
 MAX_NUMBERS = 200
@@ -165,14 +178,33 @@ def _check_version(headers: Mapping[str, str]) -> None:
         raise ApiError("UnsupportedRegion", f"The `{region}` region is not supported.")
 
 
+UNAPPROVED = (
+    "template is not approved or request content does not match the approved template content"
+)
+
+
+def _format_error(name: str) -> ApiError:
+    return ApiError(
+        "InvalidParameterValue.TemplateParameterFormatError",
+        f"template parameter format error: {{{name}}}",
+    )
+
+
 def _fill(template: SmsTemplate, values: list[str]) -> str:
-    """The template's text with ``values``; refused as the service refuses a variable."""
+    """The template's text with ``values`` (what the resident reads); refused as the
+    service refuses a variable (codes: cloud.tencent.com/document/api/382/59177)."""
     if len(template.variables) != len(values):
         raise ApiError(
             "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
             "request content does not match template content",
         )
     for var, value in zip(template.variables, values, strict=True):
+        # A link's path variable holds a path code; any variable holding a link of its
+        # own is a link outside the fixed domain (our reading of the review standard).
+        if var.name in template.links and link_problem(value) is not None:
+            raise _format_error(var.name)
+        if var.name not in template.links and carries_url(value):
+            raise _format_error(var.name)
         problem = var.problem(value)
         if problem == "length":
             raise ApiError(
@@ -180,10 +212,7 @@ def _fill(template: SmsTemplate, values: list[str]) -> str:
                 f"single template parameter length exceeds the limit ({var.limit})",
             )
         if problem is not None:
-            raise ApiError(
-                "InvalidParameterValue.TemplateParameterFormatError",
-                "template parameter format error",
-            )
+            raise _format_error(var.name)
     named = dict(zip((v.name for v in template.variables), values, strict=True))
     return TENCENT_VAR.sub(lambda m: named[m.group(1)], template.text)
 
@@ -200,17 +229,21 @@ def _render(state: TencentSmsState, p: Mapping[str, Any]) -> str:
     account = state.account
     sign = str(p.get("SignName", ""))
     if account.sign_names is not None and sign not in account.sign_names:
-        raise ApiError("FailedOperation.SignatureIncorrectOrUnapproved", "signature not approved")
+        raise ApiError(
+            "FailedOperation.SignatureIncorrectOrUnapproved",
+            "signature is not approved or signature format is incorrect",
+        )
     raw = p.get("TemplateParamSet") or []
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise ApiError("InvalidParameter", "TemplateParamSet must be a list of strings.")
     template_id = str(p.get("TemplateId", ""))
+    template = None if account.templates is None else account.templates.get(template_id)
     if account.templates is None:
         text = " ".join(raw)
-    elif template_id not in account.templates:
-        raise ApiError("FailedOperation.TemplateIncorrectOrUnapproved", "template not approved")
+    elif template is None or not template.approved:
+        raise ApiError("FailedOperation.TemplateIncorrectOrUnapproved", UNAPPROVED)
     else:
-        text = _fill(account.templates[template_id], raw)
+        text = _fill(template, raw)
     content = f"【{sign}】{text}"
     if len(content) > MAX_CHARS:
         raise ApiError("InvalidParameterValue.ContentLengthLimit", "content is too long")

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from channels.base import Channel, ChannelKind
 from channels.sms_templates import Registry
 from pusher.models import Item, Urgency, utcnow
-from pusher.summary import NO_TEMPLATE, Notice, SmsFill, render_all
+from pusher.summary import NO_TEMPLATE, Notice, SmsFill, field_problems, render_all
 
 _BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -94,6 +94,17 @@ def texts_for(
     )
     extra = [f"政策解读：{notice.interpretation_url}"] if notice.interpretation_url else []
     wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link, *extra])
+    # A field the item cannot fill validly would be answered 47003: the message goes as
+    # the text fallback (no params; see channels.wechat) and the texts name the fields.
+    unfilled = field_problems(wechat_fields, texts.wechat)
+    wechat: dict[str, Any] = {
+        "text": wechat_text,
+        "params": {} if unfilled else texts.wechat,
+        "url": link,
+        "title": item.title,
+    }
+    if unfilled:
+        wechat["unfilled"] = unfilled
     return {
         "link": link,
         "sms": (
@@ -105,7 +116,7 @@ def texts_for(
             if texts.sms_fill is None or sms_templates is None
             else sms_template_texts(texts.sms_fill, sms_templates, free_text=texts.sms)
         ),
-        "wechat": {"text": wechat_text, "params": texts.wechat, "url": link, "title": item.title},
+        "wechat": wechat,
         "wecom": {"text": texts.wecom, "title": item.title},
         "urgent": item.urgency == Urgency.URGENT,
     }

@@ -24,6 +24,7 @@ from pusher.summary.wechat import (
     FIELD_LIMITS,
     UnknownFieldTypeError,
     field_fits,
+    field_problems,
     render_wechat_fields,
 )
 from pusher.summary.wecom import WECOM_MAX_BYTES, escape_markdown, render_wecom_markdown
@@ -49,6 +50,7 @@ __all__ = [
     "escape_markdown",
     "extract_facts",
     "field_fits",
+    "field_problems",
     "fill_template",
     "render_all",
     "render_sms",

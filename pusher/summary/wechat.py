@@ -1,16 +1,24 @@
-"""WeChat template / subscription message fields, each within its type's limit.
+"""WeChat template / subscription message fields, each within its type's rule.
 
-Limits (reference channels.md §2): thing ≤20 characters; number ≤32 digits; letter ≤32
-letters; symbol ≤5; character_string ≤32 without Chinese; time/date formatted dates;
-amount one currency symbol + ≤10 digits (+元); phone_number ≤17; car_number ≤8; name ≤10
-Chinese or ≤20 letters; phrase ≤5 Chinese characters; const is fixed by the template.
+Rules (the subscription-message docs' 参数类型 table, developers.weixin.qq.com
+subscribeMessage.send; reference channels.md §2): thing ≤20 characters; number ≤32
+digits; letter ≤32 letters; symbol ≤5; character_string ≤32 without Chinese; time/date
+a real date in 年月日 and/or a 24-hour time; amount one currency symbol + ≤10 digits
+(+元); phone_number ≤17 digits and signs; car_number ≤8; name ≤10 Chinese (mixed counts
+as Chinese) or ≤20 letters; phrase ≤5 Chinese characters; const is fixed by the
+template. An empty value or one its rule refuses is answered 47003 ("argument invalid!
+data.thing1.value invalid"), so :func:`field_problems` lists the fields a notice could
+not fill validly and the pipeline sends the text fallback instead.
 
-Fields are filled in the order of the mapping: the first ``thing`` gets the title, the
-next ones the eligible group, the place, the lead and the publisher.
+Fields are filled in the order of the mapping: the first ``thing`` gets the title (cut
+at a word, never mid-word), the next ones the eligible group, the place, the lead and
+the publisher. A time field gets the primary deadline, else the publishing date, else
+``today``: never an empty string.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
@@ -44,17 +52,19 @@ _FORMATS: dict[str, re.Pattern[str]] = {
     "letter": re.compile(r"[A-Za-z]+"),
     "character_string": re.compile(r"[\x21-\x7e]+"),
     "amount": re.compile(r"[¥￥]?\d{1,10}(?:\.\d{1,2})?元?"),
-    "phone_number": re.compile(r"[\d+\-() ]+"),
+    "phone_number": re.compile(r"\+?\d[\d-]*"),
     "phrase": re.compile(r"[\u4e00-\u9fff]+"),
     "time": re.compile(r"(?:\d{4}年\d{1,2}月\d{1,2}日)?(?: ?\d{1,2}:\d{2})?"),
     "date": re.compile(r"\d{4}年\d{1,2}月\d{1,2}日(?: \d{1,2}:\d{2})?"),
 }
+_POINT_RE = re.compile(r"(?:(\d{4})年(\d{1,2})月(\d{1,2})日)?(?: ?(\d{1,2}):(\d{2}))?")
 _FULL_DATE_RE = re.compile(
     r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]"
     r"(?:(?P<H>\d{1,2})(?:时|:|：|点)(?P<M>\d{2})?)?"
 )
 _MONEY_RE = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?:多|余)?(?P<u>万|亿|千)?(?:多|余)?元")
 _SCALE = {"千": 1_000, "万": 10_000, "亿": 100_000_000, None: 1}
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
 _REGION_PREFIX_RE = re.compile(r"^[\u4e00-\u9fff]{2,6}?(?:省|自治区|市|州|盟|县|区|旗)")
 
 
@@ -63,24 +73,58 @@ class UnknownFieldTypeError(ValueError):
 
 
 def field_fits(kind: str, value: str) -> bool:
-    """Whether ``value`` is acceptable for a field of type ``kind`` ("" always fits)."""
+    """Whether ``value`` is acceptable for a field of type ``kind`` ("" always fits here;
+    :func:`field_problems` refuses it, as the service does)."""
     if kind not in FIELD_LIMITS:
         raise UnknownFieldTypeError(kind)
     if value == "":
         return True
     limit = NAME_CJK_LIMIT if kind == "name" and _CJK_RE.search(value) else FIELD_LIMITS[kind]
     pattern = _FORMATS.get(kind)
-    return len(value) <= limit and (pattern is None or pattern.fullmatch(value) is not None)
+    if len(value) > limit or (pattern is not None and pattern.fullmatch(value) is None):
+        return False
+    return kind not in ("time", "date") or _real_point(value)
+
+
+def _real_point(value: str) -> bool:
+    """Whether a time/date value names a day and an hour that exist (not 2月30日, 25:00)."""
+    m = _POINT_RE.fullmatch(value)
+    if m is None or not value.strip():
+        return False
+    try:
+        if m[1]:
+            dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m[4]:
+            dt.time(int(m[4]), int(m[5]))
+    except ValueError:
+        return False
+    return True
+
+
+def field_problems(fields: Mapping[str, str], values: Mapping[str, str]) -> list[str]:
+    """The keys of ``fields`` whose value is missing, empty or refused by its type's rule
+    (the service answers each with 47003)."""
+    return [
+        key
+        for key, kind in fields.items()
+        if not values.get(key) or not field_fits(kind, values[key])
+    ]
 
 
 def render_wechat_fields(
-    summary: Summary, *, fields: Mapping[str, str], tokenizer: jieba.Tokenizer
+    summary: Summary,
+    *,
+    fields: Mapping[str, str],
+    tokenizer: jieba.Tokenizer,
+    today: dt.date | None = None,
 ) -> dict[str, str]:
-    """Template key → value, every value within its type's limit ("" if nothing fits)."""
+    """Template key → value, every value within its type's rule ("" if nothing fits:
+    see :func:`field_problems`). ``today`` dates a time field when the notice has no
+    date and no publishing date (None: the date in Beijing now)."""
     things = _thing_values(summary, tokenizer)
     renderers: dict[str, Callable[[Summary], str]] = {
-        "time": _time_value,
-        "date": _time_value,
+        "time": lambda s: _time_value(s, today),
+        "date": lambda s: _time_value(s, today),
         "amount": _amount_value,
         "number": _number_value,
         "phone_number": lambda s: _first(s.facts.phones, "phone_number"),
@@ -104,7 +148,7 @@ def _thing_values(summary: Summary, tokenizer: jieba.Tokenizer) -> Iterator[str]
     limit = FIELD_LIMITS["thing"]
     title = units_of(summary.title, summary.title_units, tokenizer)
     if summary.urgent and summary.warning and len(summary.title) > limit:
-        yield summary.warning  # a warning reads first as the warning itself
+        yield summary.warning  # a warning reads first as the warning itself (≤10: WARNING_RE)
     elif fitted := fit_units(title, limit):
         yield fitted
     facts = summary.facts
@@ -120,19 +164,21 @@ def _first(values: tuple[str, ...], kind: str) -> str:
     return next((v for v in values if field_fits(kind, v)), "")
 
 
-def _time_value(summary: Summary) -> str:
+def _time_value(summary: Summary, today: dt.date | None) -> str:
     deadlines = summary.facts.deadlines
     primary = primary_deadline(deadlines)
     for text in (primary, *deadlines):
         dates = list(_FULL_DATE_RE.finditer(text))
         if dates:
             m = dates[-1]  # the end of a range is the date that matters
-            day = f"{m['y']}年{m['m']}月{m['d']}日"
-            return f"{day} {m['H']}:{m['M'] or '00'}" if m["H"] else day
-    if summary.published_at is not None:
-        d = summary.published_at
-        return f"{d.year}年{d.month}月{d.day}日"
-    return ""
+            day = f"{m['y']}年{int(m['m'])}月{int(m['d'])}日"
+            value = f"{day} {m['H']}:{m['M'] or '00'}" if m["H"] else day
+            if field_fits("time", value):
+                return value
+            if field_fits("time", day):  # "24时" is no hour WeChat takes; the day is
+                return day
+    d = summary.published_at or today or dt.datetime.now(_BEIJING).date()
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _money(summary: Summary) -> str:

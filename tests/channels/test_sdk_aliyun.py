@@ -160,7 +160,7 @@ REFUSALS = {
     ),
     "time-not-a-time": (
         {"template": "SMS_200", "params": {"item": "复核", "when": "下周找时间"}},
-        "isv.INVALID_PARAMETERS",
+        "isv.TEMPLATE_PARAMS_ILLEGAL",
     ),
     "param-not-json": ({"params": "town=青山镇"}, "isv.INVALID_JSON_PARAM"),
     "param-not-object": ({"params": '["青山镇"]'}, "isv.INVALID_JSON_PARAM"),
