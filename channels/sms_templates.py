@@ -18,7 +18,8 @@ Each template is checked against the providers' rules for notification
 templates (help.aliyun.com 463270 and the TemplateRule examples of 2806243;
 Tencent Cloud's template review rules): no all-variable template, no two
 variables side by side, no 【】 (the signature's brackets), no "回复R拒收"-style
-text, and a link only as a fixed domain and path with at most a variable tail.
+text, no variable used twice, and a link only as a fixed domain and path with at
+most a variable tail.
 A template that breaks one is refused with the reason (:class:`TemplateError`)
 when the channel is built, so the service does not start with it. That the fixed
 link matches the deployment's short links (``PUSHER_PUBLIC_URL`` + ``/s/``) is
@@ -65,7 +66,7 @@ _OPT_OUT_TEXT = re.compile(
 )
 _MONEY = r"[\d.]+元?|[零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整]+"
 _PUNCT = re.compile(r"[\s\W_]+")
-_DATE = re.compile(r"(\d{4})(?:年|-|/)(\d{1,2})(?:月|-|/)(\d{1,2})日?|(\d{1,2})月(\d{1,2})日")
+_DATE = re.compile(r"(\d{4})(?:年|-|/)?(\d{1,2})(?:月|-|/)?(\d{1,2})日?")
 _TIME = re.compile(r"(\d{1,2})(?::|点|时)(\d{2})分?")
 
 
@@ -105,15 +106,14 @@ class TemplateError(ValueError):
 
 
 def is_datetime(value: str) -> bool:
-    """A real date, time, or date and time (2026年12月8日, 12月8日 18:00, 2026-12-08 18:00)."""
+    """A real date with its year, a time, or both (2026年12月8日, 2026-12-08 18:00, 18:00):
+    Aliyun's ``time`` property (document 2806243: 20261220, 2026-12-20, 12:30)."""
     rest = value.strip()
     found = False
     m = _DATE.match(rest)
     if m is not None:
-        year = int(m[1]) if m[1] else 2000  # 2000 is a leap year: 2月29日 is a real date
-        month, day = (int(m[2]), int(m[3])) if m[1] else (int(m[4]), int(m[5]))
         try:
-            date(year, month, day)
+            date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             return False
         rest, found = rest[m.end() :].strip(), True
@@ -263,6 +263,9 @@ def rule_problems(template: SmsTemplate) -> list[str]:
         found.append("模板全部由变量组成（须有固定文字）")
     if re.search(pattern.pattern + pattern.pattern, text):
         found.append("两个变量相连（变量之间须有固定文字）")
+    placed = pattern.findall(text)
+    if len(placed) != len(set(placed)):
+        found.append("同一变量出现两次")
     if "【" in text or "】" in text:
         found.append("模板内容含【】（只有签名可用【】）")
     if _OPT_OUT_TEXT.search(text):

@@ -8,8 +8,8 @@ a purpose without a template, or one whose variables the item cannot fill,
 falls back to ``notice``) and fills its variables within their limits: the
 title shortened between jieba units (bracketed parts dropped first, never cut
 inside a word), the publisher shortened from the front, the date as a real date
-(``2026年12月8日`` or ``12月8日 18:00``: Aliyun's ``time`` property), the place,
-and the item's short-link code. The answer is the template, its parameters and
+with its year (``2026年12月8日``, ``2026年12月8日 18:00``: Aliyun's ``time``
+property), the place, and the item's short-link code. The answer is the template, its parameters and
 the exact text the resident reads (with the signature), or why nothing fits.
 
 Each variable's role is its name (``org``, ``title``, ``deadline``, ``time``,
@@ -20,6 +20,7 @@ or place, one opening the text the publisher, the first other one the title.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -133,25 +134,29 @@ def purpose_of(summary: Summary, body: str = "") -> str:
 def _when(summary: Summary, body: str) -> str:
     """The meeting's date (and time) as a real date/time, from the lead, deadlines or body."""
     for text in (summary.lead, *summary.facts.deadlines, body[:300]):
-        value = date_text(text, year=summary.published_at.year if summary.published_at else None)
+        value = date_text(text, published=summary.published_at)
         if value:
             return value
     return ""
 
 
 def _deadline(summary: Summary) -> str:
-    year = summary.published_at.year if summary.published_at else None
-    return date_text(primary_deadline(summary.facts.deadlines), year=year)
+    return date_text(primary_deadline(summary.facts.deadlines), published=summary.published_at)
 
 
-def date_text(text: str, *, year: int | None = None) -> str:
-    """The first date in ``text`` as ``2026年12月8日`` (``12月8日`` without a year), with
-    its clock time when one follows (``12月8日 18:00``); "" when there is no real one."""
+def date_text(text: str, *, published: dt.date | None = None) -> str:
+    """The first date in ``text`` as ``2026年12月8日``, with its clock time when one follows
+    (``2026年12月8日 18:00``); "" when there is no real one. A date without its year takes
+    the year of ``published`` (the next one when it would fall 2 months before it); with
+    no ``published`` such a date is not used (Aliyun's ``time`` wants the year)."""
     m = _DATE.search(text)
     if m is None:
         return ""
-    y, month, day = m[1], int(m[2]), int(m[3])
-    value = f"{y}年{month}月{day}日" if y else f"{month}月{day}日"
+    month, day = int(m[2]), int(m[3])
+    year = int(m[1]) if m[1] else _year(published, month, day)
+    if year is None:
+        return ""
+    value = f"{year}年{month}月{day}日"
     tail = text[m.end() : m.end() + 12]
     clock = _CLOCK.search(tail)
     if clock is not None and clock.start() <= 4:
@@ -161,6 +166,16 @@ def date_text(text: str, *, year: int | None = None) -> str:
     if not is_datetime(value):
         value = value.split(" ")[0]
     return value if is_datetime(value) else ""
+
+
+def _year(published: dt.date | None, month: int, day: int) -> int | None:
+    if published is None:
+        return None
+    try:
+        guess = dt.date(published.year, month, day)
+    except ValueError:
+        return published.year  # not a real date: is_datetime refuses it
+    return published.year + 1 if (published - guess).days > 60 else published.year
 
 
 def _clock(m: re.Match[str]) -> tuple[int | None, int]:

@@ -39,6 +39,7 @@ LINK = {"code": {"kind": "link_param", "max_len": 12}}
         ("${org}：${title}。", {}, "全部由变量组成"),
         ("通知：${org}${title}，详见 https://a.cn/s/${code}", LINK, "两个变量相连"),
         ("【青山镇】通知：${title}，详见 https://a.cn/s/${code}", LINK, "【】"),
+        ("通知：${title}，再说一遍：${title}", {}, "出现两次"),
         ("通知：${title}，回复R拒收", {}, "回复R拒收"),
         ("通知：${title}，退订回T", {}, "回复R拒收"),
         ("通知：${title}，详见 https://${host}.cn/s/1", {}, "域名含变量"),
@@ -103,7 +104,7 @@ def test_variable_values_are_checked_against_their_property() -> None:
     assert registry is not None
     deadline = registry.for_purpose("deadline")
     assert deadline is not None
-    good = {"org": "青山镇", "title": "医保缴费", "deadline": "12月8日", "code": "a3f"}
+    good = {"org": "青山镇", "title": "医保缴费", "deadline": "2026年12月8日", "code": "a3f"}
     assert deadline.problems(good) == []
     assert "35 字上限" in " ".join(deadline.problems(good | {"title": "通" * 36}))
     assert "日期时间" in " ".join(deadline.problems(good | {"deadline": "月底前"}))
@@ -115,7 +116,9 @@ def test_variable_values_are_checked_against_their_property() -> None:
     ("value", "ok"),
     [
         ("2026年12月8日", True),
-        ("12月8日 18:00", True),
+        ("2026年12月8日 18:00", True),
+        ("20261220", True),
+        ("12月8日", False),  # Aliyun's time wants the year
         ("2026-12-08 18:00", True),
         ("18:00", True),
         ("2月30日", False),
