@@ -69,7 +69,13 @@ from channels.sms import (
     national,
     replies,
 )
-from channels.sms_templates import Registry, TemplateError, load_registry
+from channels.sms_templates import (
+    NO_TEMPLATE,
+    NO_TEMPLATE_MESSAGE,
+    Registry,
+    TemplateError,
+    load_registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +223,11 @@ class AliyunSmsChannel(Channel):
             i: Rejected(m.key, classify("isv.MOBILE_NUMBER_ILLEGAL", "号码格式错误，未提交"))
             for i, (m, p) in enumerate(zip(messages, phones, strict=True))
             if not MOBILE.match(p)
+        }
+        outcomes |= {  # never a call without a template code: refused locally
+            i: Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
+            for i, m in enumerate(messages)
+            if not self._template(m) and i not in outcomes
         }
         by_template: dict[str, list[int]] = {}
         for i in range(len(messages)):

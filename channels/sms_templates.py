@@ -101,6 +101,11 @@ PROPERTIES: Mapping[Style, Mapping[str, Property]] = {
 DEFAULT_KIND: Mapping[Style, str] = {"aliyun": "others", "tencent": "other"}
 
 
+#: The code of a message refused because no approved template was named for it.
+NO_TEMPLATE = "no_template"
+NO_TEMPLATE_MESSAGE = "未指定已审核的短信模板，未提交（商业短信账户不发送自由文本）"
+
+
 class TemplateError(ValueError):
     """The registry cannot be used: unreadable, or a template breaks a provider rule."""
 

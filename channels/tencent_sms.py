@@ -59,7 +59,13 @@ from channels.descriptor import Callback, Emulator, Provider, SmsMode, Wiring
 from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import BAD_RESPONSE, HttpSession, http_code
 from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
-from channels.sms_templates import Registry, TemplateError, load_registry
+from channels.sms_templates import (
+    NO_TEMPLATE,
+    NO_TEMPLATE_MESSAGE,
+    Registry,
+    TemplateError,
+    load_registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +196,16 @@ class TencentSmsChannel(Channel):
         """Send grouped by parameters; one outcome per message, in order."""
         phones = [national(m.recipient) for m in messages]
         groups: dict[tuple[str, ...], list[int]] = {}
+        outcomes: dict[int, Outcome] = {}
         for i, m in enumerate(messages):
+            if not self._template(m):  # never a call without a template id: refused locally
+                outcomes[i] = Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
+                continue
             groups.setdefault((self._template(m), *self.param_set(m)), []).append(i)
         keys = [m.key for m in messages]
         calls = [c for g in groups.values() for c in _chunks(g, phones, keys)]
         results = await asyncio.gather(*(self._send_call(c, messages, phones) for c in calls))
-        outcomes = {i: o for part in results for i, o in part.items()}
+        outcomes |= {i: o for part in results for i, o in part.items()}
         return [outcomes[i] for i in range(len(messages))]
 
     async def _send_call(
