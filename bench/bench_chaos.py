@@ -6,7 +6,8 @@ bench/bench_chaos.py [--quick] [--sms cmpp]``).
 Production mode, every part its own process: a PostgreSQL database of our own
 on the machine's server, our own ``redis-server`` (port ``PUSHER_CHAOS_REDIS_PORT``,
 default 6390, no persistence), the WeChat and Aliyun SMS emulators (``pusher
-emulate`` with 5% HTTP 500 and 5% timeouts, and one WeChat token expiry),
+emulate`` with 5% HTTP 500, 5% timeouts and 5% answers lost after the message
+was taken, and one WeChat token expiry),
 ``pusher serve`` for the receipts and two ``pusher worker`` processes with a
 30 s lease (``PUSHER_CHAOS_LEASE_SECONDS``). 100,000 residents (5,000 with
 ``--quick``), 3 in 5 on WeChat, the rest on SMS. While the push runs, one worker
@@ -23,10 +24,18 @@ Result 9, slow SUBMIT_RESPs (so a window is in flight), and the link dropped
 mid-window twice during the push (the SUBMIT that trips it and the unanswered
 ones before it are taken but never answered: outcomes the reports must settle).
 
+Every provider also takes 5% of the requests in full and then loses the answer
+(``--accept-drop-rate``, the gateway's ``accept_drop``): the message is in the
+inbox and its receipt on its way, while the worker sees an unknown outcome and
+must settle it without sending twice (WeChat's ``client_msg_id``, Aliyun's
+QuerySendDetails by ``OutId``, CMPP's status reports). ``accept_dropped`` counts
+them; a smoke run fails if there were none.
+
 The figures are taken at the emulators' inboxes (``GET /emulator/inbox``):
 residents reached, lost (no message) and duplicated (more than one). Then the
-bench waits (up to 300 s) until every message's receipt has been applied and
-reports how long that took after the last message went out.
+bench waits (up to 300 s) until every message's receipt has been applied;
+``receipts_settled_s`` runs from the last message a provider accepted (the
+inboxes' clock) to the last receipt applied (the rows' ``done_at``).
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 from stack import SMS_TEMPLATES, Cluster, Database, Proc, production_env
 from stack import free_port as _free_port
@@ -67,7 +77,8 @@ LEASE = os.environ.get("PUSHER_CHAOS_LEASE_SECONDS", "30")
 SECRET = "chaos-callback-secret-0123456789abcdef"
 SESSION_KEY = "chaos-session-key-0123456789abcdef0123"
 WECHAT_TOKEN = "chaos-wechat-token"
-FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05"]
+#: 5% HTTP 500, 5% held past the client's timeout, 5% taken and then the answer lost
+FAULTS = ["--error-rate", "0.05", "--timeout-rate", "0.05", "--accept-drop-rate", "0.05"]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 #: The SMS providers the bench can run with (``--sms``), Aliyun by default.
 SMS_PROVIDERS = ("aliyun", "cmpp")
@@ -166,7 +177,9 @@ def _cmpp_env(port: int) -> dict[str, str]:
 def _gateway() -> CmppGateway:
     """The CMPP gateway of a ``--sms cmpp`` run, with its steady faults (the link drops
     are scheduled by :class:`Chaos`)."""
-    faults = GatewayFaults(slow_ack_seconds=0.2, flow_control=0.05, error=0.05, seed=18)
+    faults = GatewayFaults(
+        slow_ack_seconds=0.2, flow_control=0.05, error=0.05, accept_drop=0.05, seed=18
+    )
     return CmppGateway(sp_id=CMPP_SP, secret=CMPP_SECRET, src_id=CMPP_SRC, faults=faults)
 
 
@@ -273,6 +286,8 @@ async def _run_push(
     item_id: int,
     limit: float,
     gateway: CmppGateway | None = None,
+    *,
+    residents: int,
 ) -> tuple[float, bool]:
     """Enqueue the push and break things on schedule; (seconds, finished within ``limit``)."""
     started = time.monotonic()
@@ -282,10 +297,9 @@ async def _run_push(
         await asyncio.sleep(0.5)
         cluster.supervise()
         counts = await status_counts(db, item_id)
-        total = sum(v for k, v in counts.items() if k != "push")
         accepted = counts.get("sent", 0) + counts.get("delivered", 0)
-        if counts.get("push") == "dispatching" or counts.get("push") == "done":
-            await chaos.step(accepted / max(total, 1), cluster.ports["redis"])
+        # shares of the whole town: dispatch starts while later chunks are still planned
+        await chaos.step(accepted / residents, cluster.ports["redis"])
         if counts.get("push") == "done" and not counts.get("queued") and not counts.get("sending"):
             return time.monotonic() - started, True
     cluster.events.append(f"gave up after {limit:.0f} s")
@@ -325,15 +339,69 @@ async def _count(
 RECEIPT_WAIT = 300.0
 
 
-async def _receipts_settled(db: Database, item_id: int, limit: float) -> float | None:
-    """Seconds until no delivery waits for its receipt any more (None: still waiting
-    after ``limit``): a receipt lost on the way would leave its row ``sent``."""
+async def _receipts_settled(
+    db: Database, item_id: int, limit: float, last_accepted: float | None
+) -> float | None:
+    """Seconds from the last message a provider accepted (``last_accepted``, the
+    emulators' inbox clock) to the last receipt applied (the rows' ``done_at``);
+    None while a delivery still waits for its receipt after ``limit``: a receipt
+    lost on the way would leave its row ``sent``."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
         if not (await status_counts(db, item_id)).get("sent"):
-            return round(time.monotonic() - started, 1)
-        await asyncio.sleep(1.0)
+            last_done = await _last_done(db, item_id)
+            if last_accepted is None or last_done is None:
+                return 0.0
+            return round(max(0.0, last_done - last_accepted), 2)
+        await asyncio.sleep(0.2)
     return None
+
+
+async def _last_done(db: Database, item_id: int) -> float | None:
+    """When the item's last delivery was settled (epoch seconds)."""
+    conn = await asyncpg.connect(db.url)
+    try:
+        last = await conn.fetchval(
+            "SELECT max(d.done_at) FROM delivery d JOIN push p ON p.id = d.push_id"
+            " WHERE p.item_id = $1",
+            item_id,
+        )
+    finally:
+        await conn.close()
+    if last is None:
+        return None
+    return float(last.replace(tzinfo=last.tzinfo or UTC).timestamp())
+
+
+async def _emulator_json(port: int, path: str) -> dict[str, Any]:
+    """``GET path`` of an emulator's test hooks (never faulted)."""
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as resp,
+    ):
+        got: dict[str, Any] = await resp.json()
+        return got
+
+
+async def _acceptances(
+    cluster: Cluster, gateway: CmppGateway | None
+) -> tuple[float | None, int]:
+    """The last message any provider accepted (epoch seconds, by the inboxes) and how
+    many answers the emulators lost on purpose (accept-then-drop)."""
+    ports = [cluster.ports["wechat"]] + ([cluster.ports["sms"]] if gateway is None else [])
+    lasts: list[float] = []
+    dropped = 0
+    for port in ports:
+        summary = await _emulator_json(port, "/emulator/inbox?summary=1")
+        if summary.get("last_at") is not None:
+            lasts.append(float(summary["last_at"]))
+        dropped += int((await _emulator_json(port, "/emulator/faults"))["accept_dropped"])
+    if gateway is not None:
+        if gateway.inbox.last_at is not None:
+            lasts.append(gateway.inbox.last_at)
+        dropped += gateway.stats.accept_dropped
+    return (max(lasts) if lasts else None), dropped
 
 
 async def failed_rows(db: Database, item_id: int) -> str:
@@ -373,9 +441,14 @@ async def _measure(
             cluster.start()
             try:
                 await _wait_for_ports(cluster)
-                seconds, finished = await _run_push(db, cluster, item_id, limit, gateway)
+                seconds, finished = await _run_push(
+                    db, cluster, item_id, limit, gateway, residents=residents
+                )
                 figures = await _count(cluster, recipients, gateway)
-                settled = await _receipts_settled(db, item_id, limit=RECEIPT_WAIT)
+                last_accepted, accept_dropped = await _acceptances(cluster, gateway)
+                settled = await _receipts_settled(
+                    db, item_id, limit=RECEIPT_WAIT, last_accepted=last_accepted
+                )
                 statuses = await status_counts(db, item_id)
                 failed = await failed_rows(db, item_id)
             finally:
@@ -389,6 +462,7 @@ async def _measure(
         "seconds": round(seconds, 1),
         "finished": finished,
         "receipts_settled_s": settled,
+        "accept_dropped": accept_dropped,
         "worker_restarts_unplanned": cluster.unplanned_restarts,
         "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
         "failed_rows": failed,
@@ -411,6 +485,8 @@ def _require_exactly_once(row: dict[str, Any]) -> None:
     broken = {k: row[k] for k in ("lost", "duplicated", "extra_messages") if row[k]}
     if row["receipts_settled_s"] is None:
         broken["receipts_settled_s"] = None
+    if not row["accept_dropped"]:  # the run must have met a provider that lost its answer
+        broken["accept_dropped"] = 0
     if broken:
         raise SystemExit(f"chaos smoke run broke its promise: {broken}\n{json.dumps(row)}")
 

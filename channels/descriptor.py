@@ -59,6 +59,8 @@ class Wiring:
     limiter: RateLimiter
     redis: Any | None = None
     receipts: ReceiptSink | None = None
+    #: the database's record of submits, for CMPP (a channels.cmpp.ledger.Ledger)
+    submits: Any | None = None
 
 
 #: Builds the channel from its settings section and the shared resources.

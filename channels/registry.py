@@ -122,14 +122,20 @@ def build_channels(
     redis: Any | None = None,
     limiter: RateLimiter | None = None,
     receipts: ReceiptSink | None = None,
+    submits: Any | None = None,
 ) -> dict[ChannelKind, Channel]:
     """A channel for every kind; kinds with no provider configured use the sandbox.
 
     ``receipts`` takes what providers without HTTP callbacks hear on their own
-    connection. The caller starts each channel (``start``) and closes it.
+    connection; ``submits`` is the database's record of CMPP submits
+    (:mod:`channels.cmpp.ledger`). The caller starts each channel (``start``) and closes it.
     """
     wiring = Wiring(
-        http=http, limiter=limiter or build_limiter(redis), redis=redis, receipts=receipts
+        http=http,
+        limiter=limiter or build_limiter(redis),
+        redis=redis,
+        receipts=receipts,
+        submits=submits,
     )
     channels: dict[ChannelKind, Channel] = {}
     for kind in ChannelKind:

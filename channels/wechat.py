@@ -10,6 +10,7 @@ at a time. Provider answers map to errors by the table ``ERRORS`` below::
     unknown codes                                       -> PermanentError
     40013 bad appid, 40125 bad secret, 40164 IP not whitelisted,
     40037 bad template                                  -> FatalError
+    a subscription notice without fields (unfilled_fields, ours, no call) -> PermanentError
     -1 system busy, 45009 quota, HTTP 5xx               -> TransientError
     timeouts, dropped links (see channels.http)         -> UnknownOutcome: resent
                                                            under the same client_msg_id
@@ -73,6 +74,7 @@ from channels.wechat_token import TokenStore, build_token_store
 log = logging.getLogger(__name__)
 
 #: What this provider's codes mean (see :mod:`channels.errors`).
+UNFILLED = "unfilled_fields"
 ERRORS: ErrorTable = {
     "-1": (TRANSIENT, "微信系统繁忙，稍后重试"),
     "45009": (TRANSIENT, "接口调用超过每日限额"),
@@ -90,6 +92,8 @@ ERRORS: ErrorTable = {
     "40003": (PERMANENT, "OpenID 无效"),
     "47001": (PERMANENT, "请求数据格式错误"),
     "47003": (PERMANENT, "模板参数不合法（字段内容超长或格式不符）"),
+    # ours: a subscription notice whose typed fields could not all be filled validly
+    UNFILLED: (PERMANENT, "订阅通知字段无法有效填写（未发送）"),
     **HTTP,
 }
 
@@ -231,6 +235,10 @@ class WeChatChannel(Channel):
                 return Rejected(message.key, exc)
 
     async def _deliver(self, message: Message, token: str) -> str:
+        if self._settings.mode == "subscribe" and not message.params:
+            # A subscription notice has only typed fields: without them (the pipeline could
+            # not fill one validly) the service answers 47003; refused here, it goes by SMS.
+            raise PermanentError(UNFILLED, ERRORS[UNFILLED][1])
         path, payload = self._request(message)
         body = await self._post(path, token, payload)
         if _code(body) in TOKEN_ERRORS:

@@ -442,6 +442,8 @@ class PendingReceipt(SQLModel, table=True):
         Index("ix_pending_receipt_provider", "provider", "provider_id"),
         # the cap counts a provider's unexpired receipts; the purge finds expired ones
         Index("ix_pending_receipt_received", "provider", "received_at"),
+        # CMPP: a message of unknown outcome is settled by a report for its number
+        Index("ix_pending_receipt_recipient", "provider", "recipient", "received_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=16)
@@ -449,6 +451,21 @@ class PendingReceipt(SQLModel, table=True):
     delivered: bool
     code: str = Field(default="", max_length=64)
     received_at: datetime = Field(default_factory=utcnow)
+    #: the number the report was for (CMPP; None for other providers)
+    recipient: str | None = Field(default=None, max_length=32)
+
+
+class CmppSubmit(SQLModel, table=True):
+    """A CMPP message as recorded before its SUBMIT went out (``id`` is the delivery's id),
+    with the gateway's Msg_Ids (space-separated, first segment first) once answered: a
+    worker taking over, or any worker after a Redis restart, knows what was in flight."""
+
+    __tablename__ = "cmpp_submit"
+    __table_args__ = (Index("ix_cmpp_submit_phone", "phone", "submitted_at"),)
+    id: int = Field(primary_key=True, foreign_key="delivery.id", ondelete="CASCADE")
+    phone: str = Field(max_length=32)
+    submitted_at: datetime
+    msg_ids: str | None = Field(default=None, max_length=512)
 
 
 class LinkOpen(SQLModel, table=True):

@@ -16,6 +16,7 @@ from channels.cmpp.channel import CmppSettings
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
+from channels.wecom_groupmsg import WeComAppSettings
 
 
 class QuietHours(BaseModel):
@@ -48,6 +49,9 @@ class DispatchSettings(BaseModel):
     sms_max_segments: int = Field(1, ge=1, le=7)
     sms_max_segments_urgent: int = Field(3, ge=1, le=7)
     sms_signature: str = "政务公开"
+    #: The WeChat template's fields, key → type (thing, time, phrase, …; see
+    #: pusher.summary.wechat): each is filled within its type's rule, or the push goes
+    #: as the text fallback (PUSHER_WECHAT__TEXT_TEMPLATE_ID).
     wechat_template_fields: dict[str, str] = Field(
         default_factory=lambda: {"thing1": "thing", "time2": "time", "thing3": "thing"}
     )
@@ -146,6 +150,8 @@ class Settings(BaseSettings):
     wx: WxSettings = Field(default_factory=WxSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     wecom_enabled: bool = False
+    #: the app with 客户联系 permission: customer-group mass messages (owners confirm)
+    wecom_app: WeComAppSettings = Field(default_factory=WeComAppSettings)
     aliyun_sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
     tencent_sms: TencentSmsSettings = Field(default_factory=TencentSmsSettings)
     cmpp: CmppSettings = Field(default_factory=CmppSettings)

@@ -12,19 +12,18 @@ Unknown outcomes, and the rule for them: a SUBMIT written but never answered
 or the channel. The message is reported ``Rejected`` with an
 :class:`~channels.base.UnknownOutcome` (``network``/``timeout``), which dispatch
 treats as an uncertain outcome and later asks :meth:`CmppChannel.lookup` about.
-That answers from the reports: sent (with its provider id) once a report for the number matched each
-unanswered segment, "ask again later" within ``settle_seconds``, and "not
-received, send again" after it. Why: the gateway reports every message
-submitted with Registered_Delivery = 1, so a report is the only proof either
-way; resending at once would duplicate every message the gateway took before
-the link dropped (with slow acks, a whole window of them). Reports go over any
-of the SP's connections, and a worker that died never learnt its Msg_Ids: a
-report whose Msg_Id this process does not know is also kept in the shared
-:mod:`~channels.cmpp.orphans` by number, and a lookup takes one from there
-(sent, under that Msg_Id) before it answers "wait" or "send again". A message
-this process never tracked and whose report has not arrived by the time it is
-asked about still reads as not received: a duplicate remains possible when
-reports are slower than the lease.
+Every message is recorded in the shared :mod:`~channels.cmpp.ledger` (the
+database in pusher) before its SUBMIT goes out, with its Msg_Ids as the answers
+come, so a worker taking over a killed worker's rows, or any worker after a
+Redis restart, knows what was in flight. ``lookup`` answers from that record
+(:func:`~channels.cmpp.ledger.settle`): sent under a recorded Msg_Id, or under
+a report for the number heard on any link (only when one message of unknown
+outcome to that number is waiting), "ask again later" within ``settle_seconds``,
+"not received, send again" after it or when the SUBMIT never went out. Why: the
+gateway reports every message submitted with Registered_Delivery = 1, so a
+report is the only proof either way; resending at once would duplicate every
+message the gateway took before the link dropped (with slow acks, a whole
+window of them).
 
 Errors (``channels.cmpp.errors.CMPP``): a refused login (status 3: bad secret)
 is fatal, flow control (result 8) is retried within the call then transient,
@@ -37,8 +36,10 @@ import asyncio
 import itertools
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import ClassVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -59,12 +60,12 @@ from channels.base import (
     not_asked,
 )
 from channels.cmpp.errors import CMPP, classify
+from channels.cmpp.ledger import Ledger, MemoryLedger, Settled, Submitted, settle
 from channels.cmpp.link import Answered, NotSent, Reply, SessionConfig, Unanswered
-from channels.cmpp.orphans import MemoryOrphans, Orphans, RedisOrphans
 from channels.cmpp.pdus import Deliver, Submit, SubmitResult
 from channels.cmpp.segments import Reassembler, Segment, decode, parse, split
 from channels.cmpp.session import Session
-from channels.cmpp.tracking import Settled, Track, Tracker
+from channels.cmpp.tracking import Track, Tracker
 from channels.descriptor import Emulator, Provider, SmsMode, Wiring
 from channels.sms import is_opt_out, national, replies
 
@@ -124,13 +125,13 @@ class CmppChannel(Channel):
     )
 
     def __init__(
-        self, settings: CmppSettings, *, sink: ReceiptSink, orphans: Orphans | None = None
+        self, settings: CmppSettings, *, sink: ReceiptSink, ledger: Ledger | None = None
     ) -> None:
         self._settings = settings
         self._sink = sink
-        self._orphans = orphans or MemoryOrphans(ttl=settings.settle_seconds)
+        self._ledger: Ledger = ledger or MemoryLedger()
         self._session = Session(settings.session(), on_deliver=self._delivered)
-        self._tracker = Tracker(settle_seconds=settings.settle_seconds)
+        self._tracker = Tracker()
         self._replies = Reassembler()
         self._refs = itertools.count(1)
 
@@ -139,36 +140,108 @@ class CmppChannel(Channel):
         return self._session
 
     async def start(self) -> None:
-        """Open the gateway connection (logs in in the background)."""
+        """Nothing yet: the connection opens at the first ``send`` or ``lookup``, so a
+        process that never sends SMS (a web process, mostly) holds no link."""
+
+    async def connect(self) -> None:
+        """Open the gateway connection now (logs in in the background)."""
         await self._session.start()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the channel cannot send, as the console shows it (None: no known problem)."""
+        if self._session.refused is None:
+            return None
+        return f"短信网关拒绝登录（状态 {self._session.refused}），请检查企业代码和共享密钥"
 
     async def close(self) -> None:
         """Let answers in flight arrive, say TERMINATE, close the connection."""
         await self._session.stop()
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Submit every segment of every message; one outcome per message, in order."""
-        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+        """Submit every segment of every message; one outcome per message, in order.
+
+        Messages go in slices of ``window``: a slice is recorded in the ledger, then
+        submitted, and the next slice is recorded once every SUBMIT of this one was
+        written. A killed worker so leaves at most one slice recorded but never
+        written (those wait out the settle window; the rest were never recorded and
+        go at once). The Msg_Ids follow in one write once every answer is in.
+        """
+        await self._session.start()  # the first send opens the connection
+        outcomes: list[Outcome | None] = [self._refusal(m) for m in messages]
+        go = [m for m, o in zip(messages, outcomes, strict=True) if o is None]
+        done: dict[str, tuple[Outcome, list[str], bool]] = {}
+        tasks: list[asyncio.Task[tuple[Outcome, list[str], bool]]] = []
+        width = max(self._settings.window, 1)
+        try:
+            for start in range(0, len(go), width):
+                part = go[start : start + width]
+                try:
+                    await self._ledger.submitting([(m.key, national(m.recipient)) for m in part])
+                except Exception:
+                    log.exception(
+                        "cmpp: the submit ledger failed; %d messages not sent", len(go) - start
+                    )
+                    error = TransientError("ledger_unavailable", "提交记录写入失败，未提交")
+                    done |= {m.key: (Rejected(m.key, error), [], False) for m in go[start:]}
+                    break
+                written = _Countdown(len(part))
+                ours = [asyncio.create_task(self._send_one(m, written.tick)) for m in part]
+                tasks += ours
+                # the first slice waits for a link (a fresh process logs in now); later
+                # ones, with no link after that, wait for one all at once
+                if start == 0 or self._session.connected:
+                    await written.wait_or(ours)
+            for outcome, ids, gone in await asyncio.gather(*tasks):
+                done[outcome.key] = (outcome, ids, gone)
+        finally:
+            for task in tasks:
+                task.cancel()  # only those still running: send() itself was cancelled
+        taken = {k: ids for k, (_, ids, _) in done.items() if ids}
+        withdrawn = [k for k, (_, _, gone) in done.items() if gone]
+        try:
+            if taken:
+                await self._ledger.taken(taken)
+            if withdrawn:
+                await self._ledger.withdrawn(withdrawn)
+        except Exception:  # the outcomes stand; an heir settles by the reports' numbers
+            log.exception("cmpp: the submit ledger failed; Msg_Ids of %d not kept", len(taken))
+        return [o or done[m.key][0] for m, o in zip(messages, outcomes, strict=True)]
 
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
-        """Settle messages of unknown outcome from the reports (see the module doc)."""
-        out: list[Outcome | None] = []
-        for m in messages:
-            state, pid = self._tracker.settle(m.key)
-            if state is Settled.UNKNOWN:  # another worker's: did the gateway answer it?
-                pid = await self._orphans.accepted_as(m.key)
-                state = Settled.SENT if pid is not None else state
-            if state is not Settled.SENT:
-                pid = await self._orphans.take(national(m.recipient))
-                if pid is not None:  # a report heard elsewhere: the gateway took it
-                    self._tracker.settled_elsewhere(m.key)
-                    state = Settled.SENT
-            if state is Settled.SENT and pid is not None:
-                out.append(Accepted(m.key, pid))
-            elif state is Settled.WAITING:
-                out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
-            else:
-                out.append(None)
+        """Settle messages of unknown outcome from the ledger (see the module doc)."""
+        # a look-up is for messages sent over CMPP: be connected, so that the gateway
+        # hands this process the reports it holds for a link that went away
+        await self._session.start()
+        window = timedelta(seconds=self._settings.settle_seconds)
+        how: Counter[str] = Counter()
+        try:
+            records = await self._ledger.submitted([m.key for m in messages])
+            out: list[Outcome | None] = []
+            for m in messages:
+                me = records.get(m.key)
+                others: list[Submitted] = []
+                reports: list[tuple[str, datetime]] = []
+                if me is not None and not me.msg_ids:
+                    others, reports = await self._ledger.to_number(me.phone, me.at - window)
+                state, pid = settle(me, others, reports, now=datetime.now(UTC), window=window)
+                if state is Settled.SENT and pid is not None:
+                    if me is not None and not me.msg_ids:  # the report is this message's now
+                        await self._ledger.taken({m.key: [pid]})
+                        how["by_report"] += 1
+                    else:
+                        how["by_msg_id"] += 1
+                    out.append(Accepted(m.key, pid))
+                elif state is Settled.WAITING:
+                    how["waiting"] += 1
+                    out.append(not_asked(m.key, TransientError("unknown_outcome", "等待状态报告")))
+                else:
+                    how["never_submitted" if me is None else "no_report"] += 1
+                    out.append(None)
+        except Exception as exc:
+            raise TransientError("ledger_unavailable", "无法读取提交记录") from exc
+        if how["by_report"] or how["no_report"]:  # the rare cases worth a line
+            log.info("cmpp: unknown outcomes settled", extra=dict(how))
         return out
 
     def text_of(self, message: Message) -> str:
@@ -176,19 +249,35 @@ class CmppChannel(Channel):
         sign = f"【{self._settings.sign_name}】" if self._settings.sign_name else ""
         return message.text if message.text.startswith(sign) else sign + message.text
 
-    async def _send_one(self, message: Message) -> Outcome:
-        text, phone = self.text_of(message), national(message.recipient)
-        if not MOBILE.match(phone):
+    def _refusal(self, message: Message) -> Outcome | None:
+        """Why ``message`` is refused without a SUBMIT (None: it may go)."""
+        if not MOBILE.match(national(message.recipient)):
             return Rejected(message.key, PermanentError("bad_number", "号码格式错误，未提交"))
         max_chars = self.limits.max_chars or 0
-        if len(text) > max_chars:
+        if len(self.text_of(message)) > max_chars:
             return Rejected(message.key, PermanentError("content_too_long", f"超过 {max_chars} 字"))
+        return None
+
+    async def _send_one(
+        self, message: Message, written: Callable[[], None] = lambda: None
+    ) -> tuple[Outcome, list[str], bool]:
+        """The message's outcome, the Msg_Ids the gateway answered, and whether nothing
+        of it is in flight (refused or never written). ``written()`` runs once every
+        segment was written (or given up)."""
+        text, phone = self.text_of(message), national(message.recipient)
         segments = split(text, ref=next(self._refs) & 0xFF)
         track = self._tracker.begin(message.key, phone, len(segments))
-        replies_ = await asyncio.gather(*(self._submit(phone, s, track) for s in segments))
-        return await self._outcome(track, list(replies_))
+        all_written = _Countdown(len(segments), then=written)
+        replies_ = await asyncio.gather(
+            *(self._submit(phone, s, track, all_written.tick) for s in segments)
+        )
+        outcome = await self._outcome(track, list(replies_))
+        unknown = isinstance(outcome, Rejected) and isinstance(outcome.error, UnknownOutcome)
+        return outcome, track.msg_ids, isinstance(outcome, Rejected) and not unknown
 
-    async def _submit(self, phone: str, segment: Segment, track: Track) -> Reply:
+    async def _submit(
+        self, phone: str, segment: Segment, track: Track, written: Callable[[], None]
+    ) -> Reply:
         s = self._settings
         pdu = Submit(
             dests=(phone,),
@@ -204,8 +293,10 @@ class CmppChannel(Channel):
         def taken(msg_id: int) -> None:
             self._tracker.answered(track, segment.number, msg_id)
 
+        once = _Once(written)
         for attempt in range(s.flow_control_retries + 1):
-            reply = await self._session.submit(pdu, on_taken=taken)
+            reply = await self._session.submit(pdu, on_taken=taken, on_written=once)
+            once()  # never written (no link): given up, as far as the slice goes
             if not (isinstance(reply, Answered) and reply.result == SubmitResult.FLOW_CONTROL):
                 break
             # refused for flow control: the gateway did not take it, so a resend is safe
@@ -229,18 +320,20 @@ class CmppChannel(Channel):
             code = f"submit:{refused[0].result}" if refused else not_sent[0].code
             return Rejected(key, classify(code))
         assert track.pid is not None
-        await self._orphans.accepted(key, track.pid)  # for whoever takes over if we die
         await self._hand_over(self._tracker.finish(track))
         return Accepted(key, track.pid)
 
-    async def _hand_over(self, receipt: Receipt | None) -> None:
-        """A receipt the reports decided before the send was over (rare: fast reports)."""
-        if receipt is None:
+    async def _hand_over(self, receipts: list[Receipt]) -> None:
+        """Receipts the reports decided before the send was over (rare: fast reports)."""
+        if not receipts:
             return
+        for receipt in receipts:
+            if receipt.key is None and receipt.recipient:
+                await self._ledger.heard(national(receipt.recipient), receipt.provider_id)
         try:
-            await self._sink(CallbackBatch(receipts=[receipt]))
+            await self._sink(CallbackBatch(receipts=receipts))
         except Exception:
-            log.exception("cmpp: the receipt sink failed; receipt of %s lost", receipt.key)
+            log.exception("cmpp: the receipt sink failed; %d receipts lost", len(receipts))
 
     async def _delivered(self, delivers: list[Deliver]) -> None:
         """Turn a batch of DELIVERs into receipts, opt-outs and replies for the sink."""
@@ -253,7 +346,7 @@ class CmppChannel(Channel):
                 if receipt is not None:
                     receipts.append(receipt)
                     if receipt.key is None and not again:  # no message of ours claims it
-                        await self._orphans.put(national(d.report.dest), receipt.provider_id)
+                        await self._ledger.heard(national(d.report.dest), receipt.provider_id)
                 continue
             part = parse(d.content, d.udhi)
             whole = self._replies.add(d.src_terminal_id, part)
@@ -265,6 +358,45 @@ class CmppChannel(Channel):
             await self._sink(batch)
 
 
+class _Once:
+    """Calls ``then`` the first time it is called."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self._then: Callable[[], None] | None = then
+
+    def __call__(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()
+
+
+class _Countdown:
+    """Set (and calls ``then``) after ``n`` ticks."""
+
+    def __init__(self, n: int, then: Callable[[], None] = lambda: None) -> None:
+        self._left, self._then, self._event = n, then, asyncio.Event()
+        if n <= 0:
+            self._finish()
+
+    def tick(self) -> None:
+        self._left -= 1
+        if self._left == 0:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._event.set()
+        self._then()
+
+    async def wait_or(self, tasks: Sequence[asyncio.Task[Any]]) -> None:
+        """Wait until set, or until every task ended (one that failed never ticks)."""
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._event.wait())
+        ended: asyncio.Future[Any] = asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await asyncio.wait({waiter, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+
 def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
     take = wiring.receipts
 
@@ -274,11 +406,8 @@ def _build(settings: CmppSettings, wiring: Wiring) -> CmppChannel:
             return
         await take("cmpp", batch)
 
-    orphans: Orphans | None = None
-    if wiring.redis is not None:  # every worker hears some reports: share the unclaimed
-        prefix = f"pusher:cmpp:{settings.sp_id}:orphan:"
-        orphans = RedisOrphans(wiring.redis, prefix=prefix, ttl=settings.settle_seconds)
-    return CmppChannel(settings, sink=sink, orphans=orphans)
+    # the database's record of submits when the process has one (shared by every worker)
+    return CmppChannel(settings, sink=sink, ledger=wiring.submits)
 
 
 PROVIDER = Provider(

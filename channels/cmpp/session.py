@@ -56,6 +56,9 @@ from channels.cmpp.protocol import (
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
+#: A refused login (a wrong secret) is logged at most this often; the dialling backs off
+#: to ``backoff_max`` between tries.
+REFUSAL_LOG_SECONDS = 60.0
 
 
 class Session:
@@ -75,6 +78,8 @@ class Session:
         self._stopping = False
         #: the status of the last refused login (None while logins succeed)
         self.refused: int | None = None
+        self.refusals = 0  # refused logins since the last successful one
+        self._refusal_logged: float | None = None
         self.logins = 0
         #: DELIVERs left unanswered because the sink was behind (the gateway resends them)
         self.deliveries_deferred = 0
@@ -111,12 +116,18 @@ class Session:
                 await self._task
             self._task = None
 
-    async def submit(self, pdu: Submit, *, on_taken: Callable[[int], None] | None = None) -> Reply:
+    async def submit(
+        self,
+        pdu: Submit,
+        *,
+        on_taken: Callable[[int], None] | None = None,
+        on_written: Callable[[], None] | None = None,
+    ) -> Reply:
         """Send one SUBMIT within the window and wait for its answer (see the module doc).
 
         ``on_taken(msg_id)`` runs when a SUBMIT_RESP with Result 0 is read, before any
         later PDU is: a status report, which the gateway sends after its answer, finds
-        what ``on_taken`` recorded.
+        what ``on_taken`` recorded. ``on_written()`` runs once the SUBMIT is written.
         """
 
         def taken(body: bytes) -> None:
@@ -133,7 +144,9 @@ class Session:
                 code = f"connect:{self.refused}" if self.refused is not None else "not_connected"
                 return NotSent(code)
             try:
-                _, body = await self._request(Command.SUBMIT, pdu.pack(), on_answer=taken)
+                _, body = await self._request(
+                    Command.SUBMIT, pdu.pack(), on_answer=taken, on_written=on_written
+                )
             except NotConnected:
                 return NotSent("not_connected")
             except TimeoutError:
@@ -156,6 +169,7 @@ class Session:
         *,
         within: float | None = None,
         on_answer: Callable[[bytes], None] | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> tuple[Header, bytes]:
         """Write a request and wait for the response with its Sequence_Id
         (``on_answer`` runs in the reader, as the response is read)."""
@@ -169,6 +183,8 @@ class Session:
             self._on_answer[sequence] = on_answer
         try:
             writer.write(encode(command, sequence, body))
+            if on_written is not None:
+                on_written()
             return await asyncio.wait_for(future, within or self.config.response_timeout)
         finally:
             self._pending.pop(sequence, None)
@@ -181,8 +197,7 @@ class Session:
                 await self._connect_and_serve()
                 delay = self.config.backoff_min
             except LoginRefused as exc:
-                self.refused = exc.status
-                log.warning("cmpp login refused: status %d", exc.status)
+                self._note_refusal(exc.status, delay)
             except (OSError, EOFError, ProtocolError, TimeoutError) as exc:
                 log.warning("cmpp link lost: %r", exc)
             finally:
@@ -191,6 +206,22 @@ class Session:
                 break
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter, not secrecy
             delay = min(delay * 2, self.config.backoff_max)
+
+    def _note_refusal(self, status: int, delay: float) -> None:
+        """Count a refused login; log it at most once per REFUSAL_LOG_SECONDS."""
+        self.refused, self.refusals = status, self.refusals + 1
+        now = time.monotonic()
+        if self._refusal_logged is not None and now - self._refusal_logged < REFUSAL_LOG_SECONDS:
+            return
+        self._refusal_logged = now
+        log.warning(
+            "cmpp login refused: status %d (%d refused so far; next try in about %.0f s, "
+            "then at most every %.0f s)",
+            status,
+            self.refusals,
+            delay,
+            self.config.backoff_max,
+        )
 
     def _drop_link(self) -> None:
         self._ready.clear()
@@ -209,6 +240,7 @@ class Session:
         self._writer = writer
         await self._login(reader, writer)
         self.refused, self.logins = None, self.logins + 1
+        self.refusals, self._refusal_logged = 0, None
         self._last_heard = time.monotonic()
         self._ready.set()
         delivers: asyncio.Queue[tuple[int, Deliver]] = asyncio.Queue(maxsize=1000)

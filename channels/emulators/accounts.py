@@ -23,6 +23,10 @@ the emulator answers for, so it refuses what the real account would::
 
     # wecom
     keys: ["693a91f6-7a2b-4bc4-97a0-0ec2fa5aaa01"]
+    corp_id: ww0a1b2c3d4e5f6a7b            # customer-group mass messages (客户群群发)
+    corp_secret: emulator-secret
+    groups:                             # each group owner's (userid) customer groups
+      zhangsan: [wrOgQhDgAAAA0001, wrOgQhDgAAAA0002]
 
 A value left out keeps the permissive default (any sign, any template, no
 cap). Kinds and limits: :mod:`channels.emulators.variables`. Each SMS
@@ -121,9 +125,14 @@ class WeChatAccount:
 
 @dataclass(frozen=True)
 class WeComAccount:
-    """Group robots by webhook key (None: any UUID-shaped key)."""
+    """Group robots by webhook key (None: any UUID-shaped key); for customer-group mass
+    messages the corp id and app secret (None: any) and each owner's customer groups
+    (None: any owner owns any group)."""
 
     keys: frozenset[str] | None = None
+    corp_id: str | None = None
+    corp_secret: str | None = None
+    groups: Mapping[str, frozenset[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +260,19 @@ def wechat_account(data: Mapping[str, Any]) -> WeChatAccount:
 
 def wecom_account(data: Mapping[str, Any]) -> WeComAccount:
     """A :class:`WeComAccount` from an account file's mapping."""
-    return WeComAccount(keys=_strings(data, "keys"))
+    groups = data.get("groups")
+    if groups is not None and not isinstance(groups, dict):
+        raise ValueError("groups must map an owner to a list of chat ids")
+    owned = None
+    if groups is not None:
+        owned = {str(owner): _strings(groups, owner) or frozenset() for owner in groups}
+    secret = data.get("corp_secret")
+    return WeComAccount(
+        keys=_strings(data, "keys"),
+        corp_id=str(data["corp_id"]) if data.get("corp_id") is not None else None,
+        corp_secret=str(secret) if secret is not None else None,
+        groups=owned,
+    )
 
 
 Account = SmsAccount | WeChatAccount | WeComAccount

@@ -15,7 +15,8 @@ Faults (:class:`GatewayFaults`): refuse every login with a status, answer
 SUBMITs slowly, drop the link upon the n-th SUBMIT of the next connection
 (that SUBMIT and any before it still unanswered are taken, the rest of what the
 client wrote is lost), never send reports, ignore ACTIVE_TESTs, flow-control or
-fail a share of SUBMITs.
+fail a share of SUBMITs, take a share of SUBMITs and lose their answer
+(``accept_drop``: no SUBMIT_RESP, or the link cut right after taking it).
 """
 
 from __future__ import annotations
@@ -219,6 +220,9 @@ class CmppGateway:
         msg_id = self._msg_id() if result == 0 else 0
         if result == 0:
             self._take(submit, msg_id)
+        if result == 0 and self.faults.roll(self.faults.accept_drop):
+            self._lose_answer(link)
+            return
         drop = self.faults.drop_after_submits
         if drop is not None and link.submits >= drop:
             self.faults.drop_after_submits = None  # once: the next link is healthy
@@ -226,6 +230,15 @@ class CmppGateway:
             link.writer.transport.abort()
             raise _Drop
         self._answer(link, sequence, Resp(msg_id, result), delay=self.faults.slow_ack_seconds)
+
+    def _lose_answer(self, link: _Link) -> None:
+        """A taken SUBMIT's answer is lost: the link is cut, or no SUBMIT_RESP ever comes."""
+        self.stats.accept_dropped += 1
+        link.in_flight -= 1  # the gateway is done with it; only the answer is missing
+        if self.faults.drop_by_closing():
+            self.stats.dropped += 1
+            link.writer.transport.abort()
+            raise _Drop
 
     def _result(self) -> int:
         if self.faults.roll(self.faults.flow_control):

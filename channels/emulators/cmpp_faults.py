@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from channels.emulators.common import Dice, Faults
+from channels.emulators.common import AcceptDrop, Faults
 
 
 @dataclass
-class GatewayFaults(Dice):
-    """What goes wrong, on purpose (see the module doc)."""
+class GatewayFaults(AcceptDrop):
+    """What goes wrong, on purpose (see the module doc); ``accept_drop``: SUBMITs taken
+    (recorded, reported later) whose SUBMIT_RESP never comes, or the link is cut."""
 
     refuse_login: int | None = None
     slow_ack_seconds: float = 0.0
@@ -23,12 +24,15 @@ class GatewayFaults(Dice):
 
 def faults_from(common: Faults) -> GatewayFaults:
     """The HTTP emulators' fault shares in CMPP terms: a server error is SUBMIT Result 9,
-    throttling is flow control (8), slowness delays SUBMIT_RESPs, failed receipts UNDELIV."""
+    throttling is flow control (8), slowness delays SUBMIT_RESPs, failed receipts UNDELIV,
+    a lost answer a SUBMIT taken without its SUBMIT_RESP."""
     return GatewayFaults(
         slow_ack_seconds=common.slow_seconds,
         flow_control=common.throttle,
         error=common.server_error,
         report_failure=common.receipt_failure,
+        accept_drop=common.accept_drop,
+        accept_drop_way=common.accept_drop_way,
         seed=common.seed,
     )
 
@@ -46,6 +50,7 @@ class Stats:
     active_tests: int = 0
     garbled: int = 0
     dropped: int = 0
+    accept_dropped: int = 0
     reports_sent: int = 0
     delivers_resent: int = 0
     active_test_answers: int = 0

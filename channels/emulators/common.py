@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +30,37 @@ class Dice:
 
 
 @dataclass
-class Faults(Dice):
+class AcceptDrop(Dice):
+    """The accept-then-drop fault, shared by the HTTP emulators and the CMPP gateway.
+
+    ``accept_drop``: share of requests handled in full (the message recorded, its
+    receipt on its way) whose answer is then lost: the connection is closed without
+    a response, or the answer held past the client's timeout, half of each by the
+    dice (``accept_drop_way``: ``close`` or ``hold`` to choose one). The client
+    cannot tell it from a timeout: an unknown outcome.
+    """
+
+    accept_drop: float = 0.0
+    accept_drop_way: str = "dice"
+
+    def drop_by_closing(self) -> bool:
+        """Which way an accepted request's answer is lost: closed (True) or held."""
+        if self.accept_drop_way in ("close", "hold"):
+            return self.accept_drop_way == "close"
+        return self.rng.random() < 0.5
+
+
+@dataclass
+class Faults(AcceptDrop):
     """Shares (0..1) of requests that go wrong, and how.
 
     ``server_error``: answer HTTP 500; ``timeout``: hold the request for
     ``timeout_seconds`` (longer than a client's timeout); ``throttle``: answer
     the provider's own throttling error; ``slow_seconds``: delay every answer;
     ``receipt_failure``: share of receipts that report failure;
-    ``token_expiry_after``: (WeChat) tokens expire after this many calls.
+    ``token_expiry_after``: (WeChat) tokens expire after this many calls;
+    ``accept_drop`` (see :class:`AcceptDrop`): a held answer waits ``timeout_seconds``;
+    ``accept_dropped`` counts them.
     """
 
     server_error: float = 0.0
@@ -45,16 +70,29 @@ class Faults(Dice):
     timeout_seconds: float = 30.0
     receipt_failure: float = 0.0
     token_expiry_after: int | None = None
+    accept_dropped: int = 0
 
 
 @dataclass
 class Inbox:
-    """Counts what each recipient received, so tests can prove exactly-once."""
+    """Counts what each recipient received, so tests can prove exactly-once.
+
+    ``first_at``/``last_at``: when the first and the last message arrived (epoch
+    seconds, None while empty), so a bench can time from the last acceptance.
+    """
 
     messages: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    first_at: float | None = None
+    last_at: float | None = None
 
     def add(self, recipient: str, text: str) -> None:
         self.messages[recipient].append(text)
+        taken = _TAKEN.get()
+        if taken is not None:
+            taken.append(recipient)
+        self.last_at = time.time()
+        if self.first_at is None:
+            self.first_at = self.last_at
 
     def counts(self) -> Counter[str]:
         return Counter({r: len(m) for r, m in self.messages.items()})
@@ -67,20 +105,54 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
+#: Paths of the emulator's own test hooks (inbox, uplink), never faulted.
+HOOKS = "/emulator/"
+#: What the request being handled put in an inbox (set by the fault middleware):
+#: only a request that took a message can have its answer lost after it.
+_TAKEN: ContextVar[list[str] | None] = ContextVar("emulator_taken", default=None)
+
+
 def fault_middleware(faults: Faults) -> Middleware:
-    """Delay, hang or fail requests by the configured shares (5xx and timeouts)."""
+    """Delay, hang or fail requests by the configured shares (5xx and timeouts); lose
+    the answer of requests that put a message in the inbox (``accept_drop``). The
+    test hooks are left alone.
+
+    It also answers ``GET /emulator/faults`` on every emulator: how many answers were
+    lost on purpose so far, ``{"accept_dropped": 3}``.
+    """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == HOOKS + "faults" and request.method == "GET":
+            return web.json_response({"accept_dropped": faults.accept_dropped})
+        if request.path.startswith(HOOKS):
+            return await handler(request)
         if faults.slow_seconds:
             await asyncio.sleep(faults.slow_seconds)
         if faults.roll(faults.timeout):
             await asyncio.sleep(faults.timeout_seconds)
         if faults.roll(faults.server_error):
             return web.Response(status=500, text="Internal Server Error")
-        return await handler(request)
+        taken: list[str] = []
+        token = _TAKEN.set(taken)
+        try:
+            response = await handler(request)
+        finally:
+            _TAKEN.reset(token)
+        if taken and faults.roll(faults.accept_drop):
+            await _lose_answer(request, faults)
+        return response
 
     return middleware
+
+
+async def _lose_answer(request: web.Request, faults: Faults) -> None:
+    """The request was handled; its answer does not reach the client."""
+    faults.accept_dropped += 1
+    if faults.drop_by_closing() and request.transport is not None:
+        request.transport.abort()  # the link drops: no status line ever goes out
+        return
+    await asyncio.sleep(faults.timeout_seconds)  # held past the client's timeout
 
 
 @dataclass
@@ -148,10 +220,19 @@ def inbox_view(get: Callable[[web.Application], Inbox]) -> Handler:
     joined by spaces; WeCom: the content). ``{}`` when nothing arrived::
 
         {"13900000001": ["【青山镇】低保复核公示"], "oAbc1": ["低保复核 2026年11月22日"]}
+
+    ``GET /emulator/inbox?summary=1`` answers instead how many messages arrived and
+    when the first and the last did (epoch seconds, null while empty)::
+
+        {"total": 2, "first_at": 1764650000.12, "last_at": 1764650001.53}
     """
 
     async def view(request: web.Request) -> web.StreamResponse:
-        return web.json_response(dict(get(request.app).messages))
+        inbox = get(request.app)
+        if request.query.get("summary"):
+            summary = {"total": inbox.total(), "first_at": inbox.first_at, "last_at": inbox.last_at}
+            return web.json_response(summary)
+        return web.json_response(dict(inbox.messages))
 
     return view
 

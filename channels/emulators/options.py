@@ -19,8 +19,9 @@ class EmulatorOptions:
     """Faults to inject and where to post callbacks.
 
     ``error_rate``/``timeout_rate``: shares of requests answered HTTP 500 or
-    held past the client's timeout; ``token_expiry_after``: (WeChat) a token
-    expires after this many calls; ``callback_url``: (WeChat) where events are
+    held past the client's timeout; ``accept_drop_rate``: share of requests handled
+    in full whose answer is then lost (see :class:`Faults`); ``token_expiry_after``:
+    (WeChat) a token expires after this many calls; ``callback_url``: (WeChat) where events are
     POSTed, signed with ``callback_token`` (our ``PUSHER_WECHAT__TOKEN``);
     ``report_url``: (SMS) where delivery reports are POSTed;
     ``account_file``: what the account holds (None: anything goes).
@@ -28,6 +29,7 @@ class EmulatorOptions:
 
     error_rate: float = 0.0
     timeout_rate: float = 0.0
+    accept_drop_rate: float = 0.0
     token_expiry_after: int | None = None
     callback_url: str | None = None
     callback_token: str = ""
@@ -47,5 +49,6 @@ class EmulatorOptions:
         return Faults(
             server_error=self.error_rate,
             timeout=self.timeout_rate,
+            accept_drop=self.accept_drop_rate,
             token_expiry_after=self.token_expiry_after,
         )

@@ -22,7 +22,8 @@ Rules (looked up 2026; the providers tighten them without notice):
   the message with signature and variable values ≤500 characters; no 【】 in
   the body; no template of variables alone nor variables next to each other;
   links fixed in the text. Tencent has no link property: the variable that
-  follows a fixed link is the link's path (our reading, as for Aliyun).
+  follows a fixed link is the link's path (our reading, as for Aliyun). The
+  one-use-per-variable rule is applied to Tencent too (an assumption).
 """
 
 from __future__ import annotations

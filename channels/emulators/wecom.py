@@ -22,6 +22,8 @@ from aiohttp.typedefs import Middleware
 from channels.emulators.accounts import WeComAccount
 from channels.emulators.common import Faults, Inbox, fault_middleware, inbox_view
 from channels.emulators.options import EmulatorOptions
+from channels.emulators.wecom_groupmsg import add_groupmsg_routes
+from channels.emulators.wecom_groupmsg_state import GroupMsgEmulator
 
 # Byte limits of ``content`` per msgtype (UTF-8), as the provider documents them.
 CONTENT_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}
@@ -128,13 +130,16 @@ def build_app(
     faults: Faults | None = None,
     per_minute: int = 20,
     window_seconds: float = 60.0,
+    groupmsg: GroupMsgEmulator | None = None,
 ) -> web.Application:
-    """A WeCom robot emulator.
+    """A WeCom robot emulator, with the customer-group mass-message API beside it.
 
     ``keys``: the robots' webhook keys (None accepts any UUID-shaped key), or
     ``account`` holding them;
     ``per_minute`` messages per robot per ``window_seconds`` (60 s like the real
-    thing; tests shrink the window to stay fast).
+    thing; tests shrink the window to stay fast);
+    ``groupmsg``: the mass-message side's state (default: from ``account``), which
+    shares these faults and this inbox (:mod:`channels.emulators.wecom_groupmsg`).
     """
     faults = faults or Faults()
     if account is not None:
@@ -148,6 +153,8 @@ def build_app(
         window_seconds=window_seconds,
     )
     setup_routes(app)
+    state = groupmsg or GroupMsgEmulator.from_account(account)
+    add_groupmsg_routes(app, state, faults=faults, inbox=app[WECOM_EMULATOR].inbox)
     return app
 
 

@@ -31,6 +31,7 @@ BENCHMARKS = (
     "ratelimit",
     "wechat_executor",
     "dispatch",
+    "apprise",
     "plan",
     "chaos",
     "classify",
@@ -149,6 +150,8 @@ def run_benchmarks(
             "at": datetime.now(UTC).isoformat(),
             "python": platform.python_version(),
             "machine": platform.machine(),
+            "cores": os.cpu_count(),
+            "load_1min_at_end": round(os.getloadavg()[0], 2),
             "seconds": round(elapsed, 2),
             "rows": rows,
         }

@@ -2,7 +2,7 @@
 
 Which emulator runs comes from the provider's descriptor (``channels.registry``).
 Fault injection and callback targets come from :class:`EmulatorOptions`
-(``--error-rate``, ``--timeout-rate``, ``--token-expiry-after``,
+(``--error-rate``, ``--timeout-rate``, ``--accept-drop-rate``, ``--token-expiry-after``,
 ``--callback-url``, ``--callback-token``, ``--report-url`` on the command line), so a benchmark or a
 manual test can run an emulator as its own process and still break it.
 ``--account FILE`` (YAML or JSON, see :mod:`channels.emulators.accounts`) says

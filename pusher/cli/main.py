@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     emulate.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
     emulate.add_argument("--error-rate", type=float, default=0.0, help="share answered HTTP 500")
     emulate.add_argument("--timeout-rate", type=float, default=0.0, help="share held too long")
+    emulate.add_argument(
+        "--accept-drop-rate", type=float, default=0.0, help="share handled, answer then lost"
+    )
     emulate.add_argument("--token-expiry-after", type=int, help="WeChat: calls per token")
     emulate.add_argument("--callback-url", help="WeChat: where events are POSTed")
     emulate.add_argument(
@@ -159,6 +162,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         options = EmulatorOptions(
             error_rate=args.error_rate,
             timeout_rate=args.timeout_rate,
+            accept_drop_rate=args.accept_drop_rate,
             token_expiry_after=args.token_expiry_after,
             callback_url=args.callback_url,
             callback_token=args.callback_token,

@@ -23,6 +23,7 @@ from channels.errors import FATAL, PERMANENT, TRANSIENT, error_class
 from channels.sms_templates import Registry, TemplateError
 from pusher.settings import Settings
 from pusher.summary.sms_template import roles
+from pusher.summary.wechat import short_notice_fields
 
 ACCEPTED, REFUSED, NOT_CONFIGURED = 0, 1, 2
 DEFAULT_TEXT = "政务信息推送测试消息，收到即说明配置正确，无需回复。"
@@ -61,10 +62,8 @@ def probe_message(
         return template_probe(settings, templates, key, to, text, now)
     if registry.by_cli(channel).kind is not ChannelKind.WECHAT:
         return Message(key=key, recipient=to, text=text)
-    params = {
-        name: now.strftime("%Y年%m月%d日 %H:%M") if kind == "time" else text[:20]
-        for name, kind in settings.dispatch.wechat_template_fields.items()
-    }
+    fields = settings.dispatch.wechat_template_fields
+    params = short_notice_fields(fields, [text] * len(fields), now)
     return Message(key=key, recipient=to, text=text, params=params, title="测试消息")
 
 

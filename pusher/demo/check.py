@@ -32,9 +32,12 @@ class Recorded:
     kept: Counter[str] = field(default_factory=Counter)  # address → sandbox messages
 
     def count(self, *statuses: str) -> int:
-        """Rows (residents' and chats') in one of ``statuses``."""
-        every = [*self.statuses.values(), *self.chats.values()]
-        return sum(1 for s in every if s in statuses)
+        """Residents' rows in one of ``statuses`` (group chats: :meth:`chats_in`)."""
+        return sum(1 for s in self.statuses.values() if s in statuses)
+
+    def chats_in(self, *statuses: str) -> int:
+        """Group chats' rows in one of ``statuses``."""
+        return sum(1 for s in self.chats.values() if s in statuses)
 
 
 async def recorded(session: AsyncSession, item_id: int) -> Recorded:

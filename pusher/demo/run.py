@@ -178,7 +178,8 @@ def _report(outcomes: list[Outcome], out: TextIO, morning: datetime | None) -> b
         out.write(f"现在是免打扰时段：普通信息留到 {local} 再发，紧急预警立即发出。\n")
     ok = True
     out.write(
-        f"{'信息':<28}{'应达':>6}{'已记录':>8}{'已发送':>8}{'待发送':>8}{'无渠道':>8}  结果\n"
+        f"{'信息':<28}{'应达':>6}{'已记录':>8}{'已发送':>8}{'待发送':>8}{'无渠道':>8}"
+        f"{'群聊':>8}  结果\n"
     )
     for o in outcomes:
         held = morning is not None and o.sample.urgency != Urgency.URGENT  # quiet hours
@@ -189,7 +190,7 @@ def _report(outcomes: list[Outcome], out: TextIO, morning: datetime | None) -> b
         out.write(
             f"{o.sample.title[:26]:<28}{len(o.expected.residents):>6}{len(o.got.statuses):>8}"
             f"{o.got.count(*SENT):>8}{o.got.count('queued'):>8}{o.got.count('unreachable'):>8}"
-            f"  {verdict}\n"
+            f"{f'{o.got.chats_in(*SENT)}/{len(o.expected.chats)}':>8}  {verdict}\n"
         )
         out.writelines(f"    {problem}\n" for problem in wrong)
     return ok

@@ -9,7 +9,8 @@ stay, so the record of what was published stays complete.
 
 ``forget_resident`` removes what identifies a person (name, phone, openid, tags,
 subscriptions, list memberships, the recipient address on their deliveries, the
-sandbox copies of their messages, receipts parked for their messages, and their
+sandbox copies of their messages, receipts parked for their messages or their number,
+the record of CMPP submits to their number, and their
 name in earlier audit rows) and writes an audit row saying who asked and why; that
 row holds no personal data and is never purged. Short-link counts hold no personal
 data (per item, village and day), so they need nothing.
@@ -185,8 +186,12 @@ async def _erase_links(
             )
         )
     )
-    counts["pending_receipt"] = rowcount(
-        await session.execute(delete(pending).where(pending.c.provider_id.in_(sent)))
+    # and CMPP reports parked under their number, and the record of CMPP submits to it
+    parked = pending.c.provider_id.in_(sent) | pending.c.recipient.in_(addresses)
+    counts["pending_receipt"] = rowcount(await session.execute(delete(pending).where(parked)))
+    submits = tables["cmpp_submit"]
+    counts["cmpp_submit"] = rowcount(
+        await session.execute(delete(submits).where(submits.c.phone.in_(addresses)))
     )
     counts["cancelled"] = rowcount(
         await session.execute(

@@ -102,6 +102,10 @@ async def _park(
                     "delivered": r.delivered,
                     "code": r.code[:64],
                     "received_at": now,
+                    # CMPP: a report may settle a message of unknown outcome by its number
+                    "recipient": _national(r.recipient)[:32]
+                    if provider == "cmpp" and r.recipient
+                    else None,
                 }
                 for r in kept
             ],

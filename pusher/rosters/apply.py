@@ -100,7 +100,13 @@ async def _tags(session: AsyncSession, people: list[tuple[int, Planned]]) -> Non
 async def _topics(
     session: AsyncSession, people: list[tuple[int, Planned]], topics: dict[str, int]
 ) -> None:
-    """Subscriptions as the 订阅 column says (a file without the column leaves them)."""
+    """Subscriptions as the 订阅 column says (a file without the column leaves them).
+
+    A topic the file leaves out is unsubscribed by removing the subscription, so
+    ``opted_out`` stays the mark of a resident's own (or a form's explicit) unsubscribe,
+    which the roster never undoes: a resident who left a topic is not put back on it
+    by a list kept in an office.
+    """
     chosen = {
         rid: {topics[t] for t in p.row.topics} for rid, p in people if p.row.topics is not None
     }
@@ -113,12 +119,11 @@ async def _topics(
     )
     have = {(rid, tid): out for rid, tid, out in subs}
     for (rid, tid), out in have.items():
-        wanted = tid in chosen[rid]
-        if wanted == out:  # subscribed and opted out, or the other way round
+        if not out and tid not in chosen[rid]:  # left out of the file: unsubscribed
             await session.execute(
-                update(Subscription)
-                .where(and_(Subscription.resident_id == rid, Subscription.topic_id == tid))
-                .values(opted_out=not wanted)
+                delete(Subscription).where(
+                    and_(Subscription.resident_id == rid, Subscription.topic_id == tid)
+                )
             )
     new = [
         {"resident_id": rid, "topic_id": tid, "opted_out": False}

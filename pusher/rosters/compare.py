@@ -112,7 +112,7 @@ def _changes(row: RosterRow, p: OnRecord, consent: bool) -> list[str]:
             ("手机号", row.phone != p.phone),
             ("编号", row.key is not None and row.key != p.key),
             ("标签", set(row.tags) != p.tags),
-            ("订阅", row.topics is not None and set(row.topics) != p.topics),
+            ("订阅", row.topics is not None and set(row.topics) - p.opted_out != p.topics),
             ("同意短信", consent != p.consent),
             ("微信", row.openid is not None and row.openid != p.openid),
             ("迁回", p.moved_out),

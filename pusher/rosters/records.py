@@ -23,6 +23,8 @@ class OnRecord:
     moved_out: bool
     tags: set[str] = field(default_factory=set)
     topics: set[str] = field(default_factory=set)
+    #: topics the resident unsubscribed from: a roster never subscribes them again
+    opted_out: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,10 @@ async def load_residents(session: AsyncSession, grid_ids: Collection[int]) -> li
         )
     ):
         people[rid].tags.add(tag)
-    for rid, name in await session.execute(
-        select(Subscription.resident_id, Topic.name)
+    for rid, name, out in await session.execute(
+        select(Subscription.resident_id, Topic.name, Subscription.opted_out)
         .join(Topic, Topic.id == Subscription.topic_id)
-        .where(Subscription.resident_id.in_(in_grids), Subscription.opted_out.is_(False))
+        .where(Subscription.resident_id.in_(in_grids))
     ):
-        people[rid].topics.add(name)
+        (people[rid].opted_out if out else people[rid].topics).add(name)
     return sorted(people.values(), key=lambda p: p.id)

@@ -21,6 +21,7 @@ from channels.registry import build_channels, build_limiter
 from pusher.db import create_engine, session_factory
 from pusher.job_queue import JobQueue
 from pusher.ops.metrics import Metrics
+from pusher.pipeline.cmpp_submits import DatabaseLedger
 from pusher.pipeline.receipts import database_receipts
 from pusher.pipeline.rulebook import Rulebook
 from pusher.runtime.context import Resources
@@ -76,6 +77,7 @@ async def open_resources(
             redis=redis,
             limiter=limiter,
             receipts=database_receipts(db),
+            submits=DatabaseLedger(db),
         )
         for channel in channels.values():
             stack.push_async_callback(channel.close)

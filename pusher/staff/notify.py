@@ -32,6 +32,7 @@ from pusher.db import SessionFactory, transaction
 from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
+from pusher.summary.wechat import short_notice_fields
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +164,8 @@ async def _send(
 
 
 def _wechat(outbox: Outbox, notice: Notice, openid: str, row_id: int, link: str) -> Message:
-    now = datetime.now(_BEIJING).strftime("%Y年%m月%d日 %H:%M")
-    texts = iter([notice.title, notice.text])
-    params = {
-        name: now if kind == "time" else next(texts, "")[:20] or notice.title[:20]
-        for name, kind in outbox.wechat_fields.items()
-    }
+    now = datetime.now(_BEIJING)
+    params = short_notice_fields(outbox.wechat_fields, [notice.title, notice.text], now)
     return Message(
         key=f"staff-{row_id}", recipient=openid, text=notice.text, params=params,
         url=link, title=notice.title,

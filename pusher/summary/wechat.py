@@ -216,3 +216,25 @@ def _name_value(summary: Summary, tokenizer: jieba.Tokenizer) -> str:
             return fit_units(split_units(name, tokenizer), NAME_CJK_LIMIT, ellipsis="")
         name = shorter
     return name
+
+
+def short_notice_fields(
+    fields: Mapping[str, str], texts: Iterator[str] | list[str], now: dt.datetime
+) -> dict[str, str]:
+    """Fields for a short message that has no item behind it (a staff notice, a test):
+    ``time``/``date`` fields get ``now``, ``thing``/``keyword`` fields the ``texts`` in
+    turn (cut to the type's limit), and if any field is still missing or refused by its
+    type's rule the answer is ``{}`` — the caller sends the text fallback instead of a
+    payload the service would answer with 47003."""
+    pieces = iter(texts)
+    stamp = now.strftime("%Y年%m月%d日 %H:%M")
+    values: dict[str, str] = {}
+    for key, kind in fields.items():
+        if kind in ("time", "date"):
+            values[key] = stamp
+        elif kind == "thing":
+            values[key] = next(pieces, "")[: FIELD_LIMITS["thing"]]
+    try:
+        return {} if field_problems(fields, values) else values
+    except UnknownFieldTypeError:
+        return {}

@@ -23,9 +23,11 @@ def setup_metrics(app: web.Application, metrics: Metrics | None = None) -> Metri
     return metrics
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    """The process is alive and serving HTTP."""
-    return web.json_response({"status": "ok"})
+async def healthz(request: web.Request) -> web.Response:
+    """The process is alive and serving HTTP; ``channels`` names those of its channels
+    that know they cannot send (a CMPP gateway refusing our login), still 200: a
+    restart would not mend a wrong secret."""
+    return web.json_response({"status": "ok", "channels": _channel_problems(request)})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -36,8 +38,22 @@ async def readyz(request: web.Request) -> web.Response:
         "status": "not ready" if failed else "ready",
         "failed": failed,
         "checks": {r.name: r.as_json() for r in results},
+        "channels": _channel_problems(request),
     }
     return web.json_response(body, status=503 if failed else 200)
+
+
+def _channel_problems(request: web.Request) -> dict[str, dict[str, object]]:
+    """Channels of this process that report a problem (``problem``: a sentence, or None)."""
+    resources = request.app.get(RESOURCES)
+    if resources is None:
+        return {}
+    out: dict[str, dict[str, object]] = {}
+    for kind, channel in resources.channels.items():
+        problem = getattr(channel, "problem", None)
+        if isinstance(problem, str):
+            out[kind.value] = {"ok": False, "detail": problem}
+    return out
 
 
 def setup_health(app: web.Application) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from channels.base import (
@@ -19,6 +21,7 @@ from channels.base import (
     TransientError,
 )
 from channels.cmpp.channel import CmppChannel, CmppSettings
+from channels.cmpp.ledger import MemoryLedger
 from channels.cmpp.protocol import Command, ConnectResp, authenticator_ismg, encode
 from channels.emulators.cmpp import CmppGateway, GatewayFaults
 
@@ -57,6 +60,7 @@ async def rig(
     )
     channel = CmppChannel(config, sink=sink)
     await channel.start()
+    await channel.connect()  # start() alone waits for the first send
     try:
         yield gateway, channel, batches
     finally:
@@ -240,7 +244,7 @@ async def test_a_garbled_gateway_is_left_and_dialled_again() -> None:
         raise AssertionError("nothing to hand over")
 
     channel = CmppChannel(settings, sink=sink)
-    await channel.start()
+    await channel.connect()
     try:
         await until(lambda: len(logins) >= 3)
     finally:
@@ -329,3 +333,59 @@ async def test_with_no_link_a_batch_fails_fast_as_not_sent() -> None:
     codes = {(type(o.error), o.error.code) for o in outcomes if isinstance(o, Rejected)}
     assert codes == {(TransientError, "not_connected")} and len(outcomes) == 64
     assert took < 3  # one connect timeout for all, not one per window (4 s)
+
+
+async def test_a_killed_send_leaves_at_most_one_slice_recorded_but_never_written() -> None:
+    # Answers take 0.5 s and the window is 4: the first 4 SUBMITs are written at once,
+    # the next 4 are recorded and wait for room; the other 12 are not recorded yet.
+    faults = GatewayFaults(slow_ack_seconds=0.5)
+    async with rig(faults, window=4) as (gateway, channel, _):
+        await channel.session.wait_ready(5)
+        ledger = MemoryLedger()
+        channel._ledger = ledger
+        messages = batch(20)
+        sending = asyncio.create_task(channel.send(messages))
+        await until(lambda: gateway.stats.submits == 4)
+        await asyncio.sleep(0.2)  # the worker is "killed" here, before any answer
+        sending.cancel()
+        recorded = await ledger.submitted([m.key for m in messages])
+        assert gateway.stats.submits == 4
+    assert sorted(recorded) == sorted(m.key for m in messages[:8])
+
+
+async def test_a_process_that_never_sends_holds_no_link() -> None:
+    gateway = CmppGateway(sp_id=SP, secret=SECRET)
+    host, port = await gateway.start()
+    settings = CmppSettings(
+        host=host, port=port, sp_id=SP, shared_secret=SecretStr(SECRET), src_id="1069"
+    )
+
+    async def sink(batch: CallbackBatch) -> None:
+        pass
+
+    channel = CmppChannel(settings, sink=sink)
+    try:
+        await channel.start()  # what every web and worker process does
+        await asyncio.sleep(0.3)
+        assert gateway.stats.connections == 0 and not channel.session.connected
+        [outcome] = await channel.send(batch(1))  # the first SMS opens the link
+        assert isinstance(outcome, Accepted) and gateway.stats.logins == 1
+    finally:
+        await channel.close()
+        await gateway.close()
+
+
+async def test_a_wrong_secret_is_retried_backing_off_and_logged_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="channels.cmpp.session")
+    async with rig(secret="wrong", reconnect_min_seconds=0.01, reconnect_max_seconds=0.05) as (
+        gateway,
+        channel,
+        _,
+    ):
+        assert channel.problem is None or "拒绝登录" in channel.problem
+        await until(lambda: channel.session.refusals >= 6)
+        assert "拒绝登录" in (channel.problem or "")
+    lines = [r for r in caplog.records if "login refused" in r.getMessage()]
+    assert len(lines) == 1 and gateway.stats.refused_logins >= 6

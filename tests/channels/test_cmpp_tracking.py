@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from channels.cmpp.pdus import Report
-from channels.cmpp.tracking import Settled, Track, Tracker
+from channels.cmpp.tracking import Track, Tracker
 
 
 def sent(tracker: Tracker, key: str, phone: str, ids: list[int], unanswered: int) -> Track:
@@ -15,7 +15,7 @@ def sent(tracker: Tracker, key: str, phone: str, ids: list[int], unanswered: int
         tracker.answered(track, number, msg_id)
     for _ in range(unanswered):
         tracker.lost(track)
-    assert tracker.finish(track) is None
+    assert tracker.finish(track) == []
     return track
 
 
@@ -46,27 +46,15 @@ def test_an_unmatched_report_passes_under_its_own_id() -> None:
     assert receipt is not None and (receipt.provider_id, receipt.key) == ("99", None)
 
 
-def test_an_unknown_outcome_is_settled_by_a_report_for_its_number() -> None:
-    now = [0.0]
-    tracker = Tracker(settle_seconds=10, clock=lambda: now[0])
-    sent(tracker, "old", "13900000001", [], 1)
-    sent(tracker, "other", "13900000002", [], 1)
-    assert tracker.settle("old") == (Settled.WAITING, None)
-    assert tracker.report(report(50, phone="13900000002")) is not None
-    receipt = tracker.report(report(40))
-    assert receipt is not None and (receipt.provider_id, receipt.key) == ("40", "old")
-    assert tracker.settle("old") == (Settled.SENT, "40")
-    assert tracker.settle("other") == (Settled.SENT, "50")
-    assert tracker.settle("old") == (Settled.UNKNOWN, None)
-    assert tracker.unknown == 0
-
-
-def test_an_unknown_outcome_with_no_report_is_not_sent_after_the_window() -> None:
-    now = [0.0]
-    tracker = Tracker(settle_seconds=10, clock=lambda: now[0])
-    sent(tracker, "k1", "13900000001", [7], 1)  # segment 1 answered, segment 2 not
-    now[0] = 10
-    assert tracker.settle("k1") == (Settled.NOT_SENT, None)
+def test_an_unknown_outcome_is_left_to_the_ledger_with_its_reports_so_far() -> None:
+    tracker = Tracker()
+    track = tracker.begin("k1", "13900000001", 2)
+    tracker.answered(track, 1, 7)
+    assert tracker.report(report(7)) is None  # segment 2 still being sent
+    tracker.lost(track)  # segment 2 never answered
+    [held] = tracker.finish(track)  # segment 1's report comes back under its own id
+    assert (held.provider_id, held.key, held.recipient) == ("7", None, "13900000001")
+    assert track.msg_ids == ["7"]
     # a report arriving now matches nothing of it: it passes under its own id
     late = tracker.report(report(8))
     assert late is not None and late.key is None
@@ -77,9 +65,8 @@ def test_memory_is_bounded() -> None:
     for i in range(1000):
         sent(tracker, f"k{i}", f"139{i:08d}", [i * 2], 1)
         tracker.report(report(10_000 + i, phone="13800000000"))
-    assert len(tracker._by_id) <= 100 and tracker.unknown <= 100
+    assert len(tracker._by_id) <= 100
     assert len(tracker._seen) <= 100
-    assert sum(len(q) for q in tracker._by_phone.values()) <= 100
 
 
 def test_a_report_before_the_last_answer_waits_for_it() -> None:
@@ -88,7 +75,7 @@ def test_a_report_before_the_last_answer_waits_for_it() -> None:
     tracker.answered(track, 1, 11)
     assert tracker.report(report(11)) is None  # segment 2 is still being sent
     tracker.answered(track, 2, 12)
-    assert tracker.finish(track) is None
+    assert tracker.finish(track) == []
     last = tracker.report(report(12))
     assert last is not None and (last.provider_id, last.key, last.delivered) == ("11", "k1", True)
 
@@ -99,6 +86,6 @@ def test_a_failure_reported_while_sending_comes_out_at_the_finish() -> None:
     tracker.answered(track, 2, 12)
     assert tracker.report(report(12, stat="EXPIRED")) is None
     tracker.answered(track, 1, 11)
-    failed = tracker.finish(track)
-    assert failed is not None and (failed.provider_id, failed.code) == ("11", "EXPIRED")
+    [failed] = tracker.finish(track)
+    assert (failed.provider_id, failed.code) == ("11", "EXPIRED")
     assert tracker.report(report(11)) is None

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import Accepted, Message, Rejected
+from channels.base import Accepted, FatalError, Message, Rejected
 from channels.emulators import wechat
 from channels.emulators.accounts import wechat_account
 from tests.channels.rigs import in_thread
@@ -126,3 +126,17 @@ async def test_a_message_without_fields_goes_as_the_text_template(
     bare = channel_for(base, session, template_id=TEMPLATE)  # no text template: refused
     (refused,) = await bare.send([Message(key="k3", recipient=FAN, text="停水通知")])
     assert isinstance(refused, Rejected) and refused.error.code == "47003"
+
+
+async def test_a_notice_without_fields_is_refused_before_the_call(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """Subscription notices have only typed fields: no params is never sent as bait."""
+    base, state = await serve(account=ACCOUNT)
+    channel = channel_for(base, session, mode="subscribe", subscribe_template_id=SUBSCRIBE)
+    (outcome,) = await channel.send([Message(key="k1", recipient=FAN, text="停水通知")])
+    assert isinstance(outcome, Rejected) and outcome.error.code == "unfilled_fields"
+    assert not isinstance(outcome.error, FatalError)
+    assert state.calls["/cgi-bin/message/subscribe/bizsend"] == 0
+    typed = Message(key="k2", recipient=FAN, text="停水通知", params=GOOD)
+    assert isinstance((await channel.send([typed]))[0], Accepted)

@@ -289,3 +289,48 @@ async def test_the_cli_imports_the_same_rosters_all_or_nothing(
     path.write_bytes(sheet(["姓名", "电话", "网格"], [["褚一", "13900003333", mine]]))
     assert await asyncio.to_thread(commands.import_residents, settings, path) == 0
     assert "新增 1 人" in capsys.readouterr().out and await total(console) == before + 1
+
+
+async def test_a_roster_never_resubscribes_a_resident_who_left_a_topic(console: Console) -> None:
+    """The 订阅 column adds and removes topics, but a topic the resident unsubscribed
+    from themselves (``opted_out``) stays off whatever the office's list says."""
+    await console.login("grid_worker")
+    mine, _ = await grid_names(console)
+    async with db_of(console)() as db:
+        first, second = [
+            (tid, name)
+            for tid, name in await db.execute(select(Topic.id, Topic.name).order_by(Topic.id))
+        ][:2]
+    header = ["姓名", "手机号", "所属网格", "订阅"]
+    both = f"{first[1]}、{second[1]}"
+    _, page = await upload(console, sheet(header, [["郑一", "13944440001", mine, both]]))
+    await decide(console, page, "good")
+    (zheng,) = await people(console, name="郑一")
+
+    async def subs() -> dict[int, bool]:
+        async with db_of(console)() as db:
+            rows = await db.execute(
+                select(Subscription.topic_id, Subscription.opted_out).where(
+                    Subscription.resident_id == zheng.id
+                )
+            )
+            return {tid: out for tid, out in rows}
+
+    assert await subs() == {first[0]: False, second[0]: False}
+    async with db_of(console)() as db:  # the resident leaves the first topic (公众号 菜单)
+        sub = await db.get(Subscription, (zheng.id, first[0]))
+        assert sub is not None
+        sub.opted_out = True
+        await db.commit()
+    _, page = await upload(console, sheet(header, [["郑一", "13944440001", mine, both]]))
+    assert counts(page) == (0, 0, 1, 0), page[-2000:]  # nothing to change: not a change
+    await decide(console, page, "good")
+    assert await subs() == {first[0]: True, second[0]: False}
+    # the office drops the second topic, then puts it back: a roster may do that
+    _, page = await upload(console, sheet(header, [["郑一", "13944440001", mine, first[1]]]))
+    assert counts(page) == (0, 1, 0, 0), page[-2000:]
+    await decide(console, page, "good")
+    assert await subs() == {first[0]: True}
+    _, page = await upload(console, sheet(header, [["郑一", "13944440001", mine, both]]))
+    await decide(console, page, "good")
+    assert await subs() == {first[0]: True, second[0]: False}

@@ -41,7 +41,7 @@ async def test_cmpp_sends_and_its_reports_reach_the_deliveries(sqlite_settings: 
                         shared_secret=SecretStr(SECRET),
                         src_id="10690001",
                         sign_name="青山镇",
-                        connect_timeout_seconds=2,
+                        connect_timeout_seconds=10,  # the first SMS logs in (slow when loaded)
                         reconnect_min_seconds=0.05,
                     ),
                 }

@@ -47,11 +47,6 @@ def test_every_benchmark_runs_at_its_smallest_shape(name: str, tmp_path: Path) -
 
 @pytest.mark.production
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(
-    reason="open defect: a worker killed while Redis restarts (no persistence) loses the "
-    "shared Msg_Ids of the SUBMITs the gateway took; its heir sends them again",
-    strict=False,
-)
 def test_chaos_with_cmpp_in_place_of_aliyun_reaches_everyone_once(tmp_path: Path) -> None:
     """The smoke run fails by itself on a lost or duplicated resident or a receipt never
     applied; here also the CMPP gateway must have been used and its link dropped."""
