@@ -45,6 +45,7 @@ NO_TEMPLATE = "no_template"
 _BRACKETED = re.compile(
     r"（[^（）]*）|\([^()]*\)|【[^【】]*】|〔[^〔〕]*〕|\[[^\[\]]*\]|「[^「」]*」"
 )
+_MARKER = re.compile(r"^【[^【】]{1,4}】")
 _SAFE = str.maketrans({"【": "「", "】": "」", "\n": "", "\r": "", "$": "＄", "{": "（", "}": "）"})
 _DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
 _CLOCK = re.compile(r"(\d{1,2})[:：](\d{2})|(上午|下午|晚上)?(\d{1,2})(?:点|时)(半|(\d{1,2})分)?")
@@ -194,7 +195,9 @@ def short_title(summary: Summary, limit: int, tokenizer: jieba.Tokenizer | None)
     title = summary.title.translate(_SAFE)
     if len(title) <= limit:
         return title
-    plain = _BRACKETED.sub("", summary.title).strip().translate(_SAFE)
+    marker = _MARKER.match(summary.title)  # 【更正】, 【撤回】: kept, as 「更正」
+    kept = marker.group() if marker else ""
+    plain = (kept + _BRACKETED.sub("", summary.title[len(kept) :])).strip().translate(_SAFE)
     if plain and len(plain) <= limit:
         return plain
     if plain == summary.title:

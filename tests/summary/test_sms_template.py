@@ -227,6 +227,10 @@ def test_the_title_is_shortened_between_words(tokenizer: jieba.Tokenizer) -> Non
     assert len(short) <= 12 and short.endswith("…")
     assert summary.title.startswith(short.removesuffix("…"))
     assert short.removesuffix("…")[-2:] in set(tokenizer.lcut(summary.title)) | {"2026"}
+    corrected = Notice(title="【更正】农机购置补贴申请（2026年第二批，含补贴额一览表）", body="")
+    assert short_title(summarize(corrected, tokenizer=tokenizer), 14, tokenizer) == (
+        "「更正」农机购置补贴申请"
+    )
     bracketed = Notice(title="农机购置补贴申请（2026年第二批，含补贴额一览表）", body="")
     assert (
         short_title(summarize(bracketed, tokenizer=tokenizer), 12, tokenizer) == "农机购置补贴申请"
