@@ -55,7 +55,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg  # type: ignore[import-untyped]
-from stack import Cluster, Database, Proc, production_env
+from stack import SMS_TEMPLATES, Cluster, Database, Proc, production_env
 from stack import free_port as _free_port
 from stack import inbox as _inbox
 from stack import port_in_use as _port_in_use
@@ -152,6 +152,8 @@ def _env(db_url: str, tmp: Path, ports: dict[str, int]) -> dict[str, str]:
         # /callbacks/wechat answers only a configured token; the emulator signs with it
         "PUSHER_WECHAT__TOKEN": WECHAT_TOKEN,
         "PUSHER_ALIYUN_SMS__TIMEOUT_SECONDS": "3",
+        # the strict emulator's account (below) signs as the suggested templates do
+        "PUSHER_ALIYUN_SMS__SIGN_NAME": "青山镇人民政府",
     }
     return env
 
@@ -224,6 +226,8 @@ def _cluster(
         aliyun = _pusher(
             *("emulate", "aliyun-sms", "--port", str(ports["sms"]), *FAULTS),
             *("--report-url", f"{ours}/callbacks/aliyun/report/{SECRET}"),
+            # a strict account holding only the suggested templates: pushes go through them
+            *("--account", str(SMS_TEMPLATES / "aliyun.yaml")),
         )
         services.insert(1, Proc("aliyun-emulator", aliyun, env, tmp / "aliyun.log"))
     workers = [Proc(f"worker{n}", _pusher("worker"), env, tmp / f"worker{n}.log") for n in (0, 1)]

@@ -25,6 +25,8 @@ import aiohttp
 from pusher.cli.bench import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
+#: The suggested templates: the registry of the bench stack's Aliyun account.
+SMS_TEMPLATES = REPO / "docs" / "sms-templates"
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ def production_env(
         "PUSHER_ALIYUN_SMS__SIGN_NAME": "青山镇",
         "PUSHER_ALIYUN_SMS__TEMPLATE_CODE": f"SMS_{name.upper()}",
         "PUSHER_ALIYUN_SMS__BASE_URL": sms,
+        "PUSHER_ALIYUN_SMS__TEMPLATES_FILE": str(SMS_TEMPLATES / "aliyun.yaml"),
     }
     return env
 

@@ -5,9 +5,12 @@ calls (≤1000 numbers each); the rest go in SendBatchSms calls (≤100). A numb
 appears at most once per call, so ``OutId:phone`` names one message: ``OutId``
 is ours (a hash of the call's keys), comes back in SmsReport receipts and in
 QuerySendDetails, and is therefore the provider id we hand out (``BizId`` is
-missing from QuerySendDetails records). The template's variables come from
-``Message.params``; a message without params fills ``settings.text_param``
-with its text (for a ``${content}`` template).
+missing from QuerySendDetails records). Each message names its approved
+template (``Message.template``, from the account's registry, see
+:mod:`channels.sms_templates`) and fills its variables (``Message.params``);
+only messages with the same template share a call. A message without a
+template uses ``settings.template_code``, and without params fills
+``settings.text_param`` with its text (service messages such as binding codes).
 
 Errors (business errors arrive as HTTP 200 with ``Code != "OK"``) map by the
 table ``ERRORS`` below::
@@ -66,6 +69,13 @@ from channels.sms import (
     national,
     replies,
 )
+from channels.sms_templates import (
+    NO_TEMPLATE,
+    NO_TEMPLATE_MESSAGE,
+    Registry,
+    TemplateError,
+    load_registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +117,12 @@ CALLBACK_REPLY = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=Fal
 
 
 class AliyunSmsSettings(BaseModel):
-    """Credentials, the approved signature and template, and where to send."""
+    """Credentials, the approved signature and templates, and where to send.
+
+    ``templates_file`` (YAML/JSON, the format of docs/sms-templates/aliyun.yaml)
+    and ``templates`` (the same mapping inline) are the account's approved
+    templates, which pushes go out with.
+    """
 
     access_key_id: str = ""
     access_key_secret: SecretStr = SecretStr("")
@@ -118,12 +133,14 @@ class AliyunSmsSettings(BaseModel):
     timeout_seconds: float = 10
     signature_version: Literal["v1", "v3"] = "v1"
     text_param: str = "content"
+    templates_file: str = ""
+    templates: dict[str, Any] = {}
 
     @property
     def configured(self) -> bool:
         """True when every value a real send needs is set."""
         secret = self.access_key_secret.get_secret_value()
-        return bool(self.access_key_id and secret and self.sign_name and self.template_code)
+        return bool(self.access_key_id and secret and self.sign_name)
 
 
 def classify(code: str, message: str = "") -> ChannelError:
@@ -184,8 +201,16 @@ class AliyunSmsChannel(Channel):
     send_sms_max: ClassVar[int] = limits.per_call
     batch_sms_max: ClassVar[int] = 100
 
-    def __init__(self, settings: AliyunSmsSettings, *, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: AliyunSmsSettings,
+        *,
+        session: aiohttp.ClientSession,
+        templates: Registry | None = None,
+    ) -> None:
         self._settings = settings
+        #: the account's approved templates (what pushes are filled into)
+        self.templates = templates
         self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._url = URL(settings.base_url)
 
@@ -199,9 +224,18 @@ class AliyunSmsChannel(Channel):
             for i, (m, p) in enumerate(zip(messages, phones, strict=True))
             if not MOBILE.match(p)
         }
-        good = [i for i in range(len(messages)) if i not in outcomes]
+        outcomes |= {  # never a call without a template code: refused locally
+            i: Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
+            for i, m in enumerate(messages)
+            if not self._template(m) and i not in outcomes
+        }
+        by_template: dict[str, list[int]] = {}
+        for i in range(len(messages)):
+            if i not in outcomes:
+                by_template.setdefault(self._template(messages[i]), []).append(i)
         calls = [
             Call(c.action, [good[j] for j in c.indices])
+            for good in by_template.values()
             for c in plan_calls([params[i] for i in good], [phones[i] for i in good])
         ]
         parts = await asyncio.gather(*(self._send_call(c, messages, params, phones) for c in calls))
@@ -210,6 +244,9 @@ class AliyunSmsChannel(Channel):
 
     def _params(self, message: Message) -> dict[str, str]:
         return dict(message.params) or {self._settings.text_param: message.text}
+
+    def _template(self, message: Message) -> str:
+        return message.template or self._settings.template_code
 
     async def _send_call(
         self,
@@ -222,7 +259,8 @@ class AliyunSmsChannel(Channel):
         out_id = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
         phones = [national_phones[i] for i in call.indices]
         s = self._settings
-        body: dict[str, str] = {"TemplateCode": s.template_code, "OutId": out_id}
+        template = self._template(messages[call.indices[0]])
+        body: dict[str, str] = {"TemplateCode": template, "OutId": out_id}
         if call.action == "SendSms":
             body |= {
                 "PhoneNumbers": ",".join(phones),
@@ -282,7 +320,7 @@ class AliyunSmsChannel(Channel):
             )
             for record in data.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", []):
                 content = str(record.get("Content", ""))
-                if record.get("TemplateCode") not in (None, self._settings.template_code):
+                if record.get("TemplateCode") not in (None, self._template(message)):
                     continue
                 if all(v in content for v in values):
                     return _record_outcome(message.key, phone, record)
@@ -352,8 +390,25 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
     return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)
 
 
+def registry_of(settings: AliyunSmsSettings) -> Registry:
+    """The account's approved templates; ``TemplateError`` when none or a bad one is given
+    (a template-mode account never sends a push as free text)."""
+    found = load_registry(
+        "aliyun", "aliyun", file=settings.templates_file, inline=settings.templates
+    )
+    if found is None:
+        raise TemplateError(NO_REGISTRY)
+    return found
+
+
+NO_REGISTRY = (
+    "阿里云短信只能发送已审核模板：请设置 PUSHER_ALIYUN_SMS__TEMPLATES_FILE"
+    "（格式见 docs/sms-templates/aliyun.yaml）"
+)
+
+
 def _build(settings: AliyunSmsSettings, wiring: Wiring) -> AliyunSmsChannel:
-    return AliyunSmsChannel(settings, session=wiring.http)
+    return AliyunSmsChannel(settings, session=wiring.http, templates=registry_of(settings))
 
 
 PROVIDER = Provider(
@@ -365,7 +420,9 @@ PROVIDER = Provider(
     cli="aliyun-sms",
     section="aliyun_sms",
     settings=AliyunSmsSettings,
-    required=("access_key_id", "access_key_secret", "sign_name", "template_code"),
+    # the approved templates are required too, checked when the channel is built
+    # (``registry_of``); template_code is only the default for service messages
+    required=("access_key_id", "access_key_secret", "sign_name"),
     callbacks=(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),
@@ -382,6 +439,7 @@ PROVIDER = Provider(
             "access_key_secret": "emulator-secret",
             "sign_name": "青山镇人民政府",
             "template_code": "SMS_000000001",
+            "templates_file": "/app/sms-templates/aliyun.yaml",
         },
     ),
 )

@@ -116,7 +116,9 @@ class Message:
     ``key`` is our delivery id as text: it goes out as the provider's
     de-duplication or correlation field (client_msg_id, OutId, SessionContext)
     and comes back in outcomes. ``text`` is what the recipient reads;
-    ``params`` fills the provider's template fields where it has templates.
+    ``params`` fills the provider's template fields where it has templates;
+    ``template`` names the approved SMS template they fill (a template-mode SMS
+    account, see :mod:`channels.sms_templates`), "" for the account's default.
     """
 
     key: str
@@ -125,6 +127,7 @@ class Message:
     params: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     title: str = ""
+    template: str = ""
 
 
 @dataclass(frozen=True, slots=True)

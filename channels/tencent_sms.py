@@ -1,9 +1,13 @@
 """Tencent Cloud SMS (API 3.0, SendSms 2021-01-11) with TC3-HMAC-SHA256 signatures.
 
-Messages with the same template parameters go out together, ≤200 numbers per
-call, each number at most once per call. ``TemplateParamSet`` is an ordered
-list: ``settings.template_param_names`` gives the order, else the keys of
-``Message.params`` sorted; a message without params sends ``[text]``.
+Messages with the same template and parameters go out together, ≤200 numbers
+per call, each number at most once per call. Each message names its approved
+template (``Message.template``, from the account's registry, see
+:mod:`channels.sms_templates`; "" uses ``settings.template_id``).
+``TemplateParamSet`` is an ordered list: ``settings.template_param_names``
+gives the order for the default template, else the keys of ``Message.params``
+in order (numbered keys ``"1"``, ``"2"``, … by number); a message without
+params sends ``[text]``.
 ``SessionContext`` carries the call's message keys comma-joined (calls are cut
 so it stays under 512 bytes), which lets ``lookup`` find a message by its key.
 The provider id is ``SerialNo``, which status callbacks carry as ``sid``.
@@ -55,6 +59,13 @@ from channels.descriptor import Callback, Emulator, Provider, SmsMode, Wiring
 from channels.errors import FATAL, HTTP, PERMANENT, TRANSIENT, ErrorTable, error_for
 from channels.http import BAD_RESPONSE, HttpSession, http_code
 from channels.sms import beijing_time, callback_items, is_opt_out, national, replies
+from channels.sms_templates import (
+    NO_TEMPLATE,
+    NO_TEMPLATE_MESSAGE,
+    Registry,
+    TemplateError,
+    load_registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +101,11 @@ CALLBACK_REPLY = b'{"result":0,"errmsg":"OK"}'
 
 
 class TencentSmsSettings(BaseModel):
-    """Credentials, the SMS app, the approved signature and template, and where to send."""
+    """Credentials, the SMS app, the approved signature and templates, and where to send.
+
+    ``templates_file`` (YAML/JSON, the format of docs/sms-templates/tencent.yaml)
+    and ``templates`` (inline) are the account's approved templates.
+    """
 
     secret_id: str = ""
     secret_key: SecretStr = SecretStr("")
@@ -101,14 +116,14 @@ class TencentSmsSettings(BaseModel):
     region: str = "ap-guangzhou"
     base_url: str = "https://sms.tencentcloudapi.com/"
     timeout_seconds: float = 10
+    templates_file: str = ""
+    templates: dict[str, Any] = {}
 
     @property
     def configured(self) -> bool:
         """True when every value a real send needs is set."""
         key = self.secret_key.get_secret_value()
-        return bool(
-            self.secret_id and key and self.sdk_app_id and self.sign_name and self.template_id
-        )
+        return bool(self.secret_id and key and self.sdk_app_id and self.sign_name)
 
 
 def classify(code: str, message: str = "") -> ChannelError:
@@ -151,8 +166,16 @@ class TencentSmsChannel(Channel):
     limits: ClassVar[Limits] = Limits(batch_size=1000, rate=3000, max_chars=500, per_call=200)
     send_max: ClassVar[int] = limits.per_call
 
-    def __init__(self, settings: TencentSmsSettings, *, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: TencentSmsSettings,
+        *,
+        session: aiohttp.ClientSession,
+        templates: Registry | None = None,
+    ) -> None:
         self._settings = settings
+        #: the account's approved templates (what pushes are filled into)
+        self.templates = templates
         self._http = HttpSession(session, timeout_seconds=settings.timeout_seconds)
         self._url = URL(settings.base_url)
         self._sem = asyncio.Semaphore(20)
@@ -161,19 +184,28 @@ class TencentSmsChannel(Channel):
         """The ordered ``TemplateParamSet`` for ``message``."""
         if not message.params:
             return [message.text]
-        names = self._settings.template_param_names or sorted(message.params)
+        names = (None if message.template else self._settings.template_param_names) or sorted(
+            message.params, key=lambda k: (0, int(k), k) if k.isdigit() else (1, 0, k)
+        )
         return [message.params.get(n, "") for n in names]
+
+    def _template(self, message: Message) -> str:
+        return message.template or self._settings.template_id
 
     async def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send grouped by parameters; one outcome per message, in order."""
         phones = [national(m.recipient) for m in messages]
         groups: dict[tuple[str, ...], list[int]] = {}
+        outcomes: dict[int, Outcome] = {}
         for i, m in enumerate(messages):
-            groups.setdefault(tuple(self.param_set(m)), []).append(i)
+            if not self._template(m):  # never a call without a template id: refused locally
+                outcomes[i] = Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
+                continue
+            groups.setdefault((self._template(m), *self.param_set(m)), []).append(i)
         keys = [m.key for m in messages]
         calls = [c for g in groups.values() for c in _chunks(g, phones, keys)]
         results = await asyncio.gather(*(self._send_call(c, messages, phones) for c in calls))
-        outcomes = {i: o for part in results for i, o in part.items()}
+        outcomes |= {i: o for part in results for i, o in part.items()}
         return [outcomes[i] for i in range(len(messages))]
 
     async def _send_call(
@@ -185,7 +217,7 @@ class TencentSmsChannel(Channel):
                 f"+86{phones[i]}" if len(phones[i]) == 11 else phones[i] for i in indices
             ],
             "SmsSdkAppId": s.sdk_app_id,
-            "TemplateId": s.template_id,
+            "TemplateId": self._template(messages[indices[0]]),
             "SignName": s.sign_name,
             "TemplateParamSet": self.param_set(messages[indices[0]]),
             "SessionContext": ",".join(messages[i].key for i in indices),
@@ -305,8 +337,24 @@ def parse_callback(body: bytes, *, kind: Literal["report", "up"]) -> CallbackBat
     return CallbackBatch(receipts=receipts, reply=CALLBACK_REPLY)
 
 
+NO_REGISTRY = (
+    "腾讯云短信只能发送已审核模板：请设置 PUSHER_TENCENT_SMS__TEMPLATES_FILE"
+    "（格式见 docs/sms-templates/tencent.yaml）"
+)
+
+
+def registry_of(settings: TencentSmsSettings) -> Registry:
+    """The account's approved templates; ``TemplateError`` when none or a bad one is given."""
+    found = load_registry(
+        "tencent", "tencent", file=settings.templates_file, inline=settings.templates
+    )
+    if found is None:
+        raise TemplateError(NO_REGISTRY)
+    return found
+
+
 def _build(settings: TencentSmsSettings, wiring: Wiring) -> TencentSmsChannel:
-    return TencentSmsChannel(settings, session=wiring.http)
+    return TencentSmsChannel(settings, session=wiring.http, templates=registry_of(settings))
 
 
 PROVIDER = Provider(
@@ -318,7 +366,9 @@ PROVIDER = Provider(
     cli="tencent-sms",
     section="tencent_sms",
     settings=TencentSmsSettings,
-    required=("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
+    # the approved templates are required too, checked when the channel is built
+    # (``registry_of``); template_id is only the default for service messages
+    required=("secret_id", "secret_key", "sdk_app_id", "sign_name"),
     callbacks=(
         Callback("report", lambda body: parse_callback(body, kind="report")),
         Callback("reply", lambda body: parse_callback(body, kind="up")),
@@ -340,6 +390,7 @@ PROVIDER = Provider(
             "sdk_app_id": "1400000000",
             "sign_name": "青山镇人民政府",
             "template_id": "100001",
+            "templates_file": "/app/sms-templates/tencent.yaml",
         },
     ),
 )

@@ -52,6 +52,7 @@ SETTINGS: tuple[tuple[str, str, tuple[Role, ...], str], ...] = (
     ("/chats", "群聊", (*STAFF, Role.GRID_WORKER), "村、网格的群聊机器人：登记、测试、停用"),
     ("/users", "用户", (), "工作人员账号、角色和负责的区域"),
     ("/posters", "关注二维码", (*STAFF, Role.GRID_WORKER), "居民关注和绑定用的二维码海报"),
+    ("/sms-templates", "短信模板", STAFF, "短信账户审核通过的模板、用途、变量上限及检查结果"),
     ("/sandbox", "模拟收件箱", STAFF, "不发真消息时，各渠道本应发出的内容"),
     ("/audit", "操作日志", (), "谁在何时做了什么"),
 )

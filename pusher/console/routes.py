@@ -29,6 +29,7 @@ from pusher.console import (
     rules_page,
     settings_page,
     setup_page,
+    sms_templates_page,
     sources,
     topics_page,
     users,
@@ -101,6 +102,7 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
         name="console.review_form_pdf")  # fmt: skip
     get("/due", due.due_page, name="console.due")
     get("/settings", settings_page.settings_page, name="console.settings")
+    get("/sms-templates", sms_templates_page.sms_templates_page, name="console.sms_templates")
     get("/reports/monthly", reports.monthly_page, name="console.report_monthly")
     get("/reports/monthly/print", reports.monthly_print, name="console.report_print")
     get("/reports/monthly.xlsx", reports.monthly_xlsx, name="console.report_xlsx")

@@ -27,6 +27,7 @@ from channels.base import (
     ChannelKind,
     Message,
     Outcome,
+    PermanentError,
     Rejected,
     TransientError,
     not_asked,
@@ -51,6 +52,7 @@ from pusher.pipeline.proxies import marked, proxy_names
 from pusher.pipeline.receipts import apply_all_parked, apply_parked
 from pusher.pipeline.shared_numbers import Sharing, named, settle_covered, share_numbers
 from pusher.settings import DispatchSettings, QuietHours
+from pusher.summary import NO_TEMPLATE
 
 log = logging.getLogger(__name__)
 MAX_PACE_WAIT = 30.0  # seconds a dispatch job may sleep for the provider's rate
@@ -286,6 +288,9 @@ async def _ask_and_send(
         else _message(c, named(content, names[c.id]) if c.id in names else content)
         for c in batch
     ]
+    refused = no_template(channel, content)
+    if refused is not None:  # a template-only account: never sent as free text
+        return [Rejected(m.key, refused) for m in messages], None, 0
     outcomes: list[Outcome | None] = [None] * len(batch)
     unknown = [i for i, c in enumerate(batch) if c.unknown_outcome]
     if unknown:
@@ -345,6 +350,17 @@ async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:
     return None
 
 
+def no_template(channel: Channel, content: Mapping[str, Any]) -> PermanentError | None:
+    """Why an SMS account that takes only approved templates cannot send ``content``
+    (no template fits the item, or the push was planned without one), or None."""
+    if channel.kind is not ChannelKind.SMS or getattr(channel, "templates", None) is None:
+        return None
+    if content.get("template"):
+        return None
+    reason = str(content.get("reason") or "推送未按已审核短信模板生成，商业短信账户不发送自由文本")
+    return PermanentError(NO_TEMPLATE, reason)
+
+
 def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
     return Message(
         key=str(c.id),
@@ -353,6 +369,7 @@ def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
         params={str(k): str(v) for k, v in content.get("params", {}).items()},
         url=content.get("url"),
         title=str(content.get("title", "")),
+        template=str(content.get("template", "")),
     )
 
 

@@ -9,15 +9,17 @@ summarising) runs in threads, as the pipeline's does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.base import Channel, ChannelKind
 from pusher.models import Item, Resident, Urgency
 from pusher.pipeline.match import find_matches
 from pusher.pipeline.rulebook import Rulebook
-from pusher.pipeline.texts import texts_for
+from pusher.pipeline.texts import sms_registry, texts_for
 from pusher.settings import Settings
 from subscriptions.audience import group_chats, load_audience, residents_chunk
 
@@ -30,6 +32,9 @@ class Resources(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def channels(self) -> Mapping[ChannelKind, Channel]: ...
 
 
 async def preview(session: AsyncSession, item: Item, *, resources: Resources) -> dict[str, Any]:
@@ -50,6 +55,7 @@ async def preview(session: AsyncSession, item: Item, *, resources: Resources) ->
         signature=settings.sms_signature,
         max_segments=d.sms_max_segments_urgent if urgent else d.sms_max_segments,
         wechat_fields=d.wechat_template_fields,
+        sms_templates=sms_registry(resources.channels),
     )
     consent = settings.wechat.mode == "subscribe"
     audience = await load_audience(session, item, list(reasons), wechat_consent=consent)
@@ -72,7 +78,7 @@ async def preview(session: AsyncSession, item: Item, *, resources: Resources) ->
         "domains": domains,
         "groups": [{"group_id": g, "reasons": r} for g, r in sorted(reasons.items())],
         "texts": {
-            "sms": {"text": sms["text"], "chars": len(sms["text"]), "segments": sms["segments"]},
+            "sms": sms_preview(sms),
             "wechat": {"fields": texts["wechat"]["params"], "url": texts["link"]},
             "wecom": {
                 "markdown": texts["wecom"]["text"],
@@ -89,3 +95,13 @@ async def preview(session: AsyncSession, item: Item, *, resources: Resources) ->
         "sms_segments_per_resident": sms["segments"],
         "sms_segments_total": sms["segments"] * per_channel.get("sms", 0),
     }
+
+
+def sms_preview(sms: Mapping[str, Any]) -> dict[str, Any]:
+    """The SMS as the resident reads it; for a template account also the template, each
+    variable's length against its limit, and why none fits (the review page's flag)."""
+    out = {"text": sms["text"], "chars": len(sms["text"]), "segments": sms["segments"]}
+    for key in ("provider", "purpose", "template", "variables", "error_code", "reason"):
+        if key in sms:
+            out[key] = sms[key]
+    return out

@@ -112,8 +112,13 @@ def named(content: Mapping[str, Any], names: str) -> dict[str, Any]:
     """``content`` whose text says who it is for, when that costs no extra SMS segment.
 
     A template parameter holding the whole text after the signature (``${content}``)
-    says it too; a template with parameters of its own fixes their place: unchanged.
+    says it too. An approved template with variables of its own says it in front of
+    its title variable (``names_into``: the variable and its limit) when that fits the
+    limit; otherwise the text is unchanged.
     """
+    into = content.get("names_into")
+    if isinstance(into, Mapping) and content.get("template"):
+        return _named_in_variable(content, names, str(into["param"]), int(into["max"]))
     out = dict(content)
     text = str(content.get("text", ""))
     cut = text.index("】") + 1 if text.startswith("【") and "】" in text else 0
@@ -128,6 +133,25 @@ def named(content: Mapping[str, Any], names: str) -> dict[str, Any]:
     out["text"] = text[:cut] + marked
     if params:
         out["params"] = params | dict.fromkeys(carrying, marked)
+    return out
+
+
+def _named_in_variable(
+    content: Mapping[str, Any], names: str, param: str, limit: int
+) -> dict[str, Any]:
+    out = dict(content)
+    params = {str(k): str(v) for k, v in (content.get("params") or {}).items()}
+    value = params.get(param)
+    text = str(content.get("text", ""))
+    marked = f"致{names}：{value}"
+    if value is None or value not in text or len(marked) > limit:
+        return out
+    cut = text.index("】") + 1 if text.startswith("【") and "】" in text else 0
+    longer = text[:cut] + text[cut:].replace(value, marked, 1)
+    if sms_segments(longer) > sms_segments(text):
+        return out
+    out["text"] = longer
+    out["params"] = params | {param: marked}
     return out
 
 

@@ -3,6 +3,13 @@
 ``push.texts`` holds, per channel kind, the text the recipient reads (``text``),
 the provider's template parameters (``params``) and the link, plus the SMS
 segment count for previews and cost estimates.
+
+For a template-mode SMS account (Aliyun, Tencent: ``sms_templates`` given) the SMS
+is an approved template filled for the item (``template``, ``params``, the exact
+``text`` after substitution, each variable's length against its limit); an item
+no template fits gets ``error_code`` ``no_template`` and the ``reason``, and its
+SMS deliveries are recorded failed with them (never sent as free text). A
+free-text account (CMPP, the sandbox) takes the summary as ``text``.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from channels.base import Channel, ChannelKind
+from channels.sms_templates import Registry
 from pusher.models import Item, Urgency, utcnow
-from pusher.summary import Notice, field_problems, render_all
+from pusher.summary import NO_TEMPLATE, Notice, SmsFill, field_problems, render_all
 
 _BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -46,6 +55,12 @@ def interpretation_link(item: Item) -> str | None:
     return next((u for u in candidates if isinstance(u, str) and _WEB.match(u)), None)
 
 
+def sms_registry(channels: Mapping[ChannelKind, Channel]) -> Registry | None:
+    """The approved templates of the SMS account in use; None for a free-text one."""
+    templates = getattr(channels.get(ChannelKind.SMS), "templates", None)
+    return templates if isinstance(templates, Registry) else None
+
+
 def texts_for(
     item: Item,
     *,
@@ -54,6 +69,7 @@ def texts_for(
     signature: str,
     max_segments: int,
     wechat_fields: Mapping[str, str],
+    sms_templates: Registry | None = None,
 ) -> dict[str, Any]:
     """Per-channel texts: {"sms": {...}, "wechat": {...}, "wecom": {...}, "link": ...}."""
     link = item_link(public_url, item)
@@ -74,6 +90,7 @@ def texts_for(
         link=link,
         sms_max_segments=max_segments,
         wechat_fields=wechat_fields,
+        sms_templates=sms_templates,
     )
     extra = [f"政策解读：{notice.interpretation_url}"] if notice.interpretation_url else []
     wechat_text = "\n".join([item.title, *(v for v in texts.wechat.values() if v), link, *extra])
@@ -90,12 +107,44 @@ def texts_for(
         wechat["unfilled"] = unfilled
     return {
         "link": link,
-        "sms": {
-            "text": texts.sms,
-            "segments": texts.sms_segments,
-            "params": {"content": _SIGNATURE.sub("", texts.sms, count=1)},
-        },
+        "sms": (
+            {
+                "text": texts.sms,
+                "segments": texts.sms_segments,
+                "params": {"content": _SIGNATURE.sub("", texts.sms, count=1)},
+            }
+            if texts.sms_fill is None or sms_templates is None
+            else sms_template_texts(texts.sms_fill, sms_templates, free_text=texts.sms)
+        ),
         "wechat": wechat,
         "wecom": {"text": texts.wecom, "title": item.title},
         "urgent": item.urgency == Urgency.URGENT,
+    }
+
+
+def sms_template_texts(fill: SmsFill, registry: Registry, *, free_text: str) -> dict[str, Any]:
+    """The SMS entry of ``push.texts`` for a template-mode account."""
+    entry: dict[str, Any] = {
+        "provider": registry.provider,
+        "purpose": fill.purpose,
+        "template": fill.template,
+        "variables": [
+            {"name": v.name, "role": v.role, "value": v.value, "chars": v.length, "max": v.max_len}
+            for v in fill.variables
+        ],
+    }
+    if fill.ok:
+        title = next((v for v in fill.variables if v.role == "title"), None)
+        if title is not None:  # a number shared by a family: their names go in front of it
+            entry["names_into"] = {"param": title.name, "max": title.max_len}
+        return entry | {"text": fill.text, "segments": fill.segments, "params": dict(fill.params)}
+    # shown to the reviewer; never sent: the account takes only approved templates
+    return entry | {
+        "text": "",
+        "segments": 0,
+        "params": {},
+        "template": "",
+        "error_code": NO_TEMPLATE,
+        "reason": fill.reason,
+        "free_text": free_text,
     }

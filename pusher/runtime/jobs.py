@@ -21,7 +21,7 @@ from pusher.pipeline.plan import plan_push
 from pusher.pipeline.receipts import apply_all_parked
 from pusher.pipeline.review import pushable
 from pusher.pipeline.sweep import due_work, stranded_items
-from pusher.pipeline.texts import texts_for
+from pusher.pipeline.texts import sms_registry, texts_for
 from pusher.runtime.context import Resources
 from pusher.runtime.group_jobs import group_tasks
 from pusher.sources.poll import poll_sources
@@ -71,6 +71,7 @@ async def process_item(ctx: dict[str, Any], item_id: int) -> int | None:
             signature=settings.sms_signature,
             max_segments=d.sms_max_segments_urgent if i.urgency == "urgent" else d.sms_max_segments,
             wechat_fields=d.wechat_template_fields,
+            sms_templates=sms_registry(r.channels),
         ),
     )
     if push_id is not None:  # its customer groups' mass messages, at once

@@ -19,6 +19,7 @@ from pusher.summary.interpretation import (
 from pusher.summary.length import sms_capacity, sms_length, sms_segments, split_units
 from pusher.summary.model import ChannelTexts, Facts, Notice, Summary
 from pusher.summary.sms import SmsTooShortError, render_sms
+from pusher.summary.sms_template import NO_TEMPLATE, SmsFill, fill_template
 from pusher.summary.wechat import (
     FIELD_LIMITS,
     UnknownFieldTypeError,
@@ -31,12 +32,16 @@ from pusher.summary.wecom import WECOM_MAX_BYTES, escape_markdown, render_wecom_
 if TYPE_CHECKING:
     import jieba
 
+    from channels.sms_templates import Registry
+
 __all__ = [
     "FIELD_LIMITS",
+    "NO_TEMPLATE",
     "WECOM_MAX_BYTES",
     "ChannelTexts",
     "Facts",
     "Notice",
+    "SmsFill",
     "SmsTooShortError",
     "Summary",
     "UnknownFieldTypeError",
@@ -46,6 +51,7 @@ __all__ = [
     "extract_facts",
     "field_fits",
     "field_problems",
+    "fill_template",
     "render_all",
     "render_sms",
     "render_wechat_fields",
@@ -74,11 +80,13 @@ def render_all(
     link: str | None,
     sms_max_segments: int | None = None,
     wechat_fields: Mapping[str, str],
+    sms_templates: Registry | None = None,
 ) -> ChannelTexts:
     """Every channel's text for one notice, for the preview (``None`` segments: default).
 
     The notice's interpretation link is added last, where there is room (see
-    :mod:`pusher.summary.interpretation`).
+    :mod:`pusher.summary.interpretation`). With ``sms_templates`` (a template-mode SMS
+    account's registry) the SMS also fills an approved template (``sms_fill``).
     """
     summary = summarize(notice, tokenizer=tokenizer)
     segments = sms_max_segments or default_sms_segments(notice)
@@ -89,9 +97,20 @@ def render_all(
     sms = sms_with_interpretation(sms, url=extra, link=link, max_segments=segments)
     wechat = render_wechat_fields(summary, fields=wechat_fields, tokenizer=tokenizer)
     wecom = render_wecom_markdown(summary, link=link, tokenizer=tokenizer)
+    fill = None
+    if sms_templates is not None:
+        fill = fill_template(
+            summary,
+            registry=sms_templates,
+            signature=sms_signature,
+            link=link or "",
+            tokenizer=tokenizer,
+            body=notice.body,
+        )
     return ChannelTexts(
         sms=sms,
         sms_segments=sms_segments(sms),
         wechat=wechat_with_interpretation(wechat, fields=wechat_fields, url=extra),
         wecom=wecom_with_interpretation(wecom, url=extra),
+        sms_fill=fill,
     )

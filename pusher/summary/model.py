@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pusher.summary.sms_template import SmsFill
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,5 @@ class ChannelTexts:
     sms_segments: int
     wechat: dict[str, str]
     wecom: str
+    #: the approved template filled for a template-mode SMS account (None: free text)
+    sms_fill: SmsFill | None = None

@@ -1,4 +1,4 @@
-"""SMS text: signature, title, the facts that fit, a link when there is room."""
+"""SMS text: signature, title, the facts that fit, and always the link to the full notice."""
 
 from __future__ import annotations
 
@@ -42,9 +42,11 @@ def render_sms(
 ) -> str:
     """The full SMS (with 【signature】) within ``max_segments`` segments.
 
-    Priority when space is short: title (or, for warnings, the warning itself), deadline,
-    amount, who is eligible, place, phone, link, then the lead sentence. Pieces are
-    dropped whole; only the head is shortened, and only between units.
+    The link comes first: its room is kept before anything else, so every SMS lets the
+    resident open the whole notice. Then the title (or, for warnings, the warning
+    itself), shortened between units to leave that room, then deadline, amount, who is
+    eligible, place, phone and the lead sentence where they fit. Pieces are dropped
+    whole; only the head is shortened, and only between units.
     """
     sig = sms_signature(signature)
     budget = sms_capacity(max_segments) - sms_length(sig)
@@ -52,8 +54,12 @@ def render_sms(
         raise SmsTooShortError(f"signature {sig!r} leaves {budget} characters")
     facts = fact_pieces(summary)
     head_units = _head_units(summary, tokenizer)
+    link_room = sms_length(LINK_PREFIX + link) if link else 0
+    if budget - link_room < MIN_BODY_CHARS:  # a link too long for this SMS: leave it out
+        link, link_room = None, 0
+    room = budget - link_room
     reserve = sms_length(_format("", facts[:1], None, "")) if facts else 0
-    head_limit = max(min(HEAD_MIN_CHARS, budget - 1), budget - reserve - len(_END))
+    head_limit = max(min(HEAD_MIN_CHARS, room - 1), room - reserve - len(_END))
     head = fit_units(head_units, head_limit, measure=sms_length).translate(_BRACKETS)
     chosen = _fill(head, facts, link, summary, budget)
     return sig + chosen
@@ -64,7 +70,7 @@ def _fill(head: str, facts: Sequence[str], link: str | None, summary: Summary, b
     for piece in facts:
         if piece.split("：")[-1] in head:
             continue
-        if sms_length(_format(head, [*kept, piece], None, "")) <= budget:
+        if sms_length(_format(head, [*kept, piece], link, "")) <= budget:
             kept.append(piece)
     url = link if link and sms_length(_format(head, kept, link, "")) <= budget else None
     lead = "" if summary.urgent else summary.lead.translate(_BRACKETS)

@@ -13,10 +13,13 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
@@ -27,7 +30,7 @@ from channels.emulators import aliyun_sms as aliyun_emu
 from channels.emulators import tencent_sms as tencent_emu
 from channels.emulators import wechat as wechat_emu
 from channels.emulators import wecom as wecom_emu
-from channels.emulators.accounts import sms_account, wechat_account
+from channels.emulators.accounts import SmsAccount, sms_account, wechat_account
 from channels.emulators.common import Faults
 from channels.ratelimit import MemoryRateLimiter
 from channels.sandbox import SandboxChannel, SandboxMessage
@@ -35,30 +38,32 @@ from channels.wechat_token import MemoryTokenStore
 from channels.wecom import WeComRobotChannel, WeComSettings
 
 SECRET, WRONG, SIGN, CB_TOKEN = "rig-secret", "not-the-secret", "青山镇", "rig-cb-token"
-# The rigs' accounts hold only what the rig's settings name. Our SMS clients send
-# the whole text as one variable, so these accounts were granted 500 characters
-# for it (Aliyun lifts its 35 on request; Tencent does not limit company
-# accounts); the default accounts of the SDK tests keep the defaults. A one-variable
-# template would not pass review: ``reviewed=False`` stands for that free-text grant.
-ALIYUN_ACCOUNT = sms_account(
-    "aliyun-sms",
-    {
-        "sign_names": [SIGN],
-        "templates": {
-            "SMS_100": {"text": "${content}", "variables": {"content": {"max_len": 500}}}
-        },
-    },
-    reviewed=False,
-)
-TENCENT_ACCOUNT = sms_account(
-    "tencent-sms",
-    {
-        "sign_names": [SIGN],
-        "sdk_app_ids": ["1400000001"],
-        "templates": {"T100": {"text": "{1}", "variables": {"1": {"max_len": 500}}}},
-    },
-    reviewed=False,
-)
+#: The suggested templates (docs/sms-templates): the registry of the rigs' accounts.
+SMS_TEMPLATES = Path(__file__).resolve().parents[2] / "docs" / "sms-templates"
+
+
+def _template_account(provider: str, file: str) -> SmsAccount:
+    """The suggested templates as a strict account under the rig's sign: our SMS clients
+    send pushes through them, as a real account's approved templates."""
+    data = yaml.safe_load((SMS_TEMPLATES / file).read_text(encoding="utf-8"))
+    return sms_account(provider, {**data, "sign_names": [SIGN]})
+
+
+ALIYUN_ACCOUNT = _template_account("aliyun-sms", "aliyun.yaml")
+TENCENT_ACCOUNT = _template_account("tencent-sms", "tencent.yaml")
+#: The notice template of each template-mode rig, and the limit of its title variable.
+NOTICE_TEMPLATES = {"aliyun": ("SMS_480100001", 35), "tencent": ("2100001", 20)}
+
+
+def templated(provider: str, message: Message) -> Message:
+    """``message`` as a push goes to a template account: its text fills the notice
+    template's title (the publisher and the short-link code fill the rest)."""
+    code, _ = NOTICE_TEMPLATES[provider]
+    names = ("org", "title", "code") if provider == "aliyun" else ("1", "2", "3")
+    values = (SIGN, message.text, "".join(c for c in message.key.lower() if c.isalnum()))
+    return replace(message, params=dict(zip(names, values, strict=True)), template=code)
+
+
 # An old-style template whose one field has no per-field rule (``keyword``).
 WECHAT_ACCOUNT = wechat_account({"templates": {"TPL-rig": {"content": "keyword"}}})
 
@@ -99,6 +104,13 @@ class Spec:
     parse_receipt: Parser | None  # None: the provider sends no receipts
     max_content: int | None  # most "通" the provider takes in one text; None: not enforced
     per_call: int  # how many messages one provider call may carry
+    #: a template account's form of a message (None: the text goes as it is)
+    form: Callable[[Message], Message] | None = None
+
+    def message(self, key: str, recipient: str, text: str) -> Message:
+        """A message as this channel's callers make it."""
+        plain = Message(key=key, recipient=recipient, text=text)
+        return self.form(plain) if self.form is not None else plain
 
 
 def _faults(options: Options) -> Faults:
@@ -163,6 +175,7 @@ def aliyun_settings(base_url: str, *, secret: str = SECRET) -> aliyun_sms.Aliyun
         sign_name=SIGN,
         template_code="SMS_100",
         base_url=base_url,
+        templates_file=str(SMS_TEMPLATES / "aliyun.yaml"),
     )
 
 
@@ -195,6 +208,7 @@ def tencent_settings(base_url: str, *, secret: str = SECRET) -> tencent_sms.Tenc
         sign_name=SIGN,
         template_id="T100",
         base_url=base_url,
+        templates_file=str(SMS_TEMPLATES / "tencent.yaml"),
     )
 
 
@@ -268,8 +282,9 @@ HTTP_SPECS = [
         "12345",
         "SignatureDoesNotMatch",
         lambda body, _: aliyun_sms.parse_callback(body, kind="report"),
-        500 - len(f"【{SIGN}】"),
+        NOTICE_TEMPLATES["aliyun"][1],  # the notice template's title variable
         1000,
+        partial(templated, "aliyun"),
     ),
     Spec(
         "tencent",
@@ -278,8 +293,9 @@ HTTP_SPECS = [
         "12345",
         "AuthFailure.SignatureFailure",
         lambda body, _: tencent_sms.parse_callback(body, kind="report"),
-        500 - len(f"【{SIGN}】"),
+        NOTICE_TEMPLATES["tencent"][1],  # the notice template's title variable
         200,
+        partial(templated, "tencent"),
     ),
     Spec("sandbox", _sandbox, _phone, None, None, None, None, 500),
 ]
@@ -327,10 +343,7 @@ def _receiver(spec: Spec, batches: list[CallbackBatch]) -> web.Application:
 
 def messages(spec: Spec, n: int, *, text: str = "低保复核公示", start: int = 0) -> list[Message]:
     """``n`` messages with distinct keys and recipients, the same text."""
-    return [
-        Message(key=f"k{i}", recipient=spec.recipient(i), text=text)
-        for i in range(start, start + n)
-    ]
+    return [spec.message(f"k{i}", spec.recipient(i), text) for i in range(start, start + n)]
 
 
 def options(**kwargs: Any) -> Options:

@@ -25,12 +25,14 @@ from channels.base import ChannelKind
 from channels.cmpp.channel import CmppSettings
 from channels.descriptor import Provider
 from channels.sandbox import SandboxChannel, SandboxMessage
+from channels.sms_templates import TemplateError
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.wechat import WeChatSettings
 from channels.wecom import WeComSettings
 from pusher.cli.main import _parser
 from pusher.settings import Settings
 from pusher.web.callbacks import callback_routes
+from tests.channels.rigs import SMS_TEMPLATES
 from tests.channels.specs import RIGS, SPECS
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.emulators.yaml"
@@ -214,7 +216,11 @@ def _sms(**values: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         aliyun_sms=AliyunSmsSettings(
-            access_key_id="k", access_key_secret=SecretStr("s"), sign_name="阿", template_code="T"
+            access_key_id="k",
+            access_key_secret=SecretStr("s"),
+            sign_name="阿",
+            template_code="T",
+            templates_file=str(SMS_TEMPLATES / "aliyun.yaml"),
         ),
         tencent_sms=TencentSmsSettings(
             secret_id="i",
@@ -222,6 +228,7 @@ def _sms(**values: Any) -> Settings:
             sdk_app_id="1",
             sign_name="腾",
             template_id="2",
+            templates_file=str(SMS_TEMPLATES / "tencent.yaml"),
         ),
         **values,
     )
@@ -241,6 +248,18 @@ async def test_the_sms_order_comes_from_settings(preferred: str, channel: type, 
         channels = registry.build_channels(settings, http=http, sandbox_sink=_keep)
     assert type(channels[ChannelKind.SMS]) is channel
     assert settings.sms_signature == sign
+
+
+@pytest.mark.parametrize(("preferred", "word"), [("aliyun", "ALIYUN"), ("tencent", "TENCENT")])
+async def test_a_template_account_without_its_templates_is_refused_at_start(
+    preferred: str, word: str
+) -> None:
+    settings = _sms(sms_provider=preferred)
+    section = getattr(settings, f"{preferred}_sms")
+    setattr(settings, f"{preferred}_sms", section.model_copy(update={"templates_file": ""}))
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(TemplateError, match=f"PUSHER_{word}_SMS__TEMPLATES_FILE"):
+            registry.build_channels(settings, http=http, sandbox_sink=_keep)
 
 
 async def test_kinds_without_a_configured_provider_get_the_sandbox() -> None:

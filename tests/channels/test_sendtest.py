@@ -17,7 +17,13 @@ from channels.emulators.common import Faults
 from channels.wecom import WeComSettings
 from pusher.cli.sendtest import send_test
 from pusher.settings import Settings
-from tests.channels.rigs import SECRET, aliyun_settings, tencent_settings, wechat_settings
+from tests.channels.rigs import (
+    ALIYUN_ACCOUNT,
+    SECRET,
+    aliyun_settings,
+    tencent_settings,
+    wechat_settings,
+)
 
 Serve = Callable[[web.Application], Awaitable[str]]
 PHONE = "13912345678"
@@ -62,14 +68,27 @@ async def test_wrong_wechat_secret_is_reported_as_a_configuration_error(serve: S
     assert app[wechat_emu.STATE].inbox.total() == 0
 
 
-async def test_accepted_sms_arrives_with_the_signature(serve: Serve) -> None:
-    app = aliyun_emu.build_app(access_key_id="rig-key", access_key_secret=SECRET)
+async def test_accepted_sms_arrives_through_the_notice_template(serve: Serve) -> None:
+    app = aliyun_emu.build_app(
+        access_key_id="rig-key", access_key_secret=SECRET, account=ALIYUN_ACCOUNT
+    )  # strict: only the suggested templates
     s = settings(aliyun_sms=aliyun_settings(await serve(app)))
     code, report = await send_test(s, "aliyun-sms", PHONE, "")
-    assert code == 0 and report.startswith("已受理：aliyun 消息编号 ")
+    assert code == 0 and report.startswith("已受理：aliyun 消息编号 "), report
     assert report.endswith("\n短信模式：模板短信（须使用已审核模板）"), report
     [text] = app[aliyun_emu.STATE].inbox.messages[PHONE]
-    assert text.startswith("【青山镇】政务信息推送测试消息")
+    assert text == (
+        "【青山镇】青山镇发布通知：政务信息推送测试消息，收到即说明配置正确，无需回复。，"
+        "详见 https://gk.example.gov.cn/s/test"
+    )
+
+
+async def test_a_template_account_without_its_templates_is_not_sent_to(serve: Serve) -> None:
+    app = aliyun_emu.build_app(access_key_id="rig-key", access_key_secret=SECRET)
+    bare = aliyun_settings(await serve(app)).model_copy(update={"templates_file": ""})
+    code, report = await send_test(settings(aliyun_sms=bare), "aliyun-sms", PHONE, "")
+    assert code == 2 and "PUSHER_ALIYUN_SMS__TEMPLATES_FILE" in report
+    assert app[aliyun_emu.STATE].inbox.total() == 0
 
 
 async def test_throttled_sms_is_transient(serve: Serve) -> None:

@@ -501,6 +501,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ),
     ),
     ("GET", "/sandbox"): Entry(STAFF, Call(at("/sandbox"))),
+    ("GET", "/sms-templates"): Entry(STAFF, Call(at("/sms-templates"))),
     # reports and the disclosure clock: the office reads them; grid workers do not
     ("GET", "/items/{item_id}/review-form"): Entry(
         STAFF, Call(at("/items/{w.pushed}/review-form"))

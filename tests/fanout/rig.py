@@ -35,6 +35,7 @@ from pusher.runtime.jobs import process_item
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
+from tests.channels.rigs import SMS_TEMPLATES
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
@@ -183,6 +184,7 @@ def _settings(
                 sign_name="青山镇",
                 template_code="SMS_100",
                 base_url=urls["sms"],
+                templates_file=str(SMS_TEMPLATES / "aliyun.yaml"),
                 timeout_seconds=sms_timeout,
             )
             if provider == "aliyun"
@@ -194,6 +196,7 @@ def _settings(
                 sign_name="青山镇",
                 template_id="T100",
                 base_url=urls["sms"],
+                templates_file=str(SMS_TEMPLATES / "tencent.yaml"),
             )
             if provider == "tencent"
             else TencentSmsSettings(),

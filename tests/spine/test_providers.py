@@ -26,6 +26,7 @@ from pusher.runtime.queue import LocalQueue
 from pusher.settings import Settings
 from pusher.web.app import create_app
 from pusher.web.keys import RESOURCES
+from tests.channels.rigs import SMS_TEMPLATES
 from tests.spine.conftest import start
 from tests.spine.flow import deliveries, publish
 
@@ -89,6 +90,7 @@ async def test_flow_over_emulators_delivers_once_with_receipts_and_fallback(
                 sign_name="青山镇",
                 template_code="SMS_100",
                 base_url=url["aliyun"],
+                templates_file=str(SMS_TEMPLATES / "aliyun.yaml"),
             ),
             "wecom": WeComSettings(base_url=url["wecom"]),
             "wecom_enabled": True,
