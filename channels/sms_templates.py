@@ -8,7 +8,8 @@ account's settings (``templates_file``: a YAML or JSON file in the format of
     sign_names: [青山镇人民政府]          # read by the emulators; ignored here
     templates:
       SMS_480100001:                     # the provider's template code
-        purpose: notice                  # notice, urgent, deadline, meeting
+        purpose: notice                  # notice, urgent, deadline, meeting;
+                                         # service: code, staff, answer
         text: "${org}发布通知：${title}，详见 https://gk.example.gov.cn/s/${code}"
         variables:
           org: {kind: others, max_len: 20}
@@ -46,12 +47,17 @@ from typing import Any, Literal
 import yaml
 
 Style = Literal["aliyun", "tencent"]
-PURPOSES = ("notice", "urgent", "deadline", "meeting")
+PURPOSES = ("notice", "urgent", "deadline", "meeting", "code", "staff", "answer")
+#: Service messages (not pushes): binding codes, staff to-do notices, answers to residents.
+SERVICE_PURPOSES = ("code", "staff", "answer")
 PURPOSE_TITLES = {
     "notice": "一般通知",
     "urgent": "紧急提醒",
     "deadline": "截止提醒",
     "meeting": "会议通知",
+    "code": "绑定验证码",
+    "staff": "工作人员待办提醒",
+    "answer": "留言回复提醒",
 }
 #: The most characters a provider takes in one message after substitution.
 MAX_TEXT = 500
@@ -308,14 +314,22 @@ def _kind(template: SmsTemplate, name: str) -> str:
 
 
 def link_warnings(registry: Registry, short_base: str) -> dict[str, str]:
-    """Templates whose fixed link is not ``short_base`` (PUBLIC_URL + /s/), by code."""
+    """Templates whose fixed link is not ``short_base`` (PUBLIC_URL + /s/), by code.
+    A verification code has no link; staff notices and answers link to a page of the
+    deployment (under PUBLIC_URL + /, the page's last path segment the variable)."""
+    site = short_base.removesuffix("s/")
     found = {}
     for t in registry.templates:
         prefix = t.link_prefix()
+        if t.purpose == "code":
+            continue
+        service = t.purpose in SERVICE_PURPOSES
+        expected = site if service else short_base
         if prefix is None:
             found[t.code] = "模板不含链接：居民无法打开通知全文"
-        elif prefix != short_base:
-            found[t.code] = f"模板链接 {prefix} 与本系统短链接 {short_base} 不一致"
+        elif not prefix.startswith(expected) if service else prefix != expected:
+            where = "地址" if t.purpose in SERVICE_PURPOSES else "短链接"
+            found[t.code] = f"模板链接 {prefix} 与本系统{where} {expected} 不一致"
     return found
 
 

@@ -25,6 +25,7 @@ from pusher.pipeline.readdress import follow_resident
 from pusher.privacy import mask_key, mask_phone
 from pusher.residents.codes import Refused, check_phone, issue, try_code
 from pusher.settings import Settings
+from pusher.summary.sms_service import service_message
 
 log = logging.getLogger(__name__)
 BOUND, PENDING, REJECTED, REPLACED = "bound", "pending", "rejected", "replaced"
@@ -100,10 +101,16 @@ async def send_code(db: SessionFactory, sms: Channel, req: Request, settings: Se
         raise
     minutes = settings.wx.code_ttl_seconds // 60
     text = f"验证码{code}，用于绑定{region.name}政务通知，{minutes}分钟内有效。如非本人操作请忽略。"
-    await _send(sms, Message(key=f"code-{row.id}", recipient=req.phone, text=text))
+    built = service_message(
+        sms, "code", key=f"code-{row.id}", recipient=req.phone, text=text, values={"code": code}
+    )
+    await _send(sms, built)
 
 
-async def _send(sms: Channel, message: Message) -> None:
+async def _send(sms: Channel, message: Message | ChannelError) -> None:
+    if isinstance(message, ChannelError):  # refused locally: no template for codes
+        log.warning("code not sent", extra={"code": message.code, "reason": str(message)})
+        raise SmsDown("短信发送失败，请稍后再试。")
     try:
         outcome = (await sms.send([message]))[0]
     except ChannelError as exc:

@@ -19,6 +19,7 @@ from channels.base import Channel, ChannelError, ChannelKind, Message, Rejected
 from pusher.errors import Conflict, InvalidInput, UserError
 from pusher.models import (
     Delivery,
+    Region,
     Resident,
     ResidentMessage,
     WxBinding,
@@ -28,11 +29,16 @@ from pusher.models import (
 )
 from pusher.residents.wxapi import account, custom_text, out_of_window
 from pusher.settings import WxSettings
+from pusher.summary.sms_service import service_message
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = "open", "closed"
 MAX_TEXT = 2000
 MAX_ANSWER = 500
+#: Where an SMS about an answer points the resident (the link's tail of the ``answer``
+#: template, after .../wx/): their WeChat message page, the only resident page about
+#: messages (it does not show answers yet).
+ANSWER_PAGE = "contact"
 
 
 class NotSent(UserError):
@@ -154,12 +160,23 @@ async def _send_answer(
     phone = await _phone_of(session, message)
     if not phone or ChannelKind.SMS not in channels:
         raise Conflict("已超过微信 48 小时回复时限，且没有可用的手机号码：请电话或当面回复。")
-    await _sms(channels[ChannelKind.SMS], phone, f"网格员回复：{text}", message.id)
+    region = await session.get(Region, message.region_id) if message.region_id else None
+    built = service_message(
+        channels[ChannelKind.SMS],
+        "answer",
+        key=f"answer-{message.id}",
+        recipient=phone,
+        text=f"网格员回复：{text}",
+        values={"org": region.name if region else "", "page": ANSWER_PAGE},
+    )
+    await _sms(channels[ChannelKind.SMS], built)
     return ChannelKind.SMS.value
 
 
-async def _sms(sms: Channel, phone: str, text: str, key: object) -> None:
-    message = Message(key=f"answer-{key}", recipient=phone, text=text)
+async def _sms(sms: Channel, message: Message | ChannelError) -> None:
+    if isinstance(message, ChannelError):  # refused locally: no template for answers
+        log.warning("answer not sent", extra={"code": message.code, "reason": str(message)})
+        raise NotSent(f"短信回复未发送（{message.code}）：{message.message}")
     try:
         outcome = (await sms.send([message]))[0]
     except ChannelError as exc:

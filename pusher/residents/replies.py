@@ -16,6 +16,7 @@ from pusher.pipeline.readdress import follow_resident
 from pusher.privacy import mask_phone
 from pusher.residents import messages
 from pusher.settings import Settings
+from pusher.summary.sms_service import NO_TEMPLATE, registry_of
 
 log = logging.getLogger(__name__)
 RESUMED = "已恢复短信通知。回复TD可退订。"
@@ -52,6 +53,9 @@ async def _resume(session: AsyncSession, phone: str) -> str | None:
 async def confirm(sms: Channel | None, phone: str, text: str) -> None:
     """Send a confirmation (best effort: the reply itself is applied already)."""
     if sms is None:
+        return
+    if registry_of(sms) is not None:  # no template for confirmations: never free text
+        log.warning("reply confirmation not sent", extra={"code": NO_TEMPLATE})
         return
     try:
         await sms.send(

@@ -58,6 +58,7 @@ async def run_group_tasks(
         public_url=r.settings.public_url,
         wechat_mode=r.settings.wechat.mode,
         wechat_fields=r.settings.dispatch.wechat_template_fields,
+        org=r.settings.sms_signature.strip("【】"),
     )
 
     async def remind(task: GroupTask, title: str, keepers: list[int]) -> None:

@@ -134,6 +134,7 @@ async def notify_staff(ctx: dict[str, Any]) -> dict[str, Any]:
         public_url=s.public_url,
         wechat_mode=s.wechat.mode,
         wechat_fields=s.dispatch.wechat_template_fields,
+        org=s.sms_signature.strip("【】"),
     )
     now = datetime.now(UTC)
     escalated = await escalate_relays(

@@ -33,6 +33,7 @@ from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
 from pusher.staff.relay import relay_notices
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
+from pusher.summary.sms_service import service_message
 from pusher.summary.wechat import short_notice_fields
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,14 @@ _BEIJING = ZoneInfo("Asia/Shanghai")
 @dataclass(frozen=True, slots=True)
 class Outbox:
     """What a notice needs to go out: the channels, the public address of the console,
-    the WeChat account's mode and its template fields (name → kind)."""
+    the WeChat account's mode and its template fields (name → kind), and the name an
+    SMS template's ``org`` takes (the SMS signature's name)."""
 
     channels: Mapping[ChannelKind, Channel]
     public_url: str
     wechat_mode: str = "template"
     wechat_fields: Mapping[str, str] = field(default_factory=dict)
+    org: str = ""
 
 
 @dataclass
@@ -166,10 +169,21 @@ async def _send(
         )
         if error is None or not user.phone:
             return channel, error
+    sms = outbox.channels.get(ChannelKind.SMS)
+    if user.phone and sms is not None:
+        built = service_message(
+            sms,
+            "staff",
+            key=f"staff-{row_id}",
+            recipient=user.phone,
+            text=f"{notice.text}：{link}",
+            values={"org": outbox.org, "what": notice.title, "page": notice.path},
+        )
+        if isinstance(built, ChannelError):  # refused locally: no template for staff notices
+            return ChannelKind.SMS.value, built.code
+        return ChannelKind.SMS.value, await _one(outbox, ChannelKind.SMS, built)
     if user.phone:
-        text = f"{notice.text}：{link}"
-        message = Message(key=f"staff-{row_id}", recipient=user.phone, text=text)
-        return ChannelKind.SMS.value, await _one(outbox, ChannelKind.SMS, message)
+        return ChannelKind.SMS.value, "no_channel"
     return channel, error
 
 

@@ -117,7 +117,11 @@ async def test_question_reaches_grid_worker_and_answer_arrives(either_settings: 
                 http, rig, f"/messages/{later.id}/answer", {"answer": "已修好"}
             )
             assert status == 200
-            assert rig.sms_texts(CHILD_PHONE)[-1].endswith("网格员回复：已修好")
+            # through the `answer` template (never the answer as free text): who answered
+            # and where to read it
+            sent = rig.sms_texts(CHILD_PHONE)[-1]
+            assert sent.endswith("已回复您的留言，请查看 https://gk.example.gov.cn/wx/contact")
+            assert "已修好" not in sent
             async with rig.resources.db() as db:
                 later = await db.get(ResidentMessage, later.id)
             assert later is not None and later.answered_via == "sms"
