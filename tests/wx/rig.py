@@ -23,8 +23,8 @@ from pusher.runtime.context import Resources
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from pusher.web.app import create_app
-from tests.console.test_console import PASSWORD, make_users
 from tests.channels.rigs import SMS_TEMPLATES
+from tests.console.test_console import PASSWORD, make_users
 from tests.fanout.rig import SECRET, WX_TOKEN, RecordingQueue, _free_port, _serve, _settings
 from tests.spine.conftest import start
 
