@@ -59,6 +59,16 @@ PURPOSE_TITLES = {
     "staff": "工作人员待办提醒",
     "answer": "留言回复提醒",
 }
+#: What each purpose's template is for (the console's 短信模板 page).
+PURPOSE_USES = {
+    "notice": "推送：一般信息",
+    "urgent": "推送：紧急预警",
+    "deadline": "推送：有截止日期的信息",
+    "meeting": "推送：有时间和地点的会议",
+    "code": "服务短信：微信绑定的验证码（阿里云须申请为验证码模板）",
+    "staff": "服务短信：提醒工作人员有待审批、待回复、待转发的事项",
+    "answer": "服务短信：告诉居民网格员已回复其留言",
+}
 #: The most characters a provider takes in one message after substitution.
 MAX_TEXT = 500
 

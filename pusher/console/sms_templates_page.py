@@ -17,9 +17,42 @@ from aiohttp import web
 from channels.base import ChannelKind
 from channels.descriptor import SmsMode
 from channels.registry import PROVIDERS
-from channels.sms_templates import TemplateError, describe, load_registry
+from channels.sms_templates import (
+    PURPOSE_TITLES,
+    PURPOSE_USES,
+    PURPOSES,
+    TemplateError,
+    describe,
+    load_registry,
+)
 from pusher.console.base import STAFF, render, viewer
 from pusher.web.keys import RESOURCES
+
+#: The suggested Aliyun texts per purpose (docs/sms-templates/aliyun.yaml; the host is
+#: the deployment's public address).
+SUGGESTED = {
+    "notice": "${org}发布通知：${title}，详见 https://{host}/s/${code}",
+    "urgent": "紧急提醒：${title}，请及时防范，详见 https://{host}/s/${code}",
+    "deadline": "${org}提醒：${title}，截止时间${deadline}，详见 https://{host}/s/${code}",
+    "meeting": "${org}通知：${title}，时间${time}，地点${place}，详见 https://{host}/s/${code}",
+    "code": "验证码${code}，用于绑定政务通知，5分钟内有效。如非本人操作请忽略。",
+    "staff": "${org}政务信息推送：您有一项${what}待处理，请登录后台办理 https://{host}/${page}",
+    "answer": "${org}已回复您的留言，请查看 https://{host}/wx/${page}",
+}
+
+
+def purposes(public_url: str) -> list[dict[str, str]]:
+    """Each purpose with what it is for and its suggested (Aliyun) text."""
+    host = public_url.split("://", 1)[-1].rstrip("/")
+    return [
+        {
+            "purpose": p,
+            "title": PURPOSE_TITLES[p],
+            "use": PURPOSE_USES[p],
+            "text": SUGGESTED[p].replace("{host}", host),
+        }
+        for p in PURPOSES
+    ]
 
 
 def accounts(settings: Any, active: str) -> list[dict[str, Any]]:
@@ -38,6 +71,7 @@ def accounts(settings: Any, active: str) -> list[dict[str, Any]]:
             "file": section.templates_file,
             "templates": [],
             "error": "",
+            "missing": [],
         }
         try:
             registry = load_registry(
@@ -50,6 +84,8 @@ def accounts(settings: Any, active: str) -> list[dict[str, Any]]:
                 entry["error"] = "未登记已审核模板（商业短信账户只能发送已审核模板）"
             else:
                 entry["templates"] = describe(registry, short_base)
+                have = {t.purpose for t in registry.templates}
+                entry["missing"] = [PURPOSE_TITLES[p] for p in PURPOSES if p not in have]
         found.append(entry)
     return found
 
@@ -69,4 +105,5 @@ async def sms_templates_page(request: web.Request) -> web.Response:
         active=active,
         free_text=free_text,
         short_base=resources.settings.public_url.rstrip("/") + "/s/",
+        purposes=purposes(resources.settings.public_url),
     )

@@ -72,6 +72,12 @@ async def test_an_item_no_template_fits_is_flagged_then_its_sms_fails_without_se
     page = await (await c.client.get("/sms-templates")).text()
     assert "SMS_9" in page and "紧急提醒" in page and "通过" in page
     assert 'id="free-text"' not in page
+    # the purposes the account lacks (service messages included), and each purpose's use
+    assert 'id="missing-aliyun"' in page
+    assert "一般通知、截止提醒、会议通知、绑定验证码、工作人员待办提醒、留言回复提醒" in page
+    assert 'id="purpose-code"' in page and "微信绑定的验证码" in page
+    assert "请登录后台办理 https://gk.example.gov.cn/${page}" in page
+    assert "请查看 https://gk.example.gov.cn/wx/${page}" in page
 
     await c.login("publisher")
     resp = await c.post("/items/new", {**ITEM, "then": "submit"}, allow_redirects=False)
@@ -110,3 +116,6 @@ async def test_the_page_warns_when_a_template_links_elsewhere(sqlite_settings: S
         page = await (await c.client.get("/sms-templates")).text()
         assert "SMS_480100004" in page and "会议通知" in page
         assert "与本系统短链接 https://pusher.example.org/s/ 不一致" in page
+        assert 'id="missing-aliyun"' not in page  # the suggested file holds every purpose
+        # a service template's link is checked against the site, not the short links
+        assert "与本系统地址 https://pusher.example.org/ 不一致" in page
