@@ -177,7 +177,7 @@ async def _send(
             key=f"staff-{row_id}",
             recipient=user.phone,
             text=f"{notice.text}：{link}",
-            values={"org": outbox.org, "what": notice.title, "page": notice.path},
+            values={"org": outbox.org, "what": _what(notice), "page": notice.path},
         )
         if isinstance(built, ChannelError):  # refused locally: no template for staff notices
             return ChannelKind.SMS.value, built.code
@@ -185,6 +185,12 @@ async def _send(
     if user.phone:
         return ChannelKind.SMS.value, "no_channel"
     return channel, error
+
+
+def _what(notice: Notice) -> str:
+    """The to-do for the ``staff`` template's ``what``: the notice's title, marked when
+    it is a reminder (the residents' own words never go into an SMS variable)."""
+    return notice.title + ("（再次提醒）" if notice.round > 1 else "")
 
 
 def _wechat(outbox: Outbox, notice: Notice, openid: str, row_id: int, link: str) -> Message:

@@ -31,6 +31,7 @@ def _outbox(rig: WxRig) -> Outbox:
         public_url=s.public_url,
         wechat_mode=s.wechat.mode,
         wechat_fields=s.dispatch.wechat_template_fields,
+        org=s.sms_signature.strip("【】"),
     )
 
 
@@ -80,7 +81,8 @@ async def test_each_step_tells_its_people_once_with_a_link(either_settings: Sett
     async with running(either_settings, residents=10) as rig:
         await _contacts(rig)
         item = await _submitted(rig)
-        link = f"{rig.base}/items/{item.id}"
+        # SMS through the `staff` template: its fixed link and the console page's kind
+        link = "请登录后台办理 https://gk.example.gov.cn/items"
         # the reviewers: one by WeChat, the duty officer (a reviewer too) by SMS
         assert (await _run(rig)).sent == {"wechat": 1, "sms": 1}
         assert len(rig.wechat_texts(REVIEWER_WX)) == 1 and len(rig.sms_texts(DUTY_PHONE)) == 1
@@ -90,7 +92,7 @@ async def test_each_step_tells_its_people_once_with_a_link(either_settings: Sett
         await _decide(rig, item, review.Step.STAFF, "reviewer")
         assert (await _run(rig)).sent == {"sms": 1}
         (text,) = rig.sms_texts(LEADER_PHONE)
-        assert "领导审批" in text and link in text
+        assert "您有一项待领导审批待处理" in text and text.endswith(link)
         await _decide(rig, item, review.Step.LEADER, "leader")
         assert (await _run(rig, minutes=30)).sent == {}
         assert len(rig.wechat_texts(REVIEWER_WX)) == 1 and len(rig.sms_texts(LEADER_PHONE)) == 1
@@ -102,7 +104,7 @@ async def test_urgent_item_is_told_at_once_and_again_after_five_minutes(
     async with running(either_settings, residents=10) as rig:
         await _contacts(rig)
         handled = await _submitted(rig, urgency=Urgency.URGENT)
-        waiting = await _submitted(rig, urgency=Urgency.URGENT)
+        await _submitted(rig, urgency=Urgency.URGENT)  # still waiting after 6 minutes
         assert (await _run(rig)).sent == {"sms": 4}  # leader and duty officer, two items
         await _decide(rig, handled, review.Step.URGENT, "leader")
         assert (await _run(rig, minutes=4)).sent == {}
@@ -110,7 +112,7 @@ async def test_urgent_item_is_told_at_once_and_again_after_five_minutes(
         assert (await _run(rig, minutes=20)).sent == {}
         assert [len(rig.sms_texts(p)) for p in (LEADER_PHONE, DUTY_PHONE)] == [3, 3]
         assert "再次提醒" in rig.sms_texts(LEADER_PHONE)[-1]
-        assert f"/items/{waiting.id}" in rig.sms_texts(DUTY_PHONE)[-1]
+        assert rig.sms_texts(DUTY_PHONE)[-1].endswith("https://gk.example.gov.cn/items")
         assert rig.wechat_texts(REVIEWER_WX) == []  # the one-step path is not a reviewer's
 
 
@@ -130,9 +132,12 @@ async def test_urgent_message_reaches_the_grid_worker_then_the_duty_officer(
         await rig.event(openid, "text", content="请问社保怎么交")  # not urgent: nobody told
         assert (await _run(rig)).sent == {"sms": 1}
         (first,) = rig.sms_texts(GRID_PHONE)
-        assert "救命" in first and f"{rig.base}/messages" in first
+        # the template names the to-do and the page; the resident's words stay off SMS
+        assert "紧急居民求助留言" in first and first.endswith("gk.example.gov.cn/messages")
+        assert "救命" not in first
         assert (await _run(rig, minutes=6)).sent == {"sms": 2}  # again, and the duty officer
-        assert "仍未回复" in rig.sms_texts(DUTY_PHONE)[0]
+        assert "居民求助留言" in rig.sms_texts(DUTY_PHONE)[0]
+        assert "再次提醒" in rig.sms_texts(GRID_PHONE)[-1]
 
 
 async def test_two_runs_at_once_tell_each_user_once(either_settings: Settings) -> None:
