@@ -9,8 +9,11 @@ missing from QuerySendDetails records). Each message names its approved
 template (``Message.template``, from the account's registry, see
 :mod:`channels.sms_templates`) and fills its variables (``Message.params``);
 only messages with the same template share a call. A message without a
-template uses ``settings.template_code``, and without params fills
-``settings.text_param`` with its text (service messages such as binding codes).
+template uses ``settings.template_code``. Only without a registry (a channel
+built by hand, e.g. a test's) does a message without params fill
+``settings.text_param`` with its text; with one it is refused locally
+(``no_template``): service messages fill their own templates
+(:mod:`pusher.summary.sms_service`).
 
 Errors (business errors arrive as HTTP 200 with ``Code != "OK"``) map by the
 table ``ERRORS`` below::
@@ -224,10 +227,10 @@ class AliyunSmsChannel(Channel):
             for i, (m, p) in enumerate(zip(messages, phones, strict=True))
             if not MOBILE.match(p)
         }
-        outcomes |= {  # never a call without a template code: refused locally
+        outcomes |= {  # never a call without a template code or as free text: refused locally
             i: Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
             for i, m in enumerate(messages)
-            if not self._template(m) and i not in outcomes
+            if self._free_text(m) and i not in outcomes
         }
         by_template: dict[str, list[int]] = {}
         for i in range(len(messages)):
@@ -247,6 +250,10 @@ class AliyunSmsChannel(Channel):
 
     def _template(self, message: Message) -> str:
         return message.template or self._settings.template_code
+
+    def _free_text(self, message: Message) -> bool:
+        """No template, or (on an account with a registry) the text as one variable."""
+        return not self._template(message) or (self.templates is not None and not message.params)
 
     async def _send_call(
         self,

@@ -198,7 +198,9 @@ class TencentSmsChannel(Channel):
         groups: dict[tuple[str, ...], list[int]] = {}
         outcomes: dict[int, Outcome] = {}
         for i, m in enumerate(messages):
-            if not self._template(m):  # never a call without a template id: refused locally
+            # never a call without a template id, nor (with a registry) the text as one
+            # variable: refused locally
+            if not self._template(m) or (self.templates is not None and not m.params):
                 outcomes[i] = Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
                 continue
             groups.setdefault((self._template(m), *self.param_set(m)), []).append(i)

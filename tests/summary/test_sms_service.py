@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings
 from channels.aliyun_sms import registry_of as aliyun_registry
-from channels.base import Accepted, Channel, ChannelKind, Message, PermanentError
+from channels.base import Accepted, Channel, ChannelKind, Message, PermanentError, Rejected
 from channels.emulators import aliyun_sms as aliyun_emu
 from channels.emulators import tencent_sms as tencent_emu
 from channels.emulators.accounts import SmsAccount, read_account
@@ -180,3 +180,16 @@ async def test_staff_notice_by_sms_is_recorded_no_template_without_its_template(
         used, error = await staff_send(outbox, notice, user, 7, ChannelKind.SMS.value)
         assert (used, error) == ("sms", expected)
         assert len(state.calls) == (0 if expected else 1)
+
+
+@pytest.mark.parametrize("style", ["aliyun", "tencent"])
+async def test_the_default_template_never_takes_the_text_as_one_variable(
+    style: str, http: aiohttp.ClientSession, serve: Any
+) -> None:
+    channel, state = await _channel(style, http, serve)
+    default = {"aliyun": "template_code", "tencent": "template_id"}[style]
+    code = {"aliyun": "SMS_480100001", "tencent": "2100001"}[style]
+    channel._settings = channel._settings.model_copy(update={default: code})  # type: ignore[attr-defined]
+    outcome = (await channel.send([Message("k", PHONE, "整条通知作为一个变量")]))[0]
+    assert isinstance(outcome, Rejected) and outcome.error.code == "no_template"
+    assert state.calls == []
