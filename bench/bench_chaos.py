@@ -31,6 +31,14 @@ must settle it without sending twice (WeChat's ``client_msg_id``, Aliyun's
 QuerySendDetails by ``OutId``, CMPP's status reports). ``accept_dropped`` counts
 them; a smoke run fails if there were none.
 
+The town also has group chats (:mod:`chaos_groups`): WeCom robot chats and customer
+groups with owners at a WeCom emulator process (the same faults), and relay groups. The
+bench plays the owners, confirming each task 20 s after it appears (so the breaks fall
+while tasks wait and are polled), and runs
+the group job every 3 s. ``groups`` reports them: rows planned per kind, groups reached,
+lost and duplicated (at the emulator's inbox), mass-message tasks (one per owner) and
+customer-group rows still open; a smoke run fails on any of these.
+
 The figures are taken at the emulators' inboxes (``GET /emulator/inbox``):
 residents reached, lost (no message) and duplicated (more than one). Then the
 bench waits (up to 300 s) until every message's receipt has been applied;
@@ -55,6 +63,17 @@ from typing import Any
 
 import aiohttp
 import asyncpg  # type: ignore[import-untyped]
+from chaos_groups import (
+    DOWN,
+    Owners,
+    group_breaks,
+    group_env,
+    group_figures,
+    poke_group_job,
+    seed_groups,
+    settle_groups,
+    write_account,
+)
 from stack import SMS_TEMPLATES, Cluster, Database, Proc, production_env
 from stack import free_port as _free_port
 from stack import inbox as _inbox
@@ -91,10 +110,12 @@ def _resident(n: int, region_id: int) -> tuple[Any, ...]:
     return (f"居民{n}", region_id, f"13{n:09d}", openid, follows, True, False, False, NOW)
 
 
-async def seed(db: Database, residents: int) -> tuple[int, dict[str, int], int]:
-    """Migrate, add the town, its region group, an approved urgent item and the residents.
+async def seed(db: Database, residents: int) -> tuple[int, dict[str, int], int, dict[str, int]]:
+    """Migrate, add the town, its region group, an approved urgent item, the residents
+    and the group chats (:mod:`chaos_groups`).
 
-    Returns the item id, each recipient address's resident id and how many are on WeChat.
+    Returns the item id, each recipient address's resident id, how many are on WeChat
+    and how many group chats of each kind were registered.
     """
     await asyncio.to_thread(upgrade, db.sqlalchemy_url)
     conn = await asyncpg.connect(db.url)
@@ -121,20 +142,23 @@ async def seed(db: Database, residents: int) -> tuple[int, dict[str, int], int]:
         # a WeChat resident's SMS (after a WeChat failure fell back) counts for them too
         for r in await conn.fetch("SELECT id, phone FROM resident WHERE openid IS NOT NULL"):
             recipients[str(r["phone"])] = int(r["id"])
+        groups = await seed_groups(conn, region)
     finally:
         await conn.close()
-    return int(item), recipients, sum(1 for r in rows if r[3])
+    return int(item), recipients, sum(1 for r in rows if r[3]), groups
 
 
 async def status_counts(db: Database, item_id: int) -> dict[str, Any]:
-    """Deliveries of the item's push by status, and the push's own status under "push"."""
+    """The residents' deliveries of the item's push by status (group rows are counted by
+    :func:`chaos_groups.group_figures`), and the push's own status under "push"."""
     conn = await asyncpg.connect(db.url)
     try:
         push = await conn.fetchrow("SELECT id, status FROM push WHERE item_id = $1", item_id)
         if push is None:
             return {}
         rows = await conn.fetch(
-            "SELECT status, count(*) AS n FROM delivery WHERE push_id = $1 GROUP BY status",
+            "SELECT status, count(*) AS n FROM delivery WHERE push_id = $1"
+            " AND group_chat_id IS NULL GROUP BY status",
             push["id"],
         )
     finally:
@@ -194,11 +218,18 @@ def _cluster(
 ) -> Cluster:
     sms = cmpp_port if cmpp_port is not None else _free_port()
     ports = {"redis": REDIS_PORT, "wechat": _free_port(), "sms": sms, "web": _free_port()}
+    ports["wecom"] = _free_port()
     # 20 planning chunks: 20 dispatch jobs per channel, as many as the two workers run at once
-    env = _env(db_url, tmp, ports) | {
-        "PUSHER_DISPATCH__PLAN_CHUNK": str(chunk),
-        "PUSHER_DISPATCH__LEASE_SECONDS": lease,
-    }
+    env = (
+        _env(db_url, tmp, ports)
+        | {
+            "PUSHER_DISPATCH__PLAN_CHUNK": str(chunk),
+            "PUSHER_DISPATCH__LEASE_SECONDS": lease,
+            # a task creation with an unknown outcome is looked up after this, not 2 min
+            "PUSHER_GROUP_TASK_LEASE_SECONDS": str(max(10, int(lease))),
+        }
+        | group_env(ports["wecom"])
+    )
     if cmpp_port is not None:
         env |= _cmpp_env(cmpp_port)
     ours = f"http://127.0.0.1:{ports['web']}"
@@ -219,6 +250,16 @@ def _cluster(
             ),
             env,
             tmp / "wechat.log",
+        ),
+        Proc(
+            "wecom-emulator",
+            # robots and the customer-group API, under the same faults
+            _pusher(
+                *("emulate", "wecom", "--port", str(ports["wecom"]), *FAULTS),
+                *("--account", str(write_account(tmp / "wecom-account.json"))),
+            ),
+            env,
+            tmp / "wecom.log",
         ),
         Proc("serve", _pusher("serve", "--port", str(ports["web"])), env, tmp / "serve.log"),
     ]
@@ -288,14 +329,21 @@ async def _run_push(
     gateway: CmppGateway | None = None,
     *,
     residents: int,
+    owners: Owners,
 ) -> tuple[float, bool]:
-    """Enqueue the push and break things on schedule; (seconds, finished within ``limit``)."""
+    """Enqueue the push and break things on schedule; (seconds, finished within ``limit``).
+
+    Meanwhile the owners confirm their customer-group tasks and the group job runs every
+    few seconds, so the breaks fall while tasks are created and polled."""
     started = time.monotonic()
     await _enqueue(cluster.ports["redis"], item_id)
     chaos = Chaos(cluster, _plan(gateway is not None), gateway)
+    ticks = 0
     while time.monotonic() - started < limit:
         await asyncio.sleep(0.5)
         cluster.supervise()
+        ticks += 1
+        await _owners_and_job(owners, cluster.ports["redis"], ticks)
         counts = await status_counts(db, item_id)
         accepted = counts.get("sent", 0) + counts.get("delivered", 0)
         # shares of the whole town: dispatch starts while later chunks are still planned
@@ -304,6 +352,16 @@ async def _run_push(
             return time.monotonic() - started, True
     cluster.events.append(f"gave up after {limit:.0f} s")
     return time.monotonic() - started, False
+
+
+async def _owners_and_job(owners: Owners, redis_port: int, tick: int) -> None:
+    """The owners confirm what is due; every 3 s the customer-group job is run."""
+    try:
+        await owners.confirm_due()
+        if tick % 6 == 1:
+            await poke_group_job(redis_port, tick)
+    except DOWN:
+        pass  # Redis or an emulator is down for the moment: the next tick
 
 
 async def _count(
@@ -337,6 +395,9 @@ async def _count(
 
 #: How long to wait, after the last message went out, for the receipts of every message.
 RECEIPT_WAIT = 300.0
+#: How long to wait, after the residents' push, for every robot and customer-group row
+#: (a task whose creation had an unknown outcome is looked up after the task lease).
+GROUP_WAIT = 120.0
 
 
 async def _receipts_settled(
@@ -358,12 +419,12 @@ async def _receipts_settled(
 
 
 async def _last_done(db: Database, item_id: int) -> float | None:
-    """When the item's last delivery was settled (epoch seconds)."""
+    """When the item's last resident delivery was settled (epoch seconds)."""
     conn = await asyncpg.connect(db.url)
     try:
         last = await conn.fetchval(
             "SELECT max(d.done_at) FROM delivery d JOIN push p ON p.id = d.push_id"
-            " WHERE p.item_id = $1",
+            " WHERE p.item_id = $1 AND d.group_chat_id IS NULL",
             item_id,
         )
     finally:
@@ -384,9 +445,7 @@ async def _emulator_json(port: int, path: str) -> dict[str, Any]:
         return got
 
 
-async def _acceptances(
-    cluster: Cluster, gateway: CmppGateway | None
-) -> tuple[float | None, int]:
+async def _acceptances(cluster: Cluster, gateway: CmppGateway | None) -> tuple[float | None, int]:
     """The last message any provider accepted (epoch seconds, by the inboxes) and how
     many answers the emulators lost on purpose (accept-then-drop)."""
     ports = [cluster.ports["wechat"]] + ([cluster.ports["sms"]] if gateway is None else [])
@@ -433,7 +492,7 @@ async def _measure(
     cmpp_port = (await gateway.start())[1] if gateway is not None else None
     try:
         async with Database.create() as db:
-            item_id, recipients, wechat_count = await seed(db, residents)
+            item_id, recipients, wechat_count, registered = await seed(db, residents)
             chunk = max(250, residents // 20)
             cluster = _cluster(
                 db.sqlalchemy_url, tmp, wechat_count, chunk=chunk, lease=lease, cmpp_port=cmpp_port
@@ -441,10 +500,15 @@ async def _measure(
             cluster.start()
             try:
                 await _wait_for_ports(cluster)
+                owners = Owners(cluster.ports["wecom"])
                 seconds, finished = await _run_push(
-                    db, cluster, item_id, limit, gateway, residents=residents
+                    db, cluster, item_id, limit, gateway, residents=residents, owners=owners
                 )
                 figures = await _count(cluster, recipients, gateway)
+                groups_settled = await settle_groups(
+                    db.url, item_id, owners, cluster.ports["redis"], limit=GROUP_WAIT
+                )
+                groups = await group_figures(db.url, item_id, cluster.ports["wecom"], registered)
                 last_accepted, accept_dropped = await _acceptances(cluster, gateway)
                 settled = await _receipts_settled(
                     db, item_id, limit=RECEIPT_WAIT, last_accepted=last_accepted
@@ -457,18 +521,25 @@ async def _measure(
         if gateway is not None:
             await gateway.close()
     cmpp = {"cmpp": _gateway_figures(gateway)} if gateway is not None else {}
-    return figures | cmpp | {
-        "sms": sms,
-        "seconds": round(seconds, 1),
-        "finished": finished,
-        "receipts_settled_s": settled,
-        "accept_dropped": accept_dropped,
-        "worker_restarts_unplanned": cluster.unplanned_restarts,
-        "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
-        "failed_rows": failed,
-        "events": "; ".join(cluster.events),
-        "logs": str(tmp),
-    }
+    group_statuses = json.dumps(groups.pop("statuses"))
+    return (
+        figures
+        | cmpp
+        | {
+            "groups": groups | {"settled_s": groups_settled},
+            "group_statuses": group_statuses,
+            "sms": sms,
+            "seconds": round(seconds, 1),
+            "finished": finished,
+            "receipts_settled_s": settled,
+            "accept_dropped": accept_dropped,
+            "worker_restarts_unplanned": cluster.unplanned_restarts,
+            "statuses": json.dumps({k: v for k, v in statuses.items() if k != "push"}),
+            "failed_rows": failed,
+            "events": "; ".join(cluster.events),
+            "logs": str(tmp),
+        }
+    )
 
 
 def _gateway_figures(gateway: CmppGateway) -> str:
@@ -487,6 +558,8 @@ def _require_exactly_once(row: dict[str, Any]) -> None:
         broken["receipts_settled_s"] = None
     if not row["accept_dropped"]:  # the run must have met a provider that lost its answer
         broken["accept_dropped"] = 0
+    if groups := group_breaks(row["groups"]):  # every group once, every row final
+        broken["groups"] = groups
     if broken:
         raise SystemExit(f"chaos smoke run broke its promise: {broken}\n{json.dumps(row)}")
 

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     group_owner_remind_minutes: int = Field(30, ge=1, le=1440)
     group_owner_remind_minutes_urgent: int = Field(10, ge=1, le=1440)
     group_owner_cutoff_hours: int = Field(24, ge=1, le=720)
+    #: seconds a run that started creating a mass-message task is given before another
+    #: run takes it over (looking it up at WeCom first, so it is never made twice)
+    group_task_lease_seconds: int = Field(120, ge=5, le=3600)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     #: an urgent notice not relayed to an ordinary WeChat group this many minutes after
     #: planning escalates to the village's other keepers and the office

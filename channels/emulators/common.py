@@ -112,6 +112,14 @@ HOOKS = "/emulator/"
 _TAKEN: ContextVar[list[str] | None] = ContextVar("emulator_taken", default=None)
 
 
+def mark_taken(what: str) -> None:
+    """The request being handled took something that is not an inbox message (e.g. a
+    mass-message task was created): its answer may be lost too (``accept_drop``)."""
+    taken = _TAKEN.get()
+    if taken is not None:
+        taken.append(what)
+
+
 def fault_middleware(faults: Faults) -> Middleware:
     """Delay, hang or fail requests by the configured shares (5xx and timeouts); lose
     the answer of requests that put a message in the inbox (``accept_drop``). The

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.emulators.common import Faults, Inbox
+from channels.emulators.common import Faults, Inbox, mark_taken
 from channels.emulators.wecom_groupmsg_state import (
     ATTACHMENT_TYPES,
     MAX_ATTACHMENTS,
@@ -143,6 +143,7 @@ async def add_msg_template(state: GroupMsgEmulator, body: dict[str, Any]) -> dic
     if not text and not attachments:
         raise ApiError(44004, "empty content")
     task, refused = state.create(sender, chat_ids, text, attachments)
+    mark_taken(task.msgid)  # the task exists: accept-then-drop may lose this answer
     if state.confirm_after_seconds is not None:
         _later(state, state.confirm_after_seconds, task.msgid, sender)
     if state.stall_after_create_seconds:

@@ -25,6 +25,7 @@ def policy_of(settings: Settings) -> GroupTaskPolicy:
         remind_after=timedelta(minutes=settings.group_owner_remind_minutes),
         remind_after_urgent=timedelta(minutes=settings.group_owner_remind_minutes_urgent),
         cutoff=timedelta(hours=settings.group_owner_cutoff_hours),
+        lease=timedelta(seconds=settings.group_task_lease_seconds),
     )
 
 

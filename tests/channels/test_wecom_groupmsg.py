@@ -287,6 +287,15 @@ async def test_a_timeout_after_the_task_was_made_is_an_unknown_outcome_found_by_
     assert [t["msgid"] for t in found] == list(rig.state.tasks)
 
 
+async def test_accept_then_drop_loses_the_answer_of_a_task_that_was_made(start: Start) -> None:
+    """The chaos bench's fault on task creation: the task exists, its answer is lost."""
+    rig = await start(faults=Faults(accept_drop=1.0, accept_drop_way="close"))
+    with pytest.raises(UnknownOutcome):
+        await rig.client().create_task(sender="lisi", chat_ids=["wrB1"], message=NOTICE)
+    assert [t.sender for t in rig.state.tasks.values()] == ["lisi"]
+    assert rig.state.faults.accept_dropped == 1
+
+
 @pytest.mark.parametrize(
     ("faults", "code"), [(Faults(server_error=1.0), "http_500"), (Faults(throttle=1.0), "45009")]
 )
