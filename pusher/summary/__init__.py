@@ -17,9 +17,9 @@ from pusher.summary.interpretation import (
     wecom_with_interpretation,
 )
 from pusher.summary.length import sms_capacity, sms_length, sms_segments, split_units
-from pusher.summary.model import ChannelTexts, Facts, Notice, Summary
+from pusher.summary.model import ChannelTexts, Facts, Notice, SmsFill, Summary
 from pusher.summary.sms import SmsTooShortError, render_sms
-from pusher.summary.sms_template import NO_TEMPLATE, SmsFill, fill_template
+from pusher.summary.sms_template import NO_TEMPLATE, fill_template
 from pusher.summary.wechat import (
     FIELD_LIMITS,
     UnknownFieldTypeError,

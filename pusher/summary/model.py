@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pusher.summary.sms_template import SmsFill
+from pusher.summary.length import sms_segments
 
 
 @dataclass(frozen=True)
@@ -70,3 +69,36 @@ class ChannelTexts:
     wecom: str
     #: the approved template filled for a template-mode SMS account (None: free text)
     sms_fill: SmsFill | None = None
+
+
+@dataclass(frozen=True)
+class VariableFill:
+    """One variable's value and its length against its limit (for the preview)."""
+
+    name: str
+    role: str
+    value: str
+    length: int
+    max_len: int
+
+
+@dataclass(frozen=True)
+class SmsFill:
+    """The approved template an item goes out with, or why none fits (``reason``)."""
+
+    purpose: str
+    template: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""
+    variables: tuple[VariableFill, ...] = ()
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when a template is filled within every limit."""
+        return bool(self.template) and not self.reason
+
+    @property
+    def segments(self) -> int:
+        """Billed segments of the text the resident reads."""
+        return sms_segments(self.text)

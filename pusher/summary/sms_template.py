@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from channels.sms_templates import (
@@ -33,8 +31,8 @@ from channels.sms_templates import (
     Variable,
     is_datetime,
 )
-from pusher.summary.length import fit_units, sms_segments, split_units, units_of
-from pusher.summary.model import Summary
+from pusher.summary.length import fit_units, split_units, units_of
+from pusher.summary.model import SmsFill, Summary, VariableFill
 from pusher.summary.sms import primary_deadline, sms_signature
 
 if TYPE_CHECKING:
@@ -51,39 +49,6 @@ _DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
 _CLOCK = re.compile(r"(\d{1,2})[:：](\d{2})|(上午|下午|晚上)?(\d{1,2})(?:点|时)(半|(\d{1,2})分)?")
 _MEETING = ("会议", "大会", "座谈会", "培训会", "说明会", "议事会", "开会", "召开")
 _ORG_CUT = ("人民政府办公室", "人民政府", "委员会")
-
-
-@dataclass(frozen=True)
-class VariableFill:
-    """One variable's value and its length against its limit (for the preview)."""
-
-    name: str
-    role: str
-    value: str
-    length: int
-    max_len: int
-
-
-@dataclass(frozen=True)
-class SmsFill:
-    """The approved template an item goes out with, or why none fits (``reason``)."""
-
-    purpose: str
-    template: str = ""
-    params: Mapping[str, str] = field(default_factory=dict)
-    text: str = ""
-    variables: tuple[VariableFill, ...] = ()
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when a template is filled within every limit."""
-        return bool(self.template) and not self.reason
-
-    @property
-    def segments(self) -> int:
-        """Billed segments of the text the resident reads."""
-        return sms_segments(self.text)
 
 
 def role_of(template: SmsTemplate, variable: Variable) -> str:

@@ -72,7 +72,11 @@ def query_id(request: web.Request, name: str) -> int | None:
 
 
 def page(request: web.Request, *, max_limit: int = 500) -> tuple[int, int]:
-    """``limit`` (1..max_limit, default 50) and ``offset`` (0 or more) from the query."""
+    """``limit`` (1..max_limit, default 50) and ``offset`` (0 or more) from the query;
+    an API parameter given empty (``limit=``) is not an integer: 422, not the default."""
+    for name in ("limit", "offset"):
+        if request.query.get(name) == "":
+            raise InvalidInput(f"参数 {name} 应为整数（0–9 组成，不超过 64 位）", field=name)
     limit = query_int(request, "limit", 50)
     offset = query_int(request, "offset", 0)
     assert limit is not None and offset is not None

@@ -30,6 +30,7 @@ async def test_bad_input_gets_a_clear_4xx_naming_the_field(
     assert (await client.post("/api/v1/items", json=item(service))).status == 401
     assert (await client.get("/api/v1/items/abc", headers=auth("publisher"))).status == 404
     assert (await client.get("/api/v1/deliveries?limit=x", headers=auth("publisher"))).status == 422
+    assert (await client.get("/api/v1/deliveries?limit=", headers=auth("publisher"))).status == 422
 
 
 async def test_review_flow_through_the_api_pushes_once(
