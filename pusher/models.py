@@ -84,6 +84,8 @@ GROUP_CHANNELS = {
 #: Group channels a person completes (the owner confirms, the keeper relays): dispatch
 #: never claims their rows, and a push is done dispatching without them.
 PERSON_CHANNELS = ("wecom_group", "relay")
+#: ``delivery.channel`` of a relayed group's row: its keeper forwards the item by hand.
+RELAY_CHANNEL = GROUP_CHANNELS[GroupChatKind.RELAY]
 
 
 class Role(StrEnum):

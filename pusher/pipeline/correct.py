@@ -22,11 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.db import SessionFactory, rowcount, transaction
 from pusher.errors import Conflict
 from pusher.models import (
-    GROUP_CHANNELS,
     PERSON_CHANNELS,
+    RELAY_CHANNEL,
     Delivery,
     DeliveryStatus,
-    GroupChatKind,
     Item,
     ItemStatus,
     Push,
@@ -139,7 +138,7 @@ async def _copy_audience(session: AsyncSession, push_id: int, original_item: int
     (as planning writes them)."""
     first = select(Push.id).where(Push.item_id == original_item).scalar_subquery()
     now = utcnow()
-    relay = GROUP_CHANNELS[GroupChatKind.RELAY]
+    relay = RELAY_CHANNEL
     waiting, queued = DeliveryStatus.WAITING.value, DeliveryStatus.QUEUED.value
     due = literal(now, type_=D.next_attempt_at.type)
     rows = select(

@@ -23,11 +23,10 @@ from pusher.audit import record
 from pusher.db import rowcount
 from pusher.errors import Conflict
 from pusher.models import (
-    GROUP_CHANNELS,
+    RELAY_CHANNEL,
     Delivery,
     DeliveryRange,
     DeliveryStatus,
-    GroupChatKind,
     Item,
     ItemStatus,
     Push,
@@ -40,7 +39,6 @@ D = Delivery.__table__.c
 R = DeliveryRange.__table__.c
 P = Push.__table__.c
 STOPPED = "stopped"
-RELAY = GROUP_CHANNELS[GroupChatKind.RELAY]
 STOP_CODE = "stopped"
 _SENT_ITEMS = (ItemStatus.APPROVED, ItemStatus.PUSHED)
 
@@ -97,7 +95,7 @@ async def cancel_relays(session: AsyncSession, push_id: int, *, now: datetime) -
         update(Delivery.__table__)
         .where(
             D.push_id == push_id,
-            D.channel == RELAY,
+            D.channel == RELAY_CHANNEL,
             D.status == DeliveryStatus.WAITING.value,
         )
         .values(status=DeliveryStatus.CANCELLED.value, error_code=STOP_CODE, done_at=now)

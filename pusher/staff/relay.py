@@ -28,11 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.audit import record
 from pusher.db import SessionFactory, rowcount, transaction
 from pusher.models import (
-    GROUP_CHANNELS,
+    RELAY_CHANNEL,
     Delivery,
     DeliveryStatus,
     GroupChat,
-    GroupChatKind,
     Item,
     Push,
     Region,
@@ -43,7 +42,6 @@ from pusher.models import (
 from pusher.staff.waiting import Notice
 from pusher.summary.relay import relay_text
 
-RELAY = GROUP_CHANNELS[GroupChatKind.RELAY]
 #: relays older than this are not notified nor escalated (a backlog is not news)
 HORIZON = timedelta(days=3)
 LIMIT = 500
@@ -68,7 +66,7 @@ def _waiting(now: datetime) -> Select[Any]:
         .join(Push, Push.id == Delivery.push_id)
         .join(Item, Item.id == Push.item_id)
         .where(
-            Delivery.channel == RELAY,
+            Delivery.channel == RELAY_CHANNEL,
             Delivery.status == DeliveryStatus.WAITING,
             Delivery.created_at >= now - HORIZON,
             Push.status != "stopped",

@@ -24,7 +24,7 @@ from channels.registry import describe
 from channels.wecom import robot_key
 from pusher.errors import Conflict, InvalidInput, NotFound, UserError
 from pusher.models import (
-    GROUP_CHANNELS,
+    RELAY_CHANNEL,
     AuditLog,
     Delivery,
     DeliveryStatus,
@@ -165,7 +165,7 @@ def _waiting(chat: GroupChat) -> ColumnElement[bool]:
     keeper."""
     row = Delivery.__table__.c
     if chat.kind == GroupChatKind.RELAY:
-        relay = GROUP_CHANNELS[GroupChatKind.RELAY]
+        relay = RELAY_CHANNEL
         return (row.status == DeliveryStatus.WAITING.value) & (row.channel == relay)
     return row.status == DeliveryStatus.QUEUED.value
 

@@ -22,11 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pusher.db import rowcount
 from pusher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from pusher.models import (
-    GROUP_CHANNELS,
+    RELAY_CHANNEL,
     Delivery,
     DeliveryStatus,
     GroupChat,
-    GroupChatKind,
     Item,
     Push,
     Region,
@@ -36,7 +35,6 @@ from pusher.models import (
 )
 from pusher.summary.relay import relay_text
 
-RELAY = GROUP_CHANNELS[GroupChatKind.RELAY]
 REFUSED = "relay_refused"
 REASONS = {"dissolved": "群已解散", "muted": "无发言权限", "other": "其他"}
 MAX_REASON = 200
@@ -67,7 +65,7 @@ def _rows() -> Select[Any]:
         .join(Push, Push.id == Delivery.push_id)
         .join(Item, Item.id == Push.item_id)
         .where(
-            Delivery.channel == RELAY,
+            Delivery.channel == RELAY_CHANNEL,
             Push.status != "stopped",
             Item.withdrawn_at.is_(None),
             Delivery.status != DeliveryStatus.CANCELLED,
@@ -121,7 +119,7 @@ def _base(delivery_id: int) -> Select[Any]:
         .join(GroupChat, GroupChat.id == Delivery.group_chat_id)
         .join(Push, Push.id == Delivery.push_id)
         .join(Item, Item.id == Push.item_id)
-        .where(Delivery.id == delivery_id, Delivery.channel == RELAY)
+        .where(Delivery.id == delivery_id, Delivery.channel == RELAY_CHANNEL)
     )
 
 
