@@ -57,8 +57,9 @@ def _pattern(regex: str) -> Check:
     return lambda value: bool(compiled.fullmatch(value))
 
 
-def _real_date(text: str) -> bool:
-    m = _DATE.match(text)
+def _is_date(shape: re.Pattern[str], text: str) -> bool:
+    """``text`` has ``shape`` (year, month, day groups) and names a day that exists."""
+    m = shape.match(text)
     if m is None:
         return False
     try:
@@ -68,8 +69,9 @@ def _real_date(text: str) -> bool:
     return True
 
 
-def _real_time(text: str) -> bool:
-    m = _TIME.match(text)
+def _is_time(shape: re.Pattern[str], text: str) -> bool:
+    """``text`` has ``shape`` (hour, minute, optional second groups) and is a real time."""
+    m = shape.match(text)
     if m is None:
         return False
     try:
@@ -77,6 +79,14 @@ def _real_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _real_date(text: str) -> bool:
+    return _is_date(_DATE, text)
+
+
+def _real_time(text: str) -> bool:
+    return _is_time(_TIME, text)
 
 
 _PERIOD = re.compile(r"(上午|下午|晚上)$")
@@ -104,25 +114,11 @@ _WX_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def _wx_date(text: str) -> bool:
-    m = _WX_DATE.match(text)
-    if m is None:
-        return False
-    try:
-        date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return False
-    return True
+    return _is_date(_WX_DATE, text)
 
 
 def _wx_clock(text: str) -> bool:
-    m = _WX_TIME.match(text)
-    if m is None:
-        return False
-    try:
-        time(int(m[1]), int(m[2]), int(m[3] or 0))
-    except ValueError:
-        return False
-    return True
+    return _is_time(_WX_TIME, text)
 
 
 def _wx_point(text: str) -> bool:
