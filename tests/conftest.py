@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from pusher.settings import QuietHours, Settings
@@ -23,6 +26,8 @@ TEST_SECRET_KEY = "test-secret-key-" + uuid.uuid4().hex
 TEST_CALLBACK_SECRET = "test-callback-secret-" + uuid.uuid4().hex
 # County sources are read from the fixture server only: nothing leaves the machine.
 LOOPBACK = ["127.0.0.1", "localhost"]
+#: ``serve(app)`` starts ``app`` on a free loopback port and answers its base URL
+Serve = Callable[[web.Application], Awaitable[str]]
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +117,26 @@ def settled_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session for the test's own requests (emulators, fixture servers)."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """Starts applications (emulators, fixture servers) on loopback; closes them after."""
+    servers: list[TestServer] = []
+
+    async def start(app: web.Application) -> str:
+        server = TestServer(app, host="127.0.0.1", port=0)
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("/"))
+
+    yield start
+    for server in servers:
+        await server.close()

@@ -35,12 +35,6 @@ KEY = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def hangs_up() -> AsyncIterator[str]:
     """A server that reads the whole request, then closes the connection unanswered."""
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from channels.emulators import aliyun_sms as aliyun_emu
 from channels.emulators import tencent_sms as tencent_emu
@@ -24,24 +21,9 @@ from tests.channels.rigs import (
     tencent_settings,
     wechat_settings,
 )
+from tests.conftest import Serve
 
-Serve = Callable[[web.Application], Awaitable[str]]
 PHONE = "13912345678"
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    servers: list[TestServer] = []
-
-    async def start(app: web.Application) -> str:
-        server = TestServer(app, host="127.0.0.1", port=0)
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("/"))
-
-    yield start
-    for server in servers:
-        await server.close()
 
 
 def settings(**kwargs: Any) -> Settings:

@@ -4,50 +4,18 @@ account holds only the suggested templates (docs/sms-templates/*.yaml)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
-import pytest
-from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings, registry_of
 from channels.base import Accepted, Message, Rejected
 from channels.emulators import aliyun_sms as aliyun_emu
 from channels.emulators import tencent_sms as tencent_emu
-from channels.emulators.accounts import SmsAccount, read_account
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
+from tests.suggested import DOCS, suggested_account
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "sms-templates"
 SIGN = "青山镇人民政府"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[object]:
-    servers: list[TestServer] = []
-
-    async def start(app: object) -> str:
-        server = TestServer(app, host="127.0.0.1")  # type: ignore[arg-type]
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("/"))
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-def account(style: str) -> SmsAccount:
-    found = read_account(f"{style}-sms", DOCS / f"{style}.yaml")
-    assert isinstance(found, SmsAccount)
-    return found
 
 
 def phone(i: int) -> str:
@@ -59,7 +27,7 @@ URGENT = {"title": "暴雨红色预警", "code": "2by"}
 
 
 async def aliyun(http: aiohttp.ClientSession, serve: object) -> tuple[AliyunSmsChannel, object]:
-    app = aliyun_emu.build_app(account=account("aliyun"))
+    app = aliyun_emu.build_app(account=suggested_account("aliyun"))
     settings = AliyunSmsSettings(
         access_key_id="emulator-key",
         access_key_secret=SecretStr("emulator-secret"),
@@ -114,7 +82,7 @@ async def test_aliyun_over_limit_and_free_text_are_refused_by_the_strict_account
 async def test_tencent_sends_numbered_variables_in_order_with_its_template(
     http: aiohttp.ClientSession, serve: object
 ) -> None:
-    app = tencent_emu.build_app(account=account("tencent"))
+    app = tencent_emu.build_app(account=suggested_account("tencent"))
     settings = TencentSmsSettings(
         secret_id="emulator-key",
         secret_key=SecretStr("emulator-secret"),

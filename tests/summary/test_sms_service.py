@@ -5,13 +5,10 @@ against the strict emulators whose accounts hold the suggested templates
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings
@@ -19,7 +16,6 @@ from channels.aliyun_sms import registry_of as aliyun_registry
 from channels.base import Accepted, Channel, ChannelKind, Message, PermanentError, Rejected
 from channels.emulators import aliyun_sms as aliyun_emu
 from channels.emulators import tencent_sms as tencent_emu
-from channels.emulators.accounts import SmsAccount, read_account
 from channels.sms_templates import Registry
 from channels.tencent_sms import TencentSmsChannel, TencentSmsSettings
 from channels.tencent_sms import registry_of as tencent_registry
@@ -27,8 +23,8 @@ from pusher.staff.notify import Outbox
 from pusher.staff.notify import _send as staff_send
 from pusher.staff.waiting import Notice
 from pusher.summary.sms_service import service_message
+from tests.suggested import DOCS, suggested_account
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "sms-templates"
 SIGN = "青山镇人民政府"
 PHONE = "13900001234"
 
@@ -56,33 +52,6 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Any]:
-    servers: list[TestServer] = []
-
-    async def start(app: Any) -> str:
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("/"))
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-def _account(style: str) -> SmsAccount:
-    found = read_account(f"{style}-sms", DOCS / f"{style}.yaml")
-    assert isinstance(found, SmsAccount)
-    return found
-
-
 async def _channel(
     style: str, http: aiohttp.ClientSession, serve: Any, without: str = ""
 ) -> tuple[Channel, Any]:
@@ -90,7 +59,7 @@ async def _channel(
     registry: Registry
     channel: Channel
     if style == "aliyun":
-        app = aliyun_emu.build_app(account=_account("aliyun"))
+        app = aliyun_emu.build_app(account=suggested_account("aliyun"))
         a = AliyunSmsSettings(
             access_key_id="emulator-key",
             access_key_secret=SecretStr("emulator-secret"),
@@ -101,7 +70,7 @@ async def _channel(
         registry = _without(aliyun_registry(a), without)
         channel = AliyunSmsChannel(a, session=http, templates=registry)
         return channel, app[aliyun_emu.STATE]
-    app = tencent_emu.build_app(account=_account("tencent"))
+    app = tencent_emu.build_app(account=suggested_account("tencent"))
     t = TencentSmsSettings(
         secret_id="emulator-key",
         secret_key=SecretStr("emulator-secret"),
