@@ -24,6 +24,8 @@ from pusher.summary.sms_template import date_text, fill_template, purpose_of, sh
 if TYPE_CHECKING:
     import jieba
 
+    from pusher.summary.model import SmsFill
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "sms-templates"
 SAMPLE = Path("/work/shared/data/notices_sample.jsonl")
 LINK = "https://gk.example.gov.cn/s/2bx"
@@ -69,6 +71,18 @@ def real_datetime(value: str) -> bool:
     return m[4] is None or (int(m[4]) < 24 and int(m[5]) < 60)
 
 
+def fill_for(notice: Notice, reg: Registry, tokenizer: jieba.Tokenizer) -> SmsFill:
+    """The SMS ``notice`` fills in a template of ``reg`` (or why it cannot)."""
+    return fill_template(
+        summarize(notice, tokenizer=tokenizer),
+        registry=reg,
+        signature=SIGNATURE,
+        link=LINK,
+        tokenizer=tokenizer,
+        body=notice.body,
+    )
+
+
 def independent_problems(style: str, code: str, params: dict[str, str], text: str) -> list[str]:
     account = yaml.safe_load((DOCS / f"{style}.yaml").read_text(encoding="utf-8"))
     spec = account["templates"][code]
@@ -106,15 +120,7 @@ def test_every_sample_notice_fills_a_template_or_is_flagged(
     reg = registry(style)
     filled = flagged = 0
     for notice in sample():
-        summary = summarize(notice, tokenizer=tokenizer)
-        fill = fill_template(
-            summary,
-            registry=reg,
-            signature=SIGNATURE,
-            link=LINK,
-            tokenizer=tokenizer,
-            body=notice.body,
-        )
+        fill = fill_for(notice, reg, tokenizer)
         if not fill.ok:
             assert fill.reason.startswith(("短信：", "没有")), fill
             flagged += 1
@@ -151,15 +157,7 @@ def test_a_meeting_fills_its_time_and_place(tokenizer: jieba.Tokenizer) -> None:
         publisher="青山镇人民政府",
         published_at=PUBLISHED,
     )
-    summary = summarize(notice, tokenizer=tokenizer)
-    fill = fill_template(
-        summary,
-        registry=registry("aliyun"),
-        signature=SIGNATURE,
-        link=LINK,
-        tokenizer=tokenizer,
-        body=notice.body,
-    )
+    fill = fill_for(notice, registry("aliyun"), tokenizer)
     assert fill.ok, fill.reason
     assert fill.template == "SMS_480100004"
     assert fill.params["time"] == "2026年12月8日 15:00"
@@ -174,14 +172,7 @@ def test_a_meeting_without_a_meeting_template_falls_back_to_a_notice(
         title="关于召开村民代表会议的通知",
         body="定于12月8日下午3点在村委会召开村民代表会议。",
     )
-    fill = fill_template(
-        summarize(notice, tokenizer=tokenizer),
-        registry=registry("tencent"),
-        signature=SIGNATURE,
-        link=LINK,
-        tokenizer=tokenizer,
-        body=notice.body,
-    )
+    fill = fill_for(notice, registry("tencent"), tokenizer)
     assert fill.ok and fill.template == "2100001"
 
 
@@ -191,13 +182,7 @@ def test_no_notice_template_is_flagged_with_the_reason(tokenizer: jieba.Tokenize
     )
     assert only_urgent is not None
     notice = Notice(title="村务公开", body="本月村务收支情况公开如下。")
-    fill = fill_template(
-        summarize(notice, tokenizer=tokenizer),
-        registry=only_urgent,
-        signature=SIGNATURE,
-        link=LINK,
-        tokenizer=tokenizer,
-    )
+    fill = fill_for(notice, only_urgent, tokenizer)
     assert not fill.ok
     assert fill.reason == "没有适用于一般通知的短信模板"
 
@@ -210,13 +195,7 @@ def test_a_title_too_long_for_the_variable_is_flagged(tokenizer: jieba.Tokenizer
     )
     assert tiny is not None
     notice = Notice(title="城乡居民基本医疗保险缴费", body="请按时缴费。")
-    fill = fill_template(
-        summarize(notice, tokenizer=tokenizer),
-        registry=tiny,
-        signature=SIGNATURE,
-        link=LINK,
-        tokenizer=tokenizer,
-    )
+    fill = fill_for(notice, tiny, tokenizer)
     assert fill.reason == "短信：标题缩短后仍超过模板变量「title」的 2 字上限（模板 N）"
 
 
@@ -269,13 +248,6 @@ def test_every_demo_item_fills_a_template_within_its_limits(
             urgency=sample.urgency.value,
             published_at=PUBLISHED,
         )
-        fill = fill_template(
-            summarize(notice, tokenizer=tokenizer),
-            registry=reg,
-            signature=SIGNATURE,
-            link=LINK,
-            tokenizer=tokenizer,
-            body=notice.body,
-        )
+        fill = fill_for(notice, reg, tokenizer)
         assert fill.ok, (sample.title, fill.reason)
         assert independent_problems(style, fill.template, dict(fill.params), fill.text) == []
