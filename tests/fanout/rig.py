@@ -14,12 +14,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from channels.aliyun_sms import AliyunSmsSettings
 from channels.base import Channel, ChannelKind, Message, Outcome
@@ -27,6 +28,7 @@ from channels.emulators import aliyun_sms, tencent_sms, wechat
 from channels.emulators.common import Inbox
 from channels.tencent_sms import TencentSmsSettings
 from channels.wechat import WeChatSettings
+from pusher.db import transaction
 from pusher.demo.town import Town
 from pusher.models import Delivery, DeliveryStatus, Push, Resident, Urgency
 from pusher.pipeline.dispatch import Dispatcher
@@ -113,6 +115,16 @@ class Rig:
             found = await session.scalar(query)
         assert found is not None, f"no resident with {where}"
         return found
+
+    async def expire_leases(self) -> None:
+        """Every row a worker holds is free again, as if its lease had run out."""
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        async with transaction(self.resources.db) as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.SENDING)
+                .values(lease_until=past)
+            )
 
     async def push_of(self, item_id: int) -> Push:
         async with self.resources.db() as session:

@@ -70,19 +70,9 @@ def _wechat(
     )
 
 
-async def _leases_run_out(rig: Rig) -> None:
-    past = datetime.now(UTC) - timedelta(seconds=1)
-    async with transaction(rig.resources.db) as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.status == DeliveryStatus.SENDING)
-            .values(lease_until=past)
-        )
-
-
 async def _quota_back_later(rig: Rig) -> None:
     """What was deferred comes due, and WeChat's de-dup window has passed."""
-    await _leases_run_out(rig)
+    await rig.expire_leases()
     async with transaction(rig.resources.db) as session:
         await session.execute(
             update(Delivery)
@@ -107,7 +97,7 @@ async def test_a_batch_cancelled_after_wechat_took_it_is_not_sent_twice(
             await dispatch(first, push_id, ChannelKind.WECHAT)
         taken = rig.wechat_inbox.total()
         assert taken == len(wx_rows)  # WeChat took every message; nothing was written
-        await _leases_run_out(rig)
+        await rig.expire_leases()
         # the next worker takes the rows over while the quota is still spent
         await dispatch(_wechat(rig, today, worker="w2", quota=quota), push_id, ChannelKind.WECHAT)
         await _quota_back_later(rig)

@@ -17,17 +17,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from channels.base import ChannelKind
 from channels.cmpp.channel import CmppChannel, CmppSettings
 from channels.emulators.cmpp import CmppGateway
-from pusher.db import transaction
-from pusher.models import Delivery, DeliveryStatus, PendingReceipt
+from pusher.models import DeliveryStatus, PendingReceipt
 from pusher.pipeline.cmpp_submits import DatabaseLedger
 from pusher.pipeline.dispatch import dispatch
 from pusher.runtime.resources import open_resources
@@ -62,16 +60,6 @@ def _cmpp(rig: Rig, port: int, settle_seconds: float = 600) -> Settings:
             ),
         }
     )
-
-
-async def _expire_leases(rig: Rig) -> None:
-    past = datetime.now(UTC) - timedelta(seconds=1)
-    async with transaction(rig.resources.db) as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.status == DeliveryStatus.SENDING)
-            .values(lease_until=past)
-        )
 
 
 async def _parked(rig: Rig) -> int:
@@ -119,7 +107,7 @@ async def _takeover(settings: Settings, *, msg_ids_written: bool, flush_redis: b
                 assert isinstance(heirs, CmppChannel)
                 await heirs.connect()  # as after its first SMS: its link is up
                 await _until(lambda: _has(rig, taken))  # A's reports, heard by B
-                await _expire_leases(rig)
+                await rig.expire_leases()
                 heir = replace(b.dispatcher(), worker="B")
                 tally = await dispatch(heir, push_id, ChannelKind.SMS)
                 rows = [d for d in await rig.deliveries(push_id) if d.channel == "sms"]

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from channels.base import ChannelKind
-from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
 from pusher.runtime import jobs
@@ -94,12 +91,7 @@ async def test_worker_killed_after_the_provider_call_is_not_sent_again(
         assert stuck and all(d.claimed_by == "doomed" for d in stuck)
         inbox = rig.sms_inbox if kind is ChannelKind.SMS else rig.wechat_inbox
         assert inbox.total() == len(stuck)  # the provider did take them
-        async with transaction(rig.resources.db) as session:  # the lease runs out
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.status == DeliveryStatus.SENDING)
-                .values(lease_until=datetime.now(UTC) - timedelta(seconds=1))
-            )
+        await rig.expire_leases()
         tally = await dispatch(rig.dispatcher("successor"), push_id, kind)
         await rig.drain()
         rows = await rig.deliveries(push_id)
