@@ -47,6 +47,15 @@ WX_TOKEN = "fanout-wx-token"
 ACCEPTED = {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value}
 
 
+def planned_in_chunks(request: Any, chunk: int, span: int) -> Settings:
+    """The settings of the database ``request.param`` names ("sqlite" or "postgresql"),
+    planning ``chunk`` residents per job and ``span`` per claim range."""
+    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
+    base: Settings = request.getfixturevalue(name)
+    dispatch = base.dispatch.model_copy(update={"plan_chunk": chunk, "claim_range": span})
+    return base.model_copy(update={"dispatch": dispatch})
+
+
 @dataclass
 class RecordingQueue:
     """Keeps what the jobs enqueue instead of running it."""

@@ -26,7 +26,7 @@ from pusher.runtime.context import Resources
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from subscriptions.channel import RESIDENT_CHANNELS
-from tests.fanout.rig import ACCEPTED, RecordingQueue, running, urgent_push
+from tests.fanout.rig import ACCEPTED, RecordingQueue, planned_in_chunks, running, urgent_push
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
@@ -37,10 +37,7 @@ LEASE = timedelta(minutes=5)
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
 def base_settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    base: Settings = request.getfixturevalue(name)
-    dispatch = base.dispatch.model_copy(update={"plan_chunk": CHUNK, "claim_range": SPAN})
-    return base.model_copy(update={"dispatch": dispatch})
+    return planned_in_chunks(request, CHUNK, SPAN)
 
 
 @pytest.fixture

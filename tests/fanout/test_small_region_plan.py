@@ -19,7 +19,7 @@ from pusher.runtime import jobs
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from subscriptions.channel import RESIDENT_CHANNELS
-from tests.fanout.rig import RecordingQueue
+from tests.fanout.rig import RecordingQueue, planned_in_chunks
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
@@ -30,10 +30,7 @@ RESIDENTS = 200
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
 def base_settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    base: Settings = request.getfixturevalue(name)
-    dispatch = base.dispatch.model_copy(update={"plan_chunk": CHUNK, "claim_range": SPAN})
-    return base.model_copy(update={"dispatch": dispatch})
+    return planned_in_chunks(request, CHUNK, SPAN)
 
 
 @pytest.fixture
