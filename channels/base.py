@@ -128,6 +128,8 @@ class Message:
     url: str | None = None
     title: str = ""
     template: str = ""
+    #: on a look-up: when the call that may have sent it ended (aware UTC), None if unknown
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

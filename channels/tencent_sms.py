@@ -32,10 +32,11 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import aiohttp
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from yarl import URL
 
 from channels import signing
@@ -68,6 +69,8 @@ from channels.sms_templates import (
 )
 
 log = logging.getLogger(__name__)
+#: A look-up's answer for a message not listed yet that may still be waiting for its report.
+REPORT_PENDING = "report_pending"
 
 #: What this provider's codes mean (see :mod:`channels.errors`).
 ERRORS: ErrorTable = {
@@ -116,6 +119,10 @@ class TencentSmsSettings(BaseModel):
     region: str = "ap-guangzhou"
     base_url: str = "https://sms.tencentcloudapi.com/"
     timeout_seconds: float = 10
+    #: how long a message of unknown outcome that PullSmsSendStatusByPhoneNumber does not
+    #: list may still be waiting for its carrier report (Tencent lists it only then):
+    #: within this it is asked about again, after it it counts as never sent
+    report_wait_seconds: float = Field(default=300.0, ge=0)
     templates_file: str = ""
     templates: dict[str, Any] = {}
 
@@ -124,6 +131,13 @@ class TencentSmsSettings(BaseModel):
         """True when every value a real send needs is set."""
         key = self.secret_key.get_secret_value()
         return bool(self.secret_id and key and self.sdk_app_id and self.sign_name)
+
+
+def _may_be_in_flight(message: Message, wait_seconds: float) -> bool:
+    """True while a report for ``message`` may still come: sent under ``wait_seconds`` ago."""
+    if message.sent_at is None:
+        return False
+    return datetime.now(UTC) - message.sent_at < timedelta(seconds=wait_seconds)
 
 
 def classify(code: str, message: str = "") -> ChannelError:
@@ -238,9 +252,12 @@ class TencentSmsChannel(Channel):
     async def lookup(self, messages: Sequence[Message]) -> list[Outcome | None]:
         """Find each message by number and key with PullSmsSendStatusByPhoneNumber (7 days).
 
-        Tencent lists a message there once its carrier status is known, so a
-        message still in flight reads as ``None``. A number that cannot be asked
-        about reads as ``not_asked``.
+        Tencent lists a message there only once its carrier status is known, so a
+        message not listed may still be in flight: one sent less than
+        ``report_wait_seconds`` ago (``Message.sent_at``) stays unknown and is asked
+        about again (``not_asked``); an older one reads as never sent (``None``), as
+        does one whose send time is not known. A number that cannot be asked about
+        reads as ``not_asked``.
         """
         return list(await asyncio.gather(*(self._lookup_one(m) for m in messages)))
 
@@ -268,6 +285,8 @@ class TencentSmsChannel(Channel):
                     code = str(record.get("Description") or "FAIL")
                     return Rejected(message.key, PermanentError(code))
                 return Accepted(message.key, str(record.get("SerialNo", "")))
+        if _may_be_in_flight(message, self._settings.report_wait_seconds):
+            return not_asked(message.key, TransientError(REPORT_PENDING, "短信回执未到，稍后再查"))
         return None
 
     async def call(self, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(at: datetime) -> datetime:
+    """``at`` as an aware UTC time (SQLite hands back naive ones from core queries)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 class RegionKind(StrEnum):
     COUNTY = "county"
     TOWN = "town"

@@ -29,14 +29,14 @@ from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.db import SessionFactory, rowcount, transaction
-from pusher.models import PERSON_CHANNELS, Delivery, DeliveryRange, DeliveryStatus
+from pusher.models import PERSON_CHANNELS, Delivery, DeliveryRange, DeliveryStatus, aware
 from pusher.pipeline.lifecycle_push import cancel_waiting, is_stopped
 
 DT = Delivery.__table__
 D = DT.c
 RT = DeliveryRange.__table__
 R = RT.c
-OUT = (D.id, D.recipient, D.resident_id, D.attempts)
+OUT = (D.id, D.recipient, D.resident_id, D.attempts, D.next_attempt_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,8 @@ class Claimed:
     resident_id: int | None
     attempts: int
     unknown_outcome: bool
+    #: of a row of unknown outcome, when its last call may have reached the provider
+    sent_at: datetime | None = None
 
 
 def _timed(push_id: int, channel: str, now: datetime, *, expired: bool) -> Select[tuple[int]]:
@@ -107,10 +109,19 @@ async def claim(
         candidates = _timed(push_id, channel, now, expired=expired).limit(limit - len(claimed))
         if session.bind.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
+        # a row sent now is stamped now; a reclaimed row of unknown outcome keeps the time
+        # its call was made (a look-up reads it as the message's age)
+        stamped = values if expired else values | {"next_attempt_at": now}
         result = await session.execute(
-            update(DT).where(D.id.in_(candidates.scalar_subquery())).values(values).returning(*OUT)
+            update(DT).where(D.id.in_(candidates.scalar_subquery())).values(stamped).returning(*OUT)
         )
-        claimed += [Claimed(r.id, r.recipient, r.resident_id, r.attempts, expired) for r in result]
+        claimed += [
+            Claimed(
+                r.id, r.recipient, r.resident_id, r.attempts, expired,
+                aware(r.next_attempt_at) if expired else None,
+            )
+            for r in result
+        ]  # fmt: skip
     if len(claimed) < limit:
         fresh = await _claim_fresh(
             session, push_id, channel, limit - len(claimed), values | {"next_attempt_at": now}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, select, text, update
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.cmpp.ledger import Submitted
 from pusher.db import SessionFactory, transaction
-from pusher.models import CmppSubmit, PendingReceipt, utcnow
+from pusher.models import CmppSubmit, PendingReceipt, aware, utcnow
 
 C = CmppSubmit.__table__.c
 P = PendingReceipt.__table__.c
@@ -106,7 +106,7 @@ class DatabaseLedger:
                 .order_by(P.received_at)
                 .limit(PER_NUMBER)
             )
-            return [_submitted(r) for r in submits], [(r[0], _aware(r[1])) for r in reports]
+            return [_submitted(r) for r in submits], [(r[0], aware(r[1])) for r in reports]
 
     async def heard(self, phone: str, msg_id: str) -> None:
         """Nothing: the receipt sink parks the report with its number."""
@@ -114,8 +114,4 @@ class DatabaseLedger:
 
 def _submitted(row: Row[Any]) -> Submitted:
     key, phone, at, ids = row
-    return Submitted(str(key), str(phone), _aware(at), tuple((ids or "").split()))
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return Submitted(str(key), str(phone), aware(at), tuple((ids or "").split()))

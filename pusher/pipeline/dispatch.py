@@ -25,6 +25,7 @@ from channels.base import (
     Channel,
     ChannelError,
     ChannelKind,
+    LookupFailed,
     Message,
     Outcome,
     PermanentError,
@@ -322,7 +323,15 @@ async def _ask_and_send(
                 sent = await channel.send([messages[i] for i in to_send])
         for i, outcome in zip(to_send, sent, strict=True):
             outcomes[i] = outcome
-    return outcomes, paced_until, len(unknown) - len(again)
+    # the provider had it: found accepted or refused (a look-up that failed or was told to
+    # wait does not count, nor does a row sent again)
+    asked_again = set(again)
+    had = sum(
+        not (isinstance(o, Rejected) and isinstance(o.error, LookupFailed))
+        for i in unknown
+        if i not in asked_again and (o := outcomes[i]) is not None
+    )
+    return outcomes, paced_until, had
 
 
 async def _pace(d: Dispatcher, channel: Channel, count: int) -> datetime | None:
@@ -370,6 +379,7 @@ def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
         url=content.get("url"),
         title=str(content.get("title", "")),
         template=str(content.get("template", "")),
+        sent_at=c.sent_at,
     )
 
 

@@ -155,14 +155,14 @@ async def record(
         if isinstance(o.error, FatalError):
             tally.fatal = o.error.code
     for name in ("deferred", "unasked", "uncertain", "retry"):
-        await _write(session, worker, sorted_[name], name, provider)
+        await _write(session, worker, sorted_[name], name, provider, now=now)
     tally.deferred += len(sorted_["deferred"]) + len(sorted_["unasked"])
     tally.retried += len(sorted_["uncertain"]) + len(sorted_["retry"])
     if sorted_["final"]:
         finals = [o for o, _ in sorted_["final"]]
         if kind is ChannelKind.WECHAT:
             tally.fell_back = await _fall_back(session, finals, worker=worker, now=now)
-        await _write(session, worker, sorted_["final"], "final", provider)
+        await _write(session, worker, sorted_["final"], "final", provider, now=now)
         tally.failed = len(finals) - tally.fell_back
     return tally
 
@@ -211,8 +211,13 @@ def _sort(
     return out
 
 
-def _writes(provider: str, v: FromClause) -> dict[str, dict[str, Any]]:
-    """The columns each kind of refusal writes (``v.c.at``: when to look at the row again)."""
+def _writes(provider: str, v: FromClause, now: datetime) -> dict[str, dict[str, Any]]:
+    """The columns each kind of refusal writes (``v.c.at``: when to look at the row again).
+
+    A row of unknown outcome keeps in ``next_attempt_at`` when the call that may have
+    reached the provider ended (``now``): a look-up reads it as the message's age, since
+    a provider that lists a message only once its report is in (Tencent) has not listed
+    a young one yet."""
     error = {"provider": provider, "error_code": v.c.code, "error_message": v.c.msg}
     queued: dict[str, Any] = {
         "status": DeliveryStatus.QUEUED.value,
@@ -226,7 +231,8 @@ def _writes(provider: str, v: FromClause) -> dict[str, dict[str, Any]]:
     return {
         "deferred": queued | {"attempts": D.attempts - 1},  # quota or pacing: not a try
         "unasked": unowned | {"attempts": D.attempts - 1},  # the provider could not be asked
-        "uncertain": unowned | error,  # the call may have reached the provider
+        # the call may have reached the provider
+        "uncertain": unowned | error | {"next_attempt_at": now},
         "retry": queued,
         "final": {
             "status": DeliveryStatus.FAILED.value,
@@ -243,6 +249,8 @@ async def _write(
     rows: Sequence[tuple[Rejected, datetime]],
     kind: str,
     provider: str,
+    *,
+    now: datetime,
 ) -> None:
     if not rows:
         return
@@ -260,7 +268,7 @@ async def _write(
             for o, when in rows
         ],
     )
-    await session.execute(update(DT).where(*_mine(v)).values(**_writes(provider, v)[kind]))
+    await session.execute(update(DT).where(*_mine(v)).values(**_writes(provider, v, now)[kind]))
 
 
 async def _fall_back(

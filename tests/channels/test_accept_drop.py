@@ -10,6 +10,8 @@ status reports.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -17,7 +19,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from channels import tencent_sms
-from channels.base import Accepted, Message, Rejected, UnknownOutcome
+from channels.base import Accepted, LookupFailed, Message, Rejected, UnknownOutcome
 from channels.emulators import tencent_sms as tencent_emu
 from channels.emulators.cmpp_faults import GatewayFaults
 from channels.emulators.common import Faults
@@ -30,6 +32,7 @@ from tests.channels.rigs import (
     Spec,
     messages,
     running,
+    templated,
     tencent_settings,
 )
 from tests.channels.specs import SPECS
@@ -149,13 +152,10 @@ async def test_cmpp_report_settles_a_submit_whose_link_was_cut() -> None:
         assert gateway.inbox.total() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: Tencent lists a message in PullSmsSendStatusByPhoneNumber only once its "
-    "carrier report is in, and lookup reads 'not listed' as never sent, so dispatch resends "
-    "a message whose answer was lost and whose report is late: the resident gets it twice",
-)
 async def test_tencent_lookup_does_not_call_a_message_in_flight_unsent() -> None:
+    """Tencent lists a message in PullSmsSendStatusByPhoneNumber only once its carrier
+    report is in: a message whose answer was lost and whose report is late stays unknown
+    (asked again later), so dispatch does not send it twice."""
     faults = Faults(accept_drop=1.0, accept_drop_way="close")
     app = tencent_emu.build_app(
         secret_id="rig-id",
@@ -170,14 +170,39 @@ async def test_tencent_lookup_does_not_call_a_message_in_flight_unsent() -> None
         async with aiohttp.ClientSession() as http:
             settings = tencent_settings(str(server.make_url("/")))
             channel = tencent_sms.TencentSmsChannel(settings, session=http)
-            sent = [Message(key="k1", recipient="13900000001", text="低保复核公示")]
+            sent = [templated("tencent", Message("k1", "13900000001", "低保复核公示"))]
             assert _unknown(await channel.send(sent))
             faults.accept_drop = 0.0
-            found = await channel.lookup(sent)
+            # as dispatch asks: with the time the lost call ended
+            asked = [replace(sent[0], sent_at=datetime.now(UTC))]
+            found = await channel.lookup(asked)
+            assert isinstance(found[0], Rejected) and isinstance(found[0].error, LookupFailed)
             if found[0] is None:  # what dispatch does with that answer: send it again
                 await channel.send(sent)
             await channel.close()
         assert app[tencent_emu.STATE].inbox.counts() == {"13900000001": 1}
+    finally:
+        await server.close()
+
+
+async def test_tencent_lookup_calls_an_old_unlisted_message_unsent() -> None:
+    """Past the report wait, a message Tencent does not list counts as never sent (its call
+    never reached Tencent), so dispatch sends it; so does one whose send time is unknown."""
+    app = tencent_emu.build_app(secret_id="rig-id", secret_key=SECRET, account=TENCENT_ACCOUNT)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            settings = tencent_settings(str(server.make_url("/")))
+            wait = timedelta(seconds=settings.report_wait_seconds)
+            channel = tencent_sms.TencentSmsChannel(settings, session=http)
+            never = templated("tencent", Message("k2", "13900000002", "低保复核公示"))
+            old = replace(never, sent_at=datetime.now(UTC) - wait - timedelta(seconds=1))
+            young = replace(never, sent_at=datetime.now(UTC) - wait + timedelta(seconds=30))
+            found = await channel.lookup([old, never, young])
+            await channel.close()
+        assert found[:2] == [None, None]
+        assert isinstance(found[2], Rejected) and isinstance(found[2].error, LookupFailed)
     finally:
         await server.close()
 

@@ -163,7 +163,7 @@ async def _serve(app: web.Application, port: int = 0) -> TestServer:
     return server
 
 
-def _sms_app(provider: str, base: str, cap: int | None) -> web.Application:
+def _sms_app(provider: str, base: str, cap: int | None, delay: float) -> web.Application:
     report = f"{base}/callbacks/{provider}/report/{SECRET}"
     reply = f"{base}/callbacks/{provider}/reply/{SECRET}"
     if provider == "tencent":
@@ -173,7 +173,7 @@ def _sms_app(provider: str, base: str, cap: int | None) -> web.Application:
             report_url=report,
             up_url=reply,
             daily_cap_per_number=cap,
-            report_delay=0.01,
+            report_delay=delay,
         )
     return aliyun_sms.build_app(
         access_key_id="ak",
@@ -234,8 +234,10 @@ async def running(
     daily_cap: int | None = None,
     wechat_report: bool = True,
     sms_timeout: float = 10.0,
+    report_delay: float = 0.01,
 ) -> AsyncIterator[Rig]:
-    """Build the town, start the emulators and our callback server; stop them after."""
+    """Build the town, start the emulators and our callback server; stop them after.
+    ``report_delay``: seconds the SMS emulator takes to report a message delivered."""
     town, _ = await start(settings, residents=residents)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -247,7 +249,7 @@ async def running(
         callback_token=WX_TOKEN,
         callback_delay=0.01,
     )
-    sms_app = _sms_app(sms, base, daily_cap)
+    sms_app = _sms_app(sms, base, daily_cap, report_delay)
     servers = [await _serve(wx), await _serve(sms_app)]
     urls = {
         "wechat": f"http://127.0.0.1:{servers[0].port}/",

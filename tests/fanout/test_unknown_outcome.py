@@ -102,3 +102,32 @@ async def test_an_sms_call_that_timed_out_but_was_taken_is_not_sent_twice(
         assert second.already_accepted == first.retried
         rows = await rig.deliveries(push_id)
     _sms_once(rig, rows)
+
+
+async def test_a_tencent_message_whose_report_is_late_is_not_sent_again(
+    sqlite_settings: Settings,
+) -> None:
+    """Tencent lists a message for a look-up only once its carrier report is in: a message
+    whose answer was lost and whose report is still on its way is asked about again, not
+    sent again, until the report comes and the look-up finds it."""
+    async with running(sqlite_settings, residents=150, sms="tencent", report_delay=1.5) as rig:
+        push_id = await urgent_push(rig)
+        lost = AnswerLost(rig.resources.channels[ChannelKind.SMS])
+        first = await dispatch(
+            rig.dispatcher("w1", channels=channels_with(rig, ChannelKind.SMS, lost)),
+            push_id,
+            ChannelKind.SMS,
+        )
+        assert first.retried > 0 and first.sent == 0
+        taken = rig.sms_inbox.total()
+        assert taken == first.retried  # the gateway did take them; no report yet
+        await _make_due(rig)
+        early = await dispatch(rig.dispatcher("w2"), push_id, ChannelKind.SMS)
+        assert early.sent == 0 and early.already_accepted == 0
+        assert rig.sms_inbox.total() == taken  # not listed yet, and not sent again
+        await rig.drain()  # the carrier's reports come in
+        await _make_due(rig)
+        late = await dispatch(rig.dispatcher("w3"), push_id, ChannelKind.SMS)
+        assert late.already_accepted == taken
+        rows = await rig.deliveries(push_id)
+    _sms_once(rig, rows)
