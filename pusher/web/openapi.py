@@ -24,7 +24,7 @@ from pusher.web import openapi_town
 from pusher.web.api_items import ReviewIn
 from pusher.web.api_lifecycle import CorrectIn, ExpireIn, TakeDownIn, WithdrawIn
 from pusher.web.api_roster import BulkIn, DeactivateIn
-from pusher.web.params import MAX_ID
+from pusher.web.params import MAX_ID, MAX_INT
 
 _ERRORS = {
     "400": "请求体无法解析（不是 UTF-8 或 JSON，或嵌套过深）",
@@ -41,7 +41,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "push_id": _ID,
     "resident_id": _ID,
     "source_id": _ID,
-    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "default": 0},
     # Free text: an unknown region code or channel just matches nothing.
     "region": {"type": "string"},
     "channel": {"type": "string"},

@@ -17,8 +17,11 @@ from aiohttp import web
 
 from pusher.errors import InvalidInput, NotFound, UserError
 
-#: The largest value of a signed 64-bit (BIGINT) column; ids never exceed it.
-MAX_ID = 2**63 - 1
+#: The largest value of a signed 64-bit (BIGINT) column: any integer parameter fits it.
+MAX_INT = 2**63 - 1
+#: The largest id: every id column is an INTEGER (signed 32-bit). A larger number names
+#: nothing, and PostgreSQL refuses a query that compares an INTEGER with it.
+MAX_ID = 2**31 - 1
 MAX_DEPTH = 32
 
 _INT = re.compile(r"[+-]?[0-9]{1,19}")
@@ -31,7 +34,7 @@ class BadRequest(UserError):
     status = 400
 
 
-def parse_int(raw: str, *, low: int = -MAX_ID, high: int = MAX_ID) -> int | None:
+def parse_int(raw: str, *, low: int = -MAX_INT, high: int = MAX_INT) -> int | None:
     """``raw`` as an integer in ``low..high``; None when it is not one (ASCII digits only)."""
     if not _INT.fullmatch(raw):
         return None
@@ -40,8 +43,8 @@ def parse_int(raw: str, *, low: int = -MAX_ID, high: int = MAX_ID) -> int | None
 
 
 def parse_id(raw: str) -> int | None:
-    """A positive id that fits a BIGINT column, or None."""
-    return parse_int(raw, low=1)
+    """A positive id that fits an INTEGER column, or None."""
+    return parse_int(raw, low=1, high=MAX_ID)
 
 
 def int_param(request: web.Request, name: str) -> int:
@@ -54,7 +57,7 @@ def int_param(request: web.Request, name: str) -> int:
 
 
 def query_int(
-    request: web.Request, name: str, default: int | None = None, *, low: int = -MAX_ID
+    request: web.Request, name: str, default: int | None = None, *, low: int = -MAX_INT
 ) -> int | None:
     """Query parameter ``name`` as an integer (``default`` when absent); 422 otherwise."""
     raw = request.query.get(name)
@@ -68,7 +71,13 @@ def query_int(
 
 def query_id(request: web.Request, name: str) -> int | None:
     """Query parameter ``name`` as a positive id, None when absent; 422 otherwise."""
-    return query_int(request, name, low=1)
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    value = parse_id(raw)
+    if value is None:
+        raise InvalidInput(f"参数 {name} 应为编号（1 到 {MAX_ID} 的整数）", field=name)
+    return value
 
 
 def page(request: web.Request, *, max_limit: int = 500) -> tuple[int, int]:

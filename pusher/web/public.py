@@ -35,7 +35,7 @@ from pusher.web.catalogue_html import catalogue_html
 from pusher.web.clients import client_address
 from pusher.web.keys import RESOURCES, SETTINGS
 from pusher.web.open_gate import MemoryGate, OpenGate, RedisGate
-from pusher.web.params import parse_id
+from pusher.web.params import MAX_ID, parse_id
 
 log = logging.getLogger(__name__)
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -55,10 +55,11 @@ max-width:42rem;margin:0 auto;padding:1rem;color:#222}}h1{{font-size:1.4rem}}
 
 
 def decode(code: str) -> int | None:
-    """The item id in a short code, or None if it is not one."""
+    """The id in a short code (an item's, a group chat's), or None if it is not one."""
     if not code or len(code) > 12 or any(c not in _DIGITS for c in code):
         return None
-    return int(code, 36)
+    found = int(code, 36)
+    return found if found <= MAX_ID else None
 
 
 async def _visible(request: web.Request, item_id: int | None) -> Item:
