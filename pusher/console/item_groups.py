@@ -21,7 +21,6 @@ from pusher.web.local_time import localtime
 
 #: The group kind a delivery's channel stands for.
 KIND_NAMES = {"wecom": "群机器人", "wecom_group": "客户群", "relay": "人工转发"}
-GROUP_CHANNELS = tuple(KIND_NAMES)
 _SENT = {"relay": "已转发"}
 _WAITING = {"relay": "待转发", "wecom_group": "待群主确认"}
 _QUEUED = {"wecom_group": "正在创建群发"}

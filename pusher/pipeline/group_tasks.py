@@ -125,8 +125,7 @@ async def create_tasks(
         if adopt and not await _reclaim(db, task, now=now, lease=policy.lease):
             continue
         job = _Job(db, client, task, texts, window_start, now)
-        await job.run(rows.get(task.owner_userid) or await _task_rows(db, task), tally,
-                      look_up_first=adopt)
+        await job.run(rows.get(task.owner_userid, []), tally, look_up_first=adopt)
     return tally
 
 
@@ -160,12 +159,6 @@ async def _give_up(
         .where(GroupTask.push_id == push_id, GroupTask.status == CREATING)
         .values(status=FAILED, error_code=NOT_CREATED, settled_at=now)
     )
-
-
-async def _task_rows(db: SessionFactory, task: GroupTask) -> list[Row]:
-    async with db() as session:
-        rows = await _queued(session, task.push_id)
-    return rows.get(task.owner_userid, [])
 
 
 async def _insert_tasks(

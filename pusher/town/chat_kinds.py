@@ -88,9 +88,3 @@ async def _covers(session: AsyncSession, user: User, region_id: int) -> bool:
         .where(UserRegion.user_id == user.id)
     )
     return path is not None and any(path.startswith(mine) for mine in assigned)
-
-
-async def keeper_name(session: AsyncSession, chat: GroupChat) -> str:
-    if chat.keeper_user_id is None:
-        return ""
-    return await session.scalar(select(User.username).where(User.id == chat.keeper_user_id)) or ""

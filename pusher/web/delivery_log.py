@@ -51,14 +51,12 @@ P = Push.__table__.c
 Grid = aliased(Region)
 #: Rows a total is counted up to; beyond, the page says "more than".
 COUNT_CAP = 1_000
-#: Statuses found through the partial index of missed deliveries.
 #: ``kind`` of a row: a resident's, or a group chat's (whose own kind is its channel:
 #: wecom = robot, wecom_group = customer group, relay = relayed by its keeper)
 KINDS = ("resident", "group")
 GROUP_CHANNELS = (ChannelKind.WECOM.value, *PERSON_CHANNELS)
 #: who a row went to: the resident's name, or the group chat's
 WHO = func.coalesce(Resident.name, GroupChat.name)
-MISSED = (DeliveryStatus.FAILED.value, DeliveryStatus.UNREACHABLE.value)
 
 
 @dataclass(frozen=True)
