@@ -78,6 +78,7 @@ from channels.sms_templates import (
     Registry,
     TemplateError,
     load_registry,
+    unapproved,
 )
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,9 @@ class AliyunSmsChannel(Channel):
         return message.template or self._settings.template_code
 
     def _free_text(self, message: Message) -> bool:
-        """No template, or (on an account with a registry) the text as one variable."""
-        return not self._template(message) or (self.templates is not None and not message.params)
+        """No approved template named (see :func:`~channels.sms_templates.unapproved`)."""
+        s = self._settings
+        return unapproved(self.templates, message.template, s.template_code, message.params)
 
     async def _send_call(
         self,

@@ -243,6 +243,18 @@ class Registry:
         return next((t for t in self.templates if t.code == code), None)
 
 
+def unapproved(
+    registry: Registry | None, named: str, default: str, params: Mapping[str, str]
+) -> bool:
+    """True when an SMS may not go out as asked: no template code at all; or, on an
+    account with approved templates, a message that does not name one of them (the
+    account's default code, or an unknown one) or fills none of its variables. Either
+    would send the whole text as one variable: free text by another name."""
+    if registry is None:
+        return not (named or default)
+    return registry.get(named) is None or not params
+
+
 def parse_template(style: Style, code: str, spec: Mapping[str, Any]) -> SmsTemplate:
     """One template from its mapping; ``TemplateError`` when it is malformed."""
     if not isinstance(spec, Mapping) or not isinstance(spec.get("text"), str):

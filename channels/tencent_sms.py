@@ -66,6 +66,7 @@ from channels.sms_templates import (
     Registry,
     TemplateError,
     load_registry,
+    unapproved,
 )
 
 log = logging.getLogger(__name__)
@@ -212,9 +213,10 @@ class TencentSmsChannel(Channel):
         groups: dict[tuple[str, ...], list[int]] = {}
         outcomes: dict[int, Outcome] = {}
         for i, m in enumerate(messages):
-            # never a call without a template id, nor (with a registry) the text as one
-            # variable: refused locally
-            if not self._template(m) or (self.templates is not None and not m.params):
+            # never a call without a template id, nor (with a registry) one that does not
+            # name an approved template: refused locally
+            default = self._settings.template_id
+            if unapproved(self.templates, m.template, default, m.params):
                 outcomes[i] = Rejected(m.key, PermanentError(NO_TEMPLATE, NO_TEMPLATE_MESSAGE))
                 continue
             groups.setdefault((self._template(m), *self.param_set(m)), []).append(i)

@@ -157,6 +157,15 @@ async def test_the_default_template_never_takes_the_text_as_one_variable(
     default = {"aliyun": "template_code", "tencent": "template_id"}[style]
     code = {"aliyun": "SMS_480100001", "tencent": "2100001"}[style]
     channel._settings = channel._settings.model_copy(update={default: code})  # type: ignore[attr-defined]
-    outcome = (await channel.send([Message("k", PHONE, "整条通知作为一个变量")]))[0]
-    assert isinstance(outcome, Rejected) and outcome.error.code == "no_template"
+    whole = "整条通知作为一个变量"
+    unnamed = {"aliyun": {"org": "青山镇", "title": whole, "code": "2bx"}, "tencent": {"1": whole}}
+    outcomes = await channel.send(
+        [
+            Message("k", PHONE, whole),  # the text alone
+            Message("k2", PHONE, whole, params={"content": whole}),  # as the default's variable
+            Message("k3", PHONE, whole, params=unnamed[style]),  # filled, but no template named
+            Message("k4", PHONE, whole, params={"1": whole}, template="SMS_NOT_APPROVED"),
+        ]
+    )
+    assert all(isinstance(o, Rejected) and o.error.code == "no_template" for o in outcomes)
     assert state.calls == []
