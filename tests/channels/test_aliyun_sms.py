@@ -49,11 +49,6 @@ class Rig:
     server: TestServer
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
@@ -81,7 +76,7 @@ RigFactory = Callable[..., Coroutine[Any, Any, Rig]]
 
 
 @pytest.fixture
-async def rig(session: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterator[RigFactory]:
+async def rig(http: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterator[RigFactory]:
     servers: list[TestServer] = []
 
     async def make(
@@ -104,7 +99,7 @@ async def rig(session: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterat
             signature_version=version,
             timeout_seconds=client_timeout,
         )
-        return Rig(AliyunSmsChannel(settings, session=session), app[STATE], app, server)
+        return Rig(AliyunSmsChannel(settings, session=http), app[STATE], app, server)
 
     yield make
     for server in servers:
@@ -261,7 +256,7 @@ async def test_lookup_finds_a_sent_message_and_not_an_unsent_one(rig: RigFactory
 
 
 async def test_nonce_replay_and_stale_timestamp_are_refused(
-    rig: RigFactory, session: aiohttp.ClientSession
+    rig: RigFactory, http: aiohttp.ClientSession
 ) -> None:
     r = await rig()
     query = {"Action": "QuerySendDetails", "Version": "2017-05-25", "PhoneNumber": phone(1)}
@@ -275,7 +270,7 @@ async def test_nonce_replay_and_stale_timestamp_are_refused(
             nonce=nonce,
             timestamp=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-        async with session.post(r.server.make_url("/"), data=signed) as resp:
+        async with http.post(r.server.make_url("/"), data=signed) as resp:
             return dict(await resp.json())
 
     now = datetime.now(UTC)
@@ -311,7 +306,7 @@ def test_uplink_words_that_opt_out(content: str, opts_out: bool) -> None:
 
 
 async def test_sdk_style_query_with_plus_encoding_and_1000_numbers_is_accepted(
-    rig: RigFactory, session: aiohttp.ClientSession
+    rig: RigFactory, http: aiohttp.ClientSession
 ) -> None:
     """The SDK sends everything in the query, spaces as '+'; the emulator re-canonicalises."""
     r = await rig()
@@ -331,7 +326,7 @@ async def test_sdk_style_query_with_plus_encoding_and_1000_numbers_is_accepted(
         timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     url = URL(f"{r.server.make_url('/')}?{urlencode(signed)}", encoded=True)
-    async with session.post(url) as resp:
+    async with http.post(url) as resp:
         answer = await resp.json()
     assert answer["Code"] == "OK"
     assert r.state.inbox.total() == 1000

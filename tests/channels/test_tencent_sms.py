@@ -39,11 +39,6 @@ class Rig:
     server: TestServer
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
@@ -71,7 +66,7 @@ RigFactory = Callable[..., Coroutine[Any, Any, Rig]]
 
 
 @pytest.fixture
-async def rig(session: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterator[RigFactory]:
+async def rig(http: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterator[RigFactory]:
     servers: list[TestServer] = []
 
     async def make(
@@ -90,7 +85,7 @@ async def rig(session: aiohttp.ClientSession, receiver: Receiver) -> AsyncIterat
             template_param_names=names or [],
             base_url=str(server.make_url("/")),
         )
-        return Rig(TencentSmsChannel(settings, session=session), app[STATE], app, server)
+        return Rig(TencentSmsChannel(settings, session=http), app[STATE], app, server)
 
     yield make
     for server in servers:
@@ -233,7 +228,7 @@ async def test_lookup_finds_a_sent_message_and_not_an_unsent_one(rig: RigFactory
     assert found == [sent[0], None]
 
 
-async def test_stale_timestamp_is_refused(rig: RigFactory, session: aiohttp.ClientSession) -> None:
+async def test_stale_timestamp_is_refused(rig: RigFactory, http: aiohttp.ClientSession) -> None:
     r = await rig()
     url = r.server.make_url("/")
     stamp = int(time.time()) - 600
@@ -247,7 +242,7 @@ async def test_stale_timestamp_is_refused(rig: RigFactory, session: aiohttp.Clie
         service="sms",
     )
     headers |= {"x-tc-action": "PullSmsSendStatusByPhoneNumber", "x-tc-timestamp": str(stamp)}
-    async with session.post(
+    async with http.post(
         url, data=body, headers=headers | {"x-tc-region": "ap-guangzhou"}
     ) as resp:
         answer = await resp.json()

@@ -27,6 +27,7 @@ from channels.emulators import aliyun_sms
 from pusher.db import transaction
 from pusher.models import Delivery, DeliveryStatus
 from pusher.pipeline.dispatch import dispatch
+from pusher.pipeline.outcomes import Tally
 from pusher.settings import Settings
 from tests.fanout.rig import (
     ACCEPTED,
@@ -84,17 +85,19 @@ class AnswerLost(DiesAfterSend):
         return [Rejected(m.key, UnknownOutcome("timeout", "no answer in time")) for m in messages]
 
 
+async def _answers_lost(rig: Rig, push_id: int) -> Tally:
+    """A first SMS pass whose calls the gateway takes but whose answers never arrive."""
+    lost = AnswerLost(rig.resources.channels[ChannelKind.SMS])
+    channels = channels_with(rig, ChannelKind.SMS, lost)
+    return await dispatch(rig.dispatcher("w1", channels=channels), push_id, ChannelKind.SMS)
+
+
 async def test_an_sms_call_that_timed_out_but_was_taken_is_not_sent_twice(
     sqlite_settings: Settings,
 ) -> None:
     async with running(sqlite_settings, residents=150) as rig:
         push_id = await urgent_push(rig)
-        lost = AnswerLost(rig.resources.channels[ChannelKind.SMS])
-        first = await dispatch(
-            rig.dispatcher("w1", channels=channels_with(rig, ChannelKind.SMS, lost)),
-            push_id,
-            ChannelKind.SMS,
-        )
+        first = await _answers_lost(rig, push_id)
         assert first.retried > 0 and first.sent == 0
         assert rig.sms_inbox.total() == first.retried  # the gateway did take them
         await _make_due(rig)
@@ -112,12 +115,7 @@ async def test_a_tencent_message_whose_report_is_late_is_not_sent_again(
     sent again, until the report comes and the look-up finds it."""
     async with running(sqlite_settings, residents=150, sms="tencent", report_delay=1.5) as rig:
         push_id = await urgent_push(rig)
-        lost = AnswerLost(rig.resources.channels[ChannelKind.SMS])
-        first = await dispatch(
-            rig.dispatcher("w1", channels=channels_with(rig, ChannelKind.SMS, lost)),
-            push_id,
-            ChannelKind.SMS,
-        )
+        first = await _answers_lost(rig, push_id)
         assert first.retried > 0 and first.sent == 0
         taken = rig.sms_inbox.total()
         assert taken == first.retried  # the gateway did take them; no report yet
