@@ -26,7 +26,7 @@ from pusher.runtime.context import Resources
 from pusher.runtime.group_jobs import group_tasks
 from pusher.sources.poll import poll_sources
 from pusher.staff.notify import Outbox, notify_due, nudge
-from pusher.staff.relay import escalate_relays
+from pusher.staff.relay import escalate_relays, waiting_relays
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +137,15 @@ async def notify_staff(ctx: dict[str, Any]) -> dict[str, Any]:
         org=s.sms_signature.strip("【】"),
     )
     now = datetime.now(UTC)
+    relays = await waiting_relays(r.db, now=now)  # read once: escalation and notices
     escalated = await escalate_relays(
         r.db,
         now=now,
         urgent_after=timedelta(minutes=s.relay_urgent_minutes),
         day_end=s.relay_day_end_hour,
+        rows=relays,
     )
-    told = await notify_due(r.db, outbox, now=now)
+    told = await notify_due(r.db, outbox, now=now, relays=relays)
     return {"sent": told.sent, "failed": told.failed, "escalated": escalated}
 
 

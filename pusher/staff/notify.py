@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from channels.base import Accepted, Channel, ChannelError, ChannelKind, Message,
 from pusher.db import SessionFactory, transaction
 from pusher.job_queue import JobQueue
 from pusher.models import StaffNotice, User, utcnow
-from pusher.staff.relay import relay_notices
+from pusher.staff.relay import Waiting, relay_notices
 from pusher.staff.waiting import Notice, contacts, message_notices, review_notices
 from pusher.summary.sms_service import service_message
 from pusher.summary.wechat import short_notice_fields
@@ -69,13 +69,20 @@ async def nudge(queue: JobQueue) -> None:
     await queue.enqueue("notify_staff", job_id=f"notify_staff:nudge:{time.time_ns()}")
 
 
-async def notify_due(db: SessionFactory, outbox: Outbox, *, now: datetime) -> Told:
-    """Tell every user what waits for them and was not told yet; returns the tally."""
+async def notify_due(
+    db: SessionFactory,
+    outbox: Outbox,
+    *,
+    now: datetime,
+    relays: Sequence[Waiting] | None = None,
+) -> Told:
+    """Tell every user what waits for them and was not told yet; returns the tally.
+    ``relays``: the waiting relays this run already read (read here when not given)."""
     async with db() as session:
         users = await contacts(session)
         notices = await review_notices(session, users, now=now)
         notices += await message_notices(session, users, now=now)
-        notices += await relay_notices(session, users, now=now)
+        notices += await relay_notices(session, users, now=now, rows=relays)
         told = await _already(session, notices)
     by_id = {u.id: u for u in users}
     tally = Told()

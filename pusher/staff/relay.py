@@ -81,6 +81,13 @@ async def _rows(session: AsyncSession, now: datetime) -> list[Waiting]:
     return [Waiting(*row) for row in await session.execute(_waiting(now))]
 
 
+async def waiting_relays(db: SessionFactory, *, now: datetime) -> list[Waiting]:
+    """The relays still waiting (the newest :data:`LIMIT` within :data:`HORIZON`), read
+    once per staff-notice run for both :func:`escalate_relays` and :func:`relay_notices`."""
+    async with db() as session:
+        return await _rows(session, now)
+
+
 def due_at(planned: datetime, *, urgent: bool, urgent_after: timedelta, day_end: int) -> datetime:
     """When a relay planned at ``planned`` escalates: ``urgent_after`` later for an urgent
     notice, else at ``day_end`` o'clock Beijing time that day (the next day's when it
@@ -93,11 +100,20 @@ def due_at(planned: datetime, *, urgent: bool, urgent_after: timedelta, day_end:
 
 
 async def escalate_relays(
-    db: SessionFactory, *, now: datetime, urgent_after: timedelta, day_end: int
+    db: SessionFactory,
+    *,
+    now: datetime,
+    urgent_after: timedelta,
+    day_end: int,
+    rows: Sequence[Waiting] | None = None,
 ) -> int:
-    """Mark the relays due for escalation, once each; returns how many were marked."""
-    async with db() as session:
-        rows = await _rows(session, now)
+    """Mark the relays due for escalation, once each; returns how many were marked.
+
+    ``rows`` are the relays :func:`waiting_relays` read for this run (read here when
+    not given); a row this call marks gets ``attempts`` 1 in memory too, so the same
+    rows serve :func:`relay_notices` without reading them again."""
+    if rows is None:
+        rows = await waiting_relays(db, now=now)
     marked = 0
     for row in rows:
         urgent = row.item.urgency == Urgency.URGENT
@@ -118,6 +134,7 @@ async def escalate_relays(
             )
             if rowcount(changed) == 1:
                 marked += 1
+                row.delivery.attempts = 1
                 detail = {"chat": row.chat.name, "item_id": row.item.id, "urgent": urgent}
                 record(
                     session,
@@ -130,16 +147,24 @@ async def escalate_relays(
 
 
 async def relay_notices(
-    session: AsyncSession, users: Sequence[User], *, now: datetime
+    session: AsyncSession,
+    users: Sequence[User],
+    *,
+    now: datetime,
+    rows: Sequence[Waiting] | None = None,
 ) -> list[Notice]:
     """Round 1 to the keeper of an urgent relay; round 2, once escalated, to the
-    village's other keepers and the office."""
+    village's other keepers and the office. ``rows`` as for :func:`escalate_relays`
+    (read here when not given). A fixed number of queries however many rows wait."""
     by_id = {u.id: u for u in users}
     office = tuple(
         u.id for u in users if u.id is not None and (u.role == Role.PUBLISHER or u.duty_officer)
     )
+    if rows is None:
+        rows = await _rows(session, now)
+    keepers = await _keepers(session) if any(r.delivery.attempts for r in rows) else []
     notices: list[Notice] = []
-    for row in await _rows(session, now):
+    for row in rows:
         delivery, chat, item = row.delivery, row.chat, row.item
         subject = f"relay:{delivery.id}"
         urgent = item.urgency == Urgency.URGENT
@@ -157,7 +182,7 @@ async def relay_notices(
                 )
             )
         if delivery.attempts:
-            others = await _other_keepers(session, row, by_id)
+            others = _other_keepers(keepers, row, by_id)
             notices += _escalations(row, subject, others, office)
     return notices
 
@@ -193,20 +218,22 @@ def _escalations(
     return out
 
 
-async def _other_keepers(
-    session: AsyncSession, row: Waiting, by_id: dict[int | None, User]
+async def _keepers(session: AsyncSession) -> list[tuple[int, str]]:
+    """(keeper, region path) of every active group with a keeper."""
+    rows = await session.execute(
+        select(GroupChat.keeper_user_id, Region.path)
+        .join(Region, Region.id == GroupChat.region_id)
+        .where(GroupChat.active.is_(True), GroupChat.keeper_user_id.is_not(None))
+        .distinct()
+    )
+    return [(keeper, path) for keeper, path in rows if keeper is not None]
+
+
+def _other_keepers(
+    keepers: Sequence[tuple[int, str]], row: Waiting, by_id: dict[int | None, User]
 ) -> tuple[int, ...]:
     """Keepers of the village's other active groups (reachable ones)."""
     village = "/".join(row.region_path.split("/")[:4]) + "/"  # /county/town/village/
-    keepers = await session.scalars(
-        select(GroupChat.keeper_user_id)
-        .join(Region, Region.id == GroupChat.region_id)
-        .where(
-            Region.path.startswith(village),
-            GroupChat.active.is_(True),
-            GroupChat.keeper_user_id.is_not(None),
-            GroupChat.keeper_user_id != row.chat.keeper_user_id,
-        )
-        .distinct()
-    )
-    return tuple(sorted(k for k in keepers if k in by_id and k is not None))
+    mine = row.chat.keeper_user_id
+    found = {k for k, path in keepers if path.startswith(village) and k != mine and k in by_id}
+    return tuple(sorted(found))
