@@ -38,6 +38,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -217,17 +218,37 @@ class CmppChannel(Channel):
         how: Counter[str] = Counter()
         try:
             records = await self._ledger.submitted([m.key for m in messages])
+            # every number of a message with no Msg_Id, read at once from the earliest
+            # time one of its messages needs
+            since: dict[str, datetime] = {}
+            for m in messages:
+                me = records.get(m.key)
+                if me is not None and not me.msg_ids:
+                    start = me.at - window
+                    since[me.phone] = min(since.get(me.phone, start), start)
+            numbers = await self._ledger.to_numbers(since) if since else {}
+            taken: dict[str, list[str]] = {}
             out: list[Outcome | None] = []
             for m in messages:
                 me = records.get(m.key)
                 others: list[Submitted] = []
                 reports: list[tuple[str, datetime]] = []
                 if me is not None and not me.msg_ids:
-                    others, reports = await self._ledger.to_number(me.phone, me.at - window)
+                    start = me.at - window
+                    submits, parked = numbers[me.phone]
+                    others = [s for s in submits if s.at >= start]
+                    reports = [r for r in parked if r[1] >= start]
                 state, pid = settle(me, others, reports, now=datetime.now(UTC), window=window)
                 if state is Settled.SENT and pid is not None:
                     if me is not None and not me.msg_ids:  # the report is this message's now
-                        await self._ledger.taken({m.key: [pid]})
+                        taken[m.key] = [pid]
+                        # the next message to the number sees the report claimed, as it
+                        # would reading the ledger again
+                        submits, parked = numbers[me.phone]
+                        submits = [
+                            replace(s, msg_ids=(pid,)) if s.key == m.key else s for s in submits
+                        ]
+                        numbers[me.phone] = submits, parked
                         how["by_report"] += 1
                     else:
                         how["by_msg_id"] += 1
@@ -238,6 +259,8 @@ class CmppChannel(Channel):
                 else:
                     how["never_submitted" if me is None else "no_report"] += 1
                     out.append(None)
+            if taken:
+                await self._ledger.taken(taken)
         except Exception as exc:
             raise TransientError("ledger_unavailable", "无法读取提交记录") from exc
         if how["by_report"] or how["no_report"]:  # the rare cases worth a line

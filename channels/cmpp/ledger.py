@@ -12,8 +12,10 @@ Redis, so the record lives in the database (pusher implements :class:`Ledger`;
 * :meth:`Ledger.withdrawn` forgets messages that were refused or never written;
 * a status report no message of the receiving process claims is parked with its
   number (pusher: the receipt sink parks it with ``Receipt.recipient``;
-  in memory: :meth:`MemoryLedger.heard`), and :meth:`Ledger.to_number` lists,
-  for one number, the submits and the parked reports since a time.
+  in memory: :meth:`MemoryLedger.heard`), and :meth:`Ledger.to_numbers` lists,
+  for each number asked about, the submits and the parked reports since a time
+  (every number of a look-up at once: a dropped link leaves a whole window of
+  unknown outcomes).
 
 :func:`settle` decides a message of unknown outcome from that record (see its doc).
 """
@@ -42,6 +44,10 @@ class Submitted:
     msg_ids: tuple[str, ...] = ()
 
 
+#: What the ledger knows of one number: its submits, and its parked reports (Msg_Id, when).
+ToNumber = tuple[list[Submitted], list[tuple[str, datetime]]]
+
+
 class Ledger(Protocol):
     """The shared record of CMPP submits (see the module doc)."""
 
@@ -57,11 +63,10 @@ class Ledger(Protocol):
     async def submitted(self, keys: Sequence[str]) -> dict[str, Submitted]:
         """The records of these keys (a key never submitted is missing)."""
 
-    async def to_number(
-        self, phone: str, since: datetime
-    ) -> tuple[list[Submitted], list[tuple[str, datetime]]]:
-        """Submits to ``phone`` since ``since`` (oldest first), and reports parked for
-        ``phone`` since then with no delivery of theirs known (Msg_Id, when heard)."""
+    async def to_numbers(self, since: Mapping[str, datetime]) -> dict[str, ToNumber]:
+        """For each number, the submits to it since its time (oldest first), and the
+        reports parked for it since then with no delivery of theirs known (Msg_Id, when
+        heard, oldest first); every number asked about is in the answer."""
 
     async def heard(self, phone: str, msg_id: str) -> None:
         """A report no message of this process claims (a database ledger needs nothing:
@@ -142,14 +147,19 @@ class MemoryLedger:
     async def submitted(self, keys: Sequence[str]) -> dict[str, Submitted]:
         return {k: self._submits[k] for k in keys if k in self._submits}
 
-    async def to_number(
-        self, phone: str, since: datetime
-    ) -> tuple[list[Submitted], list[tuple[str, datetime]]]:
-        submits = [s for s in self._submits.values() if s.phone == phone and s.at >= since]
-        reports = [
-            (pid, at) for pid, (p, at) in self._reports.items() if p == phone and at >= since
-        ]
-        return submits, reports
+    async def to_numbers(self, since: Mapping[str, datetime]) -> dict[str, ToNumber]:
+        found: dict[str, ToNumber] = {phone: ([], []) for phone in since}
+        for s in self._submits.values():
+            if s.phone in since and s.at >= since[s.phone]:
+                found[s.phone][0].append(s)
+        for pid, (phone, at) in self._reports.items():
+            if phone in since and at >= since[phone]:
+                found[phone][1].append((pid, at))
+        return found
+
+    async def to_number(self, phone: str, since: datetime) -> ToNumber:
+        """:meth:`to_numbers` of one number."""
+        return (await self.to_numbers({phone: since}))[phone]
 
     async def heard(self, phone: str, msg_id: str) -> None:
         self._reports[msg_id] = (phone, self._clock())

@@ -6,8 +6,10 @@ upsert per slice of ``window`` messages before their SUBMITs, one update with th
 Msg_Ids after them (and one delete when some were refused), without waiting for the
 WAL flush (see :func:`_writing`). Reports that no message of the receiving worker claimed
 are parked by the receipt sink with their number (``pending_receipt.recipient``);
-:meth:`DatabaseLedger.to_number` reads them back, leaving out any whose Msg_Id a
-delivery already carries (those were applied, not parked).
+:meth:`DatabaseLedger.to_numbers` reads them back, leaving out any whose Msg_Id a
+delivery already carries (those were applied, not parked). A look-up of unknown
+outcomes reads every number it needs in two queries (submits, parked reports), not two
+per message.
 """
 
 from __future__ import annotations
@@ -17,11 +19,24 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, text, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.cmpp.ledger import Submitted
+from channels.cmpp.ledger import Submitted, ToNumber
 from pusher.db import SessionFactory, transaction
 from pusher.models import CmppSubmit, PendingReceipt, aware, utcnow
 
@@ -29,6 +44,9 @@ C = CmppSubmit.__table__.c
 P = PendingReceipt.__table__.c
 #: Bounds on what one number's look-up reads (a number with more is a flood, not a person).
 PER_NUMBER = 200
+#: Numbers read by one pair of queries (three bound values each, well within a driver's limit).
+NUMBERS_PER_QUERY = 1000
+SUBMIT_COLUMNS = (C.id, C.phone, C.submitted_at, C.msg_ids)
 
 
 @asynccontextmanager
@@ -85,31 +103,59 @@ class DatabaseLedger:
     async def submitted(self, keys: Sequence[str]) -> dict[str, Submitted]:
         ids = [int(k) for k in keys if k.isdigit()]
         async with self._db() as session:
-            rows = await session.execute(
-                select(C.id, C.phone, C.submitted_at, C.msg_ids).where(C.id.in_(ids))
-            )
+            rows = await session.execute(select(*SUBMIT_COLUMNS).where(C.id.in_(ids)))
             return {str(r.id): _submitted(r) for r in rows}
 
-    async def to_number(
-        self, phone: str, since: datetime
-    ) -> tuple[list[Submitted], list[tuple[str, datetime]]]:
+    async def to_numbers(self, since: Mapping[str, datetime]) -> dict[str, ToNumber]:
+        """Each number's rows since its own time, the oldest ``PER_NUMBER`` of each kind
+        per number; ``NUMBERS_PER_QUERY`` numbers per pair of queries."""
+        found: dict[str, ToNumber] = {phone: ([], []) for phone in since}
+        items = list(since.items())
         async with self._db() as session:
-            submits = await session.execute(
-                select(C.id, C.phone, C.submitted_at, C.msg_ids)
-                .where(C.phone == phone, C.submitted_at >= since)
-                .order_by(C.submitted_at)
-                .limit(PER_NUMBER)
-            )
-            reports = await session.execute(
-                select(P.provider_id, P.received_at)
-                .where(P.provider == "cmpp", P.recipient == phone, P.received_at >= since)
-                .order_by(P.received_at)
-                .limit(PER_NUMBER)
-            )
-            return [_submitted(r) for r in submits], [(r[0], aware(r[1])) for r in reports]
+            for start in range(0, len(items), NUMBERS_PER_QUERY):
+                part = dict(items[start : start + NUMBERS_PER_QUERY])
+                submits = await session.execute(
+                    _per_number(part, SUBMIT_COLUMNS, C.phone, C.submitted_at)
+                )
+                for row in submits:
+                    found[row.phone][0].append(_submitted(row))
+                reports = await session.execute(
+                    _per_number(
+                        part,
+                        (P.recipient, P.provider_id, P.received_at),
+                        P.recipient,
+                        P.received_at,
+                        P.provider == "cmpp",
+                    )
+                )
+                for phone, pid, at in reports:
+                    found[phone][1].append((pid, aware(at)))
+        return found
 
     async def heard(self, phone: str, msg_id: str) -> None:
         """Nothing: the receipt sink parks the report with its number."""
+
+
+def _per_number(
+    since: Mapping[str, datetime],
+    columns: Sequence[Column[Any]],
+    phone: Column[Any],
+    at: Column[Any],
+    *where: ColumnElement[bool],
+) -> Select[Any]:
+    """``columns`` of the rows of these numbers (``phone``), each number's since its own
+    time (``at``), grouped by number and oldest first, at most ``PER_NUMBER`` (its
+    oldest) per number: what one query per number with that limit read."""
+    own_since = case({p: literal(t, at.type) for p, t in since.items()}, value=phone)
+    rank = func.row_number().over(partition_by=phone, order_by=at).label("rank")
+    inner = (
+        select(*columns, rank)
+        .where(*where, phone.in_(list(since)), at >= min(since.values()), at >= own_since)
+        .subquery()
+    )
+    by = inner.c[phone.key], inner.c[at.key]
+    kept = [inner.c[c.key] for c in columns]
+    return select(*kept).where(inner.c.rank <= PER_NUMBER).order_by(*by)
 
 
 def _submitted(row: Row[Any]) -> Submitted:
