@@ -102,6 +102,9 @@ def _places(body: str) -> tuple[str, ...]:
 
 
 _TRAILING_NUMBER = re.compile(r"[\d０-９.．:：\-－—/]+$")
+#: what follows a cut that fell inside a number: a digit, or a joiner and a digit
+#: (0791-8888…, 1.5, 8:30)
+_NUMBER_GOES_ON = re.compile(r"[\d０-９]|[.．:：\-－—/][\d０-９]")
 
 
 def _eligible(body: str) -> tuple[str, ...]:
@@ -115,7 +118,7 @@ def _eligible(body: str) -> tuple[str, ...]:
             if start and text[:1].isdigit() and body[start - 1].isdigit():
                 continue  # it would begin inside a number
 
-            if m.end("e") < len(body) and body[m.end("e")].isdigit():
+            if _NUMBER_GOES_ON.match(body, m.end("e")):
                 text = _TRAILING_NUMBER.sub("", text)  # the length cap fell inside a number
             if len(text) >= 2 and not any(text in other for _, other in found):
                 found.append((start, text))
