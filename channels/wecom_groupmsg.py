@@ -185,6 +185,13 @@ class GroupMsgClient:
             start = stop
         return found
 
+    async def owners(self, msgid: str) -> set[str]:
+        """The userids task ``msgid`` was created for (``get_groupmsg_task``): the one way
+        to tell whose a listed task is, since tasks created through the API are listed
+        without their creator."""
+        rows = await self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
+        return {str(r["userid"]) for r in rows if r.get("userid")}
+
     async def _owner_sent(self, msgid: str, sender: str) -> bool:
         rows = await self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
         return any(r.get("userid") == sender and as_int(r.get("status")) == TASK_SENT for r in rows)

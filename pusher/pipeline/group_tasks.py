@@ -268,11 +268,11 @@ class _Job:
 
         Tasks created through the API are listed without their creator, so a task is
         known by its text (``text``, what this task sends: the item's short link, with
-        the group when it goes to one) and its time: of the listed tasks with this text
-        not yet held by another task of the push, the one created nearest this task's
-        last attempt; none when two are equally near (two owners' tasks to several
-        groups each carry the same text; a later run, once the other owner's task took
-        its own, decides).
+        the group when it goes to one), its owner and its time: of the listed tasks with
+        this text not yet held by another task of the push and created for this task's
+        owner (``get_groupmsg_task``: two owners' tasks to several groups each carry
+        the same text), the one created nearest this task's last attempt; none when
+        two are equally near.
         """
         try:
             listed = await self.client.list_tasks(
@@ -289,9 +289,17 @@ class _Job:
             if entry.get("msgid") and _text_of(entry).strip() == text.strip()
             and str(entry.get("msgid")) not in taken
         )
-        if not near or (len(near) > 1 and near[0][0] == near[1][0]):
+        try:
+            mine = [(gap, msgid) for gap, msgid in near if await self._owned(msgid)]
+        except (TransientError, PermanentError) as exc:
+            log.warning("group task not read", extra={"task": self.task.id, "code": exc.code})
+            raise _LookupFailed from exc
+        if not mine or (len(mine) > 1 and mine[0][0] == mine[1][0]):
             return None
-        return near[0][1]
+        return mine[0][1]
+
+    async def _owned(self, msgid: str) -> bool:
+        return self.task.owner_userid in await self.client.owners(msgid)
 
 
 async def _taken(db: SessionFactory, task: GroupTask) -> set[str]:

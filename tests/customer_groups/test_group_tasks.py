@@ -135,6 +135,50 @@ async def test_a_run_that_died_mid_creation_is_taken_over_once(settings: Setting
         assert sorted(t.sender for t in rig.emulator.tasks.values()) == ["li", "zhang"]
 
 
+async def test_a_task_is_adopted_only_by_its_own_owner(sqlite_settings: Settings) -> None:
+    """Two owners' tasks to several groups each carry the same text (no ``?g=``): a run
+    that died after WeCom made zhang's task leaves both rows ``creating``; li's look-up,
+    which runs first, must not take zhang's task for its own."""
+    async with running(sqlite_settings) as rig:
+        async with transaction(rig.resources.db) as session:
+            from pusher.models import Region
+            from pusher.town.chats import ChatIn, create_chat
+
+            codes = list(await session.scalars(
+                select(Region.code).where(Region.kind == "village").order_by(Region.id)
+            ))
+            spec = ChatIn("北坡村客户群", codes[3], kind="customer_group",
+                          owner_userid="li", wecom_chat_id="wrL2")
+            chat = await create_chat(session, spec)
+            assert chat.id is not None
+        rig.emulator.owners = {"zhang": frozenset({"wrZ1", "wrZ2"}),
+                               "li": frozenset({"wrL1", "wrL2"})}
+        push_id = await rig.push()
+        started = utcnow() - timedelta(minutes=5)
+        async with rig.resources.db() as session:
+            from pusher.models import Push
+
+            texts = dict((await session.get_one(Push, push_id)).texts)
+        from channels.wecom_groupmsg import GroupMessage
+        from pusher.runtime.group_jobs import client_of
+
+        client = client_of(rig.resources)
+        assert client is not None
+        text = plain_group_text(texts, group_link(str(texts["link"]), [1, 2]))  # several groups
+        made, _ = await client.create_task(
+            sender="zhang", chat_ids=["wrZ1", "wrZ2"], message=GroupMessage(text)
+        )
+        async with transaction(rig.resources.db) as session:
+            for owner in ("li", "zhang"):  # li's row first: its look-up runs first
+                session.add(GroupTask(push_id=push_id, owner_userid=owner, status="creating",
+                                      created_at=started, remind_at=started))
+        await rig.run(push_id)
+        tasks = await rig.tasks(push_id)
+        assert tasks["zhang"].msgid == made
+        assert tasks["li"].msgid not in (None, made)
+        assert sorted(t.sender for t in rig.emulator.tasks.values()) == ["li", "zhang"]
+
+
 async def test_a_creating_task_inside_its_lease_is_left_alone(sqlite_settings: Settings) -> None:
     async with running(sqlite_settings) as rig:
         push_id = await rig.push()
