@@ -20,6 +20,7 @@ from pusher.db import transaction
 from pusher.models import Group, Item, Region
 from pusher.pipeline import ingest
 from pusher.pipeline.match import find_matches
+from pusher.pipeline.rulebook import Rulebook
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from rules.resources import domain_keywords
@@ -78,13 +79,18 @@ async def test_logins_do_not_hold_the_event_loop(console: Console) -> None:
         ]
 
     await console.csrf()  # the login page's template is compiled once, on the loop
-    statuses, held = await watch(three_logins())
-    assert statuses == [302, 401, 401]
+    # three rounds, the best judged: work on the loop holds it in each round, while a
+    # pause the code does not cause (a full run once charged 17 ms to one) does not
+    rounds = [await watch(three_logins()) for _ in range(3)]
+    assert all(statuses == [302, 401, 401] for statuses, _ in rounds)
+    held = min((h for _, h in rounds), key=lambda h: h.cpu)
     assert held.cpu < MAX_CPU, _worked(held)
     # argon2 hashes on four lanes in threads of its own and joins them: on the loop it
     # shows as a stall, not as the loop thread's CPU
-    assert held.stalled is not None, "this check needs /proc/thread-self/schedstat (Linux)"
-    assert held.stalled < MAX_STALL, f"the loop was held {held.stalled * 1000:.0f} ms"
+    stalls = [h.stalled for _, h in rounds]
+    assert None not in stalls, "this check needs /proc/thread-self/schedstat (Linux)"
+    least = min(s for s in stalls if s is not None)
+    assert least < MAX_STALL, f"the loop was held {least * 1000:.0f} ms"
 
 
 async def _draft(console: Console) -> int:
@@ -126,22 +132,29 @@ async def test_the_first_classification_does_not_hold_the_event_loop(service: Se
         )
         item, _ = await ingest.create_item(session, data, max_body_chars=50_000)
 
-    async def first_reading() -> list[str]:
+    async def first_reading(rulebook: Rulebook) -> list[str]:
         async with r.db() as session:
             draft = await session.get_one(Item, item.id)
-            matcher = await r.rulebook.current(session)
-            assert r.rulebook.classifier is not None
+            matcher = await rulebook.current(session)
+            assert rulebook.classifier is not None
             domains, _ = await find_matches(
-                session, draft, matcher=matcher, classifier=r.rulebook.classifier
+                session, draft, matcher=matcher, classifier=rulebook.classifier
             )
             return domains
 
-    domains, held = await watch(first_reading())
-    assert domains  # classified: the notice declares no domain
-    # The first reading builds the tokenizer, the classifier and the matcher: a generation-2
-    # collection of what those threads allocated can fall on the loop's thread, 15 ms late
-    # in a full run; the classifier built on the loop holds it 25 ms or more, matching 35.
-    assert held.cpu < FIRST_CPU, _worked(held)
+    # Three first readings, each by a rulebook of its own (as a fresh process has), the
+    # best one judged: work put on the loop holds it in every one of them, while a pause
+    # the code does not cause (a full run's process now and then charged 30 ms to one
+    # reading, garbage collection apart) does not come back three times.
+    readings = [
+        await watch(first_reading(Rulebook(cache_dir=r.rulebook.cache_dir))) for _ in range(3)
+    ]
+    assert all(domains for domains, _ in readings)  # classified: the notice declares none
+    held = min((h for _, h in readings), key=lambda h: h.cpu)
+    # The first reading builds the tokenizer, the classifier and the matcher in threads;
+    # the classifier built on the loop holds it 25 ms or more, matching 35.
+    each = [round(h.cpu * 1000) for _, h in readings]
+    assert held.cpu < FIRST_CPU, f"{_worked(held)}; the three readings: {each} ms"
 
 
 async def test_the_rule_test_refuses_more_than_it_may_read(console: Console) -> None:
