@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from pusher.console.accounts import set_user
-from pusher.db import transaction
+from pusher.db import SessionFactory, transaction
 from pusher.models import (
     RELAY_CHANNEL,
     Delivery,
@@ -70,8 +70,8 @@ async def _queries(resources: Resources) -> list[str]:
     return seen
 
 
-async def test_a_notice_run_does_not_query_per_escalated_relay(console: Console) -> None:
-    db = db_of(console)
+async def _first_village_with_gw3(db: SessionFactory) -> str:
+    """The first village's code, with a second grid worker (gw3) notified there."""
     async with transaction(db) as session:
         village = await session.scalar(
             select(Region.code).where(Region.kind == "village").order_by(Region.path)
@@ -81,6 +81,12 @@ async def test_a_notice_run_does_not_query_per_escalated_relay(console: Console)
             session, username="gw3", role=Role.GRID_WORKER, password=PASSWORD,
             region_codes=[village], phone="13900000002", notify=True,
         )  # fmt: skip
+    return village
+
+
+async def test_a_notice_run_does_not_query_per_escalated_relay(console: Console) -> None:
+    db = db_of(console)
+    village = await _first_village_with_gw3(db)
     town = await relay_town(console, phone="13900000001")
     resources: Resources = console.client.server.app[RESOURCES]
     await resources.queue.join()  # type: ignore[attr-defined]
@@ -115,15 +121,8 @@ async def test_a_notice_run_does_not_query_per_escalated_relay(console: Console)
 
 async def test_a_relay_escalated_by_a_run_is_told_in_that_run(console: Console) -> None:
     db = db_of(console)
+    village = await _first_village_with_gw3(db)
     async with transaction(db) as session:
-        village = await session.scalar(
-            select(Region.code).where(Region.kind == "village").order_by(Region.path)
-        )
-        assert village is not None
-        await set_user(
-            session, username="gw3", role=Role.GRID_WORKER, password=PASSWORD,
-            region_codes=[village], phone="13900000002", notify=True,
-        )  # fmt: skip
         await create_chat(session, ChatIn("东山村二群", village, kind="relay", keeper="gw3"))
     town = await relay_town(console, phone="13900000001")
     resources: Resources = console.client.server.app[RESOURCES]
