@@ -189,12 +189,15 @@ class GroupMsgClient:
         """The userids task ``msgid`` was created for (``get_groupmsg_task``): the one way
         to tell whose a listed task is, since tasks created through the API are listed
         without their creator."""
-        rows = await self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
-        return {str(r["userid"]) for r in rows if r.get("userid")}
+        return {str(r["userid"]) for r in await self._task_list(msgid) if r.get("userid")}
 
     async def _owner_sent(self, msgid: str, sender: str) -> bool:
-        rows = await self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
+        rows = await self._task_list(msgid)
         return any(r.get("userid") == sender and as_int(r.get("status")) == TASK_SENT for r in rows)
+
+    async def _task_list(self, msgid: str) -> list[dict[str, Any]]:
+        """``get_groupmsg_task``: one row per owner of task ``msgid``, with its status."""
+        return await self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
 
     async def _pages(
         self, path: str, payload: dict[str, Any], key: str, *, limit: int | None = None
