@@ -34,8 +34,21 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": POSTGRES_SETTINGS},
     )
+
+
+#: Settings of every PostgreSQL connection. Each statement is planned for its own
+#: parameters and the table as it is now: asyncpg prepares every statement, and after
+#: five runs PostgreSQL may keep a generic plan for the connection's life. A plan kept
+#: while ``delivery`` was small reads the whole table once it has a county's rows (seen
+#: in ``pusher bench county``: each receipt's update by primary key scanned 50,000 rows,
+#: the outcome updates of sent batches too). Planning each run costs tens of µs.
+POSTGRES_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,81 @@
+"""Receipts are applied through the table's keys whatever PostgreSQL's statistics say.
+
+A county push's WeChat receipts arrive one per message, hundreds a second, each an
+execution of the same prepared UPDATE. Keyed on the provider id, its generic plan
+depends on the statistics PostgreSQL holds for that column, which are taken while the
+push's rows have no provider id yet; in ``pusher bench county --quick`` every receipt
+then read the whole table (2,000 sequential scans in 15 s at 50,000 rows: the callbacks
+fell minutes behind). Here the statistics are made as stale as they get — taken when
+every row had the same provider id — the generic plan is forced, and applying 300
+receipts must not read the table whole more than a couple of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from channels.base import Receipt
+from pusher.db import transaction
+from pusher.models import Delivery, DeliveryStatus, Urgency
+from pusher.pipeline.receipts import apply_receipts
+from pusher.runtime import jobs
+from pusher.runtime.context import Resources
+from pusher.runtime.resources import open_resources
+from pusher.settings import Settings
+from tests.fanout.rig import RecordingQueue
+from tests.spine.conftest import start
+from tests.spine.flow import publish
+
+pytestmark = pytest.mark.production
+RESIDENTS = 300
+
+
+@pytest.fixture
+async def sent(production_settings: Settings) -> AsyncIterator[Resources]:
+    """A town-wide push whose rows were all sent over WeChat after the last ANALYZE."""
+    town, _ = await start(production_settings, residents=RESIDENTS)
+    async with open_resources(production_settings, queue=RecordingQueue()) as r:
+        item_id = await publish(
+            r, region_code=town.town_code, title="山洪预警", body="请转移。", urgency=Urgency.URGENT
+        )
+        assert await jobs.process_item({"resources": r}, item_id) is not None
+        async with transaction(r.db) as session:
+            await session.execute(update(Delivery).values(provider="wechat", provider_id="0"))
+        async with r.db() as session:
+            await session.execute(text("ANALYZE delivery"))
+            await session.commit()
+        async with transaction(r.db) as session:
+            await session.execute(
+                update(Delivery).values(
+                    provider_id=func.cast(Delivery.id, Delivery.provider_id.type),
+                    status=DeliveryStatus.SENT.value,
+                )
+            )
+        yield r
+
+
+async def test_receipts_do_not_scan_the_table_per_receipt(sent: Resources) -> None:
+    async with transaction(sent.db) as session:
+        ids = list(await session.scalars(select(Delivery.id)))
+        assert len(ids) >= RESIDENTS * 0.9
+        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        before = await _seq_scans(session)
+        for start_at in range(0, len(ids), 100):  # three callback batches
+            batch = [Receipt(str(i), True, "") for i in ids[start_at : start_at + 100]]
+            applied = await apply_receipts(session, "wechat", batch)
+            assert not applied.parked
+        scans = await _seq_scans(session) - before
+        delivered = await session.scalar(
+            select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED.value)
+        )
+    assert delivered == len(ids)
+    assert scans <= 6, f"{scans} sequential scans of delivery for {len(ids)} receipts"
+
+
+async def _seq_scans(session: object) -> int:
+    """Sequential scans of ``delivery`` by this transaction so far."""
+    query = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'delivery'")
+    return int(await session.scalar(query) or 0)  # type: ignore[attr-defined]
