@@ -111,6 +111,22 @@ def test_text_format_masks_too(capsys: pytest.CaptureFixture[str], restore_loggi
     assert '"token": "***"' in err and "abc" not in err
 
 
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_secrets_written_inside_text_are_masked(
+    capsys: pytest.CaptureFixture[str], restore_logging: None, json_lines: bool
+) -> None:
+    configure_logging(json=json_lines)
+    log.warning(
+        'headers {"Authorization": "Bearer tok-1", "Accept": "json"}; '
+        "retry url=https://api.example/send?access_token=AT-2&x=1; X-Api-Key: k-3; "
+        "PASSWORD = 'pw-4'; ſecret=s-5"
+    )
+    err = capsys.readouterr().err
+    for secret in ("tok-1", "AT-2", "k-3", "pw-4", "s-5"):
+        assert secret not in err, f"{secret} logged: {err}"
+    assert "Accept" in err and "x=1" in err  # what is not secret stays
+
+
 async def test_request_id_is_in_the_response_and_in_the_log_lines(
     capsys: pytest.CaptureFixture[str], restore_logging: None
 ) -> None:
