@@ -191,7 +191,7 @@ class Callbacks:
                     await resp.read()
                     if resp.status == 200:
                         return
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):  # a slow answer is retried too
                 pass
             await asyncio.sleep(0.2 * (attempt + 1))
 

@@ -321,7 +321,7 @@ async def _post_event(state: WeChatEmulatorState, msgid: int, render: Render) ->
             if resp.status == 200:
                 state.callbacks.append((msgid, reply))
                 return
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):  # not answered in time: sent again
             pass
         state.callback_errors += 1
         await asyncio.sleep(0.2 * (attempt + 1))
