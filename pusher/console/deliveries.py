@@ -1,4 +1,5 @@
-"""Delivery logs: filter, page, export (audited) and send failed ones again."""
+"""Delivery logs: filter, page and send failed ones again (their export:
+:mod:`pusher.console.delivery_export`)."""
 
 from __future__ import annotations
 
