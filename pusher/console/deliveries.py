@@ -1,4 +1,5 @@
-"""Delivery logs: filter, page, export (audited) and send failed ones again."""
+"""Delivery logs: filter, page and send failed ones again (their export:
+:mod:`pusher.console.delivery_export`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
 from pusher.audit import record
-from pusher.console.base import STAFF, Viewer, audit, render, viewer
+from pusher.console.base import STAFF, Viewer, render, viewer
 from pusher.console.item_groups import KIND_NAMES, group_state
 from pusher.console.item_page import DELIVERY_NAMES
-from pusher.console.tabular import download, fetch_all
 from pusher.db import transaction
 from pusher.models import PERSON_CHANNELS, Delivery, DeliveryStatus, Region, Resident, Role, utcnow
 from pusher.privacy import recipient_for
@@ -35,7 +35,6 @@ from pusher.web.params import parse_id
 from subscriptions.channel import sms_ok, wechat_ok
 
 PAGE = 100
-EXPORT_LIMIT = 100_000
 FILTER_KEYS = ("push", "village", "grid", "kind", "channel", "status", "date", "from", "to")
 CHANNELS = {"wechat": "公众号", "sms": "短信", **KIND_NAMES, "sandbox": "模拟"}
 #: ``kind``: resident rows or group-chat rows (the group's own kind is its channel)
@@ -90,7 +89,7 @@ def state(d: Any, now: datetime) -> str:
     return f"{named}，{localtime(due)} {'重试' if d.attempts else '发送'}"
 
 
-def _row(me: Viewer, d: Any, name: str | None, grid: str | None) -> list[Any]:
+def log_row(me: Viewer, d: Any, name: str | None, grid: str | None) -> list[Any]:
     """One line of the log; ``d`` is a Delivery or a row of its columns (exports)."""
     recipient = recipient_for(me.role, d.channel, d.recipient)
     return [
@@ -135,7 +134,7 @@ async def deliveries_page(request: web.Request) -> web.Response:
         "deliveries.html",
         me,
         header=HEADER,
-        rows=[_row(me, *r) for r in rows],
+        rows=[log_row(me, *r) for r in rows],
         total=f"{COUNT_CAP:,} 多" if total > COUNT_CAP else total,
         after=after,
         next_after=rows[-1][0].id if len(rows) == PAGE else None,
@@ -150,18 +149,6 @@ async def deliveries_page(request: web.Request) -> web.Response:
         retried=request.query.get("retried"),
         kept=request.query.get("kept", "0"),
     )
-
-
-async def export(request: web.Request) -> web.Response:
-    me = await viewer(request, *STAFF, Role.GRID_WORKER)
-    fmt = request.match_info["fmt"]
-    async with transaction(request.app[RESOURCES].db) as db:
-        where = await where_of(db, request, me)
-        query = rows_query(EXPORT_COLUMNS, where, after=None, limit=EXPORT_LIMIT)
-        rows = await fetch_all(db, query)
-        await audit(db, me, "deliveries.export", request.path_qs, rows=len(rows), format=fmt)
-    out = (_row(me, r, r.resident_name, r.grid_name) for r in rows)
-    return await download(fmt, "推送记录", HEADER, out)
 
 
 async def retry(request: web.Request) -> web.Response:

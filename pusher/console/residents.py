@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.console.base import Viewer, audit, deny, page_number, render, viewer
 from pusher.console.residentform import grid_choices, parse_resident, resident_values
-from pusher.console.tabular import download
+from pusher.console.streamed import download
 from pusher.db import transaction
 from pusher.errors import NotFound
 from pusher.models import Region, Resident, ResidentTag, Role, Subscription, Topic, utcnow
@@ -162,11 +162,11 @@ async def _tags_and_topics(db: AsyncSession, rid: int, values: dict[str, Any]) -
             sub.opted_out = name not in chosen
 
 
-async def export(request: web.Request) -> web.Response:
+async def export(request: web.Request) -> web.StreamResponse:
     """The roster in the columns an upload reads (see :mod:`pusher.rosters.export`)."""
     me = await viewer(request, Role.GRID_WORKER)
     fmt = request.match_info["fmt"]
     async with transaction(request.app[RESOURCES].db) as db:
         count, rows = await roster_rows(db, me.scope, phone=me.phone)
         await audit(db, me, "residents.export", request.path, rows=count, format=fmt)
-    return await download(fmt, "居民名单", HEADER, rows)
+    return await download(request, fmt, "居民名单", HEADER, rows)

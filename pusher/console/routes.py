@@ -12,6 +12,7 @@ from pusher.console import (
     chats_page,
     dashboard,
     deliveries,
+    delivery_export,
     due,
     erase,
     followup,
@@ -56,7 +57,7 @@ def setup_routes(app: web.Application, *, static: Path) -> None:
     post("/items/{item_id:\\d+}/takedown", takedown, name="console.item_takedown")
     get("/items/{item_id:\\d+}/progress.json", item_page.item_progress, name="console.progress")
     get("/deliveries", deliveries.deliveries_page, name="console.deliveries")
-    get("/deliveries/export.{fmt:xlsx|csv}", deliveries.export, name="console.export")
+    get("/deliveries/export.{fmt:xlsx|csv}", delivery_export.export, name="console.export")
     post("/deliveries/retry", deliveries.retry, name="console.retry")
     get("/followup", followup.followup_page, name="console.followup")
     post("/followup/{delivery_id:\\d+}/confirm", followup.confirm, name="console.confirm")
