@@ -37,7 +37,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelKind
-from pusher.db import SessionFactory, WalCheckpoints, rowcount, single_writer, transaction
+from pusher.db import (
+    SessionFactory,
+    WalCheckpoints,
+    refresh_statistics,
+    rowcount,
+    single_writer,
+    transaction,
+)
 from pusher.models import (
     Delivery,
     DeliveryRange,
@@ -115,13 +122,30 @@ async def plan_push(
             await _count(session, push_id, rowcount(chats))
         window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
     number = 0
+    ranges = []
     if not audience.empty:
         start = max(done_upto, first)
         ranges = [(lo, min(lo + chunk, last_id)) for lo in range(start, last_id, chunk)]
-        number = await _plan_ranges(db, push_id, audience, ranges, window, span, on_chunk)
+        chunk_done = _analyzing(db, on_chunk) if len(ranges) > 1 else on_chunk
+        number = await _plan_ranges(db, push_id, audience, ranges, window, span, chunk_done)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
+    if len(ranges) > 1:  # a big push: the statistics of what it planned, for its sending
+        await refresh_statistics(db, "delivery")
     return push_id
+
+
+def _analyzing(db: SessionFactory, on_chunk: OnChunk) -> OnChunk:
+    """``on_chunk``, then after the first chunk of a big push (its dispatch already
+    told) the delivery table's statistics taken again: the claims, outcomes and
+    receipts of that chunk are planned with a table the size it has become."""
+
+    async def chunk_done(push_id: int, number: int) -> None:
+        await on_chunk(push_id, number)
+        if number == 1:
+            await refresh_statistics(db, "delivery")
+
+    return chunk_done
 
 
 async def _resident_span(

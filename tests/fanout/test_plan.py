@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from pusher.db import transaction
 from pusher.models import Delivery, Push, Region, Resident, Urgency
@@ -143,3 +143,27 @@ async def test_rows_beyond_the_recorded_progress_are_not_planned_twice(
     assert chats_again == chats
     assert again.planned == total == len(planned) + chats
     assert again.planned_upto == max(planned)
+
+
+@pytest.mark.production
+async def test_a_push_of_several_chunks_leaves_fresh_statistics(
+    production_settings: Settings,
+) -> None:
+    """After its first chunk and at its end, a big push has PostgreSQL analyze the
+    delivery table: nothing else does until autovacuum comes by (never where it is
+    off, as on this machine's server), and plans priced on the empty table read a
+    county's rows whole."""
+    dispatch = production_settings.dispatch.model_copy(update={"plan_chunk": CHUNK})
+    settings = production_settings.model_copy(update={"dispatch": dispatch})
+    await start(settings, residents=200)
+    queue = RecordingQueue()
+    async with open_resources(settings, queue=queue) as r:
+        item_id = await _urgent_item(r)
+    assert await _process(settings, item_id, queue) is not None
+    async with open_resources(settings, queue=queue) as r, r.db() as session:
+        planned = await session.scalar(select(func.count()).select_from(Delivery))
+        known = await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'delivery'")
+        )
+    assert planned is not None and planned >= 200
+    assert known == planned, f"the statistics say {known} rows, the table has {planned}"
