@@ -312,7 +312,8 @@ async def _push(
             return not await _awaiting_receipts(conn, item_id)
 
         receipts = await _until(settled, shape.receipt_limit)
-        sampler.cancel()
+        meter.stop()
+        await sampler
         await meter.sample()
         times = await _times(conn, item_id)
         cost: dict[str, float | None] = {"us_per_sms": None, "us_per_wechat": None}

@@ -32,6 +32,7 @@ class Meter:
         self._url = url
         self._ignore = list(ignore)  # the benchmark's own backends
         self._conn: Any = None
+        self._stopping = asyncio.Event()
         self.kinds = dict(pids)
         self.base: dict[int, float] = {}
         self.last: dict[int, float] = {}
@@ -56,10 +57,18 @@ class Meter:
         self.series.append((time.time(), self.cpu("worker") + self.cpu("postgres")))
 
     async def run(self, every: float = 1.0) -> None:
-        """Sample every ``every`` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(every)
-            await self.sample()
+        """Sample every ``every`` seconds until :meth:`stop`."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), every)
+            except TimeoutError:
+                await self.sample()
+
+    def stop(self) -> None:
+        """End :meth:`run` after the sample in progress (a cancel could land in the middle
+        of its query and leave the connection busy for the next sample: a 22-minute run
+        of ``pusher bench county`` ended on "another operation is in progress")."""
+        self._stopping.set()
 
     async def close(self) -> None:
         if self._conn is not None:
