@@ -57,6 +57,18 @@ def _cells(row: Any) -> Sequence[Any]:
     return row
 
 
+@dataclass
+class _File:
+    """One download being made: its name, header row, partitions of rows, how a row
+    becomes cells, and the tally of rows written."""
+
+    name: str
+    header: Sequence[str]
+    parts: AsyncIterator[Sequence[Any]]
+    line: Line
+    tally: Tally
+
+
 async def send(
     request: web.Request,
     fmt: str,
@@ -69,10 +81,8 @@ async def send(
 ) -> web.StreamResponse:
     """Stream ``parts`` (partitions of rows; ``line`` turns a row into its cells, in a
     thread) as ``name.fmt``; ``tally`` counts what was written."""
-    tally = tally if tally is not None else Tally()
-    if fmt == "xlsx":
-        return await _send_xlsx(request, name, header, parts, line, tally)
-    return await _send_csv(request, name, header, parts, line, tally)
+    file = _File(name, header, parts, line, tally if tally is not None else Tally())
+    return await (_send_xlsx if fmt == "xlsx" else _send_csv)(request, file)
 
 
 async def download(
@@ -118,22 +128,15 @@ def _csv_part(part: Sequence[Any], line: Line) -> bytes:
     return csv_chunk(line(row) for row in part)
 
 
-async def _send_csv(
-    request: web.Request,
-    name: str,
-    header: Sequence[str],
-    parts: AsyncIterator[Sequence[Any]],
-    line: Line,
-    tally: Tally,
-) -> web.StreamResponse:
-    resp = _response("csv", name)
+async def _send_csv(request: web.Request, file: _File) -> web.StreamResponse:
+    resp = _response("csv", file.name)
     await resp.prepare(request)
-    await resp.write(codecs.BOM_UTF8 + csv_chunk([header]))
-    async for part in parts:
-        await resp.write(await asyncio.to_thread(_csv_part, part, line))
-        tally.rows += len(part)
+    await resp.write(codecs.BOM_UTF8 + csv_chunk([file.header]))
+    async for part in file.parts:
+        await resp.write(await asyncio.to_thread(_csv_part, part, file.line))
+        file.tally.rows += len(part)
     await resp.write_eof()
-    tally.complete = True
+    file.tally.complete = True
     return resp
 
 
@@ -152,21 +155,15 @@ def _discard(sheet: WriteOnlyWorksheet) -> None:
             sheet._writer.cleanup()
 
 
-async def _build_xlsx(
-    out: IO[bytes],
-    header: Sequence[str],
-    parts: AsyncIterator[Sequence[Any]],
-    line: Line,
-    tally: Tally,
-) -> int:
+async def _build_xlsx(out: IO[bytes], file: _File) -> int:
     """Write the workbook to ``out``; answer its size in bytes."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     try:
-        await _call(sheet.append, safe_row(header))
-        async for part in parts:
-            await _call(_append, sheet, part, line)
-            tally.rows += len(part)
+        await _call(sheet.append, safe_row(file.header))
+        async for part in file.parts:
+            await _call(_append, sheet, part, file.line)
+            file.tally.rows += len(part)
         await _call(book.save, out)
     except BaseException:
         _discard(sheet)  # every call in a thread has ended: nothing else touches it
@@ -174,22 +171,15 @@ async def _build_xlsx(
     return out.tell()
 
 
-async def _send_xlsx(
-    request: web.Request,
-    name: str,
-    header: Sequence[str],
-    parts: AsyncIterator[Sequence[Any]],
-    line: Line,
-    tally: Tally,
-) -> web.StreamResponse:
+async def _send_xlsx(request: web.Request, file: _File) -> web.StreamResponse:
     with tempfile.TemporaryFile() as out:
-        size = await _build_xlsx(out, header, parts, line, tally)
-        resp = _response("xlsx", name)
+        size = await _build_xlsx(out, file)
+        resp = _response("xlsx", file.name)
         resp.content_length = size
         await resp.prepare(request)
         out.seek(0)
         while chunk := await _call(out.read, SEND_CHUNK):
             await resp.write(chunk)
     await resp.write_eof()
-    tally.complete = True
+    file.tally.complete = True
     return resp
