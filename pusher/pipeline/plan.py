@@ -121,16 +121,16 @@ async def plan_push(
             chats = await session.execute(_insert_chats(session, push_id, audience))
             await _count(session, push_id, rowcount(chats))
         window = parallel or (1 if single_writer(db) else PARALLEL_CHUNKS)
-    number = 0
-    ranges = []
+    number, big = 0, False
     if not audience.empty:
         start = max(done_upto, first)
         ranges = [(lo, min(lo + chunk, last_id)) for lo in range(start, last_id, chunk)]
-        chunk_done = _analyzing(db, on_chunk) if len(ranges) > 1 else on_chunk
+        big = len(ranges) > 1
+        chunk_done = _analyzing(db, on_chunk) if big else on_chunk
         number = await _plan_ranges(db, push_id, audience, ranges, window, span, chunk_done)
     await _finish(db, push_id, item_id)
     await on_chunk(push_id, number + 1)
-    if len(ranges) > 1:  # a big push: the statistics of what it planned, for its sending
+    if big:  # the statistics of what it planned, for its sending
         await refresh_statistics(db, "delivery")
     return push_id
 
