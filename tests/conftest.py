@@ -85,6 +85,14 @@ def production_settings(pg_url: str, jieba_cache: Path) -> Settings:
     )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
+def any_settings(request: pytest.FixtureRequest) -> Settings:
+    """Embedded SQLite, then (marked production) the machine's PostgreSQL."""
+    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
+    settings: Settings = request.getfixturevalue(name)
+    return settings
+
+
 @pytest.fixture
 async def redis_client() -> AsyncIterator[object]:
     from redis.asyncio import Redis

@@ -44,14 +44,6 @@ async def console(sqlite_settings: Settings) -> AsyncIterator[Console]:
         yield c
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
-def any_settings(request: pytest.FixtureRequest) -> Settings:
-    """Embedded SQLite, then the machine's PostgreSQL."""
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    settings: Settings = request.getfixturevalue(name)
-    return settings
-
-
 @pytest.fixture
 async def any_console(any_settings: Settings) -> AsyncIterator[Console]:
     async for c in _console(any_settings):

@@ -27,6 +27,7 @@ from pusher.runtime.context import Resources
 from pusher.runtime.resources import open_resources
 from pusher.settings import Settings
 from tests.fanout.rig import RecordingQueue
+from tests.pgstats import seq_scans
 from tests.spine.conftest import start
 from tests.spine.flow import publish
 
@@ -63,23 +64,18 @@ async def test_receipts_do_not_scan_the_table_per_receipt(sent: Resources) -> No
         ids = list(await session.scalars(select(Delivery.id)))
         assert len(ids) >= RESIDENTS * 0.9
         await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        before = await _seq_scans(session)
+        before = await seq_scans(session)
         for start_at in range(0, len(ids), 100):  # three callback batches
             batch = [Receipt(str(i), True, "") for i in ids[start_at : start_at + 100]]
             applied = await apply_receipts(session, "wechat", batch)
             assert not applied.parked
-        scans = await _seq_scans(session) - before
+        scans = await seq_scans(session) - before
         delivered = await session.scalar(
             select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED.value)
         )
     assert delivered == len(ids)
     assert scans <= 6, f"{scans} sequential scans of delivery for {len(ids)} receipts"
 
-
-async def _seq_scans(session: object) -> int:
-    """Sequential scans of ``delivery`` by this transaction so far."""
-    query = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'delivery'")
-    return int(await session.scalar(query) or 0)  # type: ignore[attr-defined]
 
 
 async def test_a_batch_of_receipts_is_a_few_statements(sent: Resources) -> None:

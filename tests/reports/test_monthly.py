@@ -30,17 +30,10 @@ BUCKET = {"delivered": 0, "sent": 1, "failed": 2, "unreachable": 3, "confirmed":
 NAMES = {code: name for code, name, _, _ in REGIONS}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.production)])
-def settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "production_settings"
-    chosen: Settings = request.getfixturevalue(name)
-    return chosen
-
-
 @pytest.fixture
-async def built(settings: Settings) -> Settings:
-    await build_month(settings)
-    return settings
+async def built(any_settings: Settings) -> Settings:
+    await build_month(any_settings)
+    return any_settings
 
 
 @pytest.fixture

@@ -12,18 +12,14 @@ import asyncio
 
 import pytest
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pusher.db import create_engine
 from pusher.models import Delivery, DeliveryStatus
 from pusher.ops.migrate import upgrade
+from tests.pgstats import seq_scans
 
 pytestmark = pytest.mark.production
 
-
-async def _seq_scans(conn: AsyncConnection) -> int:
-    query = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'delivery'")
-    return int((await conn.scalar(query)) or 0)
 
 
 def _receipt(delivery_id: int) -> object:
@@ -51,10 +47,10 @@ async def test_a_plan_made_on_a_small_table_is_not_kept(pg_url: str) -> None:
             )
             last = await conn.scalar(select(Delivery.id).order_by(Delivery.id.desc()).limit(1))
             assert last is not None
-            before = await _seq_scans(conn)
+            before = await seq_scans(conn)
             for delivery_id in range(last - 50, last):
                 await conn.execute(_receipt(delivery_id))  # type: ignore[arg-type]
-            scans = await _seq_scans(conn) - before
+            scans = await seq_scans(conn) - before
     finally:
         await engine.dispose()
     assert scans <= 2, f"{scans} sequential scans of 20,003 rows for 50 updates by key"
