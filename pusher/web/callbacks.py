@@ -141,16 +141,7 @@ async def _apply(
 ) -> web.Response:
     resources = request.app[RESOURCES]
     resources.metrics.count_receipts(provider, len(batch.receipts))
-    await request.app[RECEIPTS].apply(provider, kind, batch)
-    log.info(
-        "callback applied",
-        extra={
-            "provider": provider,
-            "receipts": len(batch.receipts),
-            "opt_outs": len(batch.opt_outs),
-            "follows": len(batch.follows),
-        },
-    )
+    await request.app[RECEIPTS].apply(provider, kind, batch)  # logs once per transaction
     return web.Response(body=batch.reply, content_type=batch.content_type.split(";")[0])
 
 

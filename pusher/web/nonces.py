@@ -8,13 +8,17 @@ claim of the same pair is refused. A pair needs remembering only as long as its
 timestamp is accepted, so entries expire after twice the skew.
 
 - :class:`RedisNonces`: ``SET key NX EX`` (production: every web process shares it).
+  A large push brings hundreds of callbacks a second; the claims of concurrent
+  requests go to Redis together, in one pipeline, instead of one round trip each.
 - :class:`DatabaseNonces`: a primary-key insert into ``callback_nonce`` (embedded
   mode, one process, but a restart must not forget), expired rows deleted on the way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -40,17 +44,52 @@ def nonce_key(provider: str, timestamp: str, nonce: str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+#: Claims sent to Redis in one pipeline at most (the rest go in the next).
+MAX_CLAIMS = 1_000
+
+
+@dataclass
+class _Claim:
+    key: str
+    done: asyncio.Future[bool]
+
+
+@dataclass
 class RedisNonces:
-    def __init__(self, redis: ArqRedis, *, ttl_seconds: int, prefix: str) -> None:
-        self._redis = redis
-        self._ttl = ttl_seconds
-        self._prefix = prefix
+    """Claims in Redis; those made while a pipeline is out go together in the next."""
+
+    redis: ArqRedis
+    ttl_seconds: int
+    prefix: str
+    waiting: list[_Claim] = field(default_factory=list)
+    running: asyncio.Task[None] | None = None
 
     async def claim(self, key: str) -> bool:
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=self._ttl))
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.waiting.append(_Claim(self.prefix + key, done))
+        if self.running is None or self.running.done():
+            self.running = asyncio.create_task(self._drain())
+        return await asyncio.shield(done)  # one request hanging up leaves the others
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            taken, self.waiting = self.waiting[:MAX_CLAIMS], self.waiting[MAX_CLAIMS:]
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for claim in taken:
+                        pipe.set(claim.key, b"1", nx=True, ex=self.ttl_seconds)
+                    results = await pipe.execute()
+            except Exception as exc:  # each request answers 500; the provider sends again
+                for claim in taken:
+                    if not claim.done.done():
+                        claim.done.set_exception(exc)
+                continue
+            for claim, result in zip(taken, results, strict=True):
+                if not claim.done.done():
+                    claim.done.set_result(bool(result))
 
     async def release(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self.redis.delete(self.prefix + key)
 
 
 class DatabaseNonces:

@@ -7,6 +7,8 @@ second. Here a request hands its receipts over and waits: whatever arrives
 while a batch is being applied is applied together in the next transaction.
 A request is answered only after its receipts are committed, so a provider
 whose request failed sends it again and nothing it was told was taken is lost.
+Each transaction writes one log line ("receipts applied": requests, receipts per
+provider, opt-outs, follows, parked); each request has its access line.
 Receipts of unknown ids beyond the parking cap are dropped: counted in
 ``pusher_receipts_dropped`` and logged at most once a minute (a flood must not
 flood the log either).
@@ -51,6 +53,20 @@ class _Waiting:
     request_id: str | None
 
 
+def _summary(taken: list[_Waiting], parked: int) -> dict[str, object]:
+    """The fields of a transaction's log line."""
+    receipts: dict[str, int] = defaultdict(int)
+    for w in taken:
+        receipts[w.provider] += len(w.batch.receipts)
+    return {
+        "requests": len(taken),
+        "receipts": dict(receipts),
+        "opt_outs": sum(len(w.batch.opt_outs) for w in taken),
+        "follows": sum(len(w.batch.follows) for w in taken),
+        "parked": parked,
+    }
+
+
 @dataclass
 class ReceiptApplier:
     """Applies callback batches in shared transactions; one per web app."""
@@ -82,7 +98,7 @@ class ReceiptApplier:
                 taken.append(self.waiting.pop(0))
                 size += len(taken[-1].batch.receipts) + len(taken[-1].batch.opt_outs)
             try:
-                fallback = await self._commit(taken)
+                fallback, parked = await self._commit(taken)
             except Exception as exc:  # the providers send them again
                 requests = [w.request_id for w in taken]
                 log.exception("receipts not applied", extra={"request_ids": requests})
@@ -93,6 +109,7 @@ class ReceiptApplier:
             for w in taken:
                 if not w.done.done():
                     w.done.set_result(None)
+            log.info("receipts applied", extra=_summary(taken, parked))
             await self._nudge(fallback)
 
     async def close(self) -> None:
@@ -100,7 +117,8 @@ class ReceiptApplier:
         if self.running is not None:
             await asyncio.gather(self.running, return_exceptions=True)
 
-    async def _commit(self, taken: list[_Waiting]) -> set[int]:
+    async def _commit(self, taken: list[_Waiting]) -> tuple[set[int], int]:
+        """Apply ``taken``: (pushes whose SMS fallback is due, receipts parked)."""
         receipts: dict[str, list[Receipt]] = defaultdict(list)
         for w in taken:
             receipts[w.provider] += w.batch.receipts
@@ -126,7 +144,7 @@ class ReceiptApplier:
             async with transaction(self.db) as session:
                 for provider, ids in parked.items():
                     fallback |= await apply_parked(session, provider, ids)
-        return fallback
+        return fallback, sum(len(ids) for ids in parked.values())
 
     def _dropped(self, provider: str, n: int) -> None:
         """Count dropped receipts; log them (with those since the last line) once a minute."""

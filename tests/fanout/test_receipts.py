@@ -86,7 +86,7 @@ async def test_a_receipt_for_an_unknown_message_is_acknowledged_and_logged(
             "13900000000", "1^0", "f" * 32, "SMS_100", "", before[0].created_at
         )
         url = f"{rig.base}/callbacks/aliyun/report/{SECRET}"
-        with caplog.at_level(logging.INFO, logger="pusher.web.callbacks"):
+        with caplog.at_level(logging.INFO, logger="pusher.web.receipt_batch"):
             status, body = await _post(url, json=[_report(stranger)])
         after = await rig.deliveries(push_id)
         async with rig.resources.db() as session:
@@ -94,7 +94,9 @@ async def test_a_receipt_for_an_unknown_message_is_acknowledged_and_logged(
     assert status == 200 and '"code": 0' in body
     assert _snapshot(after) == _snapshot(before)
     assert parked == 1  # kept in case its send is recorded later
-    assert any(r.getMessage() == "callback applied" for r in caplog.records)
+    [line] = [r for r in caplog.records if r.getMessage() == "receipts applied"]
+    fields = vars(line)
+    assert (fields["requests"], fields["receipts"], fields["parked"]) == (1, {"aliyun": 1}, 1)
 
 
 def _unsubscribe(openid: str) -> bytes:
