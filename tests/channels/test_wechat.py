@@ -449,3 +449,40 @@ async def test_store_refreshes_once_however_many_ask(stores: list[TokenStore]) -
     assert await stores[3].get(APP_ID, fetch) == "T2"
     assert await stores[4].refresh(APP_ID, "T2", fetch) == "T3"
     assert fetched == ["T1", "T2", "T3"]
+
+
+async def test_events_for_a_slow_callback_url_wait_in_a_queue_not_as_tasks(
+    serve: Serve, servers: list[TestServer], session: aiohttp.ClientSession
+) -> None:
+    """A county push once left 350,000 callback requests waiting inside the emulator
+    (its whole CPU went to them); events wait as queue entries for a fixed set of posters."""
+    release = asyncio.Event()
+    received: list[bytes] = []
+
+    async def held(request: web.Request) -> web.Response:
+        await release.wait()
+        received.append(await request.read())
+        return web.Response(text="success")
+
+    receiver = web.Application()
+    receiver.router.add_post("/callbacks/wechat", held)
+    server = TestServer(receiver, host="127.0.0.1", port=0)
+    await server.start_server()
+    servers.append(server)
+    url, state = await serve(callback_url=str(server.make_url("/callbacks/wechat")))
+    channel = channel_for(url, session, max_concurrency=64)
+    before = _background_tasks()
+    for n in range(3):
+        outcomes = await channel.send(notices(200, prefix=f"q{n}"))
+        assert all(isinstance(o, Accepted) for o in outcomes)
+    await asyncio.sleep(0.1)  # every event due, every poster holding one
+    assert _background_tasks() - before < 20  # not one task per waiting event
+    release.set()
+    await asyncio.wait_for(state.drain(), 10)
+    assert len(received) == len(state.callbacks) == 600
+
+
+def _background_tasks() -> int:
+    """Tasks other than the servers' (a connection's and its request's)."""
+    servers = ("RequestHandler.start", "RequestHandler._handle_request")
+    return sum(1 for t in asyncio.all_tasks() if t.get_coro().__qualname__ not in servers)

@@ -8,7 +8,6 @@ Jobs are not run by a queue here: the tests call the job functions and
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -101,9 +100,7 @@ class Rig:
             await self.sms[tencent_sms.STATE].drain()
         else:
             await self.sms[aliyun_sms.STATE].drain()
-        tasks = self.wechat[wechat.STATE].tasks
-        while tasks:  # gather yields to the loop, so finished tasks leave the set
-            await asyncio.gather(*list(tasks))
+        await self.wechat[wechat.STATE].drain()
 
     async def plan(self, item_id: int) -> int:
         """Match and plan ``item_id`` with the service's own job; the push id."""

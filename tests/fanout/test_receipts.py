@@ -94,9 +94,9 @@ async def test_a_receipt_for_an_unknown_message_is_acknowledged_and_logged(
     assert status == 200 and '"code": 0' in body
     assert _snapshot(after) == _snapshot(before)
     assert parked == 1  # kept in case its send is recorded later
-    [line] = [r for r in caplog.records if r.getMessage() == "receipts applied"]
-    fields = vars(line)
-    assert (fields["requests"], fields["receipts"], fields["parked"]) == (1, {"aliyun": 1}, 1)
+    lines = [vars(r) for r in caplog.records if r.getMessage() == "receipts applied"]
+    assert sum(line["receipts"].get("aliyun", 0) for line in lines) == 1
+    assert sum(line["parked"] for line in lines) == 1
 
 
 def _unsubscribe(openid: str) -> bytes:
