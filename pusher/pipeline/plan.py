@@ -41,6 +41,7 @@ from pusher.db import (
     SessionFactory,
     WalCheckpoints,
     refresh_statistics,
+    refresh_statistics_if_grown,
     rowcount,
     single_writer,
     transaction,
@@ -132,6 +133,10 @@ async def plan_push(
     await on_chunk(push_id, number + 1)
     if big:  # the statistics of what it planned, for its sending
         await refresh_statistics(db, "delivery")
+    elif not audience.empty and not single_writer(db):  # one chunk, maybe large for the table
+        async with db() as session:
+            planned = await session.scalar(select(Push.planned).where(Push.id == push_id))
+        await refresh_statistics_if_grown(db, "delivery", planned or 0)
     return push_id
 
 

@@ -1,0 +1,36 @@
+"""Callbacks that trickle in share transactions: the applier waits a moment for more."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from channels.base import CallbackBatch, ChannelKind, Receipt
+from pusher.web.receipt_batch import ReceiptApplier
+
+
+class _Counting(ReceiptApplier):
+    """An applier whose transaction only records what it was given (1 ms each)."""
+
+    sizes: list[int]
+
+    async def _commit(self, taken: list[Any]) -> tuple[set[int], int]:
+        self.sizes.append(len(taken))
+        await asyncio.sleep(0.001)
+        return set(), 0
+
+
+async def test_callbacks_arriving_a_millisecond_apart_share_transactions() -> None:
+    # A county push's WeChat callbacks, one receipt each, came 3.5 to a transaction:
+    # 270 transactions a second, whose own work held the receipts back.
+    applier = _Counting(db=cast(Any, None), queue=cast(Any, None))
+    applier.sizes = []
+
+    async def callback(n: int) -> None:
+        await asyncio.sleep(0.001 * n)
+        batch = CallbackBatch(receipts=[Receipt(f"m{n}", True, "success")])
+        await applier.apply("wechat", ChannelKind.WECHAT, batch)
+
+    await asyncio.gather(*(callback(n) for n in range(60)))
+    assert sum(applier.sizes) == 60
+    assert len(applier.sizes) <= 15, applier.sizes
