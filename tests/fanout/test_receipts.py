@@ -86,6 +86,7 @@ async def test_a_receipt_for_an_unknown_message_is_acknowledged_and_logged(
             "13900000000", "1^0", "f" * 32, "SMS_100", "", before[0].created_at
         )
         url = f"{rig.base}/callbacks/aliyun/report/{SECRET}"
+        caplog.clear()  # the push's own reports are logged too where INFO is on already
         with caplog.at_level(logging.INFO, logger="pusher.web.receipt_batch"):
             status, body = await _post(url, json=[_report(stranger)])
         after = await rig.deliveries(push_id)
@@ -95,8 +96,7 @@ async def test_a_receipt_for_an_unknown_message_is_acknowledged_and_logged(
     assert _snapshot(after) == _snapshot(before)
     assert parked == 1  # kept in case its send is recorded later
     lines = [vars(r) for r in caplog.records if r.getMessage() == "receipts applied"]
-    assert sum(line["receipts"].get("aliyun", 0) for line in lines) == 1
-    assert sum(line["parked"] for line in lines) == 1
+    assert [(line["receipts"], line["parked"]) for line in lines] == [({"aliyun": 1}, 1)]
 
 
 def _unsubscribe(openid: str) -> bytes:
