@@ -37,6 +37,9 @@ D = DT.c
 RT = DeliveryRange.__table__
 R = RT.c
 OUT = (D.id, D.recipient, D.resident_id, D.attempts, D.next_attempt_at)
+#: A fresh row's claim needs no time back: converting one per row was 6.7% of the
+#: workers' samples at the start of a county push (py-spy, 300,000 residents).
+FRESH_OUT = OUT[:4]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,7 @@ async def _claim_fresh(
                 update(DT)
                 .where(D.id.in_(candidates.scalar_subquery()), _fresh())
                 .values(values)
-                .returning(*OUT)
+                .returning(*FRESH_OUT)
             )
         )
         rows += got
