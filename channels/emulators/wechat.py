@@ -98,7 +98,6 @@ class WeChatEmulatorState:
     #: QR tickets, OAuth codes, menus and customer-service windows (wechat_users)
     users: Followers = field(default_factory=Followers)
 
-
     async def drain(self) -> None:
         """Wait until every event owed has been posted (or given up on)."""
         await self.events.join()

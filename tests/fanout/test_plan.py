@@ -145,16 +145,8 @@ async def test_rows_beyond_the_recorded_progress_are_not_planned_twice(
     assert again.planned_upto == max(planned)
 
 
-@pytest.mark.production
-async def test_a_push_of_several_chunks_leaves_fresh_statistics(
-    production_settings: Settings,
-) -> None:
-    """After its first chunk and at its end, a big push has PostgreSQL analyze the
-    delivery table: nothing else does until autovacuum comes by (never where it is
-    off, as on this machine's server), and plans priced on the empty table read a
-    county's rows whole."""
-    dispatch = production_settings.dispatch.model_copy(update={"plan_chunk": CHUNK})
-    settings = production_settings.model_copy(update={"dispatch": dispatch})
+async def _planned_and_known(settings: Settings) -> tuple[int | None, float | None]:
+    """Push an urgent item to a town of 200; the delivery rows, and what the statistics say."""
     await start(settings, residents=200)
     queue = RecordingQueue()
     async with open_resources(settings, queue=queue) as r:
@@ -165,6 +157,20 @@ async def test_a_push_of_several_chunks_leaves_fresh_statistics(
         known = await session.scalar(
             text("SELECT reltuples FROM pg_class WHERE relname = 'delivery'")
         )
+    return planned, known
+
+
+@pytest.mark.production
+async def test_a_push_of_several_chunks_leaves_fresh_statistics(
+    production_settings: Settings,
+) -> None:
+    """After its first chunk and at its end, a big push has PostgreSQL analyze the
+    delivery table: nothing else does until autovacuum comes by (never where it is
+    off, as on this machine's server), and plans priced on the empty table read a
+    county's rows whole."""
+    dispatch = production_settings.dispatch.model_copy(update={"plan_chunk": CHUNK})
+    settings = production_settings.model_copy(update={"dispatch": dispatch})
+    planned, known = await _planned_and_known(settings)
     assert planned is not None and planned >= 200
     assert known == planned, f"the statistics say {known} rows, the table has {planned}"
 
@@ -176,16 +182,7 @@ async def test_a_first_large_push_of_one_chunk_leaves_fresh_statistics(
     """A push of one chunk into a table never analyzed: without statistics the planner
     priced a look-up of 100 provider ids by their index as a scan of the whole table
     (``pusher bench county --quick``: PostgreSQL's CPU per delivery up to six times)."""
-    await start(production_settings, residents=200)
-    queue = RecordingQueue()
-    async with open_resources(production_settings, queue=queue) as r:
-        item_id = await _urgent_item(r)
-    assert await _process(production_settings, item_id, queue) is not None
-    async with open_resources(production_settings, queue=queue) as r, r.db() as session:
-        planned = await session.scalar(select(func.count()).select_from(Delivery))
-        known = await session.scalar(
-            text("SELECT reltuples FROM pg_class WHERE relname = 'delivery'")
-        )
+    planned, known = await _planned_and_known(production_settings)
     assert planned is not None and planned >= 200
     assert known == planned, f"the statistics say {known} rows, the table has {planned}"
 
