@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     #: WeChat callbacks older or newer than this many seconds are refused (replays).
     callback_max_age_seconds: int = Field(300, ge=30, le=3600)
     log_json: bool = False
+    #: the event loop of serve, worker and the emulators (``pusher.runtime.event_loop``)
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_level: str = "INFO"
     metrics_host: str = "0.0.0.0"
     metrics_port: int = Field(0, ge=0, le=65535)

@@ -14,6 +14,8 @@ from pusher.settings import Settings
 
 
 def serve(settings: Settings, *, host: str | None, port: int | None, announce: bool = True) -> int:
+    from pusher.runtime.event_loop import new_loop
+    from pusher.web.access_log import CallbackQuietAccessLogger
     from pusher.web.app import create_app
 
     if announce:
@@ -24,6 +26,8 @@ def serve(settings: Settings, *, host: str | None, port: int | None, announce: b
         host=host or settings.host,
         port=port or settings.port,
         print=None,
+        loop=new_loop(settings.event_loop),
+        access_log_class=CallbackQuietAccessLogger,
     )
     return 0
 
@@ -36,8 +40,10 @@ def worker(settings: Settings, *, burst: bool) -> int:
             file=sys.stderr,
         )
         return 2
+    from pusher.runtime.event_loop import new_loop
     from pusher.runtime.worker import build_worker
 
+    asyncio.set_event_loop(new_loop(settings.event_loop))  # arq runs on the current loop
     build_worker(settings, burst=burst).run()
     return 0
 

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from channels.emulators.options import EmulatorOptions
 from channels.registry import by_cli
+from pusher.runtime.event_loop import LoopChoice, new_loop
 
 __all__ = ["EmulatorOptions", "emulator_app", "serve_emulator"]
 
@@ -49,7 +50,12 @@ def emulator_app(provider: str, options: EmulatorOptions | None = None) -> web.A
 
 
 def serve_emulator(
-    provider: str, *, port: int, host: str = "127.0.0.1", options: EmulatorOptions | None = None
+    provider: str,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    options: EmulatorOptions | None = None,
+    loop: LoopChoice = "uvloop",
 ) -> int:
     """Run the emulator on ``host:port`` until interrupted (no access log: it costs CPU).
 
@@ -65,5 +71,5 @@ def serve_emulator(
     except ValueError as exc:
         print(f"账户文件无法读取：{exc}", file=sys.stderr)
         return 2
-    web.run_app(app, host=host, port=port, access_log=None)
+    web.run_app(app, host=host, port=port, access_log=None, loop=new_loop(loop))
     return 0

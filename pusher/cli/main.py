@@ -169,7 +169,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             report_url=args.report_url,
             account_file=args.account,
         )
-        return serve_emulator(args.provider, port=args.port, host=args.host, options=options)
+        return serve_emulator(
+            args.provider, port=args.port, host=args.host, options=options,
+            loop=settings.event_loop,
+        )
     return commands.bench(args.names, quick=args.quick, smoke=args.smoke, sms=args.sms)
 
 
