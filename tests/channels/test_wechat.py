@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -486,3 +487,49 @@ def _background_tasks() -> int:
     """Tasks other than the servers' (a connection's and its request's)."""
     servers = ("RequestHandler.start", "RequestHandler._handle_request")
     return sum(1 for t in asyncio.all_tasks() if t.get_coro().__qualname__ not in servers)
+
+
+def _receipt_xml(msgid: str, status: str, *, space: str = "", cdata: bool = False) -> bytes:
+    def v(text: str) -> str:
+        return f"<![CDATA[{space}{text}{space}]]>" if cdata else f"{space}{text}{space}"
+
+    return (
+        f"<xml><ToUserName>{v('gh_x')}</ToUserName><FromUserName>{v('oReader')}</FromUserName>"
+        f"<CreateTime>1732233600</CreateTime><MsgType>{v('event')}</MsgType>"
+        f"<Event>{v('TEMPLATESENDJOBFINISH')}</Event><MsgID>{msgid}</MsgID>"
+        f"<Status>{v(status)}</Status></xml>"
+    ).encode()
+
+
+@pytest.mark.parametrize("cdata", [False, True])
+@pytest.mark.parametrize("space", ["", " ", "\n  "])
+@pytest.mark.parametrize(
+    ("msgid", "status"),
+    [
+        ("413348094", "success"),
+        ("000123", "success"),
+        ("98765432101234567", "failed:user block"),
+        ("7", "failed: system failed"),
+    ],
+)
+def test_a_template_receipt_reads_as_wechatpy_reads_it(
+    msgid: str, status: str, space: str, cdata: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Template receipts skip wechatpy's parse (one parse a callback, not two); what they
+    say must be what wechatpy would have read from the same body."""
+    from wechatpy import parse_message
+
+    body = _receipt_xml(msgid, status, space=space, cdata=cdata)
+    event = parse_message(body)
+    monkeypatch.setattr("channels.wechat.parse_message", _second_parse)
+    batch = parse_callback(body, query=signed(), settings=settings_for("x"))
+    assert [(r.provider_id, r.delivered, r.code, r.recipient, r.at) for r in batch.receipts] == [
+        (
+            str(event.id), str(event.status) == "success", str(event.status), str(event.source),
+            datetime.fromtimestamp(int(event.time), UTC),
+        )
+    ]  # fmt: skip
+
+
+def _second_parse(xml: object) -> None:
+    raise AssertionError("a template receipt was parsed a second time, by wechatpy")
