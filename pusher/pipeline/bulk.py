@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, FromClause, bindparam, func, select
+from sqlalchemy import Column, ColumnElement, FromClause, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,3 +57,15 @@ def _json_each(
         func.json_extract(each.c.value, f"$[{i}]").label(key) for i, key in enumerate(columns)
     ]
     return select(*picked).select_from(each).subquery(name)
+
+
+def one_of(
+    session: AsyncSession, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values`` as one parameter on PostgreSQL (``= ANY(array)``), not one
+    per value: a batch's 4,000 phone numbers as an IN list cost SQLAlchemy a placeholder
+    each to render and PostgreSQL a new statement to parse and plan every time (5.4% of
+    the workers' CPU in the SMS part of a county push). SQLite keeps the IN list."""
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from pusher.db import SessionFactory
 from pusher.models import Resident, WxBinding
+from pusher.pipeline.bulk import one_of
 
 MARK = "代{name}收"
 
@@ -26,7 +27,7 @@ async def proxy_names(db: SessionFactory, resident_ids: Sequence[int]) -> dict[i
             select(Resident.id, Resident.name)
             .join(WxBinding, WxBinding.resident_id == Resident.id)
             .where(
-                WxBinding.resident_id.in_(list(resident_ids)),
+                one_of(session, WxBinding.__table__.c.resident_id, resident_ids),
                 WxBinding.status == "bound",
                 WxBinding.proxy.is_(True),
                 WxBinding.openid == Resident.openid,

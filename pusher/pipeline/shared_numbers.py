@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pusher.models import Delivery, DeliveryStatus, NumberSend, Resident
+from pusher.pipeline.bulk import one_of
 from pusher.pipeline.claims import Claimed
 from pusher.summary.length import sms_segments
 
@@ -79,7 +80,7 @@ async def _shared(session: AsyncSession, phones: set[str]) -> set[str]:
         return set()
     rows = await session.scalars(
         select(Resident.phone)
-        .where(Resident.phone.in_(sorted(phones)))
+        .where(one_of(session, Resident.__table__.c.phone, sorted(phones)))
         .group_by(Resident.phone)
         .having(func.count() > 1)
     )

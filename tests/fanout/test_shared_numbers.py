@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from channels.base import ChannelKind
 from pusher.db import transaction
@@ -149,3 +150,31 @@ async def test_two_workers_claiming_one_number_at_once_send_it_once(
 
         sends = await asyncio.gather(*(worker(row) for row in rows))
     assert sorted(len(s) for s in sends) == [0, 1]
+
+
+async def test_the_batch_numbers_go_to_postgresql_as_one_parameter(
+    production_settings: Settings,
+) -> None:
+    """A claimed SMS batch (thousands of numbers in a county) is looked up with one array
+    parameter, not a placeholder per number (SQLAlchemy renders each, PostgreSQL parses
+    and plans a new statement each time); so are a WeChat batch's residents for 代收."""
+    shapes: list[tuple[str, int]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        for shape in ("GROUP BY resident.phone", "wx_binding.proxy"):  # numbers; 代收 names
+            if shape in statement:
+                shapes.append((shape, len(parameters)))
+
+    async with running(production_settings) as rig:
+        engine = rig.resources.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            push_id = await urgent_push(rig)
+            await _dispatch_twice(rig, push_id)
+            await rig.drain()
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        sms = [d for d in await rig.deliveries(push_id) if d.channel == "sms"]
+    assert len(sms) > 20
+    assert {shape for shape, _ in shapes} == {"GROUP BY resident.phone", "wx_binding.proxy"}
+    assert max(n for _, n in shapes) <= 3, shapes
