@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
@@ -283,10 +283,11 @@ async def _ask_and_send(
     if channel.kind is ChannelKind.WECHAT:  # 代收: say whose message it is
         proxied = await proxy_names(d.db, [c.resident_id for c in batch if c.resident_id])
     width = channel.limits.max_chars or 20
+    common = _parts(content)  # one text for most rows: its parts made once a batch
     messages = [
-        _message(c, marked(content, proxied[c.resident_id], max_chars=width))
+        _message(c, _parts(marked(content, proxied[c.resident_id], max_chars=width)))
         if c.resident_id in proxied
-        else _message(c, named(content, names[c.id]) if c.id in names else content)
+        else _message(c, _parts(named(content, names[c.id])) if c.id in names else common)
         for c in batch
     ]
     refused = no_template(channel, content)
@@ -370,15 +371,35 @@ def no_template(channel: Channel, content: Mapping[str, Any]) -> PermanentError 
     return PermanentError(NO_TEMPLATE, reason)
 
 
-def _message(c: Claimed, content: Mapping[str, Any]) -> Message:
-    return Message(
-        key=str(c.id),
-        recipient=c.recipient,
+class Parts(NamedTuple):
+    """What a message of some content says, whoever it goes to (``params`` shared, read-only)."""
+
+    text: str
+    params: Mapping[str, str]
+    url: str | None
+    title: str
+    template: str
+
+
+def _parts(content: Mapping[str, Any]) -> Parts:
+    return Parts(
         text=str(content.get("text", "")),
         params={str(k): str(v) for k, v in content.get("params", {}).items()},
         url=content.get("url"),
         title=str(content.get("title", "")),
         template=str(content.get("template", "")),
+    )
+
+
+def _message(c: Claimed, parts: Parts) -> Message:
+    return Message(
+        key=str(c.id),
+        recipient=c.recipient,
+        text=parts.text,
+        params=parts.params,
+        url=parts.url,
+        title=parts.title,
+        template=parts.template,
         sent_at=c.sent_at,
     )
 

@@ -533,3 +533,30 @@ def test_a_template_receipt_reads_as_wechatpy_reads_it(
 
 def _second_parse(xml: object) -> None:
     raise AssertionError("a template receipt was parsed a second time, by wechatpy")
+
+
+async def test_a_batch_is_sent_by_at_most_max_concurrency_tasks(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """A task per sender, not per message (each one a task to make and schedule), with the
+    outcomes still in the messages' order."""
+    url, state = await serve()
+    channel = channel_for(url, session, max_concurrency=8)
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(getattr(coro, "__qualname__", ""))
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    try:
+        messages = notices(200, prefix="t")
+        outcomes = await channel.send(messages)
+    finally:
+        loop.set_task_factory(None)
+    assert [o.key for o in outcomes] == [m.key for m in messages]
+    assert all(isinstance(o, Accepted) for o in outcomes)
+    ours = [name for name in made if name.startswith("WeChatChannel.")]
+    assert 0 < len(ours) <= 8, ours[:3]
+    assert len(state.sent) == 200

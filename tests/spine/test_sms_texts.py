@@ -14,7 +14,7 @@ from channels.sandbox import SandboxChannel
 from channels.sms_templates import Registry, load_registry
 from pusher.models import Item, Urgency
 from pusher.pipeline.claims import Claimed
-from pusher.pipeline.dispatch import _message, no_template
+from pusher.pipeline.dispatch import _message, _parts, no_template
 from pusher.pipeline.shared_numbers import named
 from pusher.pipeline.texts import sms_registry, texts_for
 
@@ -78,7 +78,7 @@ def test_a_template_account_gets_the_filled_template(tokenizer: jieba.Tokenizer)
     )
     assert all(v["chars"] <= v["max"] for v in sms["variables"])
     assert "content" not in sms["params"] and "error_code" not in sms
-    message = _message(Claimed(7, "13900000001", None, 1, unknown_outcome=False), sms)
+    message = _message(Claimed(7, "13900000001", None, 1, unknown_outcome=False), _parts(sms))
     assert message.template == "SMS_480100003" and message.params == sms["params"]
 
 
