@@ -96,3 +96,26 @@ async def test_a_batch_of_receipts_is_a_few_statements(sent: Resources) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert sum(executions) <= 12, f"{sum(executions)} executions for {len(ids)} receipts"
+
+
+async def test_the_look_up_is_one_statement_whatever_the_count(sent: Resources) -> None:
+    """Callbacks come a few to a hundred to a transaction: an IN list would be a new
+    statement for each count (prepared again by asyncpg, parsed and planned again)."""
+    looked_up: list[tuple[str, int]] = []
+
+    def grab(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if sql.lstrip().startswith("SELECT delivery.provider_id, delivery.id"):
+            looked_up.append((sql, len(params)))
+
+    async with transaction(sent.db) as session:
+        ids = list(await session.scalars(select(Delivery.id).order_by(Delivery.id)))
+        engine = session.bind.sync_engine  # type: ignore[union-attr]
+        event.listen(engine, "before_cursor_execute", grab)
+        try:
+            for part in (ids[:7], ids[7:100]):
+                await apply_receipts(session, "wechat", [Receipt(str(i), True, "") for i in part])
+        finally:
+            event.remove(engine, "before_cursor_execute", grab)
+    assert len(looked_up) == 2
+    assert len({sql for sql, _ in looked_up}) == 1, "a statement for each count of ids"
+    assert max(n for _, n in looked_up) <= 3
