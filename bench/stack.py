@@ -158,8 +158,9 @@ def production_env(
         "PUSHER_ALIYUN_SMS__BASE_URL": sms,
         "PUSHER_ALIYUN_SMS__TEMPLATES_FILE": str(SMS_TEMPLATES / "aliyun.yaml"),
     }
-    if "PUSHER_EVENT_LOOP" in os.environ:  # the bench's own choice passes through (A/B runs)
-        env["PUSHER_EVENT_LOOP"] = os.environ["PUSHER_EVENT_LOOP"]
+    for name in ("PUSHER_EVENT_LOOP", "PUSHER_WORKER_NICE"):  # the bench's own (A/B runs)
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

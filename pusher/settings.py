@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     #: the event loop of serve, worker and the emulators (``pusher.runtime.event_loop``)
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    #: ``pusher worker`` lowers its OS priority by this much (nice), so that on a machine
+    #: shared with ``pusher serve`` the callbacks and the console come first in a push
+    worker_nice: int = Field(0, ge=0, le=19)
     log_level: str = "INFO"
     metrics_host: str = "0.0.0.0"
     metrics_port: int = Field(0, ge=0, le=65535)

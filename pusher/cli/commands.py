@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def worker(settings: Settings, *, burst: bool) -> int:
     from pusher.runtime.event_loop import new_loop
     from pusher.runtime.worker import build_worker
 
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
     asyncio.set_event_loop(new_loop(settings.event_loop))  # arq runs on the current loop
     build_worker(settings, burst=burst).run()
     return 0

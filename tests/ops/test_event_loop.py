@@ -94,3 +94,24 @@ def test_a_started_emulator_process_has_uvloop_loaded() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("nice", "calls"), [(0, []), (5, [5])])
+def test_the_worker_lowers_its_priority_when_told(
+    monkeypatch: pytest.MonkeyPatch, nice: int, calls: list[int]
+) -> None:
+    """PUSHER_WORKER_NICE: on a machine shared with ``pusher serve``, callbacks first."""
+    niced: list[int] = []
+    monkeypatch.setattr("pusher.cli.commands.os.nice", niced.append)
+
+    class Worker:
+        def run(self) -> None:
+            asyncio.get_event_loop().close()
+
+    monkeypatch.setattr("pusher.runtime.worker.build_worker", lambda *a, **kw: Worker())
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", worker_nice=nice)
+    try:
+        assert commands.worker(settings, burst=True) == 0
+    finally:
+        asyncio.set_event_loop(None)
+    assert niced == calls
