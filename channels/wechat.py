@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
@@ -236,8 +236,8 @@ class WeChatChannel(Channel):
                 outcomes[i] = await self._send_one(message, token)
 
         width = min(self._settings.max_concurrency, len(messages))
-        await asyncio.gather(*(sender() for _ in range(width)))
-        return [o for o in outcomes if o is not None]
+        await asyncio.gather(*(sender() for _ in range(width)))  # every slot filled, or raised
+        return cast(list[Outcome], outcomes)
 
     async def _send_one(self, message: Message, token: str) -> Outcome:
         async with self._slots:

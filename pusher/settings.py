@@ -85,6 +85,10 @@ class WxSettings(BaseModel):
     )
 
 
+#: the event loops ``pusher.runtime.event_loop`` makes
+LoopChoice = Literal["uvloop", "asyncio"]
+
+
 class Settings(BaseSettings):
     """Everything a process needs; built once in ``main`` and passed down."""
 
@@ -117,7 +121,7 @@ class Settings(BaseSettings):
     callback_max_age_seconds: int = Field(300, ge=30, le=3600)
     log_json: bool = False
     #: the event loop of serve, worker and the emulators (``pusher.runtime.event_loop``)
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: LoopChoice = "uvloop"
     #: ``pusher worker`` lowers its OS priority by this much (nice), so that on a machine
     #: shared with ``pusher serve`` the callbacks and the console come first in a push
     worker_nice: int = Field(0, ge=0, le=19)

@@ -20,7 +20,8 @@ from aiohttp import web
 
 from channels.emulators.options import EmulatorOptions
 from channels.registry import by_cli
-from pusher.runtime.event_loop import LoopChoice, new_loop
+from pusher.runtime.event_loop import new_loop
+from pusher.settings import LoopChoice
 
 __all__ = ["EmulatorOptions", "emulator_app", "serve_emulator"]
 

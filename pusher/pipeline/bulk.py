@@ -64,8 +64,9 @@ def one_of(
 ) -> ColumnElement[bool]:
     """``column IN values`` as one parameter on PostgreSQL (``= ANY(array)``), not one
     per value: a batch's 4,000 phone numbers as an IN list cost SQLAlchemy a placeholder
-    each to render and PostgreSQL a new statement to parse and plan every time (5.4% of
-    the workers' CPU in the SMS part of a county push). SQLite keeps the IN list."""
+    each to render (rendering IN lists was 5.4% of the workers' samples in the SMS part
+    of a 300,000-resident push) and PostgreSQL a new statement to parse and plan every
+    time. SQLite keeps the IN list."""
     if session.bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))

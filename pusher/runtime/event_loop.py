@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+
+from pusher.settings import LoopChoice
 
 log = logging.getLogger(__name__)
-LoopChoice = Literal["uvloop", "asyncio"]
 
 
 def new_loop(choice: LoopChoice = "uvloop") -> asyncio.AbstractEventLoop:

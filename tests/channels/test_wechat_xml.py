@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from aiohttp.test_utils import TestClient
 
-from channels.emulators.wechat import sign
-from channels.wechat import WeChatSettings
 from pusher.settings import Settings
-from pusher.web.app import create_app
-from tests.spine.conftest import start
+from tests.channels.wechat_callbacks import callback_client, signed_query
 
 TOKEN = "xml-cb-token"
 HEAD = "<xml><ToUserName>gh_x</ToUserName><FromUserName>oResident</FromUserName>"
@@ -48,19 +42,12 @@ ODD = {
 
 @pytest.fixture
 async def client(sqlite_settings: Settings) -> AsyncIterator[TestClient[object, object]]:
-    settings = sqlite_settings.model_copy(
-        update={"wechat": WeChatSettings(token=SecretStr(TOKEN))}
-    )
-    await start(settings, residents=10)
-    c: TestClient[object, object] = TestClient(TestServer(create_app(settings)))
-    await c.start_server()
-    yield c
-    await c.close()
+    async with callback_client(sqlite_settings, TOKEN, residents=10) as c:
+        yield c
 
 
 def signed() -> dict[str, str]:
-    stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    return {"signature": sign(TOKEN, stamp, nonce), "timestamp": stamp, "nonce": nonce}
+    return signed_query(TOKEN)
 
 
 async def test_odd_event_xml_is_a_400(client: TestClient[object, object]) -> None:

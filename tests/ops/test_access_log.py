@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from aiohttp.test_utils import TestClient
 
-from channels.emulators.wechat import sign
-from channels.wechat import WeChatSettings
 from pusher.cli import commands
 from pusher.settings import Settings
 from pusher.web.access_log import CallbackQuietAccessLogger
-from pusher.web.app import create_app
-from tests.spine.conftest import start
+from tests.channels.wechat_callbacks import callback_client, signed_query
 
 TOKEN = "access-log-token"
 UNFOLLOW = (
@@ -29,21 +23,13 @@ UNFOLLOW = (
 
 @pytest.fixture
 async def client(sqlite_settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = sqlite_settings.model_copy(
-        update={"wechat": WeChatSettings(token=SecretStr(TOKEN))}
-    )
-    await start(settings, residents=3)
-    server = TestServer(create_app(settings))
-    await server.start_server(access_log_class=CallbackQuietAccessLogger)
-    c: TestClient[Any, Any] = TestClient(server)
-    await c.start_server()
-    yield c
-    await c.close()
+    quiet = CallbackQuietAccessLogger
+    async with callback_client(sqlite_settings, TOKEN, residents=3, access_log_class=quiet) as c:
+        yield c
 
 
 def signed() -> dict[str, str]:
-    stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    return {"signature": sign(TOKEN, stamp, nonce), "timestamp": stamp, "nonce": nonce}
+    return signed_query(TOKEN)
 
 
 async def test_accepted_callbacks_are_summed_up_not_logged_one_by_one(
