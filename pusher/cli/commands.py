@@ -22,8 +22,10 @@ def serve(settings: Settings, *, host: str | None, port: int | None, announce: b
     if announce:
         where = f"http://{host or settings.host}:{port or settings.port}/"
         print(f"控制台：{where}（新数据库首次打开时进入初始设置页）", flush=True)
+    app = create_app(settings)
+    app.on_startup.append(_settle_heap)  # after the resources' startup: what they built too
     web.run_app(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         print=None,
@@ -31,6 +33,12 @@ def serve(settings: Settings, *, host: str | None, port: int | None, announce: b
         access_log_class=CallbackQuietAccessLogger,
     )
     return 0
+
+
+async def _settle_heap(app: web.Application) -> None:
+    from pusher.runtime.heap import settle_heap
+
+    settle_heap()
 
 
 def worker(settings: Settings, *, burst: bool) -> int:
@@ -47,7 +55,7 @@ def worker(settings: Settings, *, burst: bool) -> int:
     if settings.worker_nice:
         os.nice(settings.worker_nice)
     asyncio.set_event_loop(new_loop(settings.event_loop))  # arq runs on the current loop
-    build_worker(settings, burst=burst).run()
+    build_worker(settings, burst=burst, settle=True).run()
     return 0
 
 

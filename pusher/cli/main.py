@@ -170,7 +170,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             account_file=args.account,
         )
         return serve_emulator(
-            args.provider, port=args.port, host=args.host, options=options,
+            args.provider,
+            port=args.port,
+            host=args.host,
+            options=options,
             loop=settings.event_loop,
         )
     return commands.bench(args.names, quick=args.quick, smoke=args.smoke, sms=args.sms)

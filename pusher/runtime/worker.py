@@ -16,6 +16,7 @@ from redis.exceptions import WatchError
 
 from pusher.ops.metrics import start_metrics_server
 from pusher.runtime.group_jobs import group_tasks
+from pusher.runtime.heap import settle_heap
 from pusher.runtime.jobs import FUNCTIONS, purge_old, sweep
 from pusher.runtime.queue import Wakeup
 from pusher.runtime.resources import open_resources, redis_settings
@@ -111,9 +112,17 @@ class PusherWorker(Worker):
 
 
 def build_worker(
-    settings: Settings, *, burst: bool = False, max_jobs: int = 10, poll_delay: float = 0.5
+    settings: Settings,
+    *,
+    burst: bool = False,
+    max_jobs: int = 10,
+    poll_delay: float = 0.5,
+    settle: bool = False,
 ) -> Worker:
     """An arq worker for ``settings`` (``burst`` stops when the queue is empty).
+
+    ``settle``: freeze the heap once started (:mod:`pusher.runtime.heap`; ``pusher
+    worker`` does, a test's worker in the test's own process does not).
 
     ``poll_delay`` is how long an idle worker waits between polls when no enqueue wakes
     it (deferred and cron jobs are found by polls; everything enqueued wakes it).
@@ -136,6 +145,8 @@ def build_worker(
                 port=settings.metrics_port,
             )
             stack.push_async_callback(server)
+        if settle:
+            settle_heap()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["stack"].aclose()
