@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 from channels.base import CallbackBatch, ChannelKind, Receipt
-from pusher.web.receipt_batch import ReceiptApplier
+from pusher.web.receipt_batch import LINGER_BELOW, ReceiptApplier
 
 
 class _Counting(ReceiptApplier):
@@ -34,3 +35,25 @@ async def test_callbacks_arriving_a_millisecond_apart_share_transactions() -> No
     await asyncio.gather(*(callback(n) for n in range(60)))
     assert sum(applier.sizes) == 60
     assert len(applier.sizes) <= 15, applier.sizes
+
+
+async def test_a_backlog_is_applied_without_lingering() -> None:
+    # The posters of a county push's callbacks each wait for their answer: when enough
+    # are waiting already, another wait only slows every one of them.
+    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=10.0)
+    applier.sizes = []
+    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
+    backlog = (applier.apply("wechat", ChannelKind.WECHAT, batch) for _ in range(LINGER_BELOW))
+    await asyncio.wait_for(asyncio.gather(*backlog), timeout=2.0)
+    assert applier.sizes == [LINGER_BELOW]
+
+
+async def test_a_few_waiting_callbacks_still_linger_for_company() -> None:
+    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=0.05)
+    applier.sizes = []
+    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
+    started = time.monotonic()
+    few = (applier.apply("wechat", ChannelKind.WECHAT, batch) for _ in range(LINGER_BELOW - 1))
+    await asyncio.gather(*few)
+    assert time.monotonic() - started >= 0.05
+    assert applier.sizes == [LINGER_BELOW - 1]
