@@ -26,7 +26,7 @@ from channels.base import (
     UnknownOutcome,
     not_asked,
 )
-from channels.http import HttpSession
+from channels.http import Answer, HttpSession
 from channels.ratelimit import MemoryRateLimiter
 from channels.wecom import WeComRobotChannel, WeComSettings
 from pusher.pipeline.outcomes import RetryPolicy, _sort
@@ -163,3 +163,23 @@ def test_dispatch_sorts_refusals_by_type_not_by_code() -> None:
         "final": [],
     }
     assert isinstance(rejected[4].error, LookupFailed)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"errcode":0,"msgid":200163836}', {"errcode": 0, "msgid": 200163836}),
+        ('{"errmsg":"好"}'.encode(), {"errmsg": "好"}),
+        (b'{"errcode":0,"errmsg":"ok \xff"}', {"errcode": 0, "errmsg": "ok \ufffd"}),  # bad UTF-8
+        (b'{"msgid":123456789012345678901234567890}', {"msgid": 123456789012345678901234567890}),
+        (b'{"errcode": 0, "errcode": 40001}', {"errcode": 40001}),  # the last one counts
+    ],
+)
+def test_an_answer_reads_as_json_reads_it(body: bytes, expected: dict[str, object]) -> None:
+    assert Answer(200, body).json_object() == expected
+
+
+def test_an_answer_that_is_not_an_object_is_a_bad_response() -> None:
+    for body in (b"[1]", b"not json", b"\xff\xfe"):
+        with pytest.raises(TransientError):
+            Answer(200, body).json_object()
