@@ -68,6 +68,7 @@ from pusher.ops.migrate import upgrade
 from pusher.pipeline.dispatch import Dispatcher, dispatch
 from pusher.pipeline.plan import plan_push
 from pusher.runtime.event_loop import new_loop
+from pusher.runtime.heap import settle_heap
 from pusher.settings import DispatchSettings, QuietHours, Settings
 
 # NamedTuple, not dataclass: ``pusher bench`` loads this file without registering it
@@ -87,7 +88,10 @@ WX_TEXTS = {
 
 
 def on_worker_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on the event loop ``pusher worker`` runs on (uvloop by default)."""
+    """Run ``main`` as in ``pusher worker``: on its event loop (uvloop by default), the
+    heap settled as it settles it once started (:mod:`pusher.runtime.heap`; whatever
+    runs later in this process, Apprise included, keeps those settings)."""
+    settle_heap()
     with asyncio.Runner(loop_factory=lambda: new_loop(Settings().event_loop)) as runner:
         return runner.run(main)
 
