@@ -10,7 +10,8 @@ each. One urgent item for the whole town is planned by
 :func:`pusher.pipeline.plan.plan_push` (a million rows), a second one for one village the
 next day; then the first push's rows are given the outcomes of a push that went out
 (92 % delivered, 2 % sent without receipt, 1 % failed, 1 % confirmed, the unreachable
-as planned) and are dated the day before. Timed, for each filter the page offers
+as planned) and are dated the day before, and the push is closed as dispatch closes
+one whose rows are all settled (status done, its claim ranges deleted). Timed, for each filter the page offers
 (village, grid, channel, status, date range, a grid worker's scope, a push, and some
 together): what the page does, i.e. the push ids of the period, the first page of 100
 rows with names and the total counted up to the cap, ``ROUNDS`` times; and the page
@@ -206,10 +207,14 @@ async def _outcomes(db: SessionFactory, day: datetime) -> None:
             ),
             {"day": day},
         )
+        # and closed as dispatch closes a push whose rows are all settled
         await session.execute(
-            text("UPDATE push SET created_at = :day, planned_at = :day WHERE id = 1"),
+            text(
+                "UPDATE push SET created_at = :day, planned_at = :day, status = 'done' WHERE id = 1"
+            ),
             {"day": day},
         )
+        await session.execute(text("DELETE FROM delivery_range WHERE push_id = 1"))
 
 
 async def _vacuum(url: str) -> None:
