@@ -11,11 +11,11 @@ each. One urgent item for the whole town is planned by
 next day; then the first push's rows are given the outcomes of a push that went out
 (92 % delivered, 2 % sent without receipt, 1 % failed, 1 % confirmed, the unreachable
 as planned) and are dated the day before, and the push is closed as dispatch closes
-one whose rows are all settled (status done, its claim ranges deleted). Timed, for each filter the page offers
-(village, grid, channel, status, date range, a grid worker's scope, a push, and some
-together): what the page does, i.e. the push ids of the period, the first page of 100
-rows with names and the total counted up to the cap, ``ROUNDS`` times; and the page
-after one from the middle of the log (keyset).
+one whose rows are all settled (status done, its claim ranges deleted). Timed, for
+each filter the page offers (village, grid, channel, status, date range, a grid
+worker's scope, a push, and some together): what the page does, i.e. the push ids of
+the period, the first page of 100 rows with names and the total counted up to the
+cap, ``ROUNDS`` times; and the page after one from the middle of the log (keyset).
 """
 
 from __future__ import annotations

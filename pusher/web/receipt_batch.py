@@ -7,9 +7,9 @@ second. Here a request hands its receipts over and waits: whatever arrives
 while a batch is being applied is applied together in the next transaction.
 A request is answered only after its receipts are committed, so a provider
 whose request failed sends it again and nothing it was told was taken is lost.
-Each transaction writes one log line ("receipts applied": its milliseconds, requests, receipts per
-provider, opt-outs, follows, parked); an accepted callback has no access line of its
-own (:mod:`pusher.web.access_log`).
+Each transaction writes one log line ("receipts applied": its milliseconds, requests,
+receipts per provider, opt-outs, follows, parked); an accepted callback has no access
+line of its own (:mod:`pusher.web.access_log`).
 Receipts of unknown ids beyond the parking cap are dropped: counted in
 ``pusher_receipts_dropped`` and logged at most once a minute (a flood must not
 flood the log either).

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, cast
+
+import pytest
 
 from channels.base import CallbackBatch, ChannelKind, Receipt
 from pusher.web.receipt_batch import LINGER_BELOW, ReceiptApplier
@@ -57,3 +60,15 @@ async def test_a_few_waiting_callbacks_still_linger_for_company() -> None:
     await asyncio.gather(*few)
     assert time.monotonic() - started >= 0.05
     assert applier.sizes == [LINGER_BELOW - 1]
+
+
+async def test_each_transactions_log_line_gives_its_milliseconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=0.0)
+    applier.sizes = []
+    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
+    with caplog.at_level(logging.INFO, logger="pusher.web.receipt_batch"):
+        await applier.apply("wechat", ChannelKind.WECHAT, batch)
+    lines = [vars(r) for r in caplog.records if r.getMessage() == "receipts applied"]
+    assert len(lines) == 1 and lines[0]["ms"] >= 1.0  # the commit above sleeps 1 ms
