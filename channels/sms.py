@@ -55,9 +55,10 @@ _PADDED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2
 def beijing_time(value: Any) -> datetime | None:
     """A ``yyyy-MM-dd HH:mm:ss`` Beijing time from a callback, or None.
 
-    Every receipt of an SMS report carries one: the padded form is read by
-    ``fromisoformat`` (0.1 µs; ``strptime`` took 4 µs, 6% of ``pusher serve``'s CPU in a
-    county push), anything else by ``strptime``, which also takes unpadded fields.
+    Every receipt of an SMS report carries one: the padded form is checked and read by
+    ``fromisoformat`` (1 µs in all; ``strptime`` took 4 µs, 6% of ``pusher serve``'s
+    samples in a 50,000-resident county push), anything else by ``strptime``, which also
+    takes unpadded fields.
     """
     text = str(value)
     try:

@@ -22,8 +22,10 @@ def serve(settings: Settings, *, host: str | None, port: int | None, announce: b
     if announce:
         where = f"http://{host or settings.host}:{port or settings.port}/"
         print(f"控制台：{where}（新数据库首次打开时进入初始设置页）", flush=True)
+    from pusher.runtime.heap import settle_on_startup
+
     app = create_app(settings)
-    app.on_startup.append(_settle_heap)  # after the resources' startup: what they built too
+    app.on_startup.append(settle_on_startup)  # after the resources' startup: theirs too
     web.run_app(
         app,
         host=host or settings.host,
@@ -33,12 +35,6 @@ def serve(settings: Settings, *, host: str | None, port: int | None, announce: b
         access_log_class=CallbackQuietAccessLogger,
     )
     return 0
-
-
-async def _settle_heap(app: web.Application) -> None:
-    from pusher.runtime.heap import settle_heap
-
-    settle_heap()
 
 
 def worker(settings: Settings, *, burst: bool) -> int:

@@ -21,7 +21,7 @@ from aiohttp import web
 from channels.emulators.options import EmulatorOptions
 from channels.registry import by_cli
 from pusher.runtime.event_loop import new_loop
-from pusher.runtime.heap import settle_heap
+from pusher.runtime.heap import settle_on_startup
 from pusher.settings import LoopChoice
 
 __all__ = ["EmulatorOptions", "emulator_app", "serve_emulator"]
@@ -73,10 +73,6 @@ def serve_emulator(
     except ValueError as exc:
         print(f"账户文件无法读取：{exc}", file=sys.stderr)
         return 2
-    app.on_startup.append(_settle_heap)
+    app.on_startup.append(settle_on_startup)
     web.run_app(app, host=host, port=port, access_log=None, loop=new_loop(loop))
     return 0
-
-
-async def _settle_heap(app: web.Application) -> None:
-    settle_heap()

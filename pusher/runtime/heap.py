@@ -31,3 +31,8 @@ def settle_heap() -> int:
     frozen = gc.get_freeze_count()
     log.info("heap settled", extra={"frozen_objects": frozen})
     return frozen
+
+
+async def settle_on_startup(_app: object) -> None:
+    """:func:`settle_heap` as an aiohttp ``on_startup`` hook (append it last)."""
+    settle_heap()

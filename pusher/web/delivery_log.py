@@ -149,7 +149,7 @@ async def _pushes_with_queued(session: AsyncSession) -> list[int]:
         D.next_attempt_at.is_not(None),
         D.status == literal(DeliveryStatus.QUEUED.value, literal_execute=True),
     )
-    return sorted(set((await session.scalars(union(fresh, timed))).all()))
+    return sorted((await session.scalars(union(fresh, timed))).all())  # UNION: each once
 
 
 async def conditions(session: AsyncSession, f: LogFilter) -> list[ColumnElement[bool]]:

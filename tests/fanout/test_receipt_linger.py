@@ -24,11 +24,21 @@ class _Counting(ReceiptApplier):
         return set(), 0
 
 
+def _counting(**kw: float) -> _Counting:
+    """A counting applier (its ``linger`` as given) with nothing recorded yet."""
+    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), **kw)
+    applier.sizes = []
+    return applier
+
+
+#: one WeChat receipt, as a TEMPLATESENDJOBFINISH callback carries
+ONE = CallbackBatch(receipts=[Receipt("m", True, "success")])
+
+
 async def test_callbacks_arriving_a_millisecond_apart_share_transactions() -> None:
     # A county push's WeChat callbacks, one receipt each, came about 34 to a transaction
     # without the wait, about 47 with it (1M run, pusher serve's log lines).
-    applier = _Counting(db=cast(Any, None), queue=cast(Any, None))
-    applier.sizes = []
+    applier = _counting()
 
     async def callback(n: int) -> None:
         await asyncio.sleep(0.001 * n)
@@ -43,20 +53,16 @@ async def test_callbacks_arriving_a_millisecond_apart_share_transactions() -> No
 async def test_a_backlog_is_applied_without_lingering() -> None:
     # The posters of a county push's callbacks each wait for their answer: when enough
     # are waiting already, another wait only slows every one of them.
-    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=10.0)
-    applier.sizes = []
-    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
-    backlog = (applier.apply("wechat", ChannelKind.WECHAT, batch) for _ in range(LINGER_BELOW))
+    applier = _counting(linger=10.0)
+    backlog = (applier.apply("wechat", ChannelKind.WECHAT, ONE) for _ in range(LINGER_BELOW))
     await asyncio.wait_for(asyncio.gather(*backlog), timeout=2.0)
     assert applier.sizes == [LINGER_BELOW]
 
 
 async def test_a_few_waiting_callbacks_still_linger_for_company() -> None:
-    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=0.05)
-    applier.sizes = []
-    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
+    applier = _counting(linger=0.05)
     started = time.monotonic()
-    few = (applier.apply("wechat", ChannelKind.WECHAT, batch) for _ in range(LINGER_BELOW - 1))
+    few = (applier.apply("wechat", ChannelKind.WECHAT, ONE) for _ in range(LINGER_BELOW - 1))
     await asyncio.gather(*few)
     assert time.monotonic() - started >= 0.05
     assert applier.sizes == [LINGER_BELOW - 1]
@@ -65,10 +71,8 @@ async def test_a_few_waiting_callbacks_still_linger_for_company() -> None:
 async def test_each_transactions_log_line_gives_its_milliseconds(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    applier = _Counting(db=cast(Any, None), queue=cast(Any, None), linger=0.0)
-    applier.sizes = []
-    batch = CallbackBatch(receipts=[Receipt("m", True, "success")])
+    applier = _counting(linger=0.0)
     with caplog.at_level(logging.INFO, logger="pusher.web.receipt_batch"):
-        await applier.apply("wechat", ChannelKind.WECHAT, batch)
+        await applier.apply("wechat", ChannelKind.WECHAT, ONE)
     lines = [vars(r) for r in caplog.records if r.getMessage() == "receipts applied"]
     assert len(lines) == 1 and lines[0]["ms"] >= 1.0  # the commit above sleeps 1 ms

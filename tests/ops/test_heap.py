@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from pusher.cli import commands, emulate
-from pusher.runtime.heap import YOUNG_THRESHOLD
+from pusher.runtime.heap import YOUNG_THRESHOLD, settle_on_startup
 from pusher.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,13 +56,13 @@ def test_serve_settles_its_heap_after_everything_else_started(
     settings = Settings(database_url="sqlite+aiosqlite:///:memory:")
     commands.serve(settings, host="127.0.0.1", port=1, announce=False)
     (app,) = apps
-    assert list(app.on_startup)[-1] is commands._settle_heap
+    assert list(app.on_startup)[-1] is settle_on_startup
 
 
 def test_an_emulator_settles_its_heap(apps: list[web.Application]) -> None:
     emulate.serve_emulator("wechat", port=1)
     (app,) = apps
-    assert list(app.on_startup)[-1] is emulate._settle_heap
+    assert list(app.on_startup)[-1] is settle_on_startup
 
 
 def test_the_worker_command_asks_its_worker_to_settle(monkeypatch: pytest.MonkeyPatch) -> None:
