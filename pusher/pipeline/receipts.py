@@ -191,17 +191,27 @@ async def apply_parked(
         return set()
     pending = PendingReceipt.__table__.c
     recorded = (D.provider == pending.provider) & (D.provider_id == pending.provider_id)
+    # Rows another transaction is taking are skipped, not waited for: every dispatch job
+    # and the sweep take parked receipts at once, and deleting the same rows in
+    # different orders deadlocked them (seen on PostgreSQL with two jobs per channel).
+    # Whatever the other transaction took, it applies; if it rolls back, the rows stay
+    # parked for the next sweep. SQLite has no row locks (one writer at a time).
+    takeable = (
+        select(pending.id)
+        .where(
+            pending.provider == provider,
+            one_of(session, pending.provider_id, sorted(set(provider_ids))),
+            select(D.id).where(recorded).exists(),  # only ids written by now
+        )
+        .with_for_update(skip_locked=True)
+    )
     # Take and delete in one statement: whatever this statement returns, no other
     # transaction applies, and a row parked meanwhile is never deleted unread (a
     # separate read-then-delete-by-id could remove a new receipt on SQLite, which
     # reuses a freed id).
     taken = await session.execute(
         delete(PendingReceipt)
-        .where(
-            pending.provider == provider,
-            pending.provider_id.in_(list(provider_ids)),
-            select(D.id).where(recorded).exists(),  # only ids written by now
-        )
+        .where(pending.id.in_(takeable))
         .returning(pending.provider_id, pending.delivered, pending.code)
     )
     receipts = [Receipt(pid, delivered, code) for pid, delivered, code in taken]
