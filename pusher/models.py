@@ -293,6 +293,9 @@ class Push(SQLModel, table=True):
     planned: int = 0
     planned_upto: int = 0  # last resident id planned (progress of chunked planning)
     created_at: datetime = Field(default_factory=utcnow)
+    #: when planning last recorded a chunk: a push standing still in ``planning`` is
+    #: taken up again by the sweep (its planner died)
+    progress_at: datetime | None = None
     planned_at: datetime | None = None
     stopped_at: datetime | None = None
     stopped_by: str | None = Field(default=None, max_length=64)

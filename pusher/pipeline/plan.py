@@ -313,7 +313,7 @@ async def _count(
     missing) never counts a row twice."""
     values: dict[str, Any] = {"planned": PUSHES.c.planned + rows} if rows else {}
     if upto is not None:
-        values["planned_upto"] = upto
+        values |= {"planned_upto": upto, "progress_at": utcnow()}
     if not values:
         return
     core = await session.connection()  # Core: no ORM session synchronisation per chunk

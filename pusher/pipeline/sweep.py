@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import col
 
 from pusher.db import SessionFactory
 from pusher.models import (
@@ -50,9 +51,18 @@ async def due_work(db: SessionFactory, now: datetime) -> list[tuple[int, str]]:
         return sorted(pairs)
 
 
+#: An approved item with no push yet: its job may still wait behind a busy queue.
+UNPLANNED_AFTER = timedelta(minutes=5)
+#: A push in planning that recorded no chunk for this long: its planner died. A chunk
+#: takes well under a second; planning it again beside a live planner is safe (a twin
+#: writes only the rows still missing), only wasted work.
+STALLED_AFTER = timedelta(seconds=60)
+
+
 async def stranded_items(db: SessionFactory, now: datetime) -> list[int]:
     """Approved items whose planning never finished (a worker died, Redis lost the job)."""
-    quiet_since = now - timedelta(minutes=5)
+    quiet_since = now - UNPLANNED_AFTER
+    stalled_since = now - STALLED_AFTER
     async with db() as session:
         unplanned = await session.scalars(
             select(Item.id)
@@ -60,9 +70,13 @@ async def stranded_items(db: SessionFactory, now: datetime) -> list[int]:
             .where(
                 Item.status == ItemStatus.APPROVED,
                 Item.disclosure == Disclosure.PROACTIVE,
-                Item.updated_at < quiet_since,
-                (Push.id.is_(None))
-                | ((Push.status == "planning") & (Push.created_at < quiet_since)),
+                or_(
+                    and_(col(Push.id).is_(None), col(Item.updated_at) < quiet_since),
+                    and_(
+                        col(Push.status) == "planning",
+                        func.coalesce(Push.progress_at, Push.created_at) < stalled_since,
+                    ),
+                ),
             )
         )
         return list(unplanned)

@@ -17,10 +17,19 @@ from sqlalchemy import delete, func, select, update
 
 from channels.base import ChannelKind
 from pusher.db import SessionFactory, transaction
-from pusher.models import Delivery, DeliveryRange, Push, Region, Urgency, utcnow
+from pusher.models import (
+    Delivery,
+    DeliveryRange,
+    Item,
+    ItemStatus,
+    Push,
+    Region,
+    Urgency,
+    utcnow,
+)
 from pusher.pipeline.claims import Claimed, claim
 from pusher.pipeline.dispatch import dispatch
-from pusher.pipeline.sweep import due_work
+from pusher.pipeline.sweep import due_work, stranded_items
 from pusher.runtime import jobs
 from pusher.runtime.context import Resources
 from pusher.runtime.resources import open_resources
@@ -164,6 +173,60 @@ async def test_a_chunk_committed_after_later_ones_were_claimed_is_claimed_too(
         after = await _claim_all(r.db, push_id, "late", limit=10)
     assert Counter(c.resident_id for c in before + after) == expected
     assert {c.resident_id for c in after} <= set(range(CHUNK + 1))
+
+
+async def test_a_push_whose_planner_died_is_planned_again_after_a_minute_standing_still(
+    settings: Settings,
+) -> None:
+    """A worker killed mid-planning leaves its push in ``planning``: the sweep takes it
+    up once no chunk was recorded for a minute (not five minutes after it began)."""
+    async with open_resources(settings, queue=RecordingQueue()) as r:
+        item_id, push_id = await _planned_push(settings, r)
+        expected = await _reachable(r.db, push_id)
+        async with r.db() as session:
+            push = await session.get_one(Push, push_id)
+        assert push.progress_at is not None  # planning recorded its chunks
+        assert abs(push.progress_at - utcnow()) < timedelta(minutes=1)
+        died = utcnow()
+        async with transaction(r.db) as session:  # as if it had died after the first chunk
+            later = Delivery.resident_id > CHUNK
+            await session.execute(delete(Delivery).where(Delivery.push_id == push_id, later))
+            await session.execute(
+                delete(DeliveryRange).where(
+                    DeliveryRange.push_id == push_id, DeliveryRange.after_id >= CHUNK
+                )
+            )
+            await session.execute(
+                update(Push)
+                .where(Push.id == push_id)
+                .values(status="planning", planned_upto=CHUNK, progress_at=died)
+            )
+            await session.execute(
+                update(Item).where(Item.id == item_id).values(status=ItemStatus.APPROVED)
+            )
+        assert item_id not in await stranded_items(r.db, died + timedelta(seconds=30))
+        assert item_id in await stranded_items(r.db, died + timedelta(seconds=61))
+
+        await _plan(settings, item_id)  # what the sweep's process_item job does
+        assert await _reachable(r.db, push_id) == expected
+        async with r.db() as session:
+            assert (await session.get_one(Push, push_id)).status != "planning"
+        assert item_id not in await stranded_items(r.db, utcnow() + timedelta(hours=1))
+
+
+async def test_an_approved_item_not_yet_planned_waits_five_minutes_for_its_job(
+    settings: Settings,
+) -> None:
+    """No push yet: its job may wait behind a busy queue, so the sweep leaves it alone
+    for five minutes before it plans the item itself."""
+    async with open_resources(settings, queue=RecordingQueue()) as r:
+        async with r.db() as session:
+            code = await session.scalar(select(Region.code).where(Region.kind == "town"))
+        assert code is not None
+        item_id = await publish(r, region_code=code, title="停电通知", body="明日停电。")
+        now = utcnow()
+        assert item_id not in await stranded_items(r.db, now + timedelta(minutes=2))
+        assert item_id in await stranded_items(r.db, now + timedelta(minutes=6))
 
 
 async def test_rows_that_left_the_queue_before_their_claim_are_skipped(
