@@ -316,7 +316,9 @@ async def _push(
         await sampler
         await meter.sample()
         times = await _times(conn, item_id)
-        cost: dict[str, float | None] = {"us_per_sms": None, "us_per_wechat": None}
+        cost: dict[str, float | None] = {
+            "us_per_sms": None, "us_per_wechat": None, "us_planning_per_message": None
+        }  # fmt: skip
         if finished:
             cost = await split_cost(conn, meter, item_id, approved, times["last"])
     finally:
@@ -360,6 +362,8 @@ def _figures(run: Run, delays: list[float]) -> dict[str, Any]:
         **per_1k,
         "us_per_sms_worker_pg": run.cost["us_per_sms"],
         "us_per_wechat_worker_pg": run.cost["us_per_wechat"],
+        # of each of those two: its share of planning (every row, unreachable included)
+        "us_planning_per_message": run.cost["us_planning_per_message"],
         "peak_rss_mb_workers": json.dumps(meter.rss("worker")),
         "peak_rss_mb_web": max(meter.rss("web"), default=None),
         "peak_rss_mb_postgres_backend_max": max(meter.rss("postgres"), default=None),
