@@ -152,7 +152,8 @@ async def _nonces_ctx(app: web.Application) -> AsyncIterator[None]:
     store: NonceStore
     if resources.redis is not None:
         prefix = f"{settings.queue_name}:nonce:"
-        store = RedisNonces(resources.redis, ttl_seconds=ttl, prefix=prefix)
+        fallback = DatabaseNonces(resources.db, ttl_seconds=ttl)  # while Redis is down
+        store = RedisNonces(resources.redis, ttl_seconds=ttl, prefix=prefix, fallback=fallback)
     else:
         store = DatabaseNonces(resources.db, ttl_seconds=ttl)
     app[NONCES] = store
