@@ -97,8 +97,8 @@ class RedisNonces:
                 if self.fallback is None:  # each request answers 500; the provider sends again
                     _fail(taken, exc)
                     continue
-                if not self.fallback_until:
-                    log.warning("callback nonces: Redis unreachable, claims go to the database")
+                if time.monotonic() >= self.fallback_until:  # a new outage
+                    log.warning("Redis unreachable: callback replay checks go to the database")
                 self.fallback_until = time.monotonic() + self.ttl_seconds
                 results = [True] * len(taken)
             if time.monotonic() < self.fallback_until:  # an outage within a lifetime
