@@ -3,8 +3,8 @@
 Rows: per-domain precision and recall on the hand-labelled splits
 (``bench/classify/labels.jsonl``, texts rebuilt by ``bench/classify/rebuild.py``): ``test``
 (the first split), ``ptn-dev`` (county notices that were unseen until their figures were
-used to tune) and ``unseen`` (county notices labelled before the classifier ran on them
-and never used for tuning), the micro figures, the share of no-domain records given a domain
+used to tune), ``unseen`` and ``unseen2`` (county notices labelled before the classifier
+ran on them and never used for tuning), the micro figures, the share of no-domain records given a domain
 anyway, the ten worst confusions; then the same micro figures on the shared sample and
 on the development set, and the classifier's speed. Without the rebuilt texts the test
 rows say where to get them. ``smoke`` classifies the first 20 records of each set only.
@@ -120,7 +120,7 @@ def run(*, quick: bool = False, smoke: bool = False) -> list[Row]:
     limit = SMOKE_RECORDS if smoke else None
     rows: list[Row] = []
     test: list[dict[str, object]] = []
-    for split in ("test", "ptn-dev", "unseen"):
+    for split in ("test", "ptn-dev", "unseen", "unseen2"):
         records, missing = load_test_split(FOLDER, split=split)
         if missing:
             rows.append({"bench": split, "case": f"{len(missing)} texts missing: {REBUILD_HINT}"})
