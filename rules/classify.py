@@ -8,8 +8,9 @@ anchor (教育 is 义务教育 only with 小学, 入学, …) and which title wo
 1. a domain's score is the sum of its distinct keywords found, a title hit weighing
    :data:`TITLE_FACTOR` and a body hit :data:`BODY_FACTOR`; a keyword with anchors
    counts only when one of its anchors is in the item;
-   a word that is part of an office's name (生态环境 in 自然资源与生态环境局) does not
-   count at all (:func:`in_office_name`): it says who issued the item, not its subject;
+   a word that is part of an office's or a company's name (生态环境 in
+   自然资源与生态环境局, 环保 in 美佳环保科技有限公司) does not count at all
+   (:func:`in_office_name`): it says who issued the item or whom it concerns, not its subject;
 2. a domain whose veto word is in the title is dropped, unless a word of weight
    :data:`NAMES_DOMAIN` (the domain's own name) is in the title too;
 3. domains scoring below :data:`THRESHOLD` are dropped: one generic word, or one specific
@@ -31,11 +32,13 @@ from types import MappingProxyType
 from rules.resources import read_lines
 from rules.text import normalize
 
-#: an office's name right after a word (自然资源与生态环境局, 卫生健康委员会, 残疾人联合会):
-#: the word names who issued the notice, not what it is about, so it does not count
+#: an office's or a company's name right after a word (自然资源与生态环境局, 卫生健康委员会,
+#: 残疾人联合会, 美佳环保科技有限公司): the word names who issued the notice or whom it
+#: concerns, not what it is about, so it does not count
 _OFFICE = re.compile(
     "(?:[\u4e00-\u9fa5]{0,4}?(?<![布格大全结开变当时邮政饭赌])[局厅](?![部面势限域])"
-    "|[\u4e00-\u9fa5]{0,4}?(?:委员会|联合会|办公室)|委(?![托派屈]))"
+    "|[\u4e00-\u9fa5]{0,4}?(?:委员会|联合会|办公室|有限公司|有限责任公司|股份公司)"
+    "|委(?![托派屈]))"
 )
 #: domains of a procedure: a tender or purchase notice is about the procedure, not about
 #: what is bought (a 养老服务 tender is for bidders, not for the elderly), so it stands alone
@@ -116,9 +119,10 @@ def score_domain(
 
 
 def in_office_name(text: str, start: int, end: int) -> bool:
-    """Whether the word at ``text[start:end]`` is part of an office's name (its text
-    goes on, within four characters, into 局, 厅, 委, 委员会, 联合会 or 办公室)."""
-    return _OFFICE.match(text, end, min(len(text), end + 9)) is not None
+    """Whether the word at ``text[start:end]`` is part of an office's or a company's name
+    (its text goes on, within four characters, into 局, 厅, 委, 委员会, 联合会, 办公室 or
+    a company's legal form, 有限公司 …)."""
+    return _OFFICE.match(text, end, min(len(text), end + 10)) is not None
 
 
 def _anchored(word: str, context: DomainContext, whole: str) -> bool:
