@@ -4,7 +4,8 @@ Rows: per-domain precision and recall on the hand-labelled splits
 (``bench/classify/labels.jsonl``, texts rebuilt by ``bench/classify/rebuild.py``): ``test``
 (the first split), ``ptn-dev`` (county notices that were unseen until their figures were
 used to tune), ``unseen`` and ``unseen2`` (county notices labelled before the classifier
-ran on them and never used for tuning), the micro figures, the share of no-domain records given a domain
+ran on them; their first figures are in ``bench/classify/FIGURES.md``, their misses were
+used since), the micro figures, the share of no-domain records given a domain
 anyway, the ten worst confusions; then the same micro figures on the shared sample and
 on the development set, and the classifier's speed. Without the rebuilt texts the test
 rows say where to get them. ``smoke`` classifies the first 20 records of each set only.

@@ -38,8 +38,8 @@ def load_test_split(
     folder: Path, *, split: str = "test"
 ) -> tuple[list[dict[str, object]], list[str]]:
     """The labelled records of ``split`` with their texts, and the ids whose text is
-    missing (``test``: the first split; ``unseen``: notices labelled before the
-    classifier ever ran on them, never used for tuning)."""
+    missing (``test``: the first split; ``unseen``, ``unseen2``: notices labelled before
+    the classifier first ran on them, see ``bench/classify/LABELLING.md``)."""
     texts: dict[str, dict[str, object]] = {}
     for path in sorted((folder / "texts").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -49,6 +49,8 @@ def test_each_message_carries_its_send_and_its_share_of_planning() -> None:
     assert got["us_planning_per_message"] == pytest.approx(share * 1e6, abs=0.2)
     assert got["us_per_sms"] == pytest.approx((SMS + share) * 1e6, abs=0.2)
     assert got["us_per_wechat"] == pytest.approx((WECHAT + share) * 1e6, abs=0.2)
+    every_row = PLAN * 1_000_000 / 350_000  # the upper bound: all planning on the SMS
+    assert got["us_per_sms_all_planning"] == pytest.approx((SMS + every_row) * 1e6, abs=0.2)
 
 
 def test_without_a_window_after_planning_the_sms_part_carries_all_of_it() -> None:
