@@ -14,6 +14,7 @@ from aiohttp import web
 from pusher.cli import commands, emulate
 from pusher.runtime.heap import YOUNG_THRESHOLD, settle_on_startup
 from pusher.settings import Settings
+from tests.spine.conftest import start
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,13 +89,24 @@ def test_the_worker_command_asks_its_worker_to_settle(monkeypatch: pytest.Monkey
 async def test_a_worker_told_to_settle_does_so_once_started(
     production_settings: Settings, monkeypatch: pytest.MonkeyPatch, settle: bool
 ) -> None:
-    from pusher.runtime.worker import build_worker
+    from pusher.runtime import worker as module
+    from pusher.runtime.context import Resources
 
     settled: list[str] = []
-    monkeypatch.setattr("pusher.runtime.worker.settle_heap", lambda: settled.append("heap"))
-    worker = build_worker(production_settings, burst=True, settle=settle)
+    warm = module.warm_rulebook
+
+    async def warm_and_see(resources: Resources) -> None:
+        await warm(resources)
+        if resources.rulebook.matcher is not None:  # compiled before any item came
+            settled.append("rulebook")
+
+    monkeypatch.setattr(module, "warm_rulebook", warm_and_see)
+    monkeypatch.setattr(module, "settle_heap", lambda: settled.append("heap"))
+    await start(production_settings, residents=5)  # a migrated database with its town
+    worker = module.build_worker(production_settings, burst=True, settle=settle)
     try:
         await worker.async_run()
     finally:
         await worker.close()
-    assert settled == (["heap"] if settle else [])
+    # the rulebook first, so the heap is frozen with the tokenizer and the rules in it
+    assert settled == (["rulebook", "heap"] if settle else [])
