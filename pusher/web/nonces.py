@@ -13,8 +13,8 @@ timestamp is accepted, so entries expire after twice the skew.
   While Redis cannot be reached (a restart), claims go to the database instead: WeChat
   tries an event three times within seconds, so refusing them lost those receipts for
   good (seen in the chaos bench: 39 rows left ``sent``). For a lifetime after the last
-  such claim, a pair claimed in Redis is claimed in the database too, so a pair first
-  claimed during the outage cannot be replayed once Redis is back.
+  such claim, a pair Redis lets through is refused when the database holds it (one read
+  a batch), so a pair first claimed during the outage cannot be replayed once Redis is back.
 - :class:`DatabaseNonces`: a primary-key insert into ``callback_nonce`` (embedded
   mode, one process, but a restart must not forget), expired rows deleted on the way.
 """
@@ -25,14 +25,16 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from pusher.db import SessionFactory, transaction
 from pusher.models import CallbackNonce, utcnow
@@ -46,6 +48,11 @@ class NonceStore(Protocol):
 
     async def release(self, key: str) -> None:
         """Forget ``key`` (the callback it came with was not applied)."""
+
+
+class FallbackStore(NonceStore, Protocol):
+    async def held(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` are claimed here (one read for a batch)."""
 
 
 def nonce_key(provider: str, timestamp: str, nonce: str) -> str:
@@ -72,7 +79,7 @@ class RedisNonces:
     ttl_seconds: int
     prefix: str
     #: where claims go while Redis cannot be reached (None: they fail, the request 500s)
-    fallback: NonceStore | None = None
+    fallback: FallbackStore | None = None
     #: monotonic time until which claims are made in ``fallback`` as well
     fallback_until: float = 0.0
     waiting: list[_Claim] = field(default_factory=list)
@@ -100,24 +107,38 @@ class RedisNonces:
                 if time.monotonic() >= self.fallback_until:  # a new outage
                     log.warning("Redis unreachable: callback replay checks go to the database")
                 self.fallback_until = time.monotonic() + self.ttl_seconds
-                results = [True] * len(taken)
-            if time.monotonic() < self.fallback_until:  # an outage within a lifetime
-                results = await self._in_fallback(taken, results)
+                results = await self._claim_in_fallback(taken, self.fallback)
+            else:
+                if self.fallback is not None and time.monotonic() < self.fallback_until:
+                    results = await self._not_held(taken, results, self.fallback)
             for claim, result in zip(taken, results, strict=True):
                 if not claim.done.done():
                     claim.done.set_result(result)
 
-    async def _in_fallback(self, taken: list[_Claim], results: list[bool]) -> list[bool]:
-        """Claim in the fallback store too what Redis let through (or could not judge)."""
-        assert self.fallback is not None
+    @staticmethod
+    async def _claim_in_fallback(taken: list[_Claim], fallback: FallbackStore) -> list[bool]:
+        """Redis could not judge: each claim is made in the fallback store."""
         out = []
-        for claim, result in zip(taken, results, strict=True):
+        for claim in taken:
             try:
-                out.append(result and await self.fallback.claim(claim.key))
+                out.append(await fallback.claim(claim.key))
             except Exception as exc:  # this request answers 500; the others go on
                 _fail([claim], exc)
                 out.append(False)
         return out
+
+    @staticmethod
+    async def _not_held(
+        taken: list[_Claim], results: list[bool], fallback: FallbackStore
+    ) -> list[bool]:
+        """Redis is back within a lifetime of an outage: what it let through is refused
+        too when it was claimed in the fallback store during the outage (one read)."""
+        try:
+            held = await fallback.held([c.key for c in taken])
+        except Exception as exc:  # these requests answer 500; the provider sends again
+            _fail(taken, exc)
+            return [False] * len(taken)
+        return [r and c.key not in held for c, r in zip(taken, results, strict=True)]
 
     async def release(self, key: str) -> None:
         try:
@@ -167,6 +188,13 @@ class DatabaseNonces:
         if purge:
             self._purged_at = time.monotonic()
         return True
+
+    async def held(self, keys: Sequence[str]) -> set[str]:
+        async with self._db() as session:
+            found = await session.scalars(
+                select(CallbackNonce.key).where(col(CallbackNonce.key).in_(list(keys)))
+            )
+            return set(found)
 
     async def release(self, key: str) -> None:
         async with transaction(self._db) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -60,6 +61,9 @@ class _MemoryNonces:
 
     async def release(self, key: str) -> None:
         self.keys.discard(key)
+
+    async def held(self, keys: Sequence[str]) -> set[str]:
+        return self.keys & set(keys)
 
 
 def _closed_port() -> int:
