@@ -101,10 +101,8 @@ class Meter:
 
 @dataclass(frozen=True)
 class Counts:
-    """Messages the providers accepted (rows' ``sent_at``) by channel and window, and
-    the rows planning wrote (every channel, unreachable residents included)."""
+    """Messages the providers accepted (rows' ``sent_at``) by channel and window."""
 
-    rows: int
     sms: int
     sms_while_planning: int
     wechat: int
@@ -171,7 +169,7 @@ def attribute(
 
 
 _COUNTS = (
-    "SELECT extract(epoch FROM p.planned_at)::float8 AS planned, count(*) AS rows,"
+    "SELECT extract(epoch FROM p.planned_at)::float8 AS planned,"
     " count(d.sent_at) FILTER (WHERE d.channel = 'sms') AS sms,"
     " count(*) FILTER (WHERE d.channel = 'sms' AND d.sent_at <= p.planned_at)"
     " AS sms_while_planning,"

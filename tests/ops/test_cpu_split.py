@@ -32,7 +32,6 @@ def _push(planned_at: float) -> tuple[Counts, Callable[[float], float]]:
         )
 
     counts = Counts(
-        rows=rows,
         sms=sms,
         sms_while_planning=round(done(planned_at, sms, sms_end)),
         wechat=wechat,
